@@ -1,0 +1,1 @@
+"""Importers of models and scenarios from other tools' formats."""
