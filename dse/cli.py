@@ -20,7 +20,8 @@ _COMMAND_MODULES = (
     "workloads.cli",
     "costmodel.cli",
     "scheduler.cli",
-    "dse.commands",
+    "dse.compare",
+    "dse.sweep_cli",
 )
 
 
