@@ -10,7 +10,7 @@ from hardware_db.energy import EnergyTable
 
 @dataclass(frozen=True)
 class NocLevel:
-    """One NoC level. Bandwidth is in words (elements of ``word_bytes``) per cycle, as in MAESTRO."""
+    """One NoC level. Bandwidth is in words (elements of ``word_bytes``) per cycle (MAESTRO)."""
 
     bw_words_per_cycle: int
     latency_cycles: int = 1

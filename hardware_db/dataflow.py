@@ -18,7 +18,7 @@ MAP_DIMS: tuple[str, ...] = ("K", "C", "R", "S", "Y", "X", "Y'", "X'", "N")
 
 @dataclass(frozen=True)
 class Directive:
-    """One directive. ``kind`` is ``"T"`` (temporal map), ``"S"`` (spatial map) or ``"C"`` (cluster).
+    """One directive: ``kind`` ``"T"`` (temporal map), ``"S"`` (spatial map) or ``"C"`` (cluster).
 
     For a cluster directive ``size`` is the cluster size and ``offset``/``dim`` are unused
     (``offset = 0``, ``dim = ""``).
