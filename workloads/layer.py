@@ -14,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+
+from rtmm.errors import SpecError
+
 
 class OpType(StrEnum):
     """Operator types. GEMM/FC and attention matmuls are costed as CONV with X = R = S = 1."""
@@ -67,15 +71,7 @@ class Layer:
             return self.N * self.K * self.out_y * self.out_x
         if self.op == OpType.POOL:
             return self.N * self.K * self.R * self.S * self.out_y * self.out_x
-        return (
-            self.N
-            * self.K
-            * (self.C // self.groups)
-            * self.R
-            * self.S
-            * self.out_y
-            * self.out_x
-        )
+        return self.N * self.K * (self.C // self.groups) * self.R * self.S * self.out_y * self.out_x
 
     @property
     def input_elems(self) -> int:
@@ -103,3 +99,97 @@ class Layer:
     def dims(self) -> tuple[int, int, int, int, int, int, int]:
         """(N, K, C, Y, X, R, S)."""
         return (self.N, self.K, self.C, self.Y, self.X, self.R, self.S)
+
+
+#: Spellings accepted for operator types in model files (upper-cased before lookup).
+OP_ALIASES: dict[str, OpType] = {
+    "CONV": OpType.CONV,
+    "CONV2D": OpType.CONV,
+    "DSCONV": OpType.CONV,  # depthwise; the reader sets groups = C = K
+    "GEMM": OpType.GEMM,
+    "FC": OpType.GEMM,
+    "MATMUL": OpType.GEMM,
+    "ATTN": OpType.ATTN,
+    "POOL": OpType.POOL,
+    "MAXPOOL": OpType.POOL,
+    "AVGPOOL": OpType.POOL,
+    "ELTWISE": OpType.ELTWISE,
+    "ADD": OpType.ELTWISE,
+    "MUL": OpType.ELTWISE,
+}
+
+
+def parse_op(text: str, *, source: object = None, field: str | None = None) -> OpType:
+    """Map an operator spelling (``CONV``, ``DSCONV``, ``FC``, ...) to :class:`OpType`."""
+    key = str(text).strip().upper()
+    if key not in OP_ALIASES:
+        raise SpecError(
+            f"unknown layer type '{text}'",
+            source=source,
+            field=field,
+            allowed=", ".join(OP_ALIASES),
+        )
+    return OP_ALIASES[key]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def validate_layer(layer: Layer, *, source: object = None, field: str | None = None) -> Layer:
+    """Check a layer's invariants; return it unchanged or raise :class:`SpecError` (one line).
+
+    Rules: a non-empty name; every dimension a positive integer; strides positive; padding
+    ``"xrbench"`` or two non-negative integers; ``groups`` divides C and K; POOL/ELTWISE are per
+    channel (K == C); GEMM/ATTN have R = S = 1 and stride 1. Under explicit padding the output must
+    be at least 1x1; under ``padding="xrbench"`` degenerate layers (Y < R, signed output sizes) are
+    allowed because the XRBench tables contain them.
+    """
+    where = field or (f"layer '{layer.name}'" if isinstance(layer.name, str) else "layer")
+
+    def fail(message: str, allowed: str | None = None) -> SpecError:
+        return SpecError(message, source=source, field=where, allowed=allowed)
+
+    if not isinstance(layer.name, str) or not layer.name.strip():
+        raise fail("layer name must be a non-empty string")
+    if not isinstance(layer.op, OpType):
+        raise fail(f"op is {layer.op!r}", allowed=", ".join(t.value for t in OpType))
+    for dim, value in zip("NKCYXRS", layer.dims, strict=True):
+        if not _is_int(value) or value < 1:
+            raise fail(f"{dim} = {value!r}", allowed="integers >= 1")
+    if (
+        not isinstance(layer.stride, tuple)
+        or len(layer.stride) != 2
+        or not all(_is_int(s) and s >= 1 for s in layer.stride)
+    ):
+        raise fail(f"stride = {layer.stride!r}", allowed="two integers >= 1 (stride_y, stride_x)")
+    if layer.padding != "xrbench" and (
+        not isinstance(layer.padding, tuple)
+        or len(layer.padding) != 2
+        or not all(_is_int(p) and p >= 0 for p in layer.padding)
+    ):
+        raise fail(
+            f"padding = {layer.padding!r}", allowed="'xrbench' or two integers >= 0 (pad_y, pad_x)"
+        )
+    if not _is_int(layer.groups) or layer.groups < 1:
+        raise fail(f"groups = {layer.groups!r}", allowed="integers >= 1")
+    if layer.C % layer.groups or layer.K % layer.groups:
+        raise fail(
+            f"groups = {layer.groups} does not divide C = {layer.C} and K = {layer.K}",
+            allowed="a common divisor of C and K",
+        )
+    if layer.op in (OpType.POOL, OpType.ELTWISE) and layer.K != layer.C:
+        raise fail(f"{layer.op.value} layer has K = {layer.K} != C = {layer.C}", allowed="K == C")
+    if layer.op in (OpType.GEMM, OpType.ATTN) and (
+        layer.R != 1 or layer.S != 1 or layer.stride != (1, 1)
+    ):
+        raise fail(
+            f"{layer.op.value} layer has R = {layer.R}, S = {layer.S}, stride = {layer.stride}",
+            allowed="R = S = 1 and stride 1 (write other matmuls as CONV)",
+        )
+    if layer.padding != "xrbench" and (layer.out_y < 1 or layer.out_x < 1):
+        raise fail(
+            f"output size {layer.out_y}x{layer.out_x} is empty",
+            allowed="Y + 2*pad_y >= R and X + 2*pad_x >= S",
+        )
+    return layer

@@ -1,0 +1,368 @@
+"""A DNN model: a networkx DAG of :class:`~workloads.layer.Layer` objects with a thin wrapper.
+
+Nodes are layer names; node attribute ``"layer"`` holds the :class:`Layer`. Edges run from a
+producer layer to its consumers. ``Model.layers`` lists the layers in a *stable* topological order:
+among the layers that are ready, the one inserted first into the graph comes first, so a chain read
+from a table keeps the table's order.
+
+Construction (:meth:`Model.__init__`, :meth:`Model.chain`) only rejects what would make the object
+meaningless (a cycle, a node without a layer). Checking that connected layers agree on their shapes
+is a separate step, :func:`check_shapes`, which the file readers run for models whose layers use
+real padding; XRBench tables (``padding="xrbench"``) are chains whose neighbouring rows do not have
+consistent shapes, so they are never shape-checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from rtmm.errors import SpecError
+from workloads.layer import Layer, OpType
+
+if TYPE_CHECKING:
+    from workloads.supernet import Variant
+
+#: Columns of :meth:`Model.to_frame`, in order.
+FRAME_COLUMNS = (
+    "layer_idx",
+    "name",
+    "type",
+    "N",
+    "K",
+    "C",
+    "Y",
+    "X",
+    "R",
+    "S",
+    "stride",
+    "padding",
+    "groups",
+    "out_y",
+    "out_x",
+    "macs",
+    "input_elems",
+    "weight_elems",
+    "output_elems",
+    "inputs",
+)
+
+
+class Model:
+    """A named DAG of layers with an accuracy figure (relative quality, full model = 1.0).
+
+    ``variants`` lists the supernet sub-networks available for this model (largest first, the
+    full model included) and is empty for models without a supernet. Treat the graph as read-only:
+    models are cached and shared.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        graph: nx.DiGraph,
+        *,
+        accuracy: float = 1.0,
+        variants: Sequence[Variant] = (),
+        source: str | None = None,
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.graph = graph
+        self.accuracy = float(accuracy)
+        self.variants: tuple[Variant, ...] = tuple(variants)
+        _check_graph(graph, name=name, source=source)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def chain(cls, name: str, layers: Iterable[Layer], **kwargs: object) -> Model:
+        """A sequential model: each layer feeds the next, in the given order."""
+        return cls.from_edges(name, layers, None, **kwargs)
+
+    @classmethod
+    def from_edges(
+        cls,
+        name: str,
+        layers: Iterable[Layer],
+        inputs: Sequence[Sequence[str]] | None,
+        **kwargs: object,
+    ) -> Model:
+        """Build a DAG from layers and, per layer, the names of its predecessors.
+
+        ``inputs=None`` makes a chain. Duplicate layer names and unknown predecessors raise
+        :class:`SpecError`.
+        """
+        layers = list(layers)
+        source = kwargs.get("source")
+        graph = nx.DiGraph(name=name)
+        for layer in layers:
+            if layer.name in graph:
+                raise SpecError(
+                    f"duplicate layer name '{layer.name}'",
+                    source=source,
+                    allowed="unique layer names per model",
+                )
+            graph.add_node(layer.name, layer=layer)
+        if inputs is None:
+            graph.add_edges_from((a.name, b.name) for a, b in zip(layers, layers[1:], strict=False))
+        else:
+            for layer, preds in zip(layers, inputs, strict=True):
+                for pred in preds:
+                    if pred not in graph:
+                        raise SpecError(
+                            f"layer '{layer.name}' takes input from unknown layer '{pred}'",
+                            source=source,
+                            allowed="names of layers in the same model",
+                        )
+                    graph.add_edge(pred, layer.name)
+        return cls(name, graph, **kwargs)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Model:
+        """A copy with some of name/accuracy/variants/source replaced (graph shared)."""
+        kwargs = {
+            "accuracy": self.accuracy,
+            "variants": self.variants,
+            "source": self.source,
+        }
+        name = str(changes.pop("name", self.name))
+        kwargs.update(changes)
+        return Model(name, self.graph, **kwargs)  # type: ignore[arg-type]
+
+    # -- views --------------------------------------------------------------------------------
+
+    @cached_property
+    def layers(self) -> tuple[Layer, ...]:
+        """Layers in stable topological order (file order for chains)."""
+        order = {n: i for i, n in enumerate(self.graph.nodes)}
+        names = nx.lexicographical_topological_sort(self.graph, key=order.__getitem__)
+        return tuple(self.graph.nodes[n]["layer"] for n in names)
+
+    @cached_property
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(layer.name for layer in self.layers)
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.layer_names)}
+
+    @cached_property
+    def macs_array(self) -> np.ndarray:
+        """Per-layer MACs (int64, signed as in the XRBench tables), in :attr:`layers` order."""
+        return self._dim_arrays()["macs"]
+
+    @property
+    def total_macs(self) -> int:
+        return int(self.macs_array.sum())
+
+    @property
+    def is_chain(self) -> bool:
+        return all(d <= 1 for _, d in self.graph.in_degree()) and all(
+            d <= 1 for _, d in self.graph.out_degree()
+        )
+
+    def predecessors(self, layer: str | int) -> list[str]:
+        """Names of the layers feeding ``layer`` (a name or an index), in layer order."""
+        name = self.layer_names[layer] if isinstance(layer, int) else layer
+        return sorted(self.graph.predecessors(name), key=self._index.__getitem__)
+
+    def index_of(self, name: str) -> int:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise SpecError(
+                f"model '{self.name}' has no layer '{name}'", source=self.source
+            ) from None
+
+    def __len__(self) -> int:
+        return self.graph.number_of_nodes()
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __getitem__(self, key: int | str) -> Layer:
+        if isinstance(key, str):
+            return self.layers[self.index_of(key)]
+        return self.layers[key]
+
+    def __repr__(self) -> str:
+        return (
+            f"Model({self.name!r}, layers={len(self)}, macs={self.total_macs}, "
+            f"accuracy={self.accuracy:g}, variants={len(self.variants)})"
+        )
+
+    def subgraph(self, start: int | str = 0, stop: int | str | None = None) -> Model:
+        """The layers ``start:stop`` (indices into :attr:`layers`, Python slice semantics; a layer
+        name stands for its index) as a model with the edges among them."""
+        lo = self.index_of(start) if isinstance(start, str) else start
+        hi = self.index_of(stop) if isinstance(stop, str) else stop
+        names = self.layer_names[slice(lo, hi)]
+        if not names:
+            raise SpecError(
+                f"layer range [{start}:{stop}] of model '{self.name}' is empty",
+                source=self.source,
+                allowed=f"a non-empty range within 0..{len(self)}",
+            )
+        graph = nx.DiGraph(name=self.name)
+        graph.add_nodes_from((n, self.graph.nodes[n]) for n in names)
+        graph.add_edges_from(self.graph.subgraph(names).edges)
+        return Model(
+            f"{self.name}[{names[0]}:{names[-1]}]",
+            graph,
+            accuracy=self.accuracy,
+            source=self.source,
+        )
+
+    def _dim_arrays(self) -> dict[str, np.ndarray]:
+        layers = self.layers
+        dims = np.array([layer.dims for layer in layers], dtype=np.int64).reshape(-1, 7)
+        n, k, c, y, x, r, s = dims.T
+        sy = np.array([layer.stride[0] for layer in layers], dtype=np.int64)
+        sx = np.array([layer.stride[1] for layer in layers], dtype=np.int64)
+        groups = np.array([layer.groups for layer in layers], dtype=np.int64)
+        xr = np.array([layer.padding == "xrbench" for layer in layers], dtype=bool)
+        py = np.array(
+            [0 if p else layer.padding[0] for p, layer in zip(xr, layers, strict=True)], np.int64
+        )
+        px = np.array(
+            [0 if p else layer.padding[1] for p, layer in zip(xr, layers, strict=True)], np.int64
+        )
+        out_y = (y + 2 * py - r) // sy + 1
+        out_x = (x + 2 * px - s) // sx + 1
+        op = np.array([layer.op.value for layer in layers], dtype=object)
+        no_weights = np.isin(op, [OpType.POOL.value, OpType.ELTWISE.value, OpType.ATTN.value])
+        macs = n * k * (c // groups) * r * s * out_y * out_x
+        macs = np.where(op == OpType.POOL.value, n * k * r * s * out_y * out_x, macs)
+        macs = np.where(op == OpType.ELTWISE.value, n * k * out_y * out_x, macs)
+        return {
+            "N": n,
+            "K": k,
+            "C": c,
+            "Y": y,
+            "X": x,
+            "R": r,
+            "S": s,
+            "groups": groups,
+            "out_y": out_y,
+            "out_x": out_x,
+            "macs": macs,
+            "input_elems": n * c * y * x,
+            "weight_elems": np.where(no_weights, 0, k * (c // groups) * r * s),
+            "output_elems": n * k * out_y * out_x,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layer (in :attr:`layers` order) with dimensions, MACs and tensor sizes.
+
+        ``stride`` and ``padding`` are strings as in the model CSV format (``"2"`` or ``"2x1"``;
+        ``"xrbench"`` or ``"1"``/``"1x0"``); ``inputs`` is the ';'-joined predecessor names.
+        """
+        arrays = self._dim_arrays()
+        frame = pd.DataFrame(
+            {
+                "layer_idx": np.arange(len(self.layers), dtype=np.int64),
+                "name": list(self.layer_names),
+                "type": [layer.op.value for layer in self.layers],
+                **{key: arrays[key] for key in "NKCYXRS"},
+                "stride": [format_pair(layer.stride) for layer in self.layers],
+                "padding": [format_padding(layer.padding) for layer in self.layers],
+                "groups": arrays["groups"],
+                "out_y": arrays["out_y"],
+                "out_x": arrays["out_x"],
+                "macs": arrays["macs"],
+                "input_elems": arrays["input_elems"],
+                "weight_elems": arrays["weight_elems"],
+                "output_elems": arrays["output_elems"],
+                "inputs": [";".join(self.predecessors(n)) for n in self.layer_names],
+            }
+        )
+        return frame[list(FRAME_COLUMNS)]
+
+
+def format_pair(pair: tuple[int, int]) -> str:
+    """``(2, 2)`` → ``"2"``; ``(2, 1)`` → ``"2x1"``."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def format_padding(padding: str | tuple[int, int]) -> str:
+    return padding if isinstance(padding, str) else format_pair(padding)
+
+
+def _check_graph(graph: object, *, name: str, source: str | None) -> None:
+    if not isinstance(graph, nx.DiGraph):
+        raise SpecError(f"model '{name}' graph is {type(graph).__name__}, expected nx.DiGraph")
+    if graph.number_of_nodes() == 0:
+        raise SpecError(f"model '{name}' has no layers", source=source)
+    for node, data in graph.nodes(data=True):
+        layer = data.get("layer")
+        if not isinstance(layer, Layer) or layer.name != node:
+            raise SpecError(
+                f"model '{name}': node '{node}' has no Layer with that name in attribute 'layer'",
+                source=source,
+            )
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = nx.find_cycle(graph)
+        path = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
+        raise SpecError(
+            f"model '{name}' has a cycle: {path}", source=source, allowed="a DAG of layers"
+        )
+
+
+def _matches(producer: Layer, consumer: Layer) -> bool:
+    return (producer.N, producer.K, producer.out_y, producer.out_x) == (
+        consumer.N,
+        consumer.C,
+        consumer.Y,
+        consumer.X,
+    )
+
+
+def _inputs_fit(preds: list[Layer], layer: Layer) -> bool:
+    """Whether the producers' outputs can form the consumer's input (see :func:`check_shapes`)."""
+    if all(_matches(p, layer) for p in preds):
+        return True  # chain, or element-wise merge of equal tensors
+    if (
+        all((p.N, p.out_y, p.out_x) == (layer.N, layer.Y, layer.X) for p in preds)
+        and sum(p.K for p in preds) == layer.C
+    ):
+        return True  # channel concatenation
+    produced = [p.output_elems for p in preds]
+    if sum(produced) == layer.input_elems:
+        return True  # reshape / flatten / concatenation along another axis
+    if layer.op == OpType.ATTN:
+        # two activations: (Y x C) and (C x K)
+        return all(e in (layer.input_elems, layer.N * layer.C * layer.K) for e in produced)
+    if layer.op == OpType.ELTWISE:
+        # broadcasting operands (e.g. squeeze-excite scale): each divides the full tensor
+        return all(e > 0 and layer.input_elems % e == 0 for e in produced) and (
+            max(produced) == layer.input_elems
+        )
+    return False
+
+
+def check_shapes(model: Model) -> Model:
+    """Raise :class:`SpecError` if a producer's output cannot be its consumer's input.
+
+    Accepted: equal shapes (N, K, Y', X') == (N, C, Y, X); channel concatenation of several
+    producers; a reshape with the same element count; the two operands of an attention matmul;
+    broadcasting operands of an element-wise layer. Skipped for layers with ``padding="xrbench"``.
+    """
+    for name in model.layer_names:
+        layer = model.graph.nodes[name]["layer"]
+        if layer.padding == "xrbench":
+            continue
+        preds = [model.graph.nodes[p]["layer"] for p in model.predecessors(name)]
+        if preds and not _inputs_fit(preds, layer):
+            got = ", ".join(f"'{p.name}' {p.N}x{p.K}x{p.out_y}x{p.out_x}" for p in preds)
+            raise SpecError(
+                f"shape mismatch: layer '{name}' expects input N x C x Y x X = "
+                f"{layer.N}x{layer.C}x{layer.Y}x{layer.X} but gets {got}",
+                source=model.source,
+                field=f"model '{model.name}'",
+                allowed="producer output (N, K, Y', X') equal to consumer input (N, C, Y, X)",
+            )
+    return model
