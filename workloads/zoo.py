@@ -162,7 +162,7 @@ def _load_file_cached(path: str, _mtime_ns: int, _size: int) -> Model:
 
         return read_maestro_model(p)
     if suffix == ".onnx":
-        from workloads.importers.onnx import read_onnx
+        from workloads.importers.onnx_import import read_onnx
 
         return read_onnx(p)
     raise SpecError(
