@@ -1,1 +1,69 @@
-"""policies."""
+"""Scheduling policies and their registry.
+
+``get(name, **params)`` returns a fresh policy instance; ``names()`` lists the registered names.
+Adding a policy is one file in this package plus one line in :data:`_REGISTRY` (``name`` ->
+``"module:Class"``, imported lazily so a broken optional policy cannot break the others).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from rtmm.errors import UnknownNameError
+from scheduler.policies.base import (
+    Decision,
+    Dispatch,
+    Drop,
+    Policy,
+    RunContext,
+    best_accelerator,
+    block_for_budget,
+)
+
+_REGISTRY: dict[str, str] = {
+    "fcfs": "scheduler.policies.fcfs:FCFS",
+    "round_robin": "scheduler.policies.round_robin:RoundRobin",
+    "edf": "scheduler.policies.edf:EDF",
+    "latency_greedy": "scheduler.policies.latency_greedy:LatencyGreedy",
+    "edp_greedy": "scheduler.policies.edp_greedy:EDPGreedy",
+}
+
+
+def register(name: str, target: str) -> None:
+    """Register ``name`` -> ``"module:Class"`` (used by policy modules living elsewhere)."""
+    _REGISTRY[name] = target
+
+
+def names() -> list[str]:
+    """Registered policy names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_class(name: str) -> type[Policy]:
+    key = name.strip().lower().replace("-", "_")
+    if key not in _REGISTRY:
+        raise UnknownNameError(
+            f"unknown policy '{name}'", source="<cli>", allowed=", ".join(names())
+        )
+    module_name, cls_name = _REGISTRY[key].split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def get(name: str, **params) -> Policy:
+    """A new instance of the policy registered as ``name`` (case- and dash-insensitive)."""
+    return get_class(name)(**params)
+
+
+__all__ = [
+    "Decision",
+    "Dispatch",
+    "Drop",
+    "Policy",
+    "RunContext",
+    "best_accelerator",
+    "block_for_budget",
+    "get",
+    "get_class",
+    "names",
+    "register",
+]
