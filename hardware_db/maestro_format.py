@@ -346,7 +346,7 @@ def _parse_hw_statements(
             shown = [next(old for old, new in _LEGACY_KEYS.items() if k in new) for k in missing]
         raise SpecError(
             f"accelerator '{name}' lacks {', '.join(dict.fromkeys(shown))}",
-            source=source, field=f"line {line}", allowed=", ".join(allowed),
+            source=source, field=None if legacy else f"line {line}", allowed=", ".join(allowed),
         )  # fmt: skip
     values.setdefault("top_noc_latency", 1)
     values.setdefault("col_noc_latency", 1)
