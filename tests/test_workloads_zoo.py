@@ -47,7 +47,7 @@ def test_zoo_counts_and_macs(name):
     layers, macs = ZOO[name]
     assert len(model) == layers
     assert model.total_macs == macs
-    assert model.total_macs / 1e9 == pytest.approx(SPEC_GMACS[name], rel=0.015)
+    assert model.total_macs / 1e9 == pytest.approx(SPEC_GMACS[name], rel=0.015, abs=0.0005)
     assert model.is_chain
     assert model.accuracy == 1.0
 
