@@ -1,0 +1,202 @@
+"""Evaluating one design point with the real stack: hardware -> cost table -> simulation -> metrics.
+
+The recipe (:func:`evaluate_point`):
+
+1. build the point's system: the base system with the hardware axes applied and validated
+   (:func:`dse.sweep.apply_hardware`);
+2. load the scenario (:func:`workloads.scenario.load`);
+3. cost every model of the scenario on every accelerator
+   (:func:`costmodel.table.system_cost_table`);
+4. simulate (:func:`scheduler.simulate`) with the point's policy, mode, horizon and seed;
+5. report the scenario row of the run's summary (score, uxcost, e_norm, v, miss_rate, drop_rate,
+   energy_mj, ...) plus the hardware's area proxy (:func:`area_metrics`).
+
+Steps 1-3 are cached in-process (bounded LRU caches keyed by content), and the sweep runner batches
+points with the same hardware together, so a worker costs a system once per batch however many
+scenarios, policies and seeds it simulates on it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from dse.sweep import DesignPoint, SweepSpec, apply_hardware, expand
+from rtmm.errors import SimulationError, UnknownNameError
+
+#: Scenario-level metrics taken from the simulator's summary (its ``model == ""`` row).
+SUMMARY_METRICS = (
+    "score",
+    "uxcost",
+    "e_norm",
+    "v",
+    "miss_rate",
+    "drop_rate",
+    "energy_mj",
+    "rt",
+    "en",
+    "acc",
+    "qoe",
+)
+#: Frame counts taken from the same row when the simulator reports them.
+COUNT_METRICS = ("released", "on_time", "late", "dropped", "not_triggered", "logged")
+
+#: Area proxy weights (see :func:`area_metrics`): one PE (an 8-bit MAC with its registers) is the
+#: unit; one byte of SRAM counts 1/40 of it — an order-of-magnitude ratio for 28-45 nm processes
+#: (an 8-bit MAC is a few hundred um^2, an SRAM byte a few um^2 with periphery).
+AREA_PER_PE = 1.0
+AREA_PER_SRAM_BYTE = 1.0 / 40.0
+
+
+def area_metrics(system: Any) -> dict[str, float]:
+    """Hardware size figures of a system, in PE-equivalents and bytes.
+
+    ``area_proxy_pe_eq = sum over accelerators of AREA_PER_PE * num_pes
+    + AREA_PER_SRAM_BYTE * (num_pes * l1_bytes_per_pe + l2_bytes)``. It is a proxy for ranking
+    designs (more PEs or bigger buffers cost area), not a silicon estimate; the raw totals are
+    reported beside it so other weightings can be computed from the store.
+    """
+    pes = sum(a.num_pes for a in system.accelerators)
+    l1 = sum(a.num_pes * a.l1_bytes_per_pe for a in system.accelerators)
+    l2 = sum(a.l2_bytes for a in system.accelerators)
+    return {
+        "total_pes": int(pes),
+        "l1_bytes_total": int(l1),
+        "l2_bytes_total": int(l2),
+        "area_proxy_pe_eq": float(AREA_PER_PE * pes + AREA_PER_SRAM_BYTE * (l1 + l2)),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Cached steps
+# --------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _base_system(ref: str) -> Any:
+    from hardware_db.library import get_system
+
+    return get_system(ref)
+
+
+@functools.lru_cache(maxsize=32)
+def point_system(base_ref: str, hardware: tuple[tuple[str, Any], ...], source: str = "<sweep>"):
+    """The validated system of a point (cached by content)."""
+    return apply_hardware(_base_system(base_ref), hardware, source=source)
+
+
+@functools.lru_cache(maxsize=16)
+def _scenario(name: str) -> Any:
+    from workloads import scenario
+
+    return scenario.load(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _cost_table(
+    base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str | None, scenario: str
+) -> pd.DataFrame:
+    from costmodel.table import system_cost_table
+
+    system = point_system(base_ref, hardware)
+    models = list(_scenario(scenario).get_models().values())
+    kwargs = {} if analysis is None else {"analysis": analysis}
+    return system_cost_table(models, system, **kwargs)
+
+
+def _simulate(point: DesignPoint, system: Any, costs: pd.DataFrame) -> Any:
+    import scheduler
+
+    simulate = getattr(scheduler, "simulate", None)
+    if simulate is None:
+        raise SimulationError("scheduler.simulate is not available in this installation")
+    wanted = {
+        "policy": point.policy,
+        "xrbench_compatible": point.xrbench_compatible,
+        "horizon_ms": point.horizon_ms,
+        "seed": point.seed,
+        "costs": costs,
+    }
+    params = inspect.signature(simulate).parameters
+    if "mode" in params and "xrbench_compatible" not in params:
+        wanted["mode"] = point.mode
+    kwargs = {k: v for k, v in wanted.items() if k in params or k == "policy"}
+    return simulate(_scenario(point.scenario), system, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# The evaluator
+# --------------------------------------------------------------------------------------------
+
+
+def evaluate_point(point: DesignPoint) -> dict[str, Any]:
+    """Metrics of one design point (see the module docstring)."""
+    system = point_system(point.base_system_ref, point.hardware)
+    costs = _cost_table(point.base_system_ref, point.hardware, point.analysis, point.scenario)
+    result = _simulate(point, system, costs)
+    summary = result.summary()
+    row = summary.loc[summary["model"] == ""].iloc[0]
+    metrics: dict[str, Any] = {}
+    for col in (*SUMMARY_METRICS, *COUNT_METRICS):
+        if col in row.index:
+            value = row[col]
+            metrics[col] = int(value) if col in COUNT_METRICS else float(value)
+    metrics.update(area_metrics(system))
+    return metrics
+
+
+def check_spec(spec: SweepSpec) -> None:
+    """Fail fast, before any work starts: the base system, scenarios and policies exist, and
+    every hardware configuration the sweep will visit passes the hardware loader's rules."""
+    _base_system(spec.base_system_ref)
+    for name in spec.scenarios.values:
+        _scenario(name)
+    _check_policies(spec.policies.values)
+    for hardware in _distinct_hardware(spec):
+        label = ", ".join(f"{k}={v}" for k, v in hardware) or "base"
+        point_system(spec.base_system_ref, hardware, f"{spec.source} [{label}]")
+
+
+evaluate_point.check_spec = check_spec  # type: ignore[attr-defined]  # the runner calls it
+
+
+def _check_policies(names: Sequence[str]) -> None:
+    try:
+        from scheduler import policies
+    except ImportError:
+        return
+    known = None
+    for attr in ("names", "available", "list_policies"):
+        fn = getattr(policies, attr, None)
+        if callable(fn):
+            known = list(fn())
+            break
+    if known is None:
+        registry = getattr(policies, "REGISTRY", None) or getattr(policies, "POLICIES", None)
+        known = list(registry) if registry else None
+    if known is None:
+        return
+    for name in names:
+        if name not in known:
+            raise UnknownNameError(
+                f"unknown policy '{name}'", field="policies", allowed=", ".join(sorted(known))
+            )
+
+
+def _distinct_hardware(spec: SweepSpec) -> list[tuple[tuple[str, Any], ...]]:
+    if spec.sample is None:
+        names = [a.name for a in spec.hardware_axes]
+        combos = itertools.product(*(a.values for a in spec.hardware_axes))
+        return [tuple(zip(names, c, strict=True)) for c in combos]
+    return list(dict.fromkeys(p.hardware for p in expand(spec)))
+
+
+def metrics_frame(points: Sequence[DesignPoint]) -> pd.DataFrame:
+    """Evaluate points in this process and return one row per point (parameters + metrics)."""
+    rows = [{**p.flat_params(), **evaluate_point(p)} for p in points]
+    return pd.DataFrame(rows)

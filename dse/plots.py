@@ -1,0 +1,208 @@
+"""Plots of sweep results (matplotlib, Agg canvas; no pyplot global state).
+
+- :func:`plot_pareto`: every point of a sweep, the non-dominated front highlighted and joined;
+- :func:`plot_heatmap`: a metric over two swept parameters (aggregated over the others);
+- :func:`plot_scenario_scores`: XRBench Figure-5-style grouped bars of per-scenario scores for
+  many systems (one group per system, one bar per scenario — or the other way round);
+- :func:`plot_timeline`: a Gantt chart of one simulation's executed blocks per accelerator.
+
+Every function takes DataFrames, returns the :class:`~matplotlib.figure.Figure`, and writes it
+atomically to ``path`` when one is given (format from the suffix: .png, .pdf, .svg).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from dse.pareto import mark_pareto
+from rtmm.errors import SpecError
+from rtmm.fileio import atomic_path
+
+_FORMATS = ("png", "pdf", "svg")
+
+
+def new_figure(width_in: float = 6.4, height_in: float = 4.8) -> Figure:
+    fig = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> None:
+    """Write ``fig`` atomically; the format comes from the file suffix."""
+    fmt = Path(path).suffix.lstrip(".").lower()
+    if fmt not in _FORMATS:
+        raise SpecError(f"unknown figure format '.{fmt}'", source=path, allowed=", ".join(_FORMATS))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    for col in columns:
+        if col not in frame.columns:
+            raise SpecError(
+                f"{what}: no column '{col}'", allowed=", ".join(map(str, frame.columns))
+            )
+
+
+def plot_pareto(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    directions: Mapping[str, str] | None = None,
+    *,
+    color_by: str | None = None,
+    ax=None,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Scatter of ``y`` against ``x`` with the Pareto front for ``directions`` highlighted.
+
+    ``directions`` maps both columns to ``"min"``/``"max"`` (default: minimise ``x``, maximise
+    ``y``, e.g. energy vs score). ``color_by`` colours the points by a parameter column.
+    """
+    _require(frame, [x, y] + ([color_by] if color_by else []), "plot_pareto")
+    directions = dict(directions or {x: "min", y: "max"})
+    marked = mark_pareto(frame, {x: directions[x], y: directions[y]})
+    fig = ax.figure if ax is not None else new_figure()
+    ax = ax or fig.add_subplot()
+    rest = marked[~marked["pareto"]]
+    if color_by is None:
+        ax.scatter(rest[x], rest[y], s=12, color="0.7", label="design points")
+    else:
+        for value, group in rest.groupby(color_by, sort=True, dropna=False):
+            ax.scatter(group[x], group[y], s=12, alpha=0.6, label=f"{color_by}={value}")
+    front = marked[marked["pareto"]].sort_values(x)
+    ax.plot(front[x], front[y], "-o", color="tab:red", ms=5, lw=1.5, label="Pareto front")
+    ax.set_xlabel(f"{x} ({directions[x]})")
+    ax.set_ylabel(f"{y} ({directions[y]})")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(title or f"{len(front)} of {len(frame)} points on the front")
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_heatmap(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str,
+    *,
+    agg: str = "mean",
+    ax=None,
+    path: str | os.PathLike | None = None,
+    cmap: str = "viridis",
+    annotate: bool = True,
+) -> Figure:
+    """``metric`` over the values of two parameters ``x`` and ``y`` (``agg`` over the rest)."""
+    _require(frame, [x, y, metric], "plot_heatmap")
+    table = frame.pivot_table(index=y, columns=x, values=metric, aggfunc=agg)
+    fig = ax.figure if ax is not None else new_figure()
+    ax = ax or fig.add_subplot()
+    data = table.to_numpy(dtype=float)
+    image = ax.imshow(data, origin="lower", aspect="auto", cmap=cmap)
+    ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns], rotation=45)
+    ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    fig.colorbar(image, ax=ax, label=f"{agg} {metric}")
+    if annotate and data.size <= 400:
+        finite = data[np.isfinite(data)]
+        mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+        for (i, j), v in np.ndenumerate(data):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize="x-small",
+                        color="white" if v < mid else "black")  # fmt: skip
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_scenario_scores(
+    frame: pd.DataFrame,
+    *,
+    system: str = "system",
+    scenario: str = "scenario",
+    score: str = "score",
+    group_by: str = "system",
+    ax=None,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """XRBench Figure-5 style: grouped bars of ``score`` per (system, scenario).
+
+    ``group_by="system"``: one group per system (in order of appearance), one bar per scenario;
+    ``group_by="scenario"``: the transpose. Repeated (system, scenario) rows (seeds) are averaged.
+    """
+    _require(frame, [system, scenario, score], "plot_scenario_scores")
+    if group_by not in ("system", "scenario"):
+        raise SpecError(f"bad group_by '{group_by}'", allowed="system, scenario")
+    outer, inner = (system, scenario) if group_by == "system" else (scenario, system)
+    table = frame.pivot_table(index=outer, columns=inner, values=score, aggfunc="mean", sort=False)
+    n_groups, n_bars = table.shape
+    fig = (
+        ax.figure
+        if ax is not None
+        else new_figure(max(6.4, 0.5 * n_groups * max(1, n_bars) / 2), 4.8)
+    )
+    ax = ax or fig.add_subplot()
+    width = 0.8 / max(1, n_bars)
+    pos = np.arange(n_groups)
+    for k, col in enumerate(table.columns):
+        ax.bar(
+            pos + (k - (n_bars - 1) / 2) * width, table[col].to_numpy(float), width, label=str(col)
+        )
+    ax.set_xticks(pos, [str(i) for i in table.index], rotation=45 if n_groups > 8 else 0)
+    ax.set_ylabel(score)
+    ax.set_xlabel(outer)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="x-small", ncols=min(4, n_bars), title=inner)
+    if title:
+        ax.set_title(title)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_timeline(
+    timeline: pd.DataFrame,
+    *,
+    ax=None,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Gantt chart of a simulation timeline (columns ``accelerator``, ``model``, ``dispatch_ms``,
+    ``completion_ms``; one bar per executed block, one colour per model)."""
+    _require(timeline, ["accelerator", "model", "dispatch_ms", "completion_ms"], "plot_timeline")
+    fig = ax.figure if ax is not None else new_figure(10, 3)
+    ax = ax or fig.add_subplot()
+    models = sorted(timeline["model"].unique())
+    colors = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    for model, rows in timeline.groupby("model", sort=True):
+        start = rows["dispatch_ms"].to_numpy(float)
+        width = rows["completion_ms"].to_numpy(float) - start
+        ax.barh(
+            rows["accelerator"], width, left=start, height=0.6, color=colors[model], label=model
+        )
+    accs = sorted(timeline["accelerator"].unique())
+    names = (
+        timeline.drop_duplicates("accelerator").set_index("accelerator")["accelerator_name"]
+        if "accelerator_name" in timeline.columns
+        else None
+    )
+    ax.set_yticks(accs, [str(names[a]) if names is not None else str(a) for a in accs])
+    ax.set_xlabel("time (ms)")
+    ax.legend(fontsize="x-small", ncols=min(6, len(models)), loc="upper right")
+    if title:
+        ax.set_title(title)
+    if path is not None:
+        save_figure(fig, path)
+    return fig

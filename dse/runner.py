@@ -1,0 +1,182 @@
+"""Running a sweep: expand the spec, skip what the store has, batch by hardware, execute, commit.
+
+The recipe (:func:`run_sweep`):
+
+1. resolve the evaluator (the spec's ``evaluator: module:function``, else
+   :func:`dse.evaluate.evaluate_point`) and let it check the spec up front when it can;
+2. open the store for this spec (refusing a store of another spec), read what is done;
+3. group the missing points into batches of consecutive points with the same hardware (so a worker
+   builds a system and its cost table once per batch; the evaluator caches them in-process);
+4. run the batches on the executor, committing each finished batch in the parent process.
+
+The machinery never looks inside a point's metrics, so any deterministic evaluator works with it;
+that is how the resume and executor tests run without the simulator.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from dse.executors import Executor, LocalExecutor
+from dse.store import PointResult, ResultStore
+from dse.sweep import DesignPoint, SweepSpec, expand
+from rtmm.errors import RtmmError, SpecError
+
+#: An evaluator maps one design point to a flat mapping of metric name -> number (or string).
+Evaluator = Callable[[DesignPoint], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What a :func:`run_sweep` call did."""
+
+    store: Path
+    total_points: int
+    already_done: int
+    computed: int
+    errors: int
+    wall_s: float
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{**vars(self), "store": str(self.store)}])
+
+    def summary(self) -> str:
+        return (
+            f"{self.total_points} points: {self.computed} computed ({self.errors} errors), "
+            f"{self.already_done} already in store, {self.wall_s:.1f} s -> {self.store}"
+        )
+
+
+def resolve_evaluator(ref: str | None) -> Evaluator:
+    """The evaluator named ``module:function`` (or the simulator-backed default for ``None``)."""
+    if ref is None:
+        from dse.evaluate import evaluate_point
+
+        return evaluate_point
+    module_name, _, attr = ref.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SpecError(
+            f"cannot import evaluator '{ref}' ({exc})",
+            field="evaluator",
+            allowed="an importable module.path:function",
+        ) from None
+    if not callable(fn):
+        raise SpecError(f"evaluator '{ref}' is not callable", field="evaluator")
+    return fn
+
+
+def run_sweep(
+    spec: SweepSpec,
+    store_path: str | os.PathLike,
+    *,
+    executor: Executor | None = None,
+    evaluator: Evaluator | None = None,
+    resume: bool = False,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> SweepReport:
+    """Run (or resume) a sweep into the store at ``store_path``; see the module docstring."""
+    start = time.perf_counter()
+    evaluator = evaluator or resolve_evaluator(spec.evaluator)
+    check = getattr(evaluator, "check_spec", None)
+    if check is not None:
+        check(spec)
+    own_executor = executor is None
+    executor = executor or LocalExecutor(spec.executor.workers)
+    store = ResultStore.open(
+        store_path,
+        fingerprint=spec.fingerprint(),
+        spec_json=_spec_json(spec),
+        resume=resume,
+    )
+    computed = errors = 0
+    try:
+        done = store.completed_ids()
+        total = spec.num_points
+        todo_count = total - len(done)
+        size = batch_size or spec.batch_size or auto_batch_size(todo_count, executor.workers)
+        todo = (p for p in expand(spec) if p.point_id not in done)
+        task = functools.partial(evaluate_batch, evaluator)
+        show = progress and sys.stderr.isatty()
+        with tqdm(total=todo_count, disable=not show, unit="pt", desc="sweep") as bar:
+            for results in executor.imap_unordered(task, batches(todo, size)):
+                store.write(results)
+                computed += len(results)
+                errors += sum(r.error is not None for r in results)
+                bar.update(len(results))
+    finally:
+        store.close()
+        if own_executor:
+            executor.close()
+    return SweepReport(
+        store=Path(store_path),
+        total_points=total,
+        already_done=len(done),
+        computed=computed,
+        errors=errors,
+        wall_s=time.perf_counter() - start,
+    )
+
+
+def auto_batch_size(num_points: int, workers: int) -> int:
+    """About eight batches per worker, 1..64 points each: small per-task overhead, good balance."""
+    return max(1, min(64, math.ceil(num_points / (8 * max(1, workers)))))
+
+
+def batches(points: Iterable[DesignPoint], size: int) -> Iterator[list[DesignPoint]]:
+    """Consecutive points with the same hardware, at most ``size`` per batch."""
+    batch: list[DesignPoint] = []
+    for p in points:
+        if batch and (len(batch) >= size or p.hardware_key != batch[-1].hardware_key):
+            yield batch
+            batch = []
+        batch.append(p)
+    if batch:
+        yield batch
+
+
+def evaluate_batch(evaluator: Evaluator, points: list[DesignPoint]) -> list[PointResult]:
+    """Evaluate a batch in a worker. A point whose evaluation raises an :class:`RtmmError` (bad
+    hardware value, an inconsistent configuration) becomes an ``error`` row; anything else is a bug
+    and propagates."""
+    worker = f"{os.uname().nodename}:{os.getpid()}"
+    out = []
+    for p in points:
+        t0 = time.perf_counter()
+        try:
+            metrics, error = dict(evaluator(p)), None
+        except RtmmError as exc:
+            metrics, error = {}, str(exc)
+        out.append(
+            PointResult(
+                point_id=p.point_id,
+                seq=p.index,
+                params=p.params(),
+                flat_params=p.flat_params(),
+                metrics=metrics,
+                error=error,
+                wall_s=time.perf_counter() - t0,
+                worker=worker,
+            )
+        )
+    return out
+
+
+def _spec_json(spec: SweepSpec) -> str:
+    import json
+
+    return json.dumps(spec.identity(), sort_keys=True)

@@ -1,0 +1,257 @@
+"""The sweep results store: one SQLite file (WAL mode), one row per design point.
+
+Tables:
+
+- ``meta(key, value)``: ``schema_version``, ``spec_fingerprint`` and ``spec_json`` (the spec's
+  point-determining content) — a store belongs to exactly one spec.
+- ``points``: primary key ``point_id`` (content hash of the point's parameters), ``seq`` (position
+  in the sweep's expansion), ``status`` (``ok`` or ``error``), ``error`` (the one-line message of a
+  point whose evaluation raised an :class:`~rtmm.errors.RtmmError`), ``params_json`` and
+  ``metrics_json``, then one column per parameter (hardware axes under their field path) and one per
+  metric, added as metrics appear. Every value in this table is a deterministic function of the
+  spec, so an interrupted and resumed sweep ends with the same table as an uninterrupted one.
+- ``timings(point_id, wall_s, worker, finished_unix)``: wall-clock data, kept apart on purpose.
+
+Rows are written only by the parent process, one transaction per finished batch, so a killed sweep
+leaves every committed batch intact and nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rtmm.errors import SpecError
+
+SCHEMA_VERSION = "1"
+#: Columns of ``points`` that come before the parameter and metric columns.
+BASE_COLUMNS = ("seq", "point_id", "status", "error", "params_json", "metrics_json")
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """The outcome of evaluating one design point (what a worker sends back to the parent)."""
+
+    point_id: str
+    seq: int
+    params: Mapping[str, Any]
+    flat_params: Mapping[str, Any]
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    wall_s: float = 0.0
+    worker: str = ""
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.error is None else "error"
+
+
+class ResultStore:
+    """An open results store. Use :meth:`open` (checks the spec) or :func:`load` (read-only)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        try:
+            self._con = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._con.execute("PRAGMA synchronous=NORMAL")
+            self._create_tables()
+        except sqlite3.DatabaseError as exc:
+            raise SpecError(f"not a results store ({exc})", source=self.path) from None
+        self._columns = self._existing_columns()
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike, *, fingerprint: str, spec_json: str, resume: bool
+    ) -> ResultStore:
+        """Open (or create) the store of the spec with this ``fingerprint``.
+
+        A store holding results of a different spec is an error; so is a non-empty store of the
+        same spec without ``resume`` (the user must say whether to continue it).
+        """
+        store = cls(path)
+        try:
+            stored = store.meta().get("spec_fingerprint")
+            count = store.count()
+            if stored is not None and stored != fingerprint and (count or resume):
+                raise SpecError(
+                    f"store holds {count} results of a different sweep spec "
+                    f"(fingerprint {stored}, this spec {fingerprint})",
+                    source=store.path,
+                    allowed="a new --store path, or the spec that created this store",
+                )
+            if count and not resume:
+                raise SpecError(
+                    f"store already holds {count} results of this sweep",
+                    source=store.path,
+                    allowed="--resume to compute only the missing points, or a new --store path",
+                )
+            store._set_meta(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "spec_fingerprint": fingerprint,
+                    "spec_json": spec_json,
+                }  # fmt: skip
+            )
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+
+    def count(self) -> int:
+        return int(self._con.execute("SELECT COUNT(*) FROM points").fetchone()[0])
+
+    def completed_ids(self) -> set[str]:
+        """Point ids with a committed result (``ok`` or ``error``)."""
+        return {row[0] for row in self._con.execute("SELECT point_id FROM points")}
+
+    def to_frame(self) -> pd.DataFrame:
+        """All points, ordered by ``seq`` (JSON columns kept; timings not included)."""
+        cols = ", ".join(_quote(c) for c in self._columns)
+        frame = pd.read_sql_query(f"SELECT {cols} FROM points ORDER BY seq", self._con)
+        return frame
+
+    def timings(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM timings ORDER BY point_id", self._con)
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def write(self, results: Sequence[PointResult]) -> None:
+        """Commit a batch of results in one transaction (re-writing a point replaces it)."""
+        if not results:
+            return
+        self._ensure_columns(results)
+        cur = self._con.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for r in results:
+                row = {
+                    "seq": r.seq,
+                    "point_id": r.point_id,
+                    "status": r.status,
+                    "error": r.error,
+                    "params_json": _dumps(r.params),
+                    "metrics_json": _dumps(r.metrics),
+                    **{k: _sql_value(v) for k, v in r.flat_params.items()},
+                    **{k: _sql_value(v) for k, v in r.metrics.items()},
+                }
+                names = ", ".join(_quote(k) for k in row)
+                marks = ", ".join("?" for _ in row)
+                cur.execute(
+                    f"INSERT OR REPLACE INTO points ({names}) VALUES ({marks})", list(row.values())
+                )
+                cur.execute(
+                    "INSERT OR REPLACE INTO timings VALUES (?, ?, ?, ?)",
+                    (r.point_id, r.wall_s, r.worker, time.time()),
+                )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _create_tables(self) -> None:
+        self._con.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS points (
+                seq INTEGER NOT NULL,
+                point_id TEXT PRIMARY KEY,
+                status TEXT NOT NULL,
+                error TEXT,
+                params_json TEXT NOT NULL,
+                metrics_json TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS timings (
+                point_id TEXT PRIMARY KEY, wall_s REAL, worker TEXT, finished_unix REAL
+            );
+            """
+        )
+
+    def _set_meta(self, values: Mapping[str, str]) -> None:
+        with self._con:
+            self._con.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items())
+            )
+
+    def _existing_columns(self) -> list[str]:
+        return [row[1] for row in self._con.execute("PRAGMA table_info(points)")]
+
+    def _ensure_columns(self, results: Iterable[PointResult]) -> None:
+        """Add a column for every parameter and metric not seen before (in first-seen order)."""
+        known = set(self._columns)
+        new: list[str] = []
+        for r in results:
+            for k in [*r.flat_params, *r.metrics]:
+                if k not in known:
+                    known.add(k)
+                    new.append(k)
+        if set(new) & set(BASE_COLUMNS):
+            raise SpecError(f"metric or parameter names clash with {BASE_COLUMNS}")
+        for k in new:
+            self._con.execute(f"ALTER TABLE points ADD COLUMN {_quote(k)}")
+        self._columns.extend(new)
+
+
+def load(path: str | os.PathLike, *, with_json: bool = False) -> pd.DataFrame:
+    """Read a results store into a DataFrame (one row per point, in sweep order).
+
+    The JSON columns (``params_json``, ``metrics_json``) are dropped unless ``with_json``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError("file not found", source=p, allowed="a results store written by rtmm sweep")
+    with ResultStore(p) as store:
+        frame = store.to_frame()
+    if not with_json:
+        frame = frame.drop(columns=["params_json", "metrics_json"])
+    return frame
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_value(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if v is None or isinstance(v, int | float | str):
+        return v
+    if hasattr(v, "item"):  # numpy scalar
+        return _sql_value(v.item())
+    return _dumps(v)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(v: Any) -> Any:
+    if hasattr(v, "item"):
+        return v.item()
+    raise TypeError(f"not JSON-serialisable: {type(v).__name__}")
