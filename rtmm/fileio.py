@@ -66,7 +66,10 @@ def read_text(path: str | os.PathLike) -> str:
 
 def load_yaml_text(text: str, source: str | os.PathLike = "<string>") -> Any:
     """Parse YAML text strictly (no duplicate keys, safe types only); errors name the source."""
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)  # the reader rejects non-printable characters here
+    except yaml.YAMLError as exc:
+        raise SpecError(f"not valid YAML: {str(exc).splitlines()[0]}", source=source) from None
     loader.name = str(source)
     try:
         return loader.get_single_data()
