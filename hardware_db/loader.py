@@ -160,7 +160,9 @@ def file_resolver(base_dir: Path | None, seen: frozenset[Path] = frozenset()) ->
         if ref.endswith(YAML_SUFFIXES):
             candidate = (Path(ref) if base_dir is None else base_dir / ref).resolve()
             if candidate in seen:
-                raise SpecError(f"reference cycle through {candidate}", field=where)
+                raise SpecError(
+                    f"reference cycle through {candidate.name}", source=candidate, field=where
+                )
             return accelerator_to_dict(_load_accelerator(candidate, seen))
         # The library sits above the loader; imported here to avoid an import cycle.
         from hardware_db.library import get_accelerator
