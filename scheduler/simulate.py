@@ -75,6 +75,7 @@ def build_costs(
     *,
     analysis: str = "maestro",
     variants: Mapping[str, Sequence[tuple[str, float]]] | None = None,
+    supernets: bool = False,
 ) -> CostArrays:
     """Dense cost arrays for the scenario's models on the system's accelerators.
 
@@ -89,7 +90,7 @@ def build_costs(
     clocks = [float(a.clock_hz) for a in system.accelerators]
     if costs is None:
         try:
-            key = (ids, system, analysis, repr(variants))
+            key = (ids, system, analysis, repr(variants), supernets)
             hash(key)
         except TypeError:
             key = None
@@ -133,12 +134,15 @@ def simulate(
     drop_expired: bool = True,
     offchip_contention: bool = False,
     variants: Mapping[str, Sequence[tuple[str, float]]] | None = None,
+    supernets: bool = False,
 ) -> SimulationResult:
     """Simulate ``scenario`` on ``system`` under ``policy`` for ``horizon_ms``.
 
     ``xrbench_compatible`` selects the XRBench runtime's rules (SPEC §5; whole-model dispatch, the
     policy only picks the accelerator; ``jitter_ms``, ``window_ms``, ``offchip_contention`` and
-    variants do not apply). Otherwise the native engine runs (see :mod:`scheduler.engine`).
+    variants do not apply). Otherwise the native engine runs (see :mod:`scheduler.engine`);
+    ``window_ms`` calls the policy's ``on_window`` every window, ``variants``/``supernets`` give
+    the policy's ``select_variant`` sub-networks to choose from (see :func:`build_costs`).
     """
     scenario = resolve_scenario(scenario)
     system = resolve_system(system)
@@ -146,7 +150,9 @@ def simulate(
     if horizon_ms <= 0:
         raise SimulationError(f"horizon {horizon_ms} ms", source="<api>", allowed="> 0")
     ids, fps, parents, prob = scenario_arrays(scenario)
-    arrays = build_costs(scenario, system, costs, analysis=analysis, variants=variants)
+    arrays = build_costs(
+        scenario, system, costs, analysis=analysis, variants=variants, supernets=supernets
+    )
     seq = np.random.SeedSequence(seed)
     trigger_seq, jitter_seq, policy_seq = seq.spawn(3)
     common = dict(model_ids=ids, fps=fps, parents=parents, probabilities=prob, costs=arrays)

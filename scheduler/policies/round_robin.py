@@ -38,10 +38,11 @@ class RoundRobin(BlockSizing, Policy):
                 oldest[job.model] = job
         free = list(state.idle)
         decisions: list[Decision] = []
+        first = self._next_model
         for step in range(num_models):
             if not free:
                 break
-            model = (self._next_model + step) % num_models
+            model = (first + step) % num_models
             job = oldest.get(model)
             if job is None:
                 continue
