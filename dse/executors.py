@@ -15,6 +15,7 @@ Make one with :func:`make_executor`.
 from __future__ import annotations
 
 import abc
+import itertools
 import os
 import signal
 import threading
@@ -156,9 +157,7 @@ class DaskExecutor(Executor):
 
         limit = max_in_flight or 2 * self.workers
         it = iter(tasks)
-        first = [
-            self._client.submit(fn, t, pure=False) for t, _ in zip(it, range(limit), strict=False)
-        ]
+        first = [self._client.submit(fn, t, pure=False) for t in itertools.islice(it, limit)]
         if not first:
             return
         ac = as_completed(first)

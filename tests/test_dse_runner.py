@@ -1,0 +1,283 @@
+"""Sweep execution: store, batching, resume after SIGKILL, executors (process pool, dask, serial).
+
+These tests use :func:`cheap_evaluator`, a deterministic stand-in for the simulator, so that the
+machinery (which never looks inside metrics) is tested on its own and fast.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import dse
+from dse.executors import DaskExecutor, LocalExecutor, SerialExecutor, make_executor
+from dse.runner import auto_batch_size, batches, run_sweep
+from dse.store import ResultStore
+from dse.sweep import expand, load_spec
+from rtmm.errors import RtmmError, SimulationError, SpecError, UnknownNameError
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+SLEEP_S = 0.0
+
+
+def cheap_evaluator(point):
+    """Deterministic metrics from the point's parameters (a stand-in for the simulator)."""
+    if SLEEP_S or os.environ.get("RTMM_TEST_SLEEP_S"):
+        time.sleep(float(os.environ.get("RTMM_TEST_SLEEP_S", SLEEP_S)))
+    hw = dict(point.hardware)
+    pes = hw.get("accelerators[*].num_pes", 1024) * 2
+    split = hw.get("pe_split", 0.5)
+    scen = sum(map(ord, point.scenario)) % 7
+    energy = 1e3 / math.sqrt(pes) * (1 + abs(split - 0.5)) + scen + 0.01 * point.seed
+    score = 1 - math.exp(-pes / 4096) * (0.5 + abs(split - 0.4)) - 0.001 * point.seed
+    if hw.get("pe_split") == 0.9 and point.seed == 1:
+        raise SimulationError("synthetic failure for this point", source="<test>")
+    return {"energy_mj": energy, "score": score, "label": f"{point.scenario}-{point.seed}"}
+
+
+SPEC = """\
+name: machinery-test
+base_system: xrbench-4k-J
+evaluator: test_dse_runner:cheap_evaluator
+axes:
+  accelerators[*].num_pes: {start: 1024, stop: 4096, step: 1024}
+  pe_split: [0.25, 0.5, 0.75, 0.9]
+scenarios: [vr_gaming, ar_gaming]
+policies: [latency_greedy]
+seeds: {start: 0, stop: 2, step: 1}
+"""
+NUM_POINTS = 4 * 4 * 2 * 3
+
+
+@pytest.fixture
+def spec_path(tmp_path: Path) -> Path:
+    p = tmp_path / "sweep.yaml"
+    p.write_text(SPEC)
+    return p
+
+
+def _reference(spec_path: Path, tmp_path: Path) -> pd.DataFrame:
+    store = tmp_path / "reference.sqlite"
+    report = run_sweep(load_spec(spec_path), store, executor=SerialExecutor(), progress=False)
+    assert report.computed == NUM_POINTS and report.already_done == 0
+    return dse.load(store)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(REPO), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _rtmm(*args: str, **kwargs) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "dse.cli", *args]
+    return subprocess.Popen(
+        cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+    )
+
+
+def _count(store: Path) -> int:
+    if not store.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute("SELECT COUNT(*) FROM points").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_store_rows_params_and_metrics(spec_path, tmp_path):
+    frame = _reference(spec_path, tmp_path)
+    assert len(frame) == NUM_POINTS
+    assert list(frame["seq"]) == list(range(NUM_POINTS))
+    assert frame["point_id"].is_unique
+    for col in ("accelerators[*].num_pes", "pe_split", "scenario", "seed", "energy_mj", "score"):
+        assert col in frame.columns
+    errors = frame[frame["status"] == "error"]
+    # pe_split 0.9 x seed 1: 4 PE counts x 2 scenarios raise SimulationError -> error rows
+    assert len(errors) == 8
+    assert errors["error"].str.contains("synthetic failure").all()
+    assert errors["energy_mj"].isna().all()
+    ok = frame[frame["status"] == "ok"]
+    point = next(p for p in expand(load_spec(spec_path)) if p.index == 5)
+    expected = cheap_evaluator(point)
+    row = ok.loc[ok["seq"] == 5].iloc[0]
+    assert row["energy_mj"] == expected["energy_mj"] and row["label"] == expected["label"]
+    assert row["point_id"] == point.point_id
+    full = dse.load(tmp_path / "reference.sqlite", with_json=True)
+    assert '"pe_split":0.25' in full.loc[0, "params_json"]
+
+
+def test_resume_after_sigkill_equals_uninterrupted_run(spec_path, tmp_path):
+    reference = _reference(spec_path, tmp_path)
+    store = tmp_path / "killed.sqlite"
+    env_sleep = {"RTMM_TEST_SLEEP_S": "0.03"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dse.cli", "sweep", str(spec_path), "--store", str(store),
+         "--workers", "2", "--batch-size", "2", "--quiet"],
+        env={**_env(), **env_sleep}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while _count(store) < 12:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "sweep made no progress"
+            time.sleep(0.02)
+        workers = _children(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)  # kill -9 of the sweep process only
+        proc.wait(timeout=10)
+        # orphaned workers notice their parent is gone and exit on their own
+        t_end = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < t_end:
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    done = _count(store)
+    assert 12 <= done < NUM_POINTS
+
+    # without --resume a non-empty store is refused with one line
+    refused = _rtmm("sweep", str(spec_path), "--store", str(store), "--quiet")
+    _, err = refused.communicate(timeout=60)
+    assert refused.returncode == 2
+    assert len(err.strip().splitlines()) == 1 and "--resume" in err
+
+    resumed = _rtmm("sweep", str(spec_path), "--store", str(store), "--resume", "--workers", "2")
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert f"{NUM_POINTS - done} computed" in err and f"{done} already in store" in err
+    pd.testing.assert_frame_equal(dse.load(store), reference)
+
+    # resuming a complete store computes nothing and changes nothing
+    report = run_sweep(load_spec(spec_path), store, executor=SerialExecutor(), resume=True,
+                       progress=False)  # fmt: skip
+    assert report.computed == 0 and report.already_done == NUM_POINTS
+    pd.testing.assert_frame_equal(dse.load(store), reference)
+
+
+def test_local_process_pool_equals_serial(spec_path, tmp_path):
+    reference = _reference(spec_path, tmp_path)
+    store = tmp_path / "local.sqlite"
+    with LocalExecutor(2) as ex:
+        report = run_sweep(load_spec(spec_path), store, executor=ex, batch_size=5, progress=False)
+    assert report.computed == NUM_POINTS and report.errors == 8
+    pd.testing.assert_frame_equal(dse.load(store), reference)
+
+
+def test_dask_local_cluster_equals_local(spec_path, tmp_path):
+    pytest.importorskip("distributed")
+    reference = _reference(spec_path, tmp_path)
+    store = tmp_path / "dask.sqlite"
+    with DaskExecutor(workers=1, processes=False) as ex:
+        assert ex.workers == 1
+        report = run_sweep(load_spec(spec_path), store, executor=ex, batch_size=4, progress=False)
+    assert report.computed == NUM_POINTS
+    pd.testing.assert_frame_equal(dse.load(store), reference)
+
+
+def test_store_refuses_other_spec(spec_path, tmp_path):
+    store = tmp_path / "s.sqlite"
+    run_sweep(load_spec(spec_path), store, executor=SerialExecutor(), progress=False)
+    other = tmp_path / "other.yaml"
+    other.write_text(SPEC.replace("[0.25, 0.5, 0.75, 0.9]", "[0.25, 0.5]"))
+    for resume in (False, True):
+        with pytest.raises(SpecError, match="different sweep spec") as err:
+            run_sweep(load_spec(other), store, executor=SerialExecutor(), resume=resume,
+                      progress=False)  # fmt: skip
+        assert "\n" not in str(err.value) and str(store) in str(err.value)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(SpecError, match="file not found"):
+        dse.load(tmp_path / "missing.sqlite")
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("this is not sqlite, just text " * 100)
+    with pytest.raises(SpecError, match="not a results store"):
+        dse.load(junk)
+
+
+def test_batches_group_by_hardware(spec_path):
+    points = list(expand(load_spec(spec_path)))
+    out = list(batches(points, 4))
+    assert sum(len(b) for b in out) == len(points)
+    assert [p.index for b in out for p in b] == list(range(len(points)))
+    for b in out:
+        assert 1 <= len(b) <= 4
+        assert len({p.hardware_key for p in b}) == 1
+    # 16 hardware configurations x 6 points each -> 2 batches of <= 4 per configuration
+    assert len(out) == 32
+    assert auto_batch_size(1000, 2) == 63 and auto_batch_size(3, 8) == 1
+    assert auto_batch_size(10**6, 2) == 64
+
+
+def test_make_executor_errors():
+    with pytest.raises(UnknownNameError, match="unknown executor 'spark'") as err:
+        make_executor("spark")
+    assert "local, dask, serial" in str(err.value)
+    with pytest.raises(SpecError, match="needs --executor dask"):
+        make_executor("local", address="tcp://127.0.0.1:1")
+
+
+def test_cli_unknown_executor_is_one_line(spec_path, tmp_path):
+    proc = _rtmm("sweep", str(spec_path), "--store", str(tmp_path / "x.sqlite"),
+                 "--executor", "spark")  # fmt: skip
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert len(err.strip().splitlines()) == 1 and "invalid choice: 'spark'" in err
+
+
+def test_rtmm_errors_become_error_rows_other_exceptions_propagate(spec_path, tmp_path):
+    spec = load_spec(spec_path)
+
+    def broken(point):
+        raise ZeroDivisionError("bug")
+
+    with pytest.raises(ZeroDivisionError):
+        run_sweep(spec, tmp_path / "b.sqlite", executor=SerialExecutor(), evaluator=broken,
+                  progress=False)  # fmt: skip
+
+    def bad(point):
+        raise RtmmError("bad point", source="<test>")
+
+    report = run_sweep(spec, tmp_path / "c.sqlite", executor=SerialExecutor(), evaluator=bad,
+                       progress=False)  # fmt: skip
+    assert report.errors == NUM_POINTS
+    assert set(dse.load(tmp_path / "c.sqlite")["error"]) == {"<test>: bad point"}
+
+
+def test_store_write_is_transactional(tmp_path):
+    with ResultStore.open(tmp_path / "t.sqlite", fingerprint="f", spec_json="{}",
+                          resume=False) as store:  # fmt: skip
+        assert store.count() == 0 and store.meta()["spec_fingerprint"] == "f"
