@@ -1,0 +1,34 @@
+"""C-like integer arithmetic on int64 arrays (COSTMODEL.md §0).
+
+MAESTRO is written in C++, where ``a / b`` truncates toward zero and ``a % b`` takes the sign of
+``a``. numpy's ``//`` and ``%`` floor instead, which differs for negative operands; degenerate
+layers (Y < R) make some operands negative, so every division of the cost model goes through these
+helpers. Divisors are always positive in the model (offsets, cluster sizes, bandwidths).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def cdiv(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+    """``a ÷ b`` truncated toward zero (C semantics), elementwise, as int64."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    q = np.abs(a) // np.abs(b)
+    return np.where((a < 0) != (b < 0), -q, q)
+
+
+def crem(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+    """``a rem b = a − b·(a ÷ b)`` (sign of ``a``, C semantics), elementwise, as int64."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    return a - b * cdiv(a, b)
+
+
+def ceil0(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+    """``⌈a/b⌉₀ = a ÷ b + [a rem b ≠ 0]`` (MAESTRO's integer ceiling, also for negative ``a``)."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    q = cdiv(a, b)
+    return q + (a - b * q != 0)
