@@ -107,7 +107,7 @@ def plot_gantt(result: SimulationResult, path: str | os.PathLike, max_ms: float 
     ax.set_xlabel("time (ms)")
     ax.set_title(f"{result.scenario} on {result.system} ({result.policy}, {result.mode})")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colour[m]) for m in models]
-    ax.legend(handles, models, loc="upper right", fontsize=7, ncol=min(3, len(models)))
+    ax.legend(handles, models, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
