@@ -6,7 +6,7 @@ The recipe (:func:`evaluate_point`):
    (:func:`dse.sweep.apply_hardware`);
 2. load the scenario (:func:`workloads.scenario.load`);
 3. cost every model of the scenario on every accelerator
-   (:func:`costmodel.table.system_cost_table`);
+   (:func:`costmodel.table.system_cost_table`, one table per model, shared between scenarios);
 4. simulate (:func:`scheduler.simulate`) with the point's policy, mode, horizon and seed;
 5. report the scenario row of the run's summary (score, uxcost, e_norm, v, miss_rate, drop_rate,
    energy_mj, ...) plus the hardware's area proxy (:func:`area_metrics`).
@@ -19,7 +19,6 @@ scenarios, policies and seeds it simulates on it.
 from __future__ import annotations
 
 import functools
-import inspect
 import itertools
 from collections.abc import Sequence
 from typing import Any
@@ -97,36 +96,45 @@ def _scenario(name: str) -> Any:
     return scenario.load(name)
 
 
-@functools.lru_cache(maxsize=8)
-def _cost_table(
-    base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str | None, scenario: str
-) -> pd.DataFrame:
+@functools.lru_cache(maxsize=64)
+def _model_table(
+    base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str | None, scenario: str,
+    model_id: str,
+) -> pd.DataFrame:  # fmt: skip
+    """Cost table of one model of a scenario on the point's system (cached per hardware+model,
+    so scenarios that share models share their costs)."""
     from costmodel.table import system_cost_table
 
+    model = _scenario(scenario)[model_id].get_model()
+    return system_cost_table([model], point_system(base_ref, hardware), **_analysis_kw(analysis))
+
+
+@functools.lru_cache(maxsize=16)
+def _scenario_costs(
+    base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str | None, scenario: str
+) -> Any:
+    """The simulator's dense cost arrays for a scenario on the point's system (cached)."""
+    from scheduler import build_costs
+
+    sc = _scenario(scenario)
+    table = pd.concat(
+        [_model_table(base_ref, hardware, analysis, scenario, m) for m in sc.model_ids],
+        ignore_index=True,
+    )
     system = point_system(base_ref, hardware)
-    models = list(_scenario(scenario).get_models().values())
-    kwargs = {} if analysis is None else {"analysis": analysis}
-    return system_cost_table(models, system, **kwargs)
+    return build_costs(sc, system, table, **_analysis_kw(analysis))
 
 
-def _simulate(point: DesignPoint, system: Any, costs: pd.DataFrame) -> Any:
-    import scheduler
+def scenario_cost_table(scenario: Any, system: Any, analysis: str | None = None) -> pd.DataFrame:
+    """Cost table of every model of ``scenario`` on ``system`` (uncached; for direct use)."""
+    from costmodel.table import system_cost_table
 
-    simulate = getattr(scheduler, "simulate", None)
-    if simulate is None:
-        raise SimulationError("scheduler.simulate is not available in this installation")
-    wanted = {
-        "policy": point.policy,
-        "xrbench_compatible": point.xrbench_compatible,
-        "horizon_ms": point.horizon_ms,
-        "seed": point.seed,
-        "costs": costs,
-    }
-    params = inspect.signature(simulate).parameters
-    if "mode" in params and "xrbench_compatible" not in params:
-        wanted["mode"] = point.mode
-    kwargs = {k: v for k, v in wanted.items() if k in params or k == "policy"}
-    return simulate(_scenario(point.scenario), system, **kwargs)
+    models = list(scenario.get_models().values())
+    return system_cost_table(models, system, **_analysis_kw(analysis))
+
+
+def _analysis_kw(analysis: str | None) -> dict[str, str]:
+    return {} if analysis is None else {"analysis": analysis}
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,9 +144,20 @@ def _simulate(point: DesignPoint, system: Any, costs: pd.DataFrame) -> Any:
 
 def evaluate_point(point: DesignPoint) -> dict[str, Any]:
     """Metrics of one design point (see the module docstring)."""
+    from scheduler import simulate
+
     system = point_system(point.base_system_ref, point.hardware)
-    costs = _cost_table(point.base_system_ref, point.hardware, point.analysis, point.scenario)
-    result = _simulate(point, system, costs)
+    costs = _scenario_costs(point.base_system_ref, point.hardware, point.analysis, point.scenario)
+    result = simulate(
+        _scenario(point.scenario),
+        system,
+        point.policy,
+        costs=costs,
+        xrbench_compatible=point.xrbench_compatible,
+        horizon_ms=point.horizon_ms,
+        seed=point.seed,
+        **_analysis_kw(point.analysis),
+    )
     summary = result.summary()
     row = summary.loc[summary["model"] == ""].iloc[0]
     metrics: dict[str, Any] = {}
@@ -153,6 +172,16 @@ def evaluate_point(point: DesignPoint) -> dict[str, Any]:
 def check_spec(spec: SweepSpec) -> None:
     """Fail fast, before any work starts: the base system, scenarios and policies exist, and
     every hardware configuration the sweep will visit passes the hardware loader's rules."""
+    try:
+        import costmodel.table  # noqa: F401
+
+        import scheduler  # noqa: F401
+    except ImportError as exc:
+        raise SimulationError(
+            f"the simulator stack is not available ({exc})",
+            source=spec.source,
+            allowed="an installation with costmodel.table and scheduler, or an evaluator",
+        ) from None
     _base_system(spec.base_system_ref)
     for name in spec.scenarios.values:
         _scenario(name)
