@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel.batch import LayerBatch
 from costmodel.intmath import cdiv, ceil0, crem
 from costmodel.levels import (
     PARTNER,
@@ -35,10 +36,12 @@ from costmodel.levels import (
     materialise,
     plan_dataflow,
 )
+from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 from hardware_db.energy import PRESETS as ENERGY_PRESETS
 from hardware_db.energy import EnergyTable
 from rtmm.errors import CostModelError
+from workloads.layer import OpType
 
 #: XRBench's energy formula: nJ = E_MAC · (NC + 0.55·L1 + 6.0·L2).
 XRBENCH_MAC_NJ = 0.00288
@@ -576,4 +579,65 @@ def _empty(plan: DataflowPlan, energy: EnergyTable) -> dict[str, np.ndarray]:
     out["utilisation"] = np.zeros(0)
     out["bound"] = np.zeros(0, dtype="<U7")
     out.update(access_energy(out, energy))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# layers on an accelerator
+
+
+def maestro_dims(batch: LayerBatch) -> np.ndarray:
+    """The ``(n, 7)`` dims the analysis costs for each layer, N column = number of repetitions.
+
+    XRBench layers (stride 1, ``padding="xrbench"``, dense) pass unchanged. Other layers are costed
+    as the stride-1 "valid" convolution with the same output size (input Y' + R − 1 rows), which
+    keeps the MAC count exact; MAESTRO's own stride/depthwise handling is not described by
+    COSTMODEL.md and not reproduced. Grouped convolutions are ``groups`` repetitions of a
+    (K/g, C/g) convolution; POOL is a per-channel (K = C = 1) R×S window repeated K times, ELTWISE
+    one operation per output element, repeated K times.
+    """
+    n, k, c, y, x, r, s = (batch.dims[:, i].copy() for i in range(7))
+    plain = batch.xrbench & (batch.stride == 1).all(axis=1)
+    y = np.where(plain, y, batch.out_y + r - 1)
+    x = np.where(plain, x, batch.out_x + s - 1)
+    g = batch.groups
+    per_channel = np.isin(batch.op, (OpType.POOL.value, OpType.ELTWISE.value))
+    eltwise = batch.op == OpType.ELTWISE.value
+    reps = np.where(per_channel, n * k, n * g)
+    k = np.where(per_channel, 1, k // g)
+    c = np.where(per_channel, 1, c // g)
+    y = np.where(eltwise, y - r + 1, y)
+    x = np.where(eltwise, x - s + 1, x)
+    r = np.where(eltwise, 1, r)
+    s = np.where(eltwise, 1, s)
+    dims = np.column_stack([reps, k, c, y, x, r, s]).astype(np.int64)
+    bad = (dims < 1).any(axis=1)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise CostModelError(
+            f"layer '{batch.names[i]}' has an empty output ({int(batch.out_y[i])} x "
+            f"{int(batch.out_x[i])})",
+            source="<api>",
+            allowed="layers with at least one output row and column (or padding='xrbench')",
+        )
+    return dims
+
+
+def analyse_layers(
+    batch: LayerBatch, accelerator: Accelerator, options: AnalysisOptions | None = None
+) -> dict[str, np.ndarray]:
+    """The ``maestro`` analysis of every layer of ``batch`` on ``accelerator`` (per-row arrays).
+
+    The registered entry point of :mod:`costmodel.table`; see :func:`analyse` for the outputs.
+    ``macs`` are the layers' true MACs.
+    """
+    out = analyse(
+        maestro_dims(batch),
+        accelerator.dataflow,
+        accelerator.num_pes,
+        accelerator.noc_top.bw_words_per_cycle,
+        accelerator.noc_col.bw_words_per_cycle,
+        energy=accelerator.energy,
+        options=options or DEFAULT_OPTIONS,
+    )
     return out

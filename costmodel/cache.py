@@ -1,0 +1,132 @@
+"""Content-keyed caches of cost results (in-process).
+
+Two levels, both keyed by *content*, never by names or object identity:
+
+- :class:`RowCache` — per (analysis, options, accelerator spec) the results of every distinct layer
+  already costed, looked up vectorised by each layer's int64 key row. A sweep that meets the same
+  layer on the same accelerator again never costs it twice.
+- :data:`TABLES` — whole cost tables (DataFrames) keyed by a hash of everything they depend on.
+
+:func:`clear` empties both (tests and benchmarks use it to measure cold runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hardware_db.accelerator import Accelerator
+
+#: Bounds of the caches (least recently used entries are evicted).
+MAX_CONFIGS = 1024
+MAX_TABLES = 256
+
+
+def accelerator_key(accelerator: Accelerator) -> tuple:
+    """The accelerator's spec without its name (two identically built accelerators share costs)."""
+    return dataclasses.astuple(dataclasses.replace(accelerator, name=""))
+
+
+def digest(*parts: Any) -> str:
+    """A stable hex digest of ``parts`` (numpy arrays by dtype, shape and bytes; others by repr)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            arr = np.ascontiguousarray(part)
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.tobytes() if arr.dtype != object else repr(arr.tolist()).encode())
+        else:
+            h.update(repr(part).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def _void_rows(keys: np.ndarray) -> np.ndarray:
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    return keys.view(np.dtype((np.void, keys.dtype.itemsize * keys.shape[1]))).reshape(-1)
+
+
+class RowCache:
+    """Per-layer results of one (analysis, options, accelerator): sorted keys + column arrays."""
+
+    def __init__(self) -> None:
+        self._keys: np.ndarray | None = None  # sorted void rows
+        self._values: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return 0 if self._keys is None else len(self._keys)
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(found, position)`` per key row; ``position`` is valid where ``found``."""
+        rows = _void_rows(keys)
+        if self._keys is None or len(self._keys) == 0:
+            return np.zeros(len(rows), bool), np.zeros(len(rows), np.int64)
+        pos = np.searchsorted(self._keys, rows)
+        pos = np.minimum(pos, len(self._keys) - 1)
+        return self._keys[pos] == rows, pos
+
+    def take(self, positions: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v[positions] for k, v in self._values.items()}
+
+    def insert(self, keys: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Add rows (keys not yet present) with their result arrays."""
+        rows = _void_rows(keys)
+        if self._keys is None:
+            all_keys, merged = rows, dict(values)
+        else:
+            all_keys = np.concatenate([self._keys, rows])
+            merged = {k: np.concatenate([self._values[k], values[k]]) for k in self._values}
+        order = np.argsort(all_keys, kind="stable")
+        self._keys = all_keys[order]
+        self._values = {k: v[order] for k, v in merged.items()}
+
+
+_ROWS: OrderedDict[Hashable, RowCache] = OrderedDict()
+#: Whole cost tables by content digest.
+TABLES: OrderedDict[str, pd.DataFrame] = OrderedDict()
+
+
+def row_cache(key: Hashable) -> RowCache:
+    """The :class:`RowCache` of one (analysis, options, accelerator) key, created on demand."""
+    cache = _ROWS.get(key)
+    if cache is None:
+        cache = _ROWS[key] = RowCache()
+        while len(_ROWS) > MAX_CONFIGS:
+            _ROWS.popitem(last=False)
+    else:
+        _ROWS.move_to_end(key)
+    return cache
+
+
+def get_table(key: str) -> pd.DataFrame | None:
+    frame = TABLES.get(key)
+    if frame is not None:
+        TABLES.move_to_end(key)
+    return frame
+
+
+def put_table(key: str, frame: pd.DataFrame) -> None:
+    TABLES[key] = frame
+    while len(TABLES) > MAX_TABLES:
+        TABLES.popitem(last=False)
+
+
+def clear() -> None:
+    """Forget every cached result."""
+    _ROWS.clear()
+    TABLES.clear()
+
+
+def stats() -> dict[str, int]:
+    """Numbers of cached configurations, layer rows and tables."""
+    return {
+        "configs": len(_ROWS),
+        "rows": sum(len(c) for c in _ROWS.values()),
+        "tables": len(TABLES),
+    }

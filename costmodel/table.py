@@ -1,0 +1,309 @@
+"""Cost tables: per-layer costs of models on accelerators and systems, as DataFrames.
+
+The contract with the scheduler (docs/ARCHITECTURE.md): one row per (model, layer_idx,
+accelerator), with at least ``model, layer_idx, layer, accelerator, accelerator_name,
+latency_cycles (int64), energy_nj (float64)``. Further columns: see :data:`COST_COLUMNS`.
+
+Analyses are looked up by name in :data:`ANALYSES` (``maestro`` built in). ``native`` lives in
+``costmodel/native.py``; it is imported on first use and registers itself with
+:func:`register_analysis`. An analysis is a function ``(LayerBatch, Accelerator, options) ->
+dict[str, np.ndarray]`` returning per-layer arrays with the keys of
+:func:`costmodel.maestro.analyse`.
+
+``energy_nj`` in a cost table is ``energy_pj / 1000`` under the accelerator's own energy table;
+for the XRBench preset this equals XRBench's formula to float rounding.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from costmodel import cache
+from costmodel.batch import LayerBatch
+from costmodel.maestro import ACCESS_COUNTS, ENERGY_PARTS, analyse_layers
+from hardware_db.accelerator import Accelerator
+from hardware_db.system import System
+from rtmm.errors import CostModelError, RtmmError, UnknownNameError
+from workloads.layer import Layer
+from workloads.model import Model
+
+AnalysisFn = Callable[[LayerBatch, Accelerator, Any], dict[str, np.ndarray]]
+
+#: Registered analyses by name.
+ANALYSES: dict[str, AnalysisFn] = {"maestro": analyse_layers}
+#: Analyses provided by a module of their own, imported on first use.
+LAZY_ANALYSES: dict[str, str] = {"native": "costmodel.native"}
+
+#: Columns of a cost table, in order.
+COST_COLUMNS: tuple[str, ...] = (
+    "model",
+    "layer_idx",
+    "layer",
+    "accelerator",
+    "accelerator_name",
+    "dataflow",
+    "analysis",
+    "latency_cycles",
+    "latency_s",
+    "energy_nj",
+    "energy_pj",
+    "macs",
+    "computations",
+    "pes_used",
+    "utilisation",
+    "bound",
+    *ACCESS_COUNTS,
+    *(f"energy_{p}_pj" for p in ENERGY_PARTS),
+)
+_RESULT_COLUMNS = (
+    "latency_cycles",
+    "energy_pj",
+    "macs",
+    "computations",
+    "pes_used",
+    "utilisation",
+    "bound",
+    *ACCESS_COUNTS,
+    *(f"energy_{p}_pj" for p in ENERGY_PARTS),
+)
+
+
+def register_analysis(name: str, function: AnalysisFn) -> None:
+    """Make ``function`` available as ``analysis=name``."""
+    ANALYSES[name] = function
+
+
+def analysis_names() -> list[str]:
+    return sorted(set(ANALYSES) | set(LAZY_ANALYSES))
+
+
+def get_analysis(name: str) -> AnalysisFn:
+    """The analysis function registered as ``name`` (importing its module on first use)."""
+    if name in ANALYSES:
+        return ANALYSES[name]
+    if name in LAZY_ANALYSES:
+        module = LAZY_ANALYSES[name]
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            raise CostModelError(
+                f"analysis '{name}' is not available in this installation ({module} is missing)",
+                source="<costmodel>",
+                allowed=", ".join(sorted(ANALYSES)),
+            ) from None
+        if name in ANALYSES:
+            return ANALYSES[name]
+        raise CostModelError(
+            f"module {module} did not register analysis '{name}'", source="<costmodel>"
+        )
+    raise UnknownNameError(
+        f"unknown analysis '{name}'", source="<costmodel>", allowed=", ".join(analysis_names())
+    )
+
+
+def _options_key(options: Any) -> Any:
+    if options is None:
+        return None
+    key = getattr(options, "key", None)
+    return key() if callable(key) else repr(options)
+
+
+def layer_results(
+    layers: Sequence[Layer] | pd.DataFrame | LayerBatch,
+    accelerator: Accelerator,
+    analysis: str = "maestro",
+    options: Any = None,
+) -> dict[str, np.ndarray]:
+    """Per-layer result arrays (the analysis's keys), every distinct layer costed at most once
+    per (analysis, options, accelerator spec) in this process."""
+    function = get_analysis(analysis)
+    batch = LayerBatch.of(layers)
+    if len(batch) == 0:
+        return function(batch, accelerator, options)
+    keys = batch.key_matrix()
+    unique, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    rows = cache.row_cache((analysis, _options_key(options), cache.accelerator_key(accelerator)))
+    found, _ = rows.lookup(unique)
+    if not found.all():
+        missing = np.flatnonzero(~found)
+        computed = function(batch.take(first[missing]), accelerator, options)
+        rows.insert(unique[missing], computed)
+        found, _ = rows.lookup(unique)
+    _, positions = rows.lookup(unique)
+    return rows.take(positions[inverse.reshape(-1)])
+
+
+def _frame(
+    results: Sequence[dict[str, np.ndarray]],
+    accelerators: Sequence[Accelerator],
+    model_names: np.ndarray,
+    layer_idx: np.ndarray,
+    layer_names: np.ndarray,
+    analysis: str,
+) -> pd.DataFrame:
+    """Layer-major table: for each layer, one row per accelerator (in accelerator order)."""
+    n_acc = len(accelerators)
+
+    def per_layer(values: np.ndarray) -> np.ndarray:
+        return np.repeat(values, n_acc)
+
+    def per_acc(values: Sequence[Any], dtype: Any = None) -> np.ndarray:
+        return np.tile(np.asarray(values, dtype=dtype), len(layer_idx))
+
+    def stacked(column: str) -> np.ndarray:
+        return np.stack([r[column] for r in results], axis=1).reshape(-1)
+
+    latency = stacked("latency_cycles").astype(np.int64)
+    clock = per_acc([a.clock_hz for a in accelerators], np.float64)
+    energy_pj = stacked("energy_pj").astype(np.float64)
+    columns: dict[str, Any] = {
+        "model": per_layer(model_names),
+        "layer_idx": per_layer(layer_idx).astype(np.int64),
+        "layer": per_layer(layer_names),
+        "accelerator": per_acc(range(n_acc), np.int64),
+        "accelerator_name": per_acc([a.name for a in accelerators], object),
+        "dataflow": per_acc([a.dataflow.name for a in accelerators], object),
+        "analysis": analysis,
+        "latency_cycles": latency,
+        "latency_s": latency / clock,
+        "energy_nj": energy_pj / 1e3,
+    }
+    for column in _RESULT_COLUMNS:
+        if column not in columns:
+            columns[column] = stacked(column)
+    return pd.DataFrame(columns, columns=list(COST_COLUMNS))
+
+
+def layer_costs(
+    layers: Sequence[Layer] | pd.DataFrame | LayerBatch,
+    accelerator: Accelerator | str,
+    analysis: str = "maestro",
+    options: Any = None,
+    *,
+    model: str = "",
+) -> pd.DataFrame:
+    """Cost table of ``layers`` (in order) on one accelerator (``accelerator`` = 0)."""
+    acc = _accelerator(accelerator)
+    batch = LayerBatch.of(layers)
+    result = layer_results(batch, acc, analysis, options)
+    n = len(batch)
+    names = np.array(batch.names, dtype=object)
+    return _frame([result], [acc], np.full(n, model, dtype=object), np.arange(n), names, analysis)
+
+
+def model_cost_table(
+    model: Model | str,
+    accelerator: Accelerator | str,
+    analysis: str = "maestro",
+    options: Any = None,
+) -> pd.DataFrame:
+    """Cost table of a model (zoo name or :class:`Model`) on one accelerator (name, file or
+    :class:`Accelerator`)."""
+    m = _model(model)
+    return layer_costs(_model_batch(m)[0], accelerator, analysis, options, model=m.name)
+
+
+def system_cost_table(
+    models: Sequence[Model | str] | Model | str,
+    system: System | str,
+    analysis: str = "maestro",
+    options: Any = None,
+) -> pd.DataFrame:
+    """Cost table of every layer of every model on every accelerator of ``system``.
+
+    Rows are ordered by model (as given), layer_idx, accelerator. Results are cached by content:
+    the same models on an identically specified system come back without recomputation (a copy,
+    so callers may modify it).
+    """
+    if isinstance(models, Model | str):
+        models = [models]
+    loaded = [_model(m) for m in models]
+    sys_ = _system(system)
+    batches = [_model_batch(m) for m in loaded]
+    key = cache.digest(
+        "system_cost_table",
+        analysis,
+        _options_key(options),
+        [(a.name, cache.accelerator_key(a)) for a in sys_.accelerators],
+        [(m.name, digest) for m, (_, digest) in zip(loaded, batches, strict=True)],
+    )
+    cached = cache.get_table(key)
+    if cached is not None:
+        return cached.copy()
+    batch = LayerBatch.concat([b for b, _ in batches])
+    results = [layer_results(batch, acc, analysis, options) for acc in sys_.accelerators]
+    model_names = np.concatenate(
+        [np.full(len(b), m.name, dtype=object) for m, (b, _) in zip(loaded, batches, strict=True)]
+    )
+    layer_idx = np.concatenate([np.arange(len(b)) for b, _ in batches])
+    frame = _frame(
+        results,
+        sys_.accelerators,
+        model_names,
+        layer_idx,
+        np.array(batch.names, dtype=object),
+        analysis,
+    )
+    cache.put_table(key, frame)
+    return frame.copy()
+
+
+# --------------------------------------------------------------------------------------------
+# name resolution
+
+
+_BATCHES: OrderedDict[int, tuple[Model, LayerBatch, str]] = OrderedDict()
+
+
+def _model_batch(model: Model) -> tuple[LayerBatch, str]:
+    """The model's layers as a batch and their content digest (memoised per model object)."""
+    hit = _BATCHES.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1], hit[2]
+    batch = LayerBatch.from_layers(model.layers)
+    digest = cache.digest(batch.key_matrix(), batch.names)
+    _BATCHES[id(model)] = (model, batch, digest)
+    while len(_BATCHES) > 512:
+        _BATCHES.popitem(last=False)
+    return batch, digest
+
+
+def _model(model: Model | str | os.PathLike) -> Model:
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, str | os.PathLike):
+        from workloads import zoo
+
+        return zoo.load(model)
+    raise RtmmError(f"expected a Model or a model name, got {type(model).__name__}", source="<api>")
+
+
+def _accelerator(accelerator: Accelerator | str | os.PathLike) -> Accelerator:
+    if isinstance(accelerator, Accelerator):
+        return accelerator
+    if isinstance(accelerator, str | os.PathLike):
+        from hardware_db.library import get_accelerator
+
+        return get_accelerator(accelerator)
+    raise RtmmError(
+        f"expected an Accelerator or a name, got {type(accelerator).__name__}", source="<api>"
+    )
+
+
+def _system(system: System | str | os.PathLike) -> System:
+    if isinstance(system, System):
+        return system
+    if isinstance(system, str | os.PathLike):
+        from hardware_db.library import get_system
+
+        return get_system(system)
+    raise RtmmError(f"expected a System or a name, got {type(system).__name__}", source="<api>")
