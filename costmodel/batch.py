@@ -234,6 +234,9 @@ def _pair_cell_zero(record: dict, source: str, where: str) -> tuple[int, int]:
 def read_layer_table(path: str | os.PathLike) -> tuple[pd.DataFrame, LayerBatch]:
     """Read a layer-table CSV (header with :data:`LAYER_COLUMNS`, any extra columns kept).
 
+    A ``layer`` column stands in for ``name`` when there is no ``name`` column (as in XRBench's
+    ``xrbench_model_layers.csv``).
+
     Lines starting with ``#`` are comments. Returns the raw table (all columns as strings, rows
     in file order) and the validated :class:`LayerBatch`. Errors name the file, line and column.
     """
@@ -245,9 +248,11 @@ def read_layer_table(path: str | os.PathLike) -> tuple[pd.DataFrame, LayerBatch]
         raise SpecError("no header line", source=source, allowed=",".join(LAYER_COLUMNS))
     header_line, header_text = numbered[0]
     header = [h.strip() for h in next(csv.reader([header_text]))]
+    name_column = "name" if "name" in header or "layer" not in header else "layer"
     if len(set(header)) != len(header):
         raise SpecError("duplicate column names", source=source, field=f"line {header_line}")
-    missing = [c for c in LAYER_COLUMNS if c not in header]
+    missing = [c for c in LAYER_COLUMNS if c not in header and c != "name"]
+    missing = (["name"] if name_column not in header else []) + missing
     if missing:
         raise SpecError(
             f"missing column(s) {', '.join(missing)}",
@@ -264,9 +269,11 @@ def read_layer_table(path: str | os.PathLike) -> tuple[pd.DataFrame, LayerBatch]
                 source=source,
                 field=f"line {lineno}",
             )
-        records.append(dict(zip(header, (c.strip() for c in cells), strict=True)))
+        record = dict(zip(header, (c.strip() for c in cells), strict=True))
+        record.setdefault("name", record[name_column])
+        records.append(record)
         line_numbers.append(lineno)
     if not records:
         raise SpecError("no layer rows", source=source, allowed="one row per layer")
     batch = _batch_from_records(records, source, line_numbers)
-    return pd.DataFrame(records, columns=header), batch
+    return pd.DataFrame([{h: r[h] for h in header} for r in records], columns=header), batch
