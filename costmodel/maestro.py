@@ -480,6 +480,14 @@ def _check_dims(dims: object) -> np.ndarray:
             source="<api>",
             allowed="integers <= 1048576",
         )
+    volume = np.prod(arr.astype(np.float64), axis=1)
+    if arr.size and volume.max() > 2.0**52:
+        row = int(np.argmax(volume))
+        raise CostModelError(
+            f"dims row {row}: N·K·C·Y·X·R·S = {volume[row]:.3g} overflows the int64 counts",
+            source="<api>",
+            allowed="layers with N·K·C·Y·X·R·S <= 2**52",
+        )
     return arr
 
 
