@@ -19,7 +19,7 @@ from dse import evaluate
 from dse.evaluate import area_metrics, check_spec, evaluate_point
 from dse.executors import LocalExecutor, SerialExecutor
 from dse.runner import run_sweep
-from dse.sweep import expand, parse_spec
+from dse.sweep import expand, load_spec, parse_spec
 from rtmm.errors import SpecError, UnknownNameError
 
 
@@ -141,3 +141,55 @@ def test_tiny_real_sweep_local_equals_serial(cost_stack, tmp_path):
     with LocalExecutor(2) as ex:
         run_sweep(spec, local, executor=ex, batch_size=3, progress=False)
     pd.testing.assert_frame_equal(dse.load(local), frame)
+
+
+REAL_SPEC = """\
+base_system: xrbench-4k-J
+axes:
+  pe_split: [0.25, 0.5, 0.75]
+  accelerators[1].dataflow: [OS, RS]
+scenarios: [vr_gaming, ar_gaming, social_interaction_b]
+policies: [latency_greedy, edp_greedy]
+modes: xrbench
+seeds: {start: 0, stop: 9, step: 1}
+"""
+
+
+def test_real_sweep_killed_and_resumed_equals_uninterrupted(tmp_path):
+    pytest.importorskip("costmodel.table")
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from test_dse_runner import _count, _env
+
+    spec_path = tmp_path / "real.yaml"
+    spec_path.write_text(REAL_SPEC)
+    total = 3 * 2 * 3 * 2 * 10
+    reference = tmp_path / "reference.sqlite"
+    spec = load_spec(spec_path)
+    assert spec.num_points == total
+    with LocalExecutor(2) as ex:
+        run_sweep(spec, reference, executor=ex, progress=False)
+    store = tmp_path / "killed.sqlite"
+    cmd = [sys.executable, "-m", "dse.cli", "sweep", str(spec_path), "--store", str(store),
+           "--workers", "2", "--batch-size", "2", "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=_env(), stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while _count(store) < 20:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # kill -9 of the sweep and its workers
+        proc.communicate()
+    done = _count(store)
+    assert 20 <= done < total
+    resumed = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, text=True,
+                             timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    pd.testing.assert_frame_equal(dse.load(store), dse.load(reference))
+    assert (dse.load(store)["status"] == "ok").all()
