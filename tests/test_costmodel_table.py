@@ -11,7 +11,7 @@ from costmodel.batch import LayerBatch
 from costmodel.maestro import analyse_layers, maestro_dims
 from dse.cli import main
 from hardware_db.library import get_accelerator, get_system
-from rtmm.errors import CostModelError, UnknownNameError
+from rtmm.errors import CostModelError, RtmmError, UnknownNameError
 from workloads import zoo
 from workloads.layer import Layer, OpType
 
@@ -176,3 +176,16 @@ def test_cli_model_on_accelerator_and_errors(tmp_path, capsys):
     assert main(["cost", "--model", "KD_res8_narrow"]) == 2
     assert main(["cost", "--layers", "x.csv", "--pes", "0"]) == 2
     assert "--pes" in capsys.readouterr().err
+
+
+def test_plots_return_figures():
+    from costmodel import plots
+
+    costs = table.system_cost_table(["KD_res8_narrow"], "xrbench-4k-J")
+    fig = plots.layer_breakdown(costs)
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 16
+    fig2 = plots.compare_analyses(costs, costs.assign(latency_cycles=costs.latency_cycles * 2))
+    ratios = fig2.axes[1].lines[0].get_ydata()
+    np.testing.assert_allclose(ratios, 2.0)
+    with pytest.raises(RtmmError):
+        plots.layer_breakdown(costs.drop(columns=["latency_cycles"]))
