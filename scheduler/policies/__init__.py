@@ -26,6 +26,10 @@ _REGISTRY: dict[str, str] = {
     "edf": "scheduler.policies.edf:EDF",
     "latency_greedy": "scheduler.policies.latency_greedy:LatencyGreedy",
     "edp_greedy": "scheduler.policies.edp_greedy:EDPGreedy",
+    "herald": "scheduler.policies.herald:Herald",
+    "prema": "scheduler.policies.prema:PREMA",
+    "planaria": "scheduler.policies.planaria:Planaria",
+    "veltair": "scheduler.policies.veltair:Veltair",
 }
 
 
