@@ -121,7 +121,12 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(
-        self, workers: int | None = None, address: str | None = None, *, processes: bool = True
+        self,
+        workers: int | None = None,
+        address: str | None = None,
+        *,
+        processes: bool = True,
+        connect_timeout_s: float = 10.0,
     ) -> None:
         try:
             from distributed import Client, LocalCluster
@@ -142,7 +147,7 @@ class DaskExecutor(Executor):
             self._client = Client(self._cluster)
         else:
             try:
-                self._client = Client(address, timeout="10s")
+                self._client = Client(address, timeout=f"{connect_timeout_s}s")
             except (OSError, TimeoutError) as exc:
                 raise SpecError(
                     f"cannot connect to dask scheduler {address} ({exc})",

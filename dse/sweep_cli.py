@@ -1,14 +1,20 @@
-"""``rtmm sweep``: run (or resume) a design-space sweep into a SQLite results store."""
+"""``rtmm sweep``: run (or resume) a design-space sweep into a SQLite results store;
+``rtmm pareto``: the non-dominated points of a store (table, CSV, plot)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+import pandas as pd
+
 from dse.executors import EXECUTOR_NAMES, make_executor
+from dse.pareto import pareto_front, parse_objectives
 from dse.runner import run_sweep
+from dse.store import load
 from dse.sweep import load_spec
 from rtmm.errors import SpecError
+from rtmm.fileio import atomic_write_csv
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,14 +45,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
     p.set_defaults(func=handle_sweep)
 
+    q = subparsers.add_parser(
+        "pareto",
+        help="the Pareto front of a sweep's results store",
+        description="Print the non-dominated design points of a results store for two or more "
+        "metrics, optionally restricted to some parameter values; write them as CSV and plot "
+        "the front (the first two objectives) over all points.",
+    )
+    q.add_argument("store", metavar="STORE", help="results store written by rtmm sweep")
+    q.add_argument(
+        "--objectives",
+        default="energy_mj:min,score:max",
+        metavar="M:min|max,...",
+        help="metrics and directions (default: energy_mj:min,score:max)",
+    )
+    q.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="keep only rows whose column equals the value (repeatable)",
+    )
+    q.add_argument("--csv", default=None, metavar="PATH", help="write the front as CSV")
+    q.add_argument("--plot", default=None, metavar="PATH", help="plot the front (.png/.pdf/.svg)")
+    q.set_defaults(func=handle_pareto)
+
 
 def handle_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     for flag, value in (("--workers", args.workers), ("--batch-size", args.batch_size)):
         if value is not None and value < 1:
             raise SpecError(f"must be >= 1, got {value}", source="<cli>", field=flag)
-    address = args.scheduler_address or spec.executor.address
     name = args.executor or ("dask" if args.scheduler_address else spec.executor.name)
+    address = args.scheduler_address or (spec.executor.address if name == "dask" else None)
     workers = args.workers or spec.executor.workers
     with make_executor(name, workers=workers, address=address) as executor:
         report = run_sweep(
@@ -60,3 +91,42 @@ def handle_sweep(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(report.summary(), file=sys.stderr)
     return 0
+
+
+def handle_pareto(args: argparse.Namespace) -> int:
+    frame = load(args.store)
+    frame = frame[frame["status"] == "ok"]
+    for condition in args.where:
+        frame = _where(frame, condition)
+    objectives = parse_objectives(args.objectives)
+    front = pareto_front(frame, objectives)
+    shown = [c for c in front.columns if c not in ("seq", "status", "error")]
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(front[shown].to_string(index=False))
+    print(f"{len(front)} of {len(frame)} points on the front", file=sys.stderr)
+    if args.csv:
+        atomic_write_csv(args.csv, front)
+    if args.plot:
+        from dse.plots import plot_pareto
+
+        x, y = list(objectives)[:2]
+        plot_pareto(frame, x, y, {x: objectives[x], y: objectives[y]}, path=args.plot)
+    return 0
+
+
+def _where(frame: pd.DataFrame, condition: str) -> pd.DataFrame:
+    column, sep, value = condition.partition("=")
+    if not sep or column not in frame.columns:
+        raise SpecError(
+            f"bad condition '{condition}'",
+            source="<cli>",
+            field="--where",
+            allowed="COLUMN=VALUE with a column of the store: " + ", ".join(map(str, frame)),
+        )
+    series = frame[column]
+    if pd.api.types.is_numeric_dtype(series):
+        try:
+            return frame[series == float(value)]
+        except ValueError:
+            raise SpecError(f"'{value}' is not a number", source="<cli>", field="--where") from None
+    return frame[series.astype(str) == value]

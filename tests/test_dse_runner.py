@@ -281,3 +281,67 @@ def test_store_write_is_transactional(tmp_path):
     with ResultStore.open(tmp_path / "t.sqlite", fingerprint="f", spec_json="{}",
                           resume=False) as store:  # fmt: skip
         assert store.count() == 0 and store.meta()["spec_fingerprint"] == "f"
+
+
+def test_sigint_stops_cleanly_and_resume_completes(spec_path, tmp_path):
+    reference = _reference(spec_path, tmp_path)
+    store = tmp_path / "ctrl_c.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dse.cli", "sweep", str(spec_path), "--store", str(store),
+         "--workers", "2", "--batch-size", "2", "--quiet"],
+        env={**_env(), "RTMM_TEST_SLEEP_S": "0.03"}, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while _count(store) < 8:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130 and err.strip() == "rtmm: interrupted"
+    assert _count(store) < NUM_POINTS
+    report = run_sweep(load_spec(spec_path), store, executor=SerialExecutor(), resume=True,
+                       progress=False)  # fmt: skip
+    assert report.already_done + report.computed == NUM_POINTS
+    pd.testing.assert_frame_equal(dse.load(store), reference)
+
+
+def test_dask_client_on_a_scheduler_address(spec_path, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    reference = _reference(spec_path, tmp_path)
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        store = tmp_path / "remote.sqlite"
+        with make_executor("dask", address=cluster.scheduler_address) as ex:
+            run_sweep(load_spec(spec_path), store, executor=ex, progress=False)
+        pd.testing.assert_frame_equal(dse.load(store), reference)
+    with pytest.raises(SpecError, match="cannot connect to dask scheduler") as err:
+        DaskExecutor(address="tcp://127.0.0.1:9", connect_timeout_s=1)
+    assert "--scheduler-address" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_pareto_cli(spec_path, tmp_path):
+    _reference(spec_path, tmp_path)
+    store = tmp_path / "reference.sqlite"
+    out_csv, out_png = tmp_path / "front.csv", tmp_path / "front.png"
+    proc = _rtmm("pareto", str(store), "--objectives", "energy_mj:min,score:max",
+                 "--where", "scenario=vr_gaming", "--where", "seed=0",
+                 "--csv", str(out_csv), "--plot", str(out_png))  # fmt: skip
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    front = pd.read_csv(out_csv)
+    frame = dse.load(store)
+    subset = frame[(frame["scenario"] == "vr_gaming") & (frame["seed"] == 0)]
+    from dse.pareto import pareto_front
+
+    expected = pareto_front(subset, {"energy_mj": "min", "score": "max"})
+    assert list(front["point_id"]) == list(expected["point_id"])
+    assert f"{len(front)} of {len(subset)} points on the front" in err
+    assert out_png.read_bytes()[:4] == b"\x89PNG"
+    bad = _rtmm("pareto", str(store), "--where", "colour=red")
+    _, err = bad.communicate(timeout=60)
+    assert bad.returncode == 2 and "--where: bad condition 'colour=red'" in err
