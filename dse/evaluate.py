@@ -174,7 +174,6 @@ def check_spec(spec: SweepSpec) -> None:
     every hardware configuration the sweep will visit passes the hardware loader's rules."""
     try:
         import costmodel.table  # noqa: F401
-
         import scheduler  # noqa: F401
     except ImportError as exc:
         raise SimulationError(
@@ -182,13 +181,14 @@ def check_spec(spec: SweepSpec) -> None:
             source=spec.source,
             allowed="an installation with costmodel.table and scheduler, or an evaluator",
         ) from None
-    _base_system(spec.base_system_ref)
+    for ref in spec.base_system_refs:
+        _base_system(ref)
     for name in spec.scenarios.values:
         _scenario(name)
     _check_policies(spec.policies.values)
-    for hardware in _distinct_hardware(spec):
-        label = ", ".join(f"{k}={v}" for k, v in hardware) or "base"
-        point_system(spec.base_system_ref, hardware, f"{spec.source} [{label}]")
+    for base, ref, hardware in _distinct_hardware(spec):
+        label = ", ".join([f"base_system={base}", *(f"{k}={v}" for k, v in hardware)])
+        point_system(ref, hardware, f"{spec.source} [{label}]")
 
 
 evaluate_point.check_spec = check_spec  # type: ignore[attr-defined]  # the runner calls it
@@ -217,12 +217,18 @@ def _check_policies(names: Sequence[str]) -> None:
             )
 
 
-def _distinct_hardware(spec: SweepSpec) -> list[tuple[tuple[str, Any], ...]]:
+def _distinct_hardware(spec: SweepSpec) -> list[tuple[str, str, tuple[tuple[str, Any], ...]]]:
+    """(base system, its ref, hardware axis values) of every configuration the sweep visits."""
     if spec.sample is None:
         names = [a.name for a in spec.hardware_axes]
-        combos = itertools.product(*(a.values for a in spec.hardware_axes))
-        return [tuple(zip(names, c, strict=True)) for c in combos]
-    return list(dict.fromkeys(p.hardware for p in expand(spec)))
+        combos = list(itertools.product(*(a.values for a in spec.hardware_axes)))
+        return [
+            (base, ref, tuple(zip(names, c, strict=True)))
+            for base, ref in zip(spec.base_systems.values, spec.base_system_refs, strict=True)
+            for c in combos
+        ]
+    points = expand(spec)
+    return list(dict.fromkeys((p.base_system, p.base_system_ref, p.hardware) for p in points))
 
 
 def metrics_frame(points: Sequence[DesignPoint]) -> pd.DataFrame:

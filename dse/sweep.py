@@ -3,7 +3,8 @@
 A sweep spec is a YAML file::
 
     name: pe-split-vs-noc                  # optional, free text
-    base_system: D_4k                      # library name or a path (relative to this file)
+    base_system: xrbench-4k-J              # library name or path (relative to this file), or a
+                                           # list of them: the systems are then an axis too
     axes:                                  # hardware axes, in the order they vary (slowest first)
       accelerators[*].num_pes: {start: 1024, stop: 4096, step: 1024}   # stop is inclusive
       accelerators[0].noc_top.bw_words_per_cycle: [64, 128, 256]
@@ -30,7 +31,8 @@ Hardware axis fields (``i`` is an accelerator index or ``*`` for every accelerat
 - ``pe_split``: the fraction of the system's total PEs given to accelerator 0 of a two-accelerator
   system (the rest go to accelerator 1), applied after every other axis.
 
-The design space is the cross product of the hardware axes (spec order, slowest first), then
+The design space is the cross product of the base systems, the hardware axes (spec order, slowest
+first), then
 ``analysis``, ``scenarios``, ``modes``, ``policies``, ``horizon_ms`` and ``seeds``, so consecutive
 points share hardware. ``sample`` replaces it by a seeded random or Latin-hypercube subset
 (:mod:`scipy.stats.qmc`), ordered by hardware. Validation (:func:`parse_spec`) is separate from
@@ -143,11 +145,12 @@ class ExecutorSpec:
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """A validated sweep spec; ``base_system`` as written, ``base_system_ref`` what to load."""
+    """A validated sweep spec. ``base_systems`` holds the systems as written; ``base_system_refs``
+    (same order) what to load: library names, or paths resolved against the spec's folder."""
 
     source: str
-    base_system: str
-    base_system_ref: str
+    base_systems: Axis
+    base_system_refs: tuple[str, ...]
     hardware_axes: tuple[Axis, ...]
     scenarios: Axis
     policies: Axis
@@ -165,6 +168,7 @@ class SweepSpec:
     def point_axes(self) -> tuple[Axis, ...]:
         """Every dimension of the design space, slowest-varying first."""
         return (
+            self.base_systems,
             *self.hardware_axes,
             self.analysis,
             self.scenarios,
@@ -190,7 +194,6 @@ class SweepSpec:
     def identity(self) -> dict[str, Any]:
         """The spec's point-determining content as plain JSON data (executor settings excluded)."""
         return {
-            "base_system": self.base_system,
             "axes": [[a.name, list(a.values)] for a in self.point_axes],
             "sample": None if self.sample is None else vars(self.sample),
             "evaluator": self.evaluator,
@@ -281,7 +284,7 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
     for key in ("base_system", "scenarios", "policies"):
         if key not in data:
             raise SpecError(f"missing required key '{key}'", source=source)
-    base = _scalar(data["base_system"], "str", source, "base_system")
+    bases = _axis("base_system", data["base_system"], "str", source)
     axes_data = data.get("axes") or {}
     if not isinstance(axes_data, Mapping):
         raise SpecError("must be a mapping of field path to values", source=source, field="axes")
@@ -289,8 +292,8 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
     horizon = _axis("horizon_ms", data.get("horizon_ms", DEFAULT_HORIZON_MS), "pos_float", source)
     spec = SweepSpec(
         source=source,
-        base_system=base,
-        base_system_ref=_resolve_system_ref(base, source),
+        base_systems=bases,
+        base_system_refs=tuple(_resolve_system_ref(b, source) for b in bases.values),
         hardware_axes=hardware,
         scenarios=_axis("scenarios", data["scenarios"], "str", source),
         policies=_axis("policies", data["policies"], "str", source),
@@ -551,15 +554,15 @@ def expand(spec: SweepSpec) -> Iterator[DesignPoint]:
             for idx in _sample_indices(spec)
         )
     nh = len(spec.hardware_axes)
+    refs = dict(zip(spec.base_systems.values, spec.base_system_refs, strict=True))
     for index, combo in enumerate(combos):
-        analysis, scenario, mode, policy, horizon, seed = combo[nh:]
+        base, hardware = combo[0], combo[1 : 1 + nh]
+        analysis, scenario, mode, policy, horizon, seed = combo[1 + nh :]
         yield DesignPoint(
             index=index,
-            base_system=spec.base_system,
-            base_system_ref=spec.base_system_ref,
-            hardware=tuple(
-                (a.name, v) for a, v in zip(spec.hardware_axes, combo[:nh], strict=True)
-            ),
+            base_system=base,
+            base_system_ref=refs[base],
+            hardware=tuple((a.name, v) for a, v in zip(spec.hardware_axes, hardware, strict=True)),
             analysis=analysis,
             scenario=scenario,
             mode=mode,

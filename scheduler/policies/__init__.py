@@ -30,6 +30,10 @@ _REGISTRY: dict[str, str] = {
     "prema": "scheduler.policies.prema:PREMA",
     "planaria": "scheduler.policies.planaria:Planaria",
     "veltair": "scheduler.policies.veltair:Veltair",
+    "sdrm3": "scheduler.policies.sdrm3:SDRM3",
+    "sdrm3_static": "scheduler.policies.sdrm3:SDRM3Static",
+    "sdrm3_supernet": "scheduler.policies.sdrm3:SDRM3Supernet",
+    "sdrm3_static_supernet": "scheduler.policies.sdrm3:SDRM3StaticSupernet",
 }
 
 
