@@ -1,0 +1,381 @@
+"""SDRM3 (published as DREAM): score-driven layer-block scheduling with predictive frame drop.
+
+Source: Kim et al., "DREAM: A Dynamic Scheduler for Dynamic Real-time Multi-model ML Workloads"
+(ASPLOS 2023). The paper leaves the exact terms open; this is the formalisation of SPEC §6.
+
+At a decision point at time t, for every ready job j (one frame of one model, with its remaining
+layers) and every idle accelerator a:
+
+- urgency ``U_j = R_j / max(slack_j, eps)`` clipped to ``[0, u_max]``, where ``R_j`` is the
+  remaining latency of j on its fastest accelerator and ``slack_j = deadline_j - t``;
+- starvation ``F_j = (t - last progress of j) / T_m`` (time since release or since the end of
+  j's latest block, in periods of j's model);
+- energy ``G_ja = E_a(block_ja) / min_a' E_a'(block_ja) - 1``: ``block_ja`` is the next layer block
+  of j cut for a (below); the ratio compares the *same layers* on every accelerator, so it is the
+  relative energy overhead of running that block on a instead of on its most efficient accelerator;
+- switch ``S_ja = 1`` if j's previous block ran on another accelerator (activations move), else 0;
+- ``MapScore(j, a) = U_j + alpha F_j - beta G_ja - gamma S_ja``, computed as one numpy expression
+  over the [ready jobs x idle accelerators] matrix (:func:`map_scores`).
+
+Decisions, in order:
+
+1. *predictive drop*: a ready job whose best-case remaining latency exceeds ``delta x slack`` (all
+   started jobs past their deadline included) is dropped before it spends more energy. The engine
+   settles its cascade children: a child frame that would have been triggered by the dropped frame
+   is dropped with it, whether already released or released later (``scheduler/engine.py``).
+2. *dispatch*: greedily the pair with the highest MapScore, then the best pair among the remaining
+   jobs and accelerators, until no idle accelerator or no job is left (one job per accelerator).
+3. *energy-aware deferral* (``defer=True``; our addition, off in the paper): a job is not started
+   on an accelerator that costs more energy (``G_ja > 0``) when its most efficient accelerator is
+   busy but frees up early enough for the job to finish there with ``defer_margin`` of its slack to
+   spare; the accelerator stays free for a job that does not have that choice.
+
+Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
+``block_fraction`` x the scenario's shortest period (at least one layer); preemption happens only
+between blocks.
+
+theta = (alpha, beta, gamma, delta) are the tunable parameters. Defaults, chosen by reasoning and a
+small measured sweep (``benchmarks/bench_compare.py --sweep``, recorded in its docstring):
+
+- ``alpha = 0.5``: starvation matters only once a job has waited for a sizeable part of its period;
+  at ``F = 1`` it weighs like a job at half its slack.
+- ``beta = 1.0``: a block that costs twice its minimum energy (``G = 1``) loses one urgency unit,
+  i.e. it yields to an equally urgent job that is efficient here unless it is itself more urgent.
+- ``gamma = 0.2``: moving activations is cheap next to the layer costs of the XRBench models (they
+  are not charged by the cost model), so switching is only a tie-breaker.
+- ``delta = 1.0``: drop exactly the jobs that cannot meet their deadline even on their fastest
+  accelerator with nothing else running. ``delta < 1`` drops jobs that could still make it, which
+  lowers UXCost by discarding work but costs XRBench score; bounds are ``[1, 4]`` by default.
+
+``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
+every window (default: the scenario's longest period) from the window's UXCost; ``sdrm3_static``
+keeps the defaults; ``sdrm3_supernet`` adds the Supernet selector
+(:mod:`scheduler.supernet_selector`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rtmm.errors import SimulationError
+from scheduler.policies.base import Decision, Dispatch, Drop, Policy, RunContext
+from scheduler.state import Job, RunningMetrics, SchedulerState, WindowMetrics
+
+#: Names of the tunable parameters, in the order of :attr:`Theta.as_array`.
+THETA_NAMES = ("alpha", "beta", "gamma", "delta")
+
+
+@dataclass(frozen=True)
+class Theta:
+    """SDRM3's tunable parameters (SPEC §6)."""
+
+    alpha: float = 0.5
+    beta: float = 1.0
+    gamma: float = 0.2
+    delta: float = 1.0
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.alpha, self.beta, self.gamma, self.delta], dtype=float)
+
+    @classmethod
+    def from_array(cls, values: Sequence[float]) -> Theta:
+        return cls(*(float(v) for v in values))
+
+
+#: Default bounds of each parameter (the tuner never leaves them).
+THETA_BOUNDS = np.array([[0.0, 4.0], [0.0, 6.0], [0.0, 2.0], [1.0, 4.0]])
+
+
+@dataclass(frozen=True)
+class PairTerms:
+    """The per-job and per-pair terms of MapScore at one decision point.
+
+    ``jobs`` x ``accelerators`` (the idle ones): ``urgency``/``starvation`` are per job,
+    ``energy``/``switch`` per pair, ``n_layers`` is the block each pair would dispatch.
+    """
+
+    jobs: tuple[Job, ...]
+    accelerators: np.ndarray
+    urgency: np.ndarray
+    starvation: np.ndarray
+    energy: np.ndarray
+    switch: np.ndarray
+    n_layers: np.ndarray
+
+
+def map_scores(terms: PairTerms, theta: Theta) -> np.ndarray:
+    """``MapScore = U + alpha F - beta G - gamma S`` over all (job, accelerator) pairs at once."""
+    u = terms.urgency[:, None]
+    f = terms.starvation[:, None]
+    return u + theta.alpha * f - theta.beta * terms.energy - theta.gamma * terms.switch
+
+
+def remaining_latency_ms(jobs: Sequence[Job], ms_per_cycle: np.ndarray) -> np.ndarray:
+    """``[jobs x accelerators]`` latency of each job's remaining layers, in ms."""
+    if not jobs:
+        return np.zeros((0, len(ms_per_cycle)))
+    rows = np.stack(
+        [j.costs.latency_prefix[-1] - j.costs.latency_prefix[j.next_layer] for j in jobs]
+    )
+    return rows * ms_per_cycle
+
+
+def pair_terms(
+    jobs: Sequence[Job],
+    idle: Sequence[int],
+    now_ms: float,
+    ms_per_cycle: np.ndarray,
+    block_ms: float,
+    *,
+    eps_ms: float = 1e-3,
+    u_max: float = 10.0,
+) -> PairTerms:
+    """MapScore's terms for ``jobs`` x ``idle`` accelerators at ``now_ms``.
+
+    Blocks are cut where their latency on the pair's accelerator reaches ``block_ms`` (at least one
+    layer). Per-job quantities are vectors, per-pair ones ``[jobs x idle]`` matrices.
+    """
+    idle_arr = np.asarray(idle, dtype=np.int64)
+    n = len(jobs)
+    rem = remaining_latency_ms(jobs, ms_per_cycle)
+    best = rem.min(axis=1) if n else np.zeros(0)
+    deadline = np.array([j.deadline_ms for j in jobs], dtype=float)
+    slack = deadline - now_ms
+    urgency = np.clip(best / np.maximum(slack, eps_ms), 0.0, u_max)
+    progress = np.array([j.last_progress_ms for j in jobs], dtype=float)
+    period = np.array([j.period_ms for j in jobs], dtype=float)
+    starvation = np.maximum(now_ms - progress, 0.0) / period
+    last = np.array([j.last_accelerator for j in jobs], dtype=np.int64)
+    switch = ((last[:, None] >= 0) & (last[:, None] != idle_arr[None, :])).astype(float)
+    n_layers = np.zeros((n, len(idle_arr)), dtype=np.int64)
+    energy = np.zeros((n, len(idle_arr)))
+    budget_cycles = block_ms / ms_per_cycle  # per accelerator
+    for i, job in enumerate(jobs):
+        c = job.costs
+        start = job.next_layer
+        lat = c.latency_prefix[:, idle_arr]
+        limit = lat[start] + budget_cycles[idle_arr]
+        ends = np.array(
+            [np.searchsorted(lat[:, k], limit[k], side="right") - 1 for k in range(len(idle_arr))]
+        )
+        ends = np.clip(ends, start + 1, c.num_layers)
+        n_layers[i] = ends - start
+        block_energy = c.energy_prefix[ends] - c.energy_prefix[start]  # [idle x all accelerators]
+        own = block_energy[np.arange(len(idle_arr)), idle_arr]
+        energy[i] = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
+    return PairTerms(
+        tuple(jobs), idle_arr, urgency, starvation, np.maximum(energy, 0.0), switch, n_layers
+    )
+
+
+def greedy_pairs(scores: np.ndarray) -> list[tuple[int, int]]:
+    """(row, column) pairs picked best-first, each row and column at most once."""
+    s = np.array(scores, dtype=float, copy=True)
+    picked = []
+    for _ in range(min(s.shape)):
+        flat = int(np.argmax(s))
+        if not np.isfinite(s.flat[flat]):
+            break
+        i, k = divmod(flat, s.shape[1])
+        picked.append((i, k))
+        s[i, :] = -np.inf
+        s[:, k] = -np.inf
+    return picked
+
+
+class SDRM3(Policy):
+    """SDRM3 with optional online tuner and optional Supernet selector (see module docstring)."""
+
+    name = "sdrm3"
+
+    def __init__(
+        self,
+        alpha: float | None = None,
+        beta: float | None = None,
+        gamma: float | None = None,
+        delta: float | None = None,
+        *,
+        tuner: bool = True,
+        supernet: bool = False,
+        block_fraction: float = 0.25,
+        u_max: float = 10.0,
+        eps_ms: float = 1e-3,
+        defer: bool = True,
+        defer_margin: float = 0.25,
+        window_ms: float | None = None,
+        tuner_options: dict | None = None,
+        selector_options: dict | None = None,
+    ) -> None:
+        d = Theta()
+        self.theta0 = Theta(
+            d.alpha if alpha is None else alpha,
+            d.beta if beta is None else beta,
+            d.gamma if gamma is None else gamma,
+            d.delta if delta is None else delta,
+        )
+        values = self.theta0.as_array()
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise SimulationError(
+                f"sdrm3: parameters {self.theta0} must be finite", source="<api>", allowed=">= 0"
+            )
+        if not 0 < block_fraction <= 10:
+            raise SimulationError(
+                f"sdrm3: block_fraction {block_fraction}", source="<api>", allowed="0 < x <= 10"
+            )
+        self.use_tuner = tuner
+        self.use_supernet = supernet
+        self.block_fraction = block_fraction
+        self.u_max = u_max
+        self.eps_ms = eps_ms
+        self.defer = defer
+        self.defer_margin = defer_margin
+        self.window_ms_option = window_ms
+        self.tuner_options = dict(tuner_options or {})
+        self.selector_options = dict(selector_options or {})
+        self.theta = self.theta0
+        self.tuner = None
+        self.selector = None
+
+    # --- hooks ------------------------------------------------------------------------------
+    def reset(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.theta = self.theta0
+        self.ms_per_cycle = 1e3 / np.asarray(ctx.costs.clock_hz, dtype=float)
+        self.block_ms = self.block_fraction * float(np.min(ctx.periods_ms))
+        self.busy_until = np.zeros(ctx.costs.num_accelerators)
+        self.window_ms = self.window_ms_option or float(np.max(ctx.periods_ms))
+        self._engine_windows = False
+        self._next_window = self.window_ms
+        self._window_index = 0
+        self._snapshot: RunningMetrics | None = None
+        self.tuner = None
+        if self.use_tuner and not ctx.xrbench:
+            from scheduler.tuner import Tuner
+
+            self.tuner = Tuner(self.theta0.as_array(), **self.tuner_options)
+        self.selector = None
+        if self.use_supernet:
+            from scheduler.supernet_selector import SupernetSelector
+
+            self.selector = SupernetSelector(ctx, **self.selector_options)
+
+    def select_variant(self, job: Job, state: SchedulerState) -> int:
+        if self.selector is None:
+            return 0
+        return self.selector.choose(job, state)
+
+    def on_window(self, window: WindowMetrics, state: SchedulerState) -> None:
+        """Engine windows (``simulate(window_ms=...)``) replace the policy's own windows."""
+        self._engine_windows = True
+        self._observe_window(window)
+
+    def _observe_window(self, window: WindowMetrics) -> None:
+        if self.tuner is not None:
+            self.theta = Theta.from_array(self.tuner.step(window.uxcost, window.end_ms))
+        if self.selector is not None:
+            self.selector.observe(window)
+
+    def _own_windows(self, state: SchedulerState) -> None:
+        """Cut windows at decision points when the engine does not deliver them."""
+        if self._snapshot is None:
+            self._snapshot = RunningMetrics.zeros(len(state.model_ids))
+        while state.now_ms >= self._next_window:
+            delta = state.metrics - self._snapshot
+            self._snapshot = state.metrics.copy()
+            start = self._next_window - self.window_ms
+            self._observe_window(WindowMetrics(self._window_index, start, self._next_window, delta))
+            self._window_index += 1
+            self._next_window += self.window_ms
+
+    # --- decisions --------------------------------------------------------------------------
+    def decide(self, state: SchedulerState) -> Sequence[Decision]:
+        if not self._engine_windows and (self.tuner is not None or self.selector is not None):
+            self._own_windows(state)
+        now = state.now_ms
+        jobs = list(state.ready)
+        decisions: list[Decision] = []
+        keep = self._predictive_drop(jobs, now, decisions)
+        if not keep or not state.idle:
+            return decisions
+        terms = pair_terms(
+            keep, state.idle, now, self.ms_per_cycle, self.block_ms, eps_ms=self.eps_ms,
+            u_max=self.u_max,
+        )  # fmt: skip
+        scores = map_scores(terms, self.theta)
+        if self.defer:
+            scores = np.where(self._deferred(terms, state), -np.inf, scores)
+        for i, k in greedy_pairs(scores):
+            acc = int(terms.accelerators[k])
+            n = int(terms.n_layers[i, k])
+            job = terms.jobs[i]
+            decisions.append(Dispatch(job, acc, n))
+            cycles = job.costs.block_latency_cycles(job.next_layer, n, acc)
+            self.busy_until[acc] = now + cycles * self.ms_per_cycle[acc]
+        return decisions
+
+    def _predictive_drop(self, jobs: list[Job], now: float, out: list[Decision]) -> list[Job]:
+        if not jobs:
+            return jobs
+        best = remaining_latency_ms(jobs, self.ms_per_cycle).min(axis=1)
+        slack = np.array([j.deadline_ms for j in jobs]) - now
+        drop = best > self.theta.delta * slack
+        out.extend(Drop(j) for j, d in zip(jobs, drop, strict=True) if d)
+        return [j for j, d in zip(jobs, drop, strict=True) if not d]
+
+    def _deferred(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
+        """``[jobs x idle]`` mask of pairs held back for a busy, more efficient accelerator."""
+        mask = np.zeros(terms.energy.shape, dtype=bool)
+        busy = [a for a in range(len(state.running)) if state.running[a] is not None]
+        if not busy:
+            return mask
+        now = state.now_ms
+        for i, job in enumerate(terms.jobs):
+            if not np.any(terms.energy[i] > 0):
+                continue
+            # the most efficient accelerator for the job's next block (cut for the fastest idle)
+            k = int(np.argmin(terms.energy[i]))
+            start, n = job.next_layer, int(terms.n_layers[i, k])
+            block = job.costs.energy_prefix[start + n] - job.costs.energy_prefix[start]
+            target = int(np.argmin(block))
+            if state.running[target] is None:
+                continue
+            free_at = max(self.busy_until[target], now)
+            rem = job.costs.remaining_latency_cycles(start)[target] * self.ms_per_cycle[target]
+            slack = job.deadline_ms - now
+            if free_at + rem <= job.deadline_ms - self.defer_margin * slack:
+                mask[i] = terms.energy[i] > 0
+        return mask
+
+
+class SDRM3Static(SDRM3):
+    """SDRM3 with the default theta and no tuner."""
+
+    name = "sdrm3_static"
+
+    def __init__(self, **kw) -> None:
+        kw.setdefault("tuner", False)
+        super().__init__(**kw)
+
+
+class SDRM3Supernet(SDRM3):
+    """SDRM3 with the online tuner and the Supernet selector."""
+
+    name = "sdrm3_supernet"
+
+    def __init__(self, **kw) -> None:
+        kw.setdefault("supernet", True)
+        super().__init__(**kw)
+
+
+class SDRM3StaticSupernet(SDRM3):
+    """SDRM3 with the Supernet selector, without the tuner."""
+
+    name = "sdrm3_static_supernet"
+
+    def __init__(self, **kw) -> None:
+        kw.setdefault("tuner", False)
+        kw.setdefault("supernet", True)
+        super().__init__(**kw)

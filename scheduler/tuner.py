@@ -1,0 +1,266 @@
+"""Online tuner of SDRM3's parameters theta = (alpha, beta, gamma, delta) (SPEC §6).
+
+Once per window the tuner receives the UXCost measured over that window (the window's energy and
+violations, :class:`scheduler.state.WindowMetrics`) and returns the theta for the next window. The
+rule is coordinate-wise finite-difference descent with an adaptive step (Rprop-like):
+
+- the first window after a (re)start measures the *baseline* f of the current theta;
+- then one coordinate at a time is *probed*: theta_i + d_i s_i r_i for one window (``r_i`` is the
+  width of the coordinate's bounds, ``s_i`` its step as a fraction of it, ``d_i = +-1`` its
+  direction; the probe is clipped to the bounds). The one-sided difference decides: if the probe's
+  UXCost is below ``f x (1 - tolerance)`` it is accepted (theta moves, f becomes the probe's
+  UXCost, ``s_i x grow``, same direction next time); otherwise theta stays, ``s_i x shrink`` and the
+  direction flips. Coordinates are visited round-robin;
+- a coordinate whose step fell below ``min_step`` is settled; once all are, theta is held and f is
+  tracked as a moving average of the windows' UXCost;
+- *workload change*: when ``patience`` consecutive windows measured with the accepted theta (held
+  or baseline windows) deviate from f by more than ``jump`` (relative) in the same direction, the
+  workload is taken to have changed (a model joined or left, a cascade probability moved): steps
+  are reset to ``step0`` and a new baseline is measured.
+
+Every window is recorded in :meth:`Tuner.trace_frame` (theta in effect, UXCost, baseline, phase,
+event); :func:`plot_trace` draws it, :func:`settling_window` finds when a UXCost series settled.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from rtmm.errors import SimulationError
+from rtmm.fileio import atomic_path
+
+DEFAULT_NAMES = ("alpha", "beta", "gamma", "delta")
+
+
+class Tuner:
+    """Adaptive-step coordinate descent over bounded parameters, one window at a time."""
+
+    def __init__(
+        self,
+        theta0: Sequence[float],
+        bounds: np.ndarray | None = None,
+        *,
+        names: Sequence[str] = DEFAULT_NAMES,
+        step0: float = 0.2,
+        grow: float = 1.5,
+        shrink: float = 0.5,
+        min_step: float = 0.03,
+        max_step: float = 0.5,
+        tolerance: float = 0.02,
+        jump: float = 0.5,
+        patience: int = 2,
+        smoothing: float = 0.5,
+    ) -> None:
+        if bounds is None:
+            from scheduler.policies.sdrm3 import THETA_BOUNDS
+
+            bounds = THETA_BOUNDS
+        self.bounds = np.asarray(bounds, dtype=float)
+        theta = np.asarray(theta0, dtype=float)
+        if self.bounds.shape != (len(theta), 2) or np.any(self.bounds[:, 1] <= self.bounds[:, 0]):
+            raise SimulationError(
+                f"tuner: bounds of shape {self.bounds.shape} for {len(theta)} parameters",
+                source="<api>",
+                allowed="[[low, high], ...] with low < high, one row per parameter",
+            )
+        if not 0 < shrink < 1 < grow or not 0 < min_step <= step0 <= max_step:
+            raise SimulationError(
+                f"tuner: grow {grow}, shrink {shrink}, steps {min_step}/{step0}/{max_step}",
+                source="<api>",
+                allowed="0 < shrink < 1 < grow, 0 < min_step <= step0 <= max_step",
+            )
+        self.names = tuple(names)
+        self.theta = np.clip(theta, self.bounds[:, 0], self.bounds[:, 1])
+        self.step0, self.grow, self.shrink = step0, grow, shrink
+        self.min_step, self.max_step = min_step, max_step
+        self.tolerance, self.jump, self.patience = tolerance, jump, patience
+        self.smoothing = smoothing
+        self.rows: list[dict] = []
+        self._restart()
+
+    # --- state machine ---------------------------------------------------------------------
+    def _restart(self) -> None:
+        self.steps = np.full(len(self.theta), self.step0)
+        self.direction = np.ones(len(self.theta))
+        self.coordinate = 0
+        self.baseline = float("nan")
+        self.phase = "baseline"
+        self.candidate = self.theta.copy()
+        self._streak = 0
+
+    @property
+    def settled(self) -> bool:
+        return bool(np.all(self.steps < self.min_step))
+
+    @property
+    def current(self) -> np.ndarray:
+        """The theta in effect for the coming window."""
+        return self.candidate.copy()
+
+    def step(self, uxcost: float, time_ms: float = float("nan")) -> np.ndarray:
+        """Observe the UXCost of the window that just ended; return theta for the next one."""
+        phase, used = self.phase, self.candidate.copy()
+        event = ""
+        if not np.isfinite(uxcost):
+            event = "no data"
+        elif phase == "probe":
+            event = self._judge_probe(uxcost)
+        else:
+            event = self._track(uxcost)
+        if self.phase != "hold" or event == "restart":
+            self._propose()
+        self.rows.append(
+            {
+                "window": len(self.rows),
+                "end_ms": time_ms,
+                "uxcost": uxcost,
+                "baseline": self.baseline,
+                "phase": phase,
+                "event": event,
+                **{f"{n}": float(v) for n, v in zip(self.names, used, strict=True)},
+                **{f"accepted_{n}": float(v) for n, v in zip(self.names, self.theta, strict=True)},
+                "step": float(self.steps.max()),
+            }
+        )
+        return self.current
+
+    def _judge_probe(self, uxcost: float) -> str:
+        i = self.coordinate
+        if uxcost <= self.baseline * (1.0 - self.tolerance):
+            self.theta = self.candidate.copy()
+            self.baseline = uxcost
+            self.steps[i] = min(self.steps[i] * self.grow, self.max_step)
+            event = "accept"
+        else:
+            self.steps[i] *= self.shrink
+            self.direction[i] = -self.direction[i]
+            event = "reject"  # a probe window cannot tell a jump from a bad probe
+        self.coordinate = (i + 1) % len(self.theta)
+        if self.settled:
+            self.phase = "hold"
+            self.candidate = self.theta.copy()
+        return event
+
+    def _is_jump(self, uxcost: float) -> bool:
+        f = self.baseline
+        return bool(np.isfinite(f) and f > 0 and abs(uxcost - f) > self.jump * f)
+
+    def _track(self, uxcost: float) -> str:
+        """A window run with the accepted theta: (re)measure the baseline, watch for a jump."""
+        if self.phase == "baseline" or not np.isfinite(self.baseline):
+            self.baseline = uxcost
+            self.phase = "hold" if self.settled else "probe"
+            return "baseline"
+        if self._is_jump(uxcost):
+            sign = 1 if uxcost > self.baseline else -1
+            self._streak = self._streak + sign if self._streak * sign >= 0 else sign
+            if abs(self._streak) >= self.patience:
+                self._restart()
+                self.baseline = uxcost
+                self.phase = "probe"
+                return "restart"
+            return "jump?"
+        self._streak = 0
+        a = self.smoothing
+        self.baseline = a * uxcost + (1 - a) * self.baseline
+        return "hold"
+
+    def _propose(self) -> None:
+        if self.phase != "probe":
+            self.candidate = self.theta.copy()
+            return
+        n = len(self.theta)
+        for _ in range(n):
+            if self.steps[self.coordinate] >= self.min_step:
+                break
+            self.coordinate = (self.coordinate + 1) % n
+        i = self.coordinate
+        low, high = self.bounds[i]
+        width = high - low
+        cand = self.theta.copy()
+        cand[i] = np.clip(cand[i] + self.direction[i] * self.steps[i] * width, low, high)
+        if cand[i] == self.theta[i]:  # at a bound: probe the other side
+            self.direction[i] = -self.direction[i]
+            cand[i] = np.clip(self.theta[i] + self.direction[i] * self.steps[i] * width, low, high)
+        self.candidate = cand
+
+    # --- outputs ---------------------------------------------------------------------------
+    def trace_frame(self) -> pd.DataFrame:
+        """One row per window: theta in effect, accepted theta, UXCost, baseline, phase, event."""
+        cols = ["window", "end_ms", "uxcost", "baseline", "phase", "event", *self.names]
+        cols += [f"accepted_{n}" for n in self.names] + ["step"]
+        return pd.DataFrame(self.rows, columns=cols)
+
+
+def settling_window(values: Sequence[float], tolerance: float = 0.05) -> int:
+    """First index after which every value stays within ``tolerance`` of the last value.
+
+    Returns 0 for an empty or constant series; non-finite values count as outside the band.
+    """
+    v = np.asarray(values, dtype=float)
+    if len(v) == 0:
+        return 0
+    final = v[-1]
+    inside = np.isfinite(v) & (np.abs(v - final) <= tolerance * abs(final))
+    outside = np.flatnonzero(~inside)
+    return 0 if len(outside) == 0 else int(outside[-1]) + 1
+
+
+def static_uxcost_trace(
+    trace: pd.DataFrame,
+    evaluate: Callable[[np.ndarray], float],
+    names: Sequence[str] = DEFAULT_NAMES,
+) -> np.ndarray:
+    """UXCost of the theta *accepted* after each window, each evaluated with ``evaluate(theta)``.
+
+    ``evaluate`` runs the workload with a fixed theta (e.g. a full simulation with the tuner off),
+    so the series measures what the tuner's choice is worth, free of window-to-window noise.
+    Identical thetas are evaluated once.
+    """
+    cache: dict[tuple, float] = {}
+    out = []
+    for row in trace.itertuples(index=False):
+        theta = tuple(round(float(getattr(row, f"accepted_{n}")), 12) for n in names)
+        if theta not in cache:
+            cache[theta] = float(evaluate(np.array(theta)))
+        out.append(cache[theta])
+    return np.array(out)
+
+
+def plot_trace(
+    trace: pd.DataFrame,
+    path: str | os.PathLike,
+    title: str = "",
+    names: Sequence[str] = DEFAULT_NAMES,
+) -> None:
+    """Two panels: window UXCost (and baseline) per window; theta in effect per window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
+    w = trace["window"].to_numpy()
+    top.plot(w, trace["uxcost"], "o-", label="window UXCost", color="#04395E")
+    top.plot(w, trace["baseline"], "--", label="baseline f", color="#D5896F")
+    for ev, marker in (("accept", "^"), ("restart", "x")):
+        sel = trace["event"] == ev
+        top.plot(w[sel], trace.loc[sel, "uxcost"], marker, color="k", label=ev, linestyle="none")
+    top.set_ylabel("UXCost")
+    top.set_yscale("log")
+    top.legend(fontsize=7)
+    for n in names:
+        bottom.plot(w, trace[n], "o-", label=n, markersize=3)
+    bottom.set_xlabel("window")
+    bottom.set_ylabel("theta")
+    bottom.legend(fontsize=7, ncol=4)
+    if title:
+        top.set_title(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
