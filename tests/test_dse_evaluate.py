@@ -115,7 +115,10 @@ def test_check_spec_fails_fast_with_named_errors(cost_stack):
     with pytest.raises(SpecError) as err:
         check_spec(_spec(axes={"accelerators[*].num_pes": [64, 1024]}))
     text = str(err.value)
-    assert text.startswith("sweep.yaml [accelerators[*].num_pes=64]: accelerators[0].dataflow")
+    assert text.startswith(
+        "sweep.yaml [base_system=xrbench-4k-J, accelerators[*].num_pes=64]: "
+        "accelerators[0].dataflow"
+    )
     assert "exceed num_pes 64" in text
     with pytest.raises(SpecError, match="pe_split needs a two-accelerator system"):
         check_spec(_spec(base_system="xrbench-4k-A", axes={"pe_split": [0.5]}))

@@ -143,8 +143,25 @@ def test_sampling_is_seeded_distinct_and_inside_the_space(tmp_path, method):
 def test_base_system_path_resolves_relative_to_spec(tmp_path):
     path = _write(tmp_path, BASE.replace("xrbench-4k-J", "systems/mine.yaml"))
     spec = load_spec(path)
-    assert spec.base_system == "systems/mine.yaml"
-    assert spec.base_system_ref == str(tmp_path / "systems" / "mine.yaml")
+    assert spec.base_systems.values == ("systems/mine.yaml",)
+    assert spec.base_system_refs == (str(tmp_path / "systems" / "mine.yaml"),)
+    point = next(expand(spec))
+    assert point.base_system == "systems/mine.yaml"
+    assert point.base_system_ref == str(tmp_path / "systems" / "mine.yaml")
+
+
+def test_base_systems_are_an_axis(tmp_path):
+    spec = load_spec(
+        _write(
+            tmp_path,
+            BASE.replace("xrbench-4k-J", "[xrbench-4k-A, xrbench-8k-M]") + "seeds: [0, 1]\n",
+        )  # fmt: skip
+    )
+    points = list(expand(spec))
+    assert [p.base_system for p in points] == ["xrbench-4k-A"] * 2 + ["xrbench-8k-M"] * 2
+    assert points[0].hardware_key != points[2].hardware_key
+    with pytest.raises(SpecError, match="empty axis"):
+        load_spec(_write(tmp_path, BASE.replace("xrbench-4k-J", "[]")))
 
 
 # -- modified systems (hardware library) ------------------------------------------------------
