@@ -196,3 +196,33 @@ def test_real_sweep_killed_and_resumed_equals_uninterrupted(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     pd.testing.assert_frame_equal(dse.load(store), dse.load(reference))
     assert (dse.load(store)["status"] == "ok").all()
+
+
+def test_figure5_sweep_reproduces_published_xrbench_scores(shared_data, tmp_path):
+    """A sweep over the 13 XRBench 4K systems reproduces XRBench's published Figure-5 scores."""
+    pytest.importorskip("costmodel.table")
+    from dse.plots import plot_scenario_scores
+
+    published = pd.read_csv(shared_data / "xrbench_fig5_4k_published.csv")
+    systems = sorted(published["system"].unique())
+    assert len(systems) == 13
+    spec = parse_spec(
+        {
+            "base_system": systems,
+            "scenarios": sorted(published["scenario"].unique()),
+            "policies": "latency_greedy",
+            "modes": "xrbench",
+        },
+        source="figure5.yaml",
+    )
+    store = tmp_path / "fig5.sqlite"
+    with LocalExecutor(2) as ex:
+        report = run_sweep(spec, store, executor=ex, progress=False)
+    assert report.computed == len(published) and report.errors == 0
+    ours = dse.load(store).rename(columns={"base_system": "system"})
+    both = published.merge(ours, on=["system", "scenario"], suffixes=("_published", ""))
+    assert len(both) == len(published)
+    assert np.allclose(both["score"], both["score_published"], rtol=0, atol=1e-6)
+    assert np.allclose(both["rt"], both["rt_mean"], rtol=0, atol=1e-6)
+    fig = plot_scenario_scores(ours, system="system", path=tmp_path / "fig5.png")
+    assert len(fig.axes[0].patches) == len(published)
