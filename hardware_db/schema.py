@@ -100,9 +100,13 @@ def _numeric_hint(value: Any) -> str:
     return ""
 
 
+#: Largest integer a hardware field may hold: keeps every derived count inside int64.
+MAX_INT = 2**40
+
+
 def positive_int(value: Any, ctx: _Ctx, minimum: int = 1) -> int:
-    """An int (not a bool, not a float) ``>= minimum``."""
-    allowed = f"integers >= {minimum}"
+    """An int (not a bool, not a float) from ``minimum`` to :data:`MAX_INT`."""
+    allowed = f"integers from {minimum} to 2^40"
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and not math.isfinite(value):
             raise ctx.error(f"must be a finite integer, got {value}", allowed)
@@ -110,6 +114,8 @@ def positive_int(value: Any, ctx: _Ctx, minimum: int = 1) -> int:
         raise ctx.error(f"must be an integer, got {got}", allowed)
     if value < minimum:
         raise ctx.error(f"must be >= {minimum}, got {value}", allowed)
+    if value > MAX_INT:
+        raise ctx.error(f"too large ({len(str(value))} digits)", allowed)
     return value
 
 

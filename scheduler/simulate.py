@@ -7,6 +7,7 @@ arrays; the engines (:mod:`scheduler.xrbench`, :mod:`scheduler.engine`) never se
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -97,7 +98,6 @@ def build_costs(
         if key is not None and key in _COST_CACHE:
             return _COST_CACHE[key]
         from costmodel.table import system_cost_table
-
         from workloads import zoo
 
         table = system_cost_table([zoo.load(i) for i in ids], system, analysis=analysis)
@@ -147,8 +147,18 @@ def simulate(
     scenario = resolve_scenario(scenario)
     system = resolve_system(system)
     policy = resolve_policy(policy)
-    if horizon_ms <= 0:
-        raise SimulationError(f"horizon {horizon_ms} ms", source="<api>", allowed="> 0")
+    if not (isinstance(jitter_ms, int | float) and math.isfinite(jitter_ms) and jitter_ms >= 0):
+        raise SimulationError(
+            f"jitter_ms: must be a finite number >= 0, got {jitter_ms}",
+            source="<api>",
+            allowed="finite numbers >= 0",
+        )
+    if not (isinstance(horizon_ms, int | float) and math.isfinite(horizon_ms) and horizon_ms > 0):
+        raise SimulationError(
+            f"horizon_ms: must be a finite number > 0, got {horizon_ms}",
+            source="<api>",
+            allowed="finite numbers > 0",
+        )
     ids, fps, parents, prob = scenario_arrays(scenario)
     arrays = build_costs(
         scenario, system, costs, analysis=analysis, variants=variants, supernets=supernets
