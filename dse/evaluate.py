@@ -142,30 +142,35 @@ def _analysis_kw(analysis: str | None) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 
-def evaluate_point(point: DesignPoint) -> dict[str, Any]:
-    """Metrics of one design point (see the module docstring)."""
+def simulate_point(point: DesignPoint) -> Any:
+    """Run the simulation of one design point and return the simulator's result (for timelines,
+    per-model summaries and per-frame tables of a point picked from a store)."""
     from scheduler import simulate
 
-    system = point_system(point.base_system_ref, point.hardware)
-    costs = _scenario_costs(point.base_system_ref, point.hardware, point.analysis, point.scenario)
-    result = simulate(
+    return simulate(
         _scenario(point.scenario),
-        system,
+        point_system(point.base_system_ref, point.hardware),
         point.policy,
-        costs=costs,
+        costs=_scenario_costs(
+            point.base_system_ref, point.hardware, point.analysis, point.scenario
+        ),
         xrbench_compatible=point.xrbench_compatible,
         horizon_ms=point.horizon_ms,
         seed=point.seed,
         **_analysis_kw(point.analysis),
     )
-    summary = result.summary()
+
+
+def evaluate_point(point: DesignPoint) -> dict[str, Any]:
+    """Metrics of one design point (see the module docstring)."""
+    summary = simulate_point(point).summary()
     row = summary.loc[summary["model"] == ""].iloc[0]
     metrics: dict[str, Any] = {}
     for col in (*SUMMARY_METRICS, *COUNT_METRICS):
         if col in row.index:
             value = row[col]
             metrics[col] = int(value) if col in COUNT_METRICS else float(value)
-    metrics.update(area_metrics(system))
+    metrics.update(area_metrics(point_system(point.base_system_ref, point.hardware)))
     return metrics
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -173,14 +174,17 @@ def plot_scenario_scores(
 
 
 def plot_timeline(
-    timeline: pd.DataFrame,
+    timeline: pd.DataFrame | Any,
     *,
     ax=None,
     path: str | os.PathLike | None = None,
     title: str | None = None,
 ) -> Figure:
     """Gantt chart of a simulation timeline (columns ``accelerator``, ``model``, ``dispatch_ms``,
-    ``completion_ms``; one bar per executed block, one colour per model)."""
+    ``completion_ms``; one bar per executed block, one colour per model), or of a simulation
+    result (its ``timeline``), e.g. ``plot_timeline(dse.evaluate.simulate_point(point))``."""
+    if not isinstance(timeline, pd.DataFrame) and hasattr(timeline, "timeline"):
+        timeline = timeline.timeline
     _require(timeline, ["accelerator", "model", "dispatch_ms", "completion_ms"], "plot_timeline")
     fig = ax.figure if ax is not None else new_figure(10, 3)
     ax = ax or fig.add_subplot()

@@ -226,3 +226,13 @@ def test_figure5_sweep_reproduces_published_xrbench_scores(shared_data, tmp_path
     assert np.allclose(both["rt"], both["rt_mean"], rtol=0, atol=1e-6)
     fig = plot_scenario_scores(ours, system="system", path=tmp_path / "fig5.png")
     assert len(fig.axes[0].patches) == len(published)
+
+
+def test_timeline_of_a_point(cost_stack, tmp_path):
+    from dse.plots import plot_timeline
+
+    point = next(iter(expand(_spec())))
+    result = evaluate.simulate_point(point)
+    fig = plot_timeline(result, path=tmp_path / "gantt.png")
+    assert len(fig.axes[0].patches) == len(result.timeline) > 0
+    assert (tmp_path / "gantt.png").stat().st_size > 1000

@@ -40,6 +40,8 @@ def cheap_evaluator(point):
     scen = sum(map(ord, point.scenario)) % 7
     energy = 1e3 / math.sqrt(pes) * (1 + abs(split - 0.5)) + scen + 0.01 * point.seed
     score = 1 - math.exp(-pes / 4096) * (0.5 + abs(split - 0.4)) - 0.001 * point.seed
+    if os.environ.get("RTMM_TEST_CRASH_SEQ") == str(point.index):
+        os._exit(3)  # a worker dies without a word (segfault, OOM kill, ...)
     if hw.get("pe_split") == 0.9 and point.seed == 1:
         raise SimulationError("synthetic failure for this point", source="<test>")
     return {"energy_mj": energy, "score": score, "label": f"{point.scenario}-{point.seed}"}
@@ -345,3 +347,21 @@ def test_pareto_cli(spec_path, tmp_path):
     bad = _rtmm("pareto", str(store), "--where", "colour=red")
     _, err = bad.communicate(timeout=60)
     assert bad.returncode == 2 and "--where: bad condition 'colour=red'" in err
+
+
+def test_worker_crash_is_one_error_and_resume_completes(spec_path, tmp_path, monkeypatch):
+    reference = _reference(spec_path, tmp_path)
+    store = tmp_path / "crash.sqlite"
+    monkeypatch.setenv("RTMM_TEST_CRASH_SEQ", "40")
+    with (
+        pytest.raises(SimulationError, match="a worker process died") as err,
+        LocalExecutor(2) as ex,
+    ):
+        run_sweep(load_spec(spec_path), store, executor=ex, batch_size=3, progress=False)
+    assert "rerun with --resume" in str(err.value) and "\n" not in str(err.value)
+    saved = dse.load(store)
+    assert 0 < len(saved) < NUM_POINTS and 40 not in set(saved["seq"])
+    monkeypatch.delenv("RTMM_TEST_CRASH_SEQ")
+    with LocalExecutor(2) as ex:
+        run_sweep(load_spec(spec_path), store, executor=ex, resume=True, progress=False)
+    pd.testing.assert_frame_equal(dse.load(store), reference)
