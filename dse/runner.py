@@ -59,7 +59,7 @@ class SweepReport:
         )
 
 
-def resolve_evaluator(ref: str | None) -> Evaluator:
+def resolve_evaluator(ref: str | None, *, source: str = "<api>") -> Evaluator:
     """The evaluator named ``module:function`` (or the simulator-backed default for ``None``)."""
     if ref is None:
         from dse.evaluate import evaluate_point
@@ -71,11 +71,12 @@ def resolve_evaluator(ref: str | None) -> Evaluator:
     except (ImportError, AttributeError) as exc:
         raise SpecError(
             f"cannot import evaluator '{ref}' ({exc})",
+            source=source,
             field="evaluator",
             allowed="an importable module.path:function",
         ) from None
     if not callable(fn):
-        raise SpecError(f"evaluator '{ref}' is not callable", field="evaluator")
+        raise SpecError(f"evaluator '{ref}' is not callable", source=source, field="evaluator")
     return fn
 
 
@@ -91,7 +92,7 @@ def run_sweep(
 ) -> SweepReport:
     """Run (or resume) a sweep into the store at ``store_path``; see the module docstring."""
     start = time.perf_counter()
-    evaluator = evaluator or resolve_evaluator(spec.evaluator)
+    evaluator = evaluator or resolve_evaluator(spec.evaluator, source=spec.source)
     check = getattr(evaluator, "check_spec", None)
     if check is not None:
         check(spec)

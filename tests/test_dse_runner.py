@@ -365,3 +365,11 @@ def test_worker_crash_is_one_error_and_resume_completes(spec_path, tmp_path, mon
     with LocalExecutor(2) as ex:
         run_sweep(load_spec(spec_path), store, executor=ex, resume=True, progress=False)
     pd.testing.assert_frame_equal(dse.load(store), reference)
+
+
+def test_unimportable_evaluator_names_spec_and_field(spec_path, tmp_path):
+    spec_path.write_text(SPEC.replace("test_dse_runner:cheap_evaluator", "no_such_mod:fn"))
+    with pytest.raises(SpecError) as err:
+        run_sweep(load_spec(spec_path), tmp_path / "x.sqlite", executor=SerialExecutor())
+    assert str(err.value).startswith(f"{spec_path}: evaluator: cannot import evaluator")
+    assert not (tmp_path / "x.sqlite").exists()
