@@ -104,6 +104,7 @@ class PairTerms:
     energy: np.ndarray
     switch: np.ndarray
     n_layers: np.ndarray
+    feasible: np.ndarray
 
 
 def map_scores(terms: PairTerms, theta: Theta) -> np.ndarray:
@@ -132,11 +133,16 @@ def pair_terms(
     *,
     eps_ms: float = 1e-3,
     u_max: float = 10.0,
+    chain_ms: np.ndarray | None = None,
 ) -> PairTerms:
     """MapScore's terms for ``jobs`` x ``idle`` accelerators at ``now_ms``.
 
     Blocks are cut where their latency on the pair's accelerator reaches ``block_ms`` (at least one
     layer). Per-job quantities are vectors, per-pair ones ``[jobs x idle]`` matrices.
+    ``chain_ms[m]`` (optional, per model) is added to ``R_j``: the expected latency of the cascade
+    work that still depends on j's frame (children run after j, before the same deadline).
+    ``feasible[j, k]`` is False when j's remaining layers cannot finish by its deadline on idle
+    accelerator k although they could on its fastest one.
     """
     idle_arr = np.asarray(idle, dtype=np.int64)
     n = len(jobs)
@@ -144,7 +150,9 @@ def pair_terms(
     best = rem.min(axis=1) if n else np.zeros(0)
     deadline = np.array([j.deadline_ms for j in jobs], dtype=float)
     slack = deadline - now_ms
-    urgency = np.clip(best / np.maximum(slack, eps_ms), 0.0, u_max)
+    chain = np.zeros(n) if chain_ms is None else np.asarray(chain_ms)[[j.model for j in jobs]]
+    urgency = np.clip((best + chain) / np.maximum(slack, eps_ms), 0.0, u_max)
+    feasible = ~((rem[:, idle_arr] > slack[:, None]) & (best <= slack)[:, None])
     progress = np.array([j.last_progress_ms for j in jobs], dtype=float)
     period = np.array([j.period_ms for j in jobs], dtype=float)
     starvation = np.maximum(now_ms - progress, 0.0) / period
@@ -167,8 +175,38 @@ def pair_terms(
         own = block_energy[np.arange(len(idle_arr)), idle_arr]
         energy[i] = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
     return PairTerms(
-        tuple(jobs), idle_arr, urgency, starvation, np.maximum(energy, 0.0), switch, n_layers
+        tuple(jobs),
+        idle_arr,
+        urgency,
+        starvation,
+        np.maximum(energy, 0.0),
+        switch,
+        n_layers,
+        feasible,
     )
+
+
+def cascade_latency_ms(ctx: RunContext, ms_per_cycle: np.ndarray) -> np.ndarray:
+    """Per model: expected best-case latency of the cascade work its frame triggers.
+
+    ``chain[m] = sum over children c of p_c x (L_c + chain[c])`` with ``L_c`` the child's full-model
+    latency on its fastest accelerator.
+    """
+    n = len(ctx.model_ids)
+    best = np.array(
+        [float(np.min(mc.full.total_latency_cycles * ms_per_cycle)) for mc in ctx.costs.models]
+    )
+    chain = np.zeros(n)
+
+    def total(m: int, depth: int = 0) -> float:
+        if depth > n:
+            return 0.0
+        kids = [c for c in range(n) if ctx.parents[c] == m]
+        return sum(float(ctx.probabilities[c]) * (best[c] + total(c, depth + 1)) for c in kids)
+
+    for m in range(n):
+        chain[m] = total(m)
+    return chain
 
 
 def greedy_pairs(scores: np.ndarray) -> list[tuple[int, int]]:
@@ -203,7 +241,7 @@ class SDRM3(Policy):
         block_fraction: float = 0.25,
         u_max: float = 10.0,
         eps_ms: float = 1e-3,
-        defer: bool = True,
+        defer: bool = False,
         defer_margin: float = 0.25,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
@@ -246,6 +284,7 @@ class SDRM3(Policy):
         self.ms_per_cycle = 1e3 / np.asarray(ctx.costs.clock_hz, dtype=float)
         self.block_ms = self.block_fraction * float(np.min(ctx.periods_ms))
         self.busy_until = np.zeros(ctx.costs.num_accelerators)
+        self.chain_ms = cascade_latency_ms(ctx, self.ms_per_cycle)
         self.window_ms = self.window_ms_option or float(np.max(ctx.periods_ms))
         self._engine_windows = False
         self._next_window = self.window_ms
@@ -302,9 +341,9 @@ class SDRM3(Policy):
             return decisions
         terms = pair_terms(
             keep, state.idle, now, self.ms_per_cycle, self.block_ms, eps_ms=self.eps_ms,
-            u_max=self.u_max,
+            u_max=self.u_max, chain_ms=self.chain_ms,
         )  # fmt: skip
-        scores = map_scores(terms, self.theta)
+        scores = np.where(terms.feasible, map_scores(terms, self.theta), -np.inf)
         if self.defer:
             scores = np.where(self._deferred(terms, state), -np.inf, scores)
         for i, k in greedy_pairs(scores):
