@@ -11,6 +11,10 @@ rule is coordinate-wise finite-difference descent with an adaptive step (Rprop-l
   UXCost is below ``f x (1 - tolerance)`` it is accepted (theta moves, f becomes the probe's
   UXCost, ``s_i x grow``, same direction next time); otherwise theta stays, ``s_i x shrink`` and the
   direction flips. Coordinates are visited round-robin;
+- every window also multiplies all steps by ``decay`` (< 1), so exploration is concentrated in the
+  first windows after a (re)start and the tuner settles within a bounded number of windows
+  (``step0 x decay^k < min_step``: 6 windows with the defaults) even when noise keeps producing
+  accepted probes;
 - a coordinate whose step fell below ``min_step`` is settled; once all are, theta is held and f is
   tracked as a moving average of the windows' UXCost;
 - *workload change*: when ``patience`` consecutive windows measured with the accepted theta (held
@@ -54,6 +58,7 @@ class Tuner:
         jump: float = 0.5,
         patience: int = 2,
         smoothing: float = 0.5,
+        decay: float = 0.7,
     ) -> None:
         if bounds is None:
             from scheduler.policies.sdrm3 import THETA_BOUNDS
@@ -67,11 +72,12 @@ class Tuner:
                 source="<api>",
                 allowed="[[low, high], ...] with low < high, one row per parameter",
             )
-        if not 0 < shrink < 1 < grow or not 0 < min_step <= step0 <= max_step:
+        if not 0 < shrink < 1 < grow or not 0 < min_step <= step0 <= max_step or not 0 < decay <= 1:
             raise SimulationError(
-                f"tuner: grow {grow}, shrink {shrink}, steps {min_step}/{step0}/{max_step}",
+                f"tuner: grow {grow}, shrink {shrink}, decay {decay}, "
+                f"steps {min_step}/{step0}/{max_step}",
                 source="<api>",
-                allowed="0 < shrink < 1 < grow, 0 < min_step <= step0 <= max_step",
+                allowed="0 < shrink < 1 < grow, 0 < decay <= 1, 0 < min_step <= step0 <= max_step",
             )
         self.names = tuple(names)
         self.theta = np.clip(theta, self.bounds[:, 0], self.bounds[:, 1])
@@ -79,6 +85,7 @@ class Tuner:
         self.min_step, self.max_step = min_step, max_step
         self.tolerance, self.jump, self.patience = tolerance, jump, patience
         self.smoothing = smoothing
+        self.decay = decay
         self.rows: list[dict] = []
         self._restart()
 
@@ -111,6 +118,10 @@ class Tuner:
             event = self._judge_probe(uxcost)
         else:
             event = self._track(uxcost)
+        if event not in ("no data", "restart"):
+            self.steps *= self.decay
+            if self.phase == "probe" and self.settled:
+                self.phase = "hold"
         if self.phase != "hold" or event == "restart":
             self._propose()
         self.rows.append(

@@ -1,0 +1,81 @@
+"""``rtmm compare``: outputs on a tiny setting, reductions, argument errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dse import compare
+from dse.cli import main
+
+pytest.importorskip("costmodel.table")
+
+
+def test_compare_tiny_writes_runs_and_reductions(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = main(
+        [
+            "compare", "--scenarios", "vr_gaming", "--systems", "xrbench-4k-J",
+            "--policies", "edf,sdrm3", "--seeds", "0", "--horizon-ms", "150",
+            "--jobs", "1", "--quiet", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    runs = pd.read_csv(out / "runs.csv")
+    expected = [
+        "scenario", "system", "policy", "seed", "uxcost", "score", "miss_rate", "drop_rate",
+        "energy_mj", "e_norm", "v",
+    ]  # fmt: skip
+    assert list(runs.columns[: len(expected)]) == expected
+    assert len(runs) == 2 and set(runs.policy) == {"edf", "sdrm3"}
+    assert np.allclose(runs.uxcost, runs.e_norm * runs.v)
+    red = pd.read_csv(out / "reductions.csv")
+    assert list(red.columns[:3]) == ["baseline", "system", "geomean_uxcost_reduction"]
+    assert list(red.baseline) == ["edf"] and list(red.system) == ["xrbench-4k-J"]
+    ux = runs.set_index("policy").uxcost
+    assert red.geomean_uxcost_reduction.iloc[0] == pytest.approx(1 - ux["sdrm3"] / ux["edf"])
+    for name in ("summary.csv", "tuner.csv", "uxcost_xrbench-4k-J.png", "tuner_convergence.png"):
+        assert (out / name).stat().st_size > 0
+    assert list(out.glob("gantt_vr_gaming_xrbench-4k-J.png"))
+    text = capsys.readouterr().out
+    assert "geomean UXCost reduction" in text and "edf" in text
+
+
+def test_reductions_pair_runs_by_scenario_and_seed():
+    rows = []
+    for seed, (a, b) in enumerate([(1.0, 4.0), (2.0, 2.0)]):
+        rows.append(dict(scenario="s", system="x", policy="sdrm3", seed=seed, uxcost=a, score=0.5))
+        rows.append(dict(scenario="s", system="x", policy="edf", seed=seed, uxcost=b, score=0.4))
+    red = compare.reductions(pd.DataFrame(rows))
+    # geomean of (1/4, 2/2) = 0.5
+    assert red.geomean_uxcost_reduction.iloc[0] == pytest.approx(0.5)
+    assert red.points.iloc[0] == 2
+
+
+def test_compare_defaults_cover_all_baselines_and_sdrm3_variants():
+    pols = compare.default_policies()
+    for name in ("fcfs", "round_robin", "edf", "latency_greedy", "edp_greedy", "sdrm3"):
+        assert name in pols
+    assert {"sdrm3_static", "sdrm3_supernet"} <= set(pols)
+    cfg = compare.CompareConfig()
+    assert len(cfg.seeds) >= 5 and set(cfg.systems) == {"xrbench-4k-J", "xrbench-8k-J"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--policies", "nope"],
+        ["--scenarios", "nope"],
+        ["--systems", "nope"],
+        ["--seeds", "a,b"],
+        ["--horizon-ms", "0"],
+        ["--jobs", "0"],
+    ],
+)
+def test_compare_bad_arguments_are_one_line_errors(tmp_path, capsys, args):
+    code = main(["compare", "--quiet", "--out", str(tmp_path / "o"), *args])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rtmm: error:") and "\n" not in err
+    assert not (tmp_path / "o" / "runs.csv").exists()
