@@ -4,7 +4,7 @@ The recipe (:func:`evaluate_point`):
 
 1. build the point's system: the base system with the hardware axes applied and validated
    (:func:`dse.sweep.apply_hardware`);
-2. load the scenario (:func:`workloads.scenario.load`);
+2. load the scenario (:func:`workloads.scenario.load`), with the point's cascade probability;
 3. cost every model of the scenario on every accelerator
    (:func:`costmodel.table.system_cost_table`, one table per model, shared between scenarios);
 4. simulate (:func:`scheduler.simulate`) with the point's policy, mode, horizon and seed;
@@ -96,6 +96,18 @@ def _scenario(name: str) -> Any:
     return scenario.load(name)
 
 
+@functools.lru_cache(maxsize=32)
+def point_scenario(name: str, cascade_probability: float | None = None) -> Any:
+    """The point's scenario; with ``cascade_probability`` set, every cascaded model (one with a
+    parent) is triggered with that probability. Scenarios without cascades are unchanged."""
+    sc = _scenario(name)
+    if cascade_probability is not None:
+        for m in sc.models:
+            if m.parent is not None:
+                sc = sc.with_probability(m.model_id, cascade_probability)
+    return sc
+
+
 @functools.lru_cache(maxsize=64)
 def _model_table(
     base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str | None, scenario: str,
@@ -148,7 +160,7 @@ def simulate_point(point: DesignPoint) -> Any:
     from scheduler import simulate
 
     return simulate(
-        _scenario(point.scenario),
+        point_scenario(point.scenario, point.cascade_probability),
         point_system(point.base_system_ref, point.hardware),
         point.policy,
         costs=_scenario_costs(

@@ -12,6 +12,7 @@ A sweep spec is a YAML file::
       offchip_bw_words_per_cycle: [64, 128]
       pe_split: [0.25, 0.5, 0.75]
     scenarios: [vr_gaming, ar_gaming]      # a list, {values: [...]} or one name
+    cascade_probabilities: [0.25, 0.5]     # optional: trigger probability of cascaded models
     policies: [latency_greedy]
     modes: xrbench                         # xrbench (XRBench-compatible) or native
     seeds: {start: 0, stop: 3, step: 1}
@@ -33,7 +34,8 @@ Hardware axis fields (``i`` is an accelerator index or ``*`` for every accelerat
 
 The design space is the cross product of the base systems, the hardware axes (spec order, slowest
 first), then
-``analysis``, ``scenarios``, ``modes``, ``policies``, ``horizon_ms`` and ``seeds``, so consecutive
+``analysis``, ``scenarios``, ``cascade_probabilities``, ``modes``, ``policies``, ``horizon_ms`` and
+``seeds``, so consecutive
 points share hardware. ``sample`` replaces it by a seeded random or Latin-hypercube subset
 (:mod:`scipy.stats.qmc`), ordered by hardware. Validation (:func:`parse_spec`) is separate from
 expansion (:func:`expand`) and from building modified systems (:func:`apply_hardware`).
@@ -91,6 +93,7 @@ _TOP_KEYS = (
     "policies",
     "modes",
     "seeds",
+    "cascade_probabilities",
     "horizon_ms",
     "analysis",
     "sample",
@@ -105,6 +108,7 @@ _KIND_ALLOWED = {
     "pos_float": "numbers > 0",
     "bool": "true or false",
     "fraction": "numbers strictly between 0 and 1",
+    "probability": "numbers from 0 to 1",
     "dataflow": "dataflow preset names",
     "energy": "energy preset names",
     "str": "names (strings)",
@@ -158,6 +162,7 @@ class SweepSpec:
     seeds: Axis
     horizon_ms: Axis
     analysis: Axis
+    cascade_probabilities: Axis = Axis("cascade_probability", (None,))
     name: str = ""
     sample: SampleSpec | None = None
     executor: ExecutorSpec = field(default_factory=ExecutorSpec)
@@ -172,6 +177,7 @@ class SweepSpec:
             *self.hardware_axes,
             self.analysis,
             self.scenarios,
+            self.cascade_probabilities,
             self.modes,
             self.policies,
             self.horizon_ms,
@@ -214,6 +220,7 @@ class DesignPoint:
     policy: str
     horizon_ms: float
     seed: int
+    cascade_probability: float | None = None
 
     def params(self) -> dict[str, Any]:
         """The point's full parameters (JSON-serialisable; the store's ``params_json``)."""
@@ -226,7 +233,13 @@ class DesignPoint:
             "policy": self.policy,
             "horizon_ms": self.horizon_ms,
             "seed": self.seed,
+            **self._cascade(),
         }
+
+    def _cascade(self) -> dict[str, float]:
+        """Present only when swept, so points of specs without the axis keep their ids."""
+        p = self.cascade_probability
+        return {} if p is None else {"cascade_probability": p}
 
     def flat_params(self) -> dict[str, Any]:
         """Parameters as flat columns: hardware axes by their field path, then the rest."""
@@ -239,6 +252,7 @@ class DesignPoint:
             policy=self.policy,
             horizon_ms=self.horizon_ms,
             seed=self.seed,
+            **self._cascade(),
         )
         return out
 
@@ -301,6 +315,7 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
         seeds=_axis("seeds", data.get("seeds", 0), "nonneg_int", source),
         horizon_ms=Axis("horizon_ms", tuple(float(v) for v in horizon.values)),
         analysis=_analysis_axis(data.get("analysis"), source),
+        cascade_probabilities=_cascade_axis(data.get("cascade_probabilities"), source),
         name=_scalar(data.get("name", ""), "str", source, "name") if "name" in data else "",
         sample=_sample(data.get("sample"), source),
         executor=_executor(data.get("executor"), source),
@@ -413,9 +428,12 @@ def _scalar(v: Any, kind: str, source: str, where: str) -> Any:
     if kind in ("pos_int", "nonneg_int", "int"):
         ok = isinstance(v, int) and not isinstance(v, bool)
         ok = ok and (kind == "int" or v >= (1 if kind == "pos_int" else 0))
-    elif kind in ("pos_float", "fraction"):
+    elif kind in ("pos_float", "fraction", "probability"):
         ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        ok = ok and (v > 0 if kind == "pos_float" else 0 < v < 1)
+        if kind == "pos_float":
+            ok = ok and v > 0
+        else:
+            ok = ok and (0 < v < 1 if kind == "fraction" else 0 <= v <= 1)
         v = float(v) if ok else v
     elif kind == "bool":
         ok = isinstance(v, bool)
@@ -457,6 +475,13 @@ def _analysis_axis(raw: Any, source: str) -> Axis:
     if raw is None:
         return Axis("analysis", (None,))
     return _choice_axis("analysis", raw, ANALYSES, source)
+
+
+def _cascade_axis(raw: Any, source: str) -> Axis:
+    if raw is None:
+        return Axis("cascade_probability", (None,))
+    axis = _axis("cascade_probabilities", raw, "probability", source)
+    return Axis("cascade_probability", axis.values)
 
 
 def _sample(raw: Any, source: str) -> SampleSpec | None:
@@ -557,7 +582,7 @@ def expand(spec: SweepSpec) -> Iterator[DesignPoint]:
     refs = dict(zip(spec.base_systems.values, spec.base_system_refs, strict=True))
     for index, combo in enumerate(combos):
         base, hardware = combo[0], combo[1 : 1 + nh]
-        analysis, scenario, mode, policy, horizon, seed = combo[1 + nh :]
+        analysis, scenario, cascade, mode, policy, horizon, seed = combo[1 + nh :]
         yield DesignPoint(
             index=index,
             base_system=base,
@@ -569,6 +594,7 @@ def expand(spec: SweepSpec) -> Iterator[DesignPoint]:
             policy=policy,
             horizon_ms=horizon,
             seed=seed,
+            cascade_probability=cascade,
         )
 
 

@@ -236,3 +236,26 @@ def test_timeline_of_a_point(cost_stack, tmp_path):
     fig = plot_timeline(result, path=tmp_path / "gantt.png")
     assert len(fig.axes[0].patches) == len(result.timeline) > 0
     assert (tmp_path / "gantt.png").stat().st_size > 1000
+
+
+def test_cascade_probability_axis_changes_vr_gaming(cost_stack):
+    spec = _spec(
+        axes={}, scenarios=["vr_gaming", "ar_gaming"], cascade_probabilities=[0.25, 1.0],
+        seeds=[3],
+    )  # fmt: skip
+    points = list(expand(spec))
+    assert [(p.scenario, p.cascade_probability) for p in points] == [
+        ("vr_gaming", 0.25), ("vr_gaming", 1.0), ("ar_gaming", 0.25), ("ar_gaming", 1.0),
+    ]  # fmt: skip
+    assert points[0].flat_params()["cascade_probability"] == 0.25
+    assert "cascade_probability" not in next(iter(expand(_spec()))).params()
+    sc = evaluate.point_scenario("vr_gaming", 0.25)
+    assert {m.model_id: m.probability for m in sc.models if m.parent} == {"GE_FBNet_C": 0.25}
+    m = [evaluate_point(p) for p in points]
+    # fewer GE frames are triggered at p = 0.25; ar_gaming has no cascade and does not change
+    assert m[0]["not_triggered"] > 0 and m[1]["not_triggered"] == 0
+    assert m[0]["released"] < m[1]["released"]
+    assert m[2] == m[3]
+    with pytest.raises(SpecError, match="bad value 1.5") as err:
+        _spec(cascade_probabilities=[0.5, 1.5])
+    assert str(err.value).startswith("sweep.yaml: cascade_probabilities: ")
