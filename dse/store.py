@@ -211,8 +211,14 @@ class ResultStore:
                 if k not in known:
                     known.add(k)
                     new.append(k)
-        if set(new) & set(BASE_COLUMNS):
-            raise SpecError(f"metric or parameter names clash with {BASE_COLUMNS}")
+        for r in results:
+            clash = (set(r.metrics) & set(r.flat_params)) | (set(r.metrics) & set(BASE_COLUMNS))
+            if clash:
+                raise SpecError(
+                    f"metric names {sorted(clash)} clash with parameter or store columns",
+                    source=self.path,
+                    allowed="metric names other than " + ", ".join([*BASE_COLUMNS, *r.flat_params]),
+                )
         for k in new:
             self._con.execute(f"ALTER TABLE points ADD COLUMN {_quote(k)}")
         self._columns.extend(new)

@@ -373,3 +373,9 @@ def test_unimportable_evaluator_names_spec_and_field(spec_path, tmp_path):
         run_sweep(load_spec(spec_path), tmp_path / "x.sqlite", executor=SerialExecutor())
     assert str(err.value).startswith(f"{spec_path}: evaluator: cannot import evaluator")
     assert not (tmp_path / "x.sqlite").exists()
+
+
+def test_metric_named_like_a_parameter_is_refused(spec_path, tmp_path):
+    with pytest.raises(SpecError, match=r"metric names \['seed'\] clash"):
+        run_sweep(load_spec(spec_path), tmp_path / "c.sqlite", executor=SerialExecutor(),
+                  evaluator=lambda p: {"seed": 1.0}, progress=False)  # fmt: skip
