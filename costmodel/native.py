@@ -1,4 +1,4 @@
-"""The ``native`` analysis: MAESTRO's data-centric method with its departures from physics corrected.
+"""The ``native`` analysis: MAESTRO's data-centric method, departures from physics corrected.
 
 Same machinery as :mod:`costmodel.maestro` (levels, cases, loads, double-buffered step delays),
 with seven corrections, each one field of :class:`NativeOptions` (all on by default, each
@@ -263,7 +263,7 @@ class NativeConstants(M.LevelConstants):
     sigma: np.ndarray = None  # (m, rows)
     positions: np.ndarray = None  # (m, rows) A (pairs for a coupled window map)
     window: np.ndarray = None  # (m,) bool: Y or X map
-    coupled: np.ndarray = None  # (m,) bool: spatial window map whose filter dim is spatial too
+    coupled: np.ndarray = None  # (m,) bool: primary window map whose filter dim is spatial too
 
 
 def native_level_constants(
@@ -274,10 +274,12 @@ def native_level_constants(
     plan, tw = geom.plan, options.true_windows
     s, o, n, sp = base.size, base.offset, base.units, base.spatial[:, None]
     window = np.array([slot.dim in ("Y", "X") for slot in plan.slots])
-    coupled = np.array([
-        tw and sl.spatial and w and plan.slots[plan.slot_of[PARTNER[sl.dim]]].spatial
-        for sl, w in zip(plan.slots, window, strict=True)
-    ], dtype=bool)  # fmt: skip
+    coupled = np.zeros(len(plan.slots), dtype=bool)
+    absorbed = np.zeros(len(plan.slots), dtype=bool)  # the filter map of a coupled pair
+    u = plan.primary
+    if tw and u >= 0 and window[u]:
+        f = plan.slot_of[PARTNER[plan.slots[u].dim]]
+        coupled[u] = absorbed[f] = plan.slots[f].spatial
     sigma = np.ones_like(s)
     positions = base.extent.copy()
     for i, slot in enumerate(plan.slots):
@@ -297,7 +299,9 @@ def native_level_constants(
     covered = np.where(coupled[:, None], (n - 1) * o + s >= cmp, base.covered)
     fits = np.where(sp, span >= cmp, s >= cmp)
     over = np.where(sp, span > cmp, s > cmp)
-    u = plan.primary
+    # the pairs of a coupled map include the filter rows: its filter map does not iterate
+    covered, fits = covered | absorbed[:, None], fits | absorbed[:, None]
+    over = over & ~absorbed[:, None]
     counted = np.where(window[:, None], positions, base.extent)  # A, or the pairs if coupled
     rem_u = crem(counted[u], span[u])
     edge_sp = rem_u != 0
