@@ -35,14 +35,15 @@ Dispatch unit: a layer block cut where the block's latency on the chosen acceler
 between blocks.
 
 theta = (alpha, beta, gamma, delta) are the tunable parameters. Defaults, chosen by reasoning and a
-small measured sweep (``benchmarks/bench_compare.py --sweep``, recorded in its docstring):
+small measured one-at-a-time sweep (``benchmarks/bench_compare.py --sweep``, recorded there):
 
 - ``alpha = 0.5``: starvation matters only once a job has waited for a sizeable part of its period;
   at ``F = 1`` it weighs like a job at half its slack.
 - ``beta = 1.0``: a block that costs twice its minimum energy (``G = 1``) loses one urgency unit,
   i.e. it yields to an equally urgent job that is efficient here unless it is itself more urgent.
-- ``gamma = 0.2``: moving activations is cheap next to the layer costs of the XRBench models (they
-  are not charged by the cost model), so switching is only a tie-breaker.
+- ``gamma = 1.0``: moving activations is not charged by the cost model, but switching splits a
+  frame's layers over both accelerators, so it keeps blocks of a started frame together unless the
+  other accelerator is clearly better; the sweep preferred 1.0 over 0.2 and 0 on both systems.
 - ``delta = 1.0``: drop exactly the jobs that cannot meet their deadline even on their fastest
   accelerator with nothing else running. ``delta < 1`` drops jobs that could still make it, which
   lowers UXCost by discarding work but costs XRBench score; bounds are ``[1, 4]`` by default.
@@ -74,7 +75,7 @@ class Theta:
 
     alpha: float = 0.5
     beta: float = 1.0
-    gamma: float = 0.2
+    gamma: float = 1.0
     delta: float = 1.0
 
     def as_array(self) -> np.ndarray:
