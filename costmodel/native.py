@@ -580,7 +580,9 @@ def dram_traffic(
 
 
 def analyse_native(
-    batch: LayerBatch, accelerator: Accelerator, options: NativeOptions | None = None
+    batch: LayerBatch | Sequence[Layer] | pd.DataFrame,
+    accelerator: Accelerator,
+    options: NativeOptions | None = None,
 ) -> dict[str, np.ndarray]:
     """The ``native`` analysis of every layer of ``batch`` on ``accelerator`` (per-row arrays).
 
@@ -592,6 +594,7 @@ def analyse_native(
         raise CostModelError(
             f"options of type {type(options).__name__}", source="<api>", allowed="NativeOptions"
         )
+    batch = LayerBatch.of(batch)
     rows = native_rows(batch, options)
     corrected = options.true_windows or options.strides
     live = np.where(corrected & ~rows.valid, 0, rows.dims[:, 0])
