@@ -37,7 +37,9 @@ applies them cumulatively, in this order, and reports the cost after each one.
    bandwidth⌉). Without it DRAM energy is ``maestro``'s compulsory L2 fill and there is no bound.
 7. ``noc_latency`` — δ(x) = latency_cycles + ⌈x/B⌉ − 1 (0 for x = 0) with each level's own NoC:
    ``noc_top`` feeds level 0 (L2 → clusters), ``noc_col`` every inner level. ``maestro`` fixes
-   1 hop × 1 cycle and gives the top bandwidth to the innermost level (**[Q]** §5).
+   1 hop × 1 cycle and gives the top bandwidth to the innermost level (**[Q]** §5). The NoC-bound
+   share of an inner level's runtime also counts as NoC time in the ``bound`` of the outer level
+   (``maestro`` calls an outer step whose delay is the inner runtime compute-bound).
 
 Outputs (per layer): the keys of :func:`costmodel.maestro.analyse` plus ``dram_rd``/``dram_wr``
 (words), ``onchip_cycles``, ``offchip_cycles``, ``l1_spill_words``, ``l2_refetch_words``;
@@ -439,6 +441,7 @@ def native_evaluate_level(
     options: NativeOptions,
     *,
     counts: bool = False,
+    inner_noc_share: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """``maestro.evaluate_level`` with the corrections: runtime Rt_ℓ, bound cycles and (level 0)
     the access counts including the L1 spill re-reads."""
@@ -471,7 +474,11 @@ def native_evaluate_level(
         acc["runtime"] += weighted.sum(axis=0)
         by_compute = compute >= noc
         by_spill = ~by_compute & (noc_plain <= compute)
-        acc["compute_cycles"] += np.where(by_compute, weighted, 0).sum(axis=0)
+        inner_noc = 0
+        if inner_noc_share is not None:  # an inner level's NoC time is NoC time here too
+            inner_noc = np.rint(weighted * inner_noc_share[None, :]).astype(np.int64)
+        acc["compute_cycles"] += np.where(by_compute, weighted - inner_noc, 0).sum(axis=0)
+        acc["noc_cycles"] += np.where(by_compute, inner_noc, 0).sum(axis=0)
         acc["spill_cycles"] += np.where(by_spill, weighted, 0).sum(axis=0)
         acc["noc_cycles"] += np.where(~by_compute & ~by_spill, weighted, 0).sum(axis=0)
         acc["l1_spill_words"] += (n * spilled).sum(axis=0)
@@ -552,11 +559,15 @@ def onchip(rows: NativeRows, acc: Accelerator, options: NativeOptions) -> dict[s
     if options.capacity:
         pes_per_unit = plan.cluster_product
         l1_words = np.full(len(unit_dims), acc.l1_bytes_per_pe * pes_per_unit // acc.word_bytes)
-    inner, runtimes, level0 = None, [], {}
+    inner, share, runtimes, level0 = None, None, [], {}
     for index in reversed(range(depth)):
         links = _links(acc, rows, index, depth, options, l1_words)
-        level = native_evaluate_level(geoms[index], links, inner, options, counts=index == 0)
+        level = native_evaluate_level(
+            geoms[index], links, inner, options, counts=index == 0, inner_noc_share=share
+        )
         inner = level["runtime"]
+        if options.noc_latency:
+            share = level["noc_cycles"] / np.maximum(inner, 1)
         runtimes.append(inner)
         level0 = level
     out = {k: v for k, v in level0.items() if k != "runtime"}
