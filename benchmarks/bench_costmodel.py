@@ -2,7 +2,8 @@
 
 1. all XRBench zoo layer rows on one 4096-PE accelerator (NoC 256) for each of WS/OS/RS, through
    the vectorised core directly (cold: no cache involved);
-2. the cost tables of all 26 XRBench systems (all zoo models), cold (caches cleared) and cached.
+2. the cost tables of all 26 XRBench systems (all zoo models), cold (caches cleared) and cached;
+3. the same for the ``native`` analysis (zoo layers per preset, all systems cold).
 
 Run: ``python benchmarks/bench_costmodel.py [--repeat N]``.
 """
@@ -104,6 +105,29 @@ def main() -> None:
     best, median = timed(cached, args.repeat)
     print(f"same, cached: best {best * 1e3:.1f} ms, median {median * 1e3:.1f} ms")
     print(f"cache: {cache.stats()}")
+    native_section(models, systems, args.repeat)
+
+
+def native_section(models: list, systems: list, repeat: int) -> None:
+    """The native analysis: all zoo layers per XRBench preset, and all systems' tables cold."""
+    from costmodel.batch import LayerBatch
+    from costmodel.native import analyse_native
+
+    batch = LayerBatch.from_layers([layer for m in models for layer in m.layers])
+    for name in ("xrbench-4k-A", "xrbench-4k-B", "xrbench-4k-C"):
+        acc = get_system(name).accelerators[0]
+        b, m = timed(lambda acc=acc: analyse_native(batch, acc), repeat)
+        what = f"native, {len(batch)} zoo layers on {name}"
+        print(f"{what}: best {b * 1e3:.1f} ms, median {m * 1e3:.1f} ms")
+
+    def cold() -> None:
+        cache.clear()
+        for system in systems:
+            system_cost_table(models, system, analysis="native")
+
+    best, median = timed(cold, repeat)
+    what = f"native, {len(systems)} systems x {len(models)} models, cold"
+    print(f"{what}: best {best:.3f} s, median {median:.3f} s")
 
 
 if __name__ == "__main__":
