@@ -62,6 +62,16 @@ COST_COLUMNS: tuple[str, ...] = (
     *ACCESS_COUNTS,
     *(f"energy_{p}_pj" for p in ENERGY_PARTS),
 )
+#: Columns an analysis may add (``native``: DRAM traffic, the on-/off-chip bounds, spills); they
+#: appear in a cost table when every accelerator's result carries them.
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "dram_rd",
+    "dram_wr",
+    "onchip_cycles",
+    "offchip_cycles",
+    "l1_spill_words",
+    "l2_refetch_words",
+)
 _RESULT_COLUMNS = (
     "latency_cycles",
     "energy_pj",
@@ -180,7 +190,10 @@ def _frame(
     for column in _RESULT_COLUMNS:
         if column not in columns:
             columns[column] = stacked(column)
-    return pd.DataFrame(columns, columns=list(COST_COLUMNS))
+    optional = [c for c in OPTIONAL_COLUMNS if all(c in r for r in results)]
+    for column in optional:
+        columns[column] = stacked(column)
+    return pd.DataFrame(columns, columns=[*COST_COLUMNS, *optional])
 
 
 def layer_costs(

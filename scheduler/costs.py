@@ -262,7 +262,17 @@ def validate_table(
             source=source,
             field=f"line {row + 2}",
         )
-    present = set(table["model"].astype(str))
+    names = table["model"]
+    blank = names.isna().to_numpy() | (names.astype(object).map(str).str.strip() == "").to_numpy()
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise SpecError(
+            "column 'model': empty model name",
+            source=source,
+            field=f"line {row + 2}",
+            allowed="model ids of the scenario",
+        )
+    present = {str(v) for v in names}
     for model_id in model_ids:
         if model_id not in present:
             raise SpecError(
