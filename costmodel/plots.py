@@ -1,4 +1,4 @@
-"""Plots of cost tables (matplotlib, Agg backend; each function returns a Figure).
+"""Plots of cost tables (matplotlib figures outside pyplot; each function returns a Figure).
 
 - :func:`layer_breakdown` — per-layer latency bars and stacked energy-breakdown bars of one model
   on one or several accelerators (a cost table from :mod:`costmodel.table`).
@@ -9,16 +9,12 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from costmodel.maestro import ENERGY_PARTS  # noqa: E402
-from rtmm.errors import RtmmError  # noqa: E402
+from costmodel.maestro import ENERGY_PARTS
+from rtmm.errors import RtmmError
 
 _KEYS = ["model", "layer_idx", "accelerator"]
 
@@ -45,8 +41,9 @@ def layer_breakdown(costs: pd.DataFrame, model: str | None = None) -> Figure:
     layers = np.sort(frame.layer_idx.unique())
     width = 0.8 / len(accs)
     size = (max(6, 0.25 * len(layers) + 3), 7)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=size, sharex=True)
-    colours = plt.get_cmap("tab10")
+    fig = Figure(figsize=size)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    colours = matplotlib.colormaps["tab10"]
     for a, name in enumerate(accs):
         rows = frame[frame.accelerator_name == name].set_index("layer_idx").reindex(layers)
         x = np.arange(len(layers)) + (a - (len(accs) - 1) / 2) * width
@@ -85,7 +82,8 @@ def compare_analyses(
         raise RtmmError("the two cost tables share no (model, layer_idx, accelerator)", "<plot>")
     x = np.arange(len(merged))
     a, b = merged[f"{metric}_a"].to_numpy(float), merged[f"{metric}_b"].to_numpy(float)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.2 * len(x) + 3), 6), sharex=True)
+    fig = Figure(figsize=(max(6, 0.2 * len(x) + 3), 6))
+    top, bottom = fig.subplots(2, 1, sharex=True)
     top.bar(x - 0.2, a, 0.4, label=labels[0])
     top.bar(x + 0.2, b, 0.4, label=labels[1])
     top.set_ylabel(metric)

@@ -66,6 +66,7 @@ def write_trace(result: SimulationResult, path: str | os.PathLike) -> None:
 
 
 def _pyplot():
+    """pyplot on the Agg backend (kept for dse.compare until it uses figures directly)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,19 +75,38 @@ def _pyplot():
     return plt
 
 
-def plot_gantt(result: SimulationResult, path: str | os.PathLike, max_ms: float | None = None):
+def _new_figure(figsize: tuple[float, float]):
+    """A figure that is not registered with pyplot (no global state, no backend switch)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def _save(fig, path: str | os.PathLike | None) -> None:
+    if path is not None:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=120)
+
+
+def plot_gantt(
+    result: SimulationResult, path: str | os.PathLike | None = None, max_ms: float | None = None
+):
     """Gantt chart: one row per accelerator, one bar per block coloured by model, deadlines ticked.
 
     Deadlines of each model's frames are drawn as small markers above the rows in the model colour.
+    Writes a PNG to ``path`` (atomically) when given; returns the Figure.
     """
-    plt = _pyplot()
+    import matplotlib
+    from matplotlib.patches import Rectangle
+
     tl = result.timeline
     models = sorted(result.model_ids)
-    cmap = plt.get_cmap("tab10")
+    cmap = matplotlib.colormaps["tab10"]
     colour = {m: cmap(i % 10) for i, m in enumerate(models)}
     num_acc = len(result.accelerator_names)
     end = max_ms or max(result.end_ms, float(tl["completion_ms"].max()) if len(tl) else 1.0)
-    fig, ax = plt.subplots(figsize=(12, 1.0 + 0.6 * (num_acc + 1)))
+    fig = _new_figure((12, 1.0 + 0.6 * (num_acc + 1)))
+    ax = fig.subplots()
     for m in models:
         mine = tl[tl["model"] == m]
         for a in range(num_acc):
@@ -106,21 +126,23 @@ def plot_gantt(result: SimulationResult, path: str | os.PathLike, max_ms: float 
     ax.set_ylim(-0.6, num_acc + 0.6)
     ax.set_xlabel("time (ms)")
     ax.set_title(f"{result.scenario} on {result.system} ({result.policy}, {result.mode})")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=colour[m]) for m in models]
+    handles = [Rectangle((0, 0), 1, 1, color=colour[m]) for m in models]
     ax.legend(handles, models, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    _save(fig, path)
+    return fig
 
 
-def plot_scores(summary: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
-    """Grouped bars per model and for the scenario: RT, EN, QoE, score (XRBench's figure style)."""
-    plt = _pyplot()
+def plot_scores(summary: pd.DataFrame, path: str | os.PathLike | None = None, title: str = ""):
+    """Grouped bars per model and for the scenario: RT, EN, QoE, score (XRBench's figure style).
+
+    Writes a PNG to ``path`` (atomically) when given; returns the Figure.
+    """
     labels = [m if m else "scenario" for m in summary["model"]]
     x = np.arange(len(labels))
     width = 0.2
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(labels)), 3.2))
+    fig = _new_figure((max(5.0, 1.3 * len(labels)), 3.2))
+    ax = fig.subplots()
     metrics = ("rt", "en", "qoe", "score")
     for k, (col, colour) in enumerate(zip(metrics, SCORE_COLOURS, strict=True)):
         ax.bar(x + (k - 1.5) * width, summary[col].fillna(0), width, color=colour, label=col)
@@ -131,9 +153,8 @@ def plot_scores(summary: pd.DataFrame, path: str | os.PathLike, title: str = "")
     if title:
         ax.set_title(title, fontsize=9, pad=24)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    _save(fig, path)
+    return fig
 
 
 SUMMARY_CSV_COLUMNS = (
