@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rtmm.fileio import atomic_path, atomic_write_csv, atomic_write_text
+from scheduler.metrics import SUMMARY_COLUMNS
 from scheduler.result import SimulationResult
 
 #: XRBench's per-scenario figure colours (RT, EN, QoE/UX, overall).
@@ -157,22 +158,6 @@ def plot_scores(summary: pd.DataFrame, path: str | os.PathLike | None = None, ti
     return fig
 
 
-SUMMARY_CSV_COLUMNS = (
-    "model",
-    "rt",
-    "en",
-    "acc",
-    "qoe",
-    "score",
-    "uxcost",
-    "e_norm",
-    "v",
-    "miss_rate",
-    "drop_rate",
-    "energy_mj",
-)
-
-
 def write_outputs(result: SimulationResult, out_dir: str | os.PathLike, plots: bool = True):
     """Write summary.csv, frames.csv, timeline.csv, utilisation.csv, trace.json and the PNG plots.
 
@@ -180,9 +165,9 @@ def write_outputs(result: SimulationResult, out_dir: str | os.PathLike, plots: b
     """
     out = Path(out_dir)
     summary = result.summary()
-    extra = [c for c in summary.columns if c not in SUMMARY_CSV_COLUMNS]
+    extra = [c for c in summary.columns if c not in SUMMARY_COLUMNS]
     paths = {
-        "summary.csv": summary[list(SUMMARY_CSV_COLUMNS) + extra],
+        "summary.csv": summary[list(SUMMARY_COLUMNS) + extra],
         "timeline.csv": timeline_table(result),
         "frames.csv": result.frames,
         "utilisation.csv": result.utilisation(),

@@ -116,6 +116,13 @@ class Policy:
         )
 
 
+def bad_parameter(policy: str, name: str, value: object, allowed: str) -> SimulationError:
+    """The one-line error for a policy constructed with a bad parameter value."""
+    return SimulationError(
+        f"policy '{policy}': bad {name} {value!r}", source="<api>", field=name, allowed=allowed
+    )
+
+
 def best_accelerator(scores: np.ndarray, idle: Sequence[int]) -> int:
     """The idle accelerator with the smallest ``scores`` entry; ties go to the lowest index."""
     idle_arr = np.asarray(idle)

@@ -36,14 +36,15 @@ import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays, VariantCosts
-from scheduler.policies.base import Decision, Dispatch, Policy, RunContext, block_for_budget
+from scheduler.policies.base import (
+    Decision,
+    Dispatch,
+    Policy,
+    RunContext,
+    bad_parameter,
+    block_for_budget,
+)
 from scheduler.state import SchedulerState
-
-
-def _bad(name: str, value: object, allowed: str) -> SimulationError:
-    return SimulationError(
-        f"policy 'herald': bad {name} {value!r}", source="<api>", field=name, allowed=allowed
-    )
 
 
 def trigger_rates(ctx: RunContext) -> np.ndarray:
@@ -104,13 +105,13 @@ class Herald(Policy):
         block_fraction: float | None = None,
     ) -> None:
         if not np.isfinite(switch_penalty) or switch_penalty < 0:
-            raise _bad("switch_penalty", switch_penalty, "a finite number >= 0")
+            raise bad_parameter(self.name, "switch_penalty", switch_penalty, "a finite number >= 0")
         if not isinstance(sweeps, int) or sweeps < 1:
-            raise _bad("sweeps", sweeps, "an integer >= 1")
+            raise bad_parameter(self.name, "sweeps", sweeps, "an integer >= 1")
         if not 0 < max_utilisation < 1:
-            raise _bad("max_utilisation", max_utilisation, "0 < value < 1")
+            raise bad_parameter(self.name, "max_utilisation", max_utilisation, "0 < value < 1")
         if block_fraction is not None and not (np.isfinite(block_fraction) and block_fraction > 0):
-            raise _bad("block_fraction", block_fraction, "None or a number > 0")
+            raise bad_parameter(self.name, "block_fraction", block_fraction, "None or a number > 0")
         self.switch_penalty = float(switch_penalty)
         self.sweeps = sweeps
         self.max_utilisation = float(max_utilisation)

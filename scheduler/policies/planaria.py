@@ -31,22 +31,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rtmm.errors import SimulationError
 from scheduler.policies.base import (
     Decision,
     Dispatch,
     Policy,
     RunContext,
+    bad_parameter,
     best_accelerator,
     block_for_budget,
 )
 from scheduler.state import Job, SchedulerState
-
-
-def _bad(name: str, value: object, allowed: str) -> SimulationError:
-    return SimulationError(
-        f"policy 'planaria': bad {name} {value!r}", source="<api>", field=name, allowed=allowed
-    )
 
 
 def water_fill(weights: np.ndarray, capacity: float) -> np.ndarray:
@@ -89,11 +83,11 @@ class Planaria(Policy):
         self, lease_fraction: float = 0.5, max_urgency: float = 1e3, eps_ms: float = 1e-3
     ) -> None:
         if not (np.isfinite(lease_fraction) and lease_fraction > 0):
-            raise _bad("lease_fraction", lease_fraction, "a number > 0")
+            raise bad_parameter(self.name, "lease_fraction", lease_fraction, "a number > 0")
         if not (np.isfinite(max_urgency) and max_urgency > 0):
-            raise _bad("max_urgency", max_urgency, "a number > 0")
+            raise bad_parameter(self.name, "max_urgency", max_urgency, "a number > 0")
         if not (np.isfinite(eps_ms) and eps_ms > 0):
-            raise _bad("eps_ms", eps_ms, "a number > 0")
+            raise bad_parameter(self.name, "eps_ms", eps_ms, "a number > 0")
         self.lease_fraction = float(lease_fraction)
         self.max_urgency = float(max_urgency)
         self.eps_ms = float(eps_ms)

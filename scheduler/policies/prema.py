@@ -31,25 +31,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from rtmm.errors import SimulationError
 from scheduler.policies.base import (
     BlockSizing,
     Decision,
     Dispatch,
     Policy,
     RunContext,
+    bad_parameter,
     best_accelerator,
 )
 from scheduler.state import Job, SchedulerState
 
 #: PREMA's priority levels (low, medium, high).
 PRIORITY_LEVELS = (1.0, 3.0, 9.0)
-
-
-def _bad(name: str, value: object, allowed: str) -> SimulationError:
-    return SimulationError(
-        f"policy 'prema': bad {name} {value!r}", source="<api>", field=name, allowed=allowed
-    )
 
 
 def tier_priorities(periods_ms: np.ndarray) -> np.ndarray:
@@ -71,12 +65,12 @@ class PREMA(BlockSizing, Policy):
         threshold: float | None = None,
     ) -> None:
         if block_fraction is not None and not (np.isfinite(block_fraction) and block_fraction > 0):
-            raise _bad("block_fraction", block_fraction, "None or a number > 0")
+            raise bad_parameter(self.name, "block_fraction", block_fraction, "None or a number > 0")
         if threshold is not None and not (np.isfinite(threshold) and threshold >= 0):
-            raise _bad("threshold", threshold, "None or a finite number >= 0")
+            raise bad_parameter(self.name, "threshold", threshold, "None or a finite number >= 0")
         for model_id, p in (priorities or {}).items():
             if not (np.isfinite(p) and p > 0):
-                raise _bad(f"priority of {model_id}", p, "a finite number > 0")
+                raise bad_parameter(self.name, f"priority of {model_id}", p, "a finite number > 0")
         self.block_fraction = block_fraction
         self.priorities = dict(priorities or {})
         self.threshold = threshold
@@ -87,7 +81,7 @@ class PREMA(BlockSizing, Policy):
         super().reset(ctx)
         unknown = sorted(set(self.priorities) - set(ctx.model_ids))
         if unknown:
-            raise _bad("priorities", unknown[0], ", ".join(ctx.model_ids))
+            raise bad_parameter(self.name, "priorities", unknown[0], ", ".join(ctx.model_ids))
         prio = tier_priorities(ctx.periods_ms)
         for m, model_id in enumerate(ctx.model_ids):
             prio[m] = self.priorities.get(model_id, prio[m])

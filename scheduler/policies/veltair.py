@@ -29,22 +29,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rtmm.errors import SimulationError
 from scheduler.policies.base import (
     Decision,
     Dispatch,
     Policy,
     RunContext,
+    bad_parameter,
     best_accelerator,
     block_for_budget,
 )
 from scheduler.state import Job, SchedulerState
-
-
-def _bad(name: str, value: object, allowed: str) -> SimulationError:
-    return SimulationError(
-        f"policy 'veltair': bad {name} {value!r}", source="<api>", field=name, allowed=allowed
-    )
 
 
 class Veltair(Policy):
@@ -60,15 +54,24 @@ class Veltair(Policy):
         levels = np.asarray(granularities, dtype=float)
         limits = np.asarray(thresholds, dtype=float)
         if levels.ndim != 1 or len(levels) == 0 or not (np.isfinite(levels) & (levels > 0)).all():
-            raise _bad("granularities", tuple(granularities), "one or more numbers > 0")
+            raise bad_parameter(
+                self.name, "granularities", tuple(granularities), "one or more numbers > 0"
+            )
         if (np.diff(levels) > 0).any():
-            raise _bad("granularities", tuple(granularities), "coarsest first (non-increasing)")
+            raise bad_parameter(
+                self.name, "granularities", tuple(granularities), "coarsest first (non-increasing)"
+            )
         if limits.ndim != 1 or len(limits) != len(levels) - 1:
-            raise _bad(
-                "thresholds", tuple(thresholds), f"{len(levels) - 1} number(s), one per level step"
+            raise bad_parameter(
+                self.name,
+                "thresholds",
+                tuple(thresholds),
+                f"{len(levels) - 1} number(s), one per level step",
             )
         if not np.isfinite(limits).all() or (np.diff(limits) <= 0).any():
-            raise _bad("thresholds", tuple(thresholds), "finite, strictly increasing numbers")
+            raise bad_parameter(
+                self.name, "thresholds", tuple(thresholds), "finite, strictly increasing numbers"
+            )
         self.granularities = levels
         self.thresholds = limits
 
