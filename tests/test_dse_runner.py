@@ -142,7 +142,7 @@ def test_store_rows_params_and_metrics(spec_path, tmp_path):
 def test_resume_after_sigkill_equals_uninterrupted_run(spec_path, tmp_path):
     reference = _reference(spec_path, tmp_path)
     store = tmp_path / "killed.sqlite"
-    env_sleep = {"RTMM_TEST_SLEEP_S": "0.03"}
+    env_sleep = {"RTMM_TEST_SLEEP_S": "0.15"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "dse.cli", "sweep", str(spec_path), "--store", str(store),
          "--workers", "2", "--batch-size", "2", "--quiet"],
@@ -291,7 +291,7 @@ def test_sigint_stops_cleanly_and_resume_completes(spec_path, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "dse.cli", "sweep", str(spec_path), "--store", str(store),
          "--workers", "2", "--batch-size", "2", "--quiet"],
-        env={**_env(), "RTMM_TEST_SLEEP_S": "0.03"}, stderr=subprocess.PIPE, text=True,
+        env={**_env(), "RTMM_TEST_SLEEP_S": "0.15"}, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )  # fmt: skip
     try:
