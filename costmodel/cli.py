@@ -163,7 +163,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     shown = [c for c in _SHOWN if c in frame.columns] or list(frame.columns)
     if args.layers:
-        shown = ["name", "type", "latency_cycles", "energy_nj", "macs", "utilisation", "bound"]
+        label = "name" if "name" in frame.columns else "layer"
+        wanted = [label, "type", "latency_cycles", "energy_nj", "macs", "utilisation", "bound"]
+        shown = [c for c in wanted if c in frame.columns]
     with pd.option_context("display.max_rows", None, "display.width", 200):
         print(frame[shown].to_string(index=False))
         if "accelerator_name" in frame:

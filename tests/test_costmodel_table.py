@@ -147,6 +147,16 @@ def test_cli_layers_to_csv(tmp_path, capsys):
     assert "524288" in capsys.readouterr().out
 
 
+def test_cli_prints_tables_that_name_layers_in_a_layer_column(tmp_path, capsys):
+    """The XRBench tables call the name column ``layer``; printing must work for them too."""
+    src = tmp_path / "xr.csv"
+    src.write_text("layer,type,N,K,C,Y,X,R,S\nconv1,CONV,1,19,1,98,40,3,3\n")
+    argv = ["cost", "--layers", str(src), "--pes", "4096", "--noc-bw", "256", "--dataflow", "os"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "conv1" in out and "13680" in out
+
+
 @pytest.mark.parametrize(
     "text,message",
     [
