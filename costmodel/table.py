@@ -61,6 +61,7 @@ COST_COLUMNS: tuple[str, ...] = (
     "bound",
     *ACCESS_COUNTS,
     *(f"energy_{p}_pj" for p in ENERGY_PARTS),
+    "offchip_words",
 )
 #: Columns an analysis may add (``native``: DRAM traffic, the on-/off-chip bounds, spills); they
 #: appear in a cost table when every accelerator's result carries them.
@@ -83,6 +84,19 @@ _RESULT_COLUMNS = (
     *ACCESS_COUNTS,
     *(f"energy_{p}_pj" for p in ENERGY_PARTS),
 )
+
+
+def _offchip_words(results: Sequence[dict[str, np.ndarray]], stacked: Callable) -> np.ndarray:
+    """Words a layer moves across the off-chip interface (the simulator's contention model uses it).
+
+    An analysis that models DRAM (``native``) reports ``dram_rd + dram_wr``. ``maestro`` has no
+    DRAM term, so there each tensor is taken to cross once: the L2 writes of input, weight and
+    output, floored at 0 (degenerate XRBench layers have signed output counts).
+    """
+    if all("dram_rd" in r and "dram_wr" in r for r in results):
+        return (stacked("dram_rd") + stacked("dram_wr")).astype(np.float64)
+    once = stacked("l2_wr_input") + stacked("l2_wr_weight") + stacked("l2_wr_output")
+    return np.maximum(once, 0).astype(np.float64)
 
 
 def register_analysis(name: str, function: AnalysisFn) -> None:
@@ -190,6 +204,7 @@ def _frame(
     for column in _RESULT_COLUMNS:
         if column not in columns:
             columns[column] = stacked(column)
+    columns["offchip_words"] = _offchip_words(results, stacked)
     optional = [c for c in OPTIONAL_COLUMNS if all(c in r for r in results)]
     for column in optional:
         columns[column] = stacked(column)

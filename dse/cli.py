@@ -1,8 +1,8 @@
 """The ``rtmm`` command line.
 
-Each package contributes its sub-commands through a ``register(subparsers)`` function in its own
-``cli`` module; this module only assembles them and turns every :class:`rtmm.RtmmError` into one line
-on stderr and exit code 2.
+Each package contributes its sub-commands through a ``register(subparsers)`` function in its
+own ``cli`` module; this module only assembles them and turns every :class:`rtmm.RtmmError`
+into one line on stderr and exit code 2.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The project's error types: one base class, one line per message.
 
-Every error a user can cause (a malformed file, an unknown name, a bad CLI argument) is raised as a
-subclass of :class:`RtmmError`. Its message is a single line naming the source (file, and line or field
-where known), what is wrong and what is allowed. The CLI prints ``str(err)`` and exits with code 2.
+Every error a user can cause (a malformed file, an unknown name, a bad CLI argument) is raised as
+a subclass of :class:`RtmmError`. Its message is a single line naming the source (file, and line or
+field where known), what is wrong and what is allowed. The CLI prints ``str(err)`` and exits
+with code 2.
 """
 
 from __future__ import annotations

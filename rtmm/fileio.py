@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from rtmm.errors import SpecError
+from rtmm.errors import RtmmError, SpecError
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -52,8 +52,10 @@ def read_text(path: str | os.PathLike) -> str:
         raise SpecError("file not found", source=p) from None
     except IsADirectoryError:
         raise SpecError("is a directory, expected a file", source=p) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read file ({exc.strerror})", source=p) from None
+    except (OSError, ValueError) as exc:
+        raise SpecError(
+            f"cannot read file ({getattr(exc, 'strerror', None) or exc})", source=p
+        ) from None
     if b"\x00" in data:
         raise SpecError("binary data, expected a UTF-8 text file", source=p)
     try:
@@ -98,8 +100,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     An interrupted or failing writer therefore never leaves a truncated file at ``path``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except (OSError, ValueError) as exc:
+        raise RtmmError(
+            f"cannot write here ({getattr(exc, 'strerror', None) or exc})",
+            source=target,
+            allowed="a path in a writable folder",
+        ) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:

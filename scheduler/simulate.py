@@ -147,6 +147,12 @@ def simulate(
     scenario = resolve_scenario(scenario)
     system = resolve_system(system)
     policy = resolve_policy(policy)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SimulationError(
+            f"seed: must be a non-negative integer, got {seed!r}",
+            source="<api>",
+            allowed="integers >= 0",
+        )
     if not (isinstance(jitter_ms, int | float) and math.isfinite(jitter_ms) and jitter_ms >= 0):
         raise SimulationError(
             f"jitter_ms: must be a finite number >= 0, got {jitter_ms}",

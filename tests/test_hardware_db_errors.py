@@ -34,7 +34,8 @@ CASES = [
     ("missing field", _edit("  clock_hz: 1000000000.0\n", ""),
      SpecError, "accelerators[0]: missing field 'clock_hz' (allowed: required: name, num_pes,"),
     ("negative num_pes", _edit("num_pes: 2048", "num_pes: -2048"),
-     SpecError, "accelerators[0].num_pes: must be >= 1, got -2048 (allowed: integers from 1 to 2^40)"),
+     SpecError, "accelerators[0].num_pes: must be >= 1, got -2048 "
+     "(allowed: integers from 1 to 2^40)"),
     ("zero l2_bytes", _in_acc1("l2_bytes: 2097152", "l2_bytes: 0"),
      SpecError, "accelerators[1].l2_bytes: must be >= 1, got 0 (allowed: integers from 1 to 2^40)"),
     ("NaN bandwidth", _in_acc1("{bw_words_per_cycle: 128,", "{bw_words_per_cycle: .nan,"),
