@@ -368,10 +368,34 @@ def plot_uxcost_bars(summary: pd.DataFrame, system: str, path: Path) -> None:
     plt.close(fig)
 
 
+#: Windows of the trailing running mean drawn in the tuner convergence plot.
+SMOOTH_WINDOWS = 5
+
+
+def running_mean(values: np.ndarray, k: int = SMOOTH_WINDOWS) -> np.ndarray:
+    """Trailing mean over the last ``k`` finite values (fewer at the start); NaN stays NaN-free."""
+    v = np.asarray(values, dtype=float)
+    out = np.full(len(v), np.nan)
+    for i in range(len(v)):
+        seg = v[max(0, i - k + 1) : i + 1]
+        seg = seg[np.isfinite(seg)]
+        if len(seg):
+            out[i] = seg.mean()
+    return out
+
+
 def plot_tuner_convergence(traces: pd.DataFrame, path: Path) -> None:
-    """Window UXCost relative to its final window, per scenario (seed 0 of each system)."""
+    """The online tuner per scenario, one column per system (seed 0 of :data:`REFERENCE`).
+
+    Top row: window UXCost relative to the final smoothed value — raw windows as faint points, the
+    trailing running mean over :data:`SMOOTH_WINDOWS` windows as a line, and the *settle window*
+    (from then on the running mean stays within 5 % of its final value) as a filled marker; the
+    grey band is +-5 %. Rows below: theta = (alpha, beta, gamma, delta) in effect per window.
+    """
     from rtmm.fileio import atomic_path
     from scheduler.outputs import _pyplot
+    from scheduler.policies.sdrm3 import THETA_BOUNDS, THETA_NAMES
+    from scheduler.tuner import settling_window
 
     plt = _pyplot()
     t = traces[traces["policy"] == REFERENCE]
@@ -379,25 +403,59 @@ def plot_tuner_convergence(traces: pd.DataFrame, path: Path) -> None:
         t = traces
     seed = int(t["seed"].min())
     t = t[t["seed"] == seed]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
-    for (scenario, system), g in t.groupby(["scenario", "system"], sort=False):
-        g = g.sort_values("window")
-        ux = g["uxcost"].to_numpy(float)
-        base = g["baseline"].to_numpy(float)
-        ref = base[np.isfinite(base)][-1] if np.isfinite(base).any() else 1.0
-        label = f"{scenario} / {system}"
-        top.plot(g["window"], ux / ref, "o-", markersize=3, label=label)
-        bottom.plot(g["window"], g["accepted_delta"], "-", label=label)
-    top.axhspan(0.95, 1.05, color="0.85", zorder=0)
-    top.set_yscale("log")
-    top.set_ylabel("window UXCost / final baseline")
-    bottom.set_ylabel("accepted delta")
-    bottom.set_xlabel("window (length: the scenario's longest period)")
-    top.legend(fontsize=6, ncol=2)
-    top.set_title(f"SDRM3 online tuner, seed {seed}", fontsize=9)
+    systems = list(dict.fromkeys(t["system"]))
+    scenarios = list(dict.fromkeys(t["scenario"]))
+    colors = {sc: plt.get_cmap("tab10")(k % 10) for k, sc in enumerate(scenarios)}
+    rows = 1 + len(THETA_NAMES)
+    fig, axes = plt.subplots(
+        rows,
+        len(systems),
+        figsize=(5.2 * len(systems), 1.9 * rows + 1.2),
+        sharex="col",
+        squeeze=False,
+        gridspec_kw={"height_ratios": [2.2] + [1.0] * len(THETA_NAMES)},
+    )
+    for col, system in enumerate(systems):
+        top = axes[0, col]
+        top.axhspan(0.95, 1.05, color="0.88", zorder=0)
+        for scenario in scenarios:
+            g = t[(t["system"] == system) & (t["scenario"] == scenario)].sort_values("window")
+            if not len(g):
+                continue
+            w = g["window"].to_numpy()
+            ux = g["uxcost"].to_numpy(float)
+            smooth = running_mean(ux)
+            finite = np.isfinite(smooth)
+            ref = smooth[finite][-1] if finite.any() and smooth[finite][-1] > 0 else 1.0
+            c = colors[scenario]
+            top.plot(w, ux / ref, ".", color=c, alpha=0.25, markersize=3)
+            settle = settling_window(smooth[finite])
+            label = f"{scenario} (settles w{int(w[finite][settle])})" if finite.any() else scenario
+            top.plot(w, smooth / ref, "-", color=c, lw=1.4, label=label)
+            if finite.any():
+                top.plot(w[finite][settle], smooth[finite][settle] / ref, "o", color=c, ms=6)
+            for k, name in enumerate(THETA_NAMES):
+                axes[1 + k, col].plot(w, g[name], "-", color=c, lw=1.1, drawstyle="steps-post")
+        top.set_yscale("log")
+        top.set_ylim(0.2, 5.0)
+        top.set_title(f"{system}: window UXCost / final running mean", fontsize=9)
+        top.legend(fontsize=6, loc="upper right")
+        for k, name in enumerate(THETA_NAMES):
+            ax = axes[1 + k, col]
+            lo, hi = THETA_BOUNDS[k]
+            ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+            ax.set_ylabel(name, fontsize=8)
+            ax.tick_params(labelsize=7)
+        axes[-1, col].set_xlabel("window (length: the scenario's longest period)", fontsize=8)
+    axes[0, 0].set_ylabel(f"UXCost ratio (dots: windows,\nline: mean of last {SMOOTH_WINDOWS})")
+    fig.suptitle(
+        f"SDRM3 online tuner, seed {seed}; filled marker: settle window "
+        "(running mean within 5 % of final from then on)",
+        fontsize=9,
+    )
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
 
 

@@ -300,7 +300,17 @@ class SDRM3(Policy):
         if self.use_supernet:
             from scheduler.supernet_selector import SupernetSelector
 
-            self.selector = SupernetSelector(ctx, **self.selector_options)
+            static = dict(
+                alpha=self.theta0.alpha, beta=self.theta0.beta, gamma=self.theta0.gamma,
+                delta=self.theta0.delta, block_fraction=self.block_fraction, u_max=self.u_max,
+                eps_ms=self.eps_ms, defer=self.defer, defer_margin=self.defer_margin,
+            )  # fmt: skip
+            options = {
+                "policy_factory": lambda: SDRM3(tuner=False, supernet=False, **static),
+                "factory_key": ("sdrm3", *sorted(static.items())),
+                **self.selector_options,
+            }
+            self.selector = SupernetSelector(ctx, **options)
 
     def select_variant(self, job: Job, state: SchedulerState) -> int:
         if self.selector is None:
