@@ -373,7 +373,7 @@ SMOOTH_WINDOWS = 5
 
 
 def running_mean(values: np.ndarray, k: int = SMOOTH_WINDOWS) -> np.ndarray:
-    """Trailing mean over the last ``k`` finite values (fewer at the start); NaN stays NaN-free."""
+    """Trailing mean over the last ``k`` finite values (fewer at the start; NaN if none)."""
     v = np.asarray(values, dtype=float)
     out = np.full(len(v), np.nan)
     for i in range(len(v)):
@@ -437,7 +437,7 @@ def plot_tuner_convergence(traces: pd.DataFrame, path: Path) -> None:
             for k, name in enumerate(THETA_NAMES):
                 axes[1 + k, col].plot(w, g[name], "-", color=c, lw=1.1, drawstyle="steps-post")
         top.set_yscale("log")
-        top.set_ylim(0.2, 5.0)
+        top.set_ylim(0.5, 2.0)
         top.set_title(f"{system}: window UXCost / final running mean", fontsize=9)
         top.legend(fontsize=6, loc="upper right")
         for k, name in enumerate(THETA_NAMES):
@@ -446,7 +446,9 @@ def plot_tuner_convergence(traces: pd.DataFrame, path: Path) -> None:
             ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
             ax.set_ylabel(name, fontsize=8)
             ax.tick_params(labelsize=7)
-        axes[-1, col].set_xlabel("window (length: the scenario's longest period)", fontsize=8)
+        axes[-1, col].set_xlabel(
+            "tuner window (short hyperperiod, else longest period)", fontsize=8
+        )
     axes[0, 0].set_ylabel(f"UXCost ratio (dots: windows,\nline: mean of last {SMOOTH_WINDOWS})")
     fig.suptitle(
         f"SDRM3 online tuner, seed {seed}; filled marker: settle window "

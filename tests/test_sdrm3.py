@@ -196,6 +196,17 @@ def test_tuner_stays_within_bounds_and_ignores_empty_windows(tmp_path):
     assert (tmp_path / "t.png").stat().st_size > 0
 
 
+def test_tuner_window_is_a_short_hyperperiod_else_the_longest_period():
+    from scheduler.policies.sdrm3 import tuner_window_ms
+
+    def window(*fps):
+        return tuner_window_ms([1000.0 / f for f in fps])
+
+    assert window(60, 45) == pytest.approx(1000 / 15)  # vr_gaming: 3 HT and 4 ES frames each
+    assert window(60, 60, 30, 30) == pytest.approx(1000 / 30)
+    assert window(3, 3, 10, 30) == pytest.approx(1000 / 3)  # hyperperiod 1000 ms: too long
+
+
 def test_settling_window():
     assert settling_window([5.0, 2.0, 1.02, 0.99, 1.0]) == 2
     assert settling_window([1.0, 1.0]) == 0

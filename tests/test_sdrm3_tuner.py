@@ -14,7 +14,7 @@ import pytest
 from dse.compare import DEFAULT_SCENARIOS, cost_arrays
 from hardware_db import library
 from scheduler import policies, simulate
-from scheduler.policies.sdrm3 import THETA_NAMES
+from scheduler.policies.sdrm3 import THETA_NAMES, tuner_window_ms
 from scheduler.tuner import settling_window, static_uxcost_trace
 from workloads import scenario as scenario_lib
 
@@ -27,7 +27,7 @@ def test_tuner_settles_within_five_windows(scenario_name, system_name):
     scenario = scenario_lib.load(scenario_name)
     system = library.get_system(system_name)
     costs = cost_arrays(scenario, system, "maestro")
-    window = max(1000.0 / m.fps for m in scenario.models)  # the tuner's default window
+    window = tuner_window_ms([1000.0 / m.fps for m in scenario.models])  # the tuner's default
     horizon = 12 * window
     policy = policies.get("sdrm3")
     simulate(scenario, system, policy, costs=costs, horizon_ms=horizon, seed=0)

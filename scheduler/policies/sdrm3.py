@@ -49,13 +49,15 @@ small measured one-at-a-time sweep (``benchmarks/bench_compare.py --sweep``, rec
   lowers UXCost by discarding work but costs XRBench score; bounds are ``[1, 4]`` by default.
 
 ``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
-every window (default: the scenario's longest period) from the window's UXCost; ``sdrm3_static``
+every window (default: :func:`tuner_window_ms`, the hyperperiod when short, else the scenario's
+longest period) from the window's UXCost; ``sdrm3_static``
 keeps the defaults; ``sdrm3_supernet`` adds the Supernet selector
 (:mod:`scheduler.supernet_selector`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -210,6 +212,28 @@ def cascade_latency_ms(ctx: RunContext, ms_per_cycle: np.ndarray) -> np.ndarray:
     return chain
 
 
+def tuner_window_ms(periods_ms: Sequence[float], short_ms: float = 100.0) -> float:
+    """Default tuner window: the hyperperiod of the periods when that is short (at most
+    ``short_ms`` or the longest period), else the longest period.
+
+    Over a hyperperiod every window releases the same frames, so consecutive windows compare like
+    for like: vr_gaming's 16.7 / 22.2 ms periods give 66.7 ms windows instead of 22.2 ms ones whose
+    UXCost alternated with the release pattern (1 or 2 frames of a model per window). Scenarios
+    with 3 fps models keep the longest period (333 ms; their hyperperiod is 1000 ms).
+    """
+    from fractions import Fraction
+
+    longest = float(np.max(periods_ms))
+    fracs = [Fraction(float(p)).limit_denominator(1000) for p in periods_ms]
+    num = 1
+    den = 0
+    for f in fracs:  # lcm of fractions: lcm of numerators / gcd of denominators
+        num = num * f.numerator // math.gcd(num, f.numerator)
+        den = math.gcd(den, f.denominator)
+    hyper = num / den
+    return hyper if hyper <= max(short_ms, longest) + 1e-9 else longest
+
+
 def greedy_pairs(scores: np.ndarray) -> list[tuple[int, int]]:
     """(row, column) pairs picked best-first, each row and column at most once."""
     s = np.array(scores, dtype=float, copy=True)
@@ -286,7 +310,7 @@ class SDRM3(Policy):
         self.block_ms = self.block_fraction * float(np.min(ctx.periods_ms))
         self.busy_until = np.zeros(ctx.costs.num_accelerators)
         self.chain_ms = cascade_latency_ms(ctx, self.ms_per_cycle)
-        self.window_ms = self.window_ms_option or float(np.max(ctx.periods_ms))
+        self.window_ms = self.window_ms_option or tuner_window_ms(ctx.periods_ms)
         self._engine_windows = False
         self._next_window = self.window_ms
         self._window_index = 0
