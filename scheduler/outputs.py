@@ -142,7 +142,7 @@ def plot_scores(summary: pd.DataFrame, path: str | os.PathLike | None = None, ti
     labels = [m if m else "scenario" for m in summary["model"]]
     x = np.arange(len(labels))
     width = 0.2
-    fig = _new_figure((max(5.0, 1.3 * len(labels)), 3.2))
+    fig = _new_figure((max(5.0, 1.3 * len(labels)) + 1.0, 3.2))
     ax = fig.subplots()
     metrics = ("rt", "en", "qoe", "score")
     for k, (col, colour) in enumerate(zip(metrics, SCORE_COLOURS, strict=True)):
@@ -150,9 +150,9 @@ def plot_scores(summary: pd.DataFrame, path: str | os.PathLike | None = None, ti
     ax.set_xticks(x, [lab.split("_")[0] for lab in labels])
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, 1.18))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
-        ax.set_title(title, fontsize=9, pad=24)
+        ax.set_title(title, fontsize=9, pad=6)
     fig.tight_layout()
     _save(fig, path)
     return fig
