@@ -25,6 +25,23 @@ Decisions, in order:
    is dropped with it, whether already released or released later (``scheduler/engine.py``).
 2. *dispatch*: greedily the pair with the highest MapScore, then the best pair among the remaining
    jobs and accelerators, until no idle accelerator or no job is left (one job per accelerator).
+   A pair (j, a) is a candidate only if j's remaining layers can finish by its deadline on a, or
+   cannot on any accelerator (``PairTerms.feasible``), or it is a *progress pair* (below).
+   *Progress pairs* (``progress=True``; our refinement of SPEC §6, which leaves the mapping to the
+   score alone): let b be the accelerator, among those on which j could still finish alone, that
+   frees up first (all busy), at ``free_at`` (its committed block). j may run a block on an idle
+   accelerator a on which it cannot finish alone if, after that block, the rest of j on b (from
+   ``free_at``) still meets j's deadline, and either
+   (i) waiting for b would make j miss (``free_at + R_jb > deadline``): the block bridges the wait
+   and ends by ``free_at``; or
+   (ii) waiting would fit j but breaks the EDF demand test on b (j's remaining work plus that of
+   the jobs that can finish *only* on b, in deadline order from ``free_at``, one of them misses):
+   the block is the longest one that keeps finishing on b possible, so j uses the contended b as
+   little as it can. On ``vr_gaming`` at 4K this is the case: HT can finish only on WS (16.4 ms of
+   a 22.2 ms period, 29.8 ms on OS), ES->GE is 3.3 + 13.9 ms on OS, 0.6 ms over its 16.7 ms
+   period; the plain rule sent GE to WS (it cannot finish on OS alone) and starved HT (2/3 of its
+   frames dropped), while GE mostly on OS plus a short tail on WS keeps HT whole.
+   Otherwise j waits for b, as before.
 3. *energy-aware deferral* (``defer=True``; our addition, off in the paper): a job is not started
    on an accelerator that costs more energy (``G_ja > 0``) when its most efficient accelerator is
    busy but frees up early enough for the job to finish there with ``defer_margin`` of its slack to
@@ -268,6 +285,7 @@ class SDRM3(Policy):
         eps_ms: float = 1e-3,
         defer: bool = False,
         defer_margin: float = 0.25,
+        progress: bool = True,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -295,6 +313,7 @@ class SDRM3(Policy):
         self.eps_ms = eps_ms
         self.defer = defer
         self.defer_margin = defer_margin
+        self.progress = progress
         self.window_ms_option = window_ms
         self.tuner_options = dict(tuner_options or {})
         self.selector_options = dict(selector_options or {})
@@ -378,7 +397,11 @@ class SDRM3(Policy):
             keep, state.idle, now, self.ms_per_cycle, self.block_ms, eps_ms=self.eps_ms,
             u_max=self.u_max, chain_ms=self.chain_ms,
         )  # fmt: skip
-        scores = np.where(terms.feasible, map_scores(terms, self.theta), -np.inf)
+        feasible = terms.feasible
+        self._now = now
+        if self.progress:
+            feasible = self._progress_pairs(terms, state)
+        scores = np.where(feasible, map_scores(terms, self.theta), -np.inf)
         if self.defer:
             scores = np.where(self._deferred(terms, state), -np.inf, scores)
         for i, k in greedy_pairs(scores):
@@ -389,6 +412,72 @@ class SDRM3(Policy):
             cycles = job.costs.block_latency_cycles(job.next_layer, n, acc)
             self.busy_until[acc] = now + cycles * self.ms_per_cycle[acc]
         return decisions
+
+    def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
+        """``feasible`` extended with *progress pairs* (see the module docstring, decision 2)."""
+        feasible = terms.feasible.copy()
+        now = state.now_ms
+        for i in np.flatnonzero(~feasible.all(axis=1)):
+            job = terms.jobs[i]
+            rem = job.costs.remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
+            good = np.flatnonzero(rem <= job.deadline_ms - now)
+            if len(good) == 0 or any(state.running[b] is None for b in good):
+                continue
+            free = np.array([max(self.busy_until[b], now) for b in good])
+            b = int(good[np.argmin(free)])
+            free_at = float(free.min())
+            waiting_fits = free_at + rem[b] <= job.deadline_ms
+            if waiting_fits and self._demand_ok(job, b, free_at, state):
+                continue  # wait for b: nobody loses by it
+            for k in np.flatnonzero(~feasible[i]):
+                acc = int(terms.accelerators[k])
+                n = self._progress_block(job, acc, b, free_at, int(terms.n_layers[i, k]))
+                if not waiting_fits:  # bridge the wait only: move to b as soon as it is free
+                    until = (free_at - now) / self.ms_per_cycle[acc]
+                    n = min(n, job.costs.layers_within(job.next_layer, acc, until))
+                if n > 0:
+                    terms.n_layers[i, k] = n
+                    feasible[i, k] = True
+        return feasible
+
+    def _demand_ok(self, job: Job, b: int, free_at: float, state: SchedulerState) -> bool:
+        """EDF demand test on accelerator b from ``free_at``: ``job`` plus the running job's and
+        the ready jobs' remaining work that can finish only on b all meet their deadlines."""
+        now = state.now_ms
+        items = [(job.deadline_ms, job.costs.remaining_latency_cycles(job.next_layer)[b])]
+        others = [j for j in state.ready if j is not job]
+        run = state.running[b]
+        if run is not None:
+            others.append(run)
+        for k in others:
+            rem = k.costs.remaining_latency_cycles(k.next_layer) * self.ms_per_cycle
+            if k is run:
+                rem = rem - (free_at - now)
+                rem[b] = max(rem[b], 0.0)
+            slack = k.deadline_ms - now
+            ok = rem <= slack
+            if ok[b] and ok.sum() == 1:
+                items.append((k.deadline_ms, rem[b] / self.ms_per_cycle[b]))
+        t = free_at
+        for deadline, cycles in sorted(items, key=lambda x: x[0]):
+            t += cycles * self.ms_per_cycle[b]
+            if t > deadline:
+                return False
+        return True
+
+    def _progress_block(self, job: Job, acc: int, b: int, free_at: float, n_max: int) -> int:
+        """Largest ``n <= n_max`` such that ``n`` layers of ``job`` on ``acc`` now, then the rest on
+        ``b`` once it is free at ``free_at``, still meet the deadline; 0 if none (also when the
+        block would finish the job on ``acc``, which cannot meet the deadline alone)."""
+        c, start = job.costs, job.next_layer
+        n_max = min(n_max, c.num_layers - start - 1)
+        if n_max < 1:
+            return 0
+        ends = c.latency_prefix[start + 1 : start + n_max + 1]
+        end = self._now + (ends[:, acc] - c.latency_prefix[start, acc]) * self.ms_per_cycle[acc]
+        rest = (c.latency_prefix[-1, b] - ends[:, b]) * self.ms_per_cycle[b]
+        ok = np.flatnonzero(np.maximum(end, free_at) + rest <= job.deadline_ms)
+        return int(ok[-1]) + 1 if len(ok) else 0
 
     def _predictive_drop(self, jobs: list[Job], now: float, out: list[Decision]) -> list[Job]:
         if not jobs:
