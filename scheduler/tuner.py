@@ -15,6 +15,7 @@ rule is coordinate-wise finite-difference descent with an adaptive step (Rprop-l
   first windows after a (re)start and the tuner settles within a bounded number of windows
   (``step0 x decay^k < min_step``: 6 windows with the defaults) even when noise keeps producing
   accepted probes;
+- ``tunable`` (one bool per parameter) holds the others at theta0: they are never probed;
 - a coordinate whose step fell below ``min_step`` is settled; once all are, theta is held and f is
   tracked as a moving average of the windows' UXCost;
 - *workload change*: when ``patience`` consecutive windows measured with the accepted theta (held
@@ -59,6 +60,7 @@ class Tuner:
         patience: int = 2,
         smoothing: float = 0.5,
         decay: float = 0.7,
+        tunable: Sequence[bool] | None = None,
     ) -> None:
         if bounds is None:
             from scheduler.policies.sdrm3 import THETA_BOUNDS
@@ -86,12 +88,20 @@ class Tuner:
         self.tolerance, self.jump, self.patience = tolerance, jump, patience
         self.smoothing = smoothing
         self.decay = decay
+        mask = np.ones(len(theta), dtype=bool) if tunable is None else np.asarray(tunable, bool)
+        self.tunable = mask
+        if self.tunable.shape != (len(theta),) or not self.tunable.any():
+            raise SimulationError(
+                f"tuner: tunable mask {tunable!r} for {len(theta)} parameters",
+                source="<api>",
+                allowed="one bool per parameter, at least one True",
+            )
         self.rows: list[dict] = []
         self._restart()
 
     # --- state machine ---------------------------------------------------------------------
     def _restart(self) -> None:
-        self.steps = np.full(len(self.theta), self.step0)
+        self.steps = np.where(self.tunable, self.step0, 0.0)
         self.direction = np.ones(len(self.theta))
         self.coordinate = 0
         self.baseline = float("nan")

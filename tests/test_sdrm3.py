@@ -277,3 +277,75 @@ def test_supernet_policy_uses_variants_and_credits_accuracy():
     done = r.frames[r.frames.status.isin(["on_time", "late"])]
     assert (done[done.model == "A"].variant == 1).all()
     assert r.summary().set_index("model").loc["A", "acc"] == pytest.approx(0.97)
+
+
+# --- no metric gaming: SDRM3 drops only frames that provably cannot finish on time ---------------
+
+
+@pytest.mark.parametrize("policy", ["sdrm3", "sdrm3_static"])
+def test_sdrm3_drops_nothing_when_every_frame_is_feasible(policy):
+    # light load on two accelerators, a cascade and a model that is slow on one accelerator:
+    # every frame can finish on time, so UXCost can only be lowered by energy, never by drops
+    scenario = Scenario(
+        "feasible",
+        (Model("A", 50.0), Model("B", 40.0), Model("C", 50.0, "A", 0.5), Model("D", 10.0)),
+    )
+    system = System("sys", (Acc("a0"), Acc("a1")))
+    a = ModelCosts("A", (_variant("A", [[1_000_000, 2_500_000]] * 4, [[2e3, 1e3]] * 4),))
+    b = ModelCosts("B", (_variant("B", [[1_500_000, 1_200_000]] * 4, [[1e3, 3e3]] * 4),))
+    c = ModelCosts("C", (_variant("C", [[1_500_000, 1_500_000]] * 2, [[1e3, 1e3]] * 2),))
+    d = ModelCosts("D", (_variant("D", [[4_000_000, 9_000_000]] * 5, [[5e3, 4e3]] * 5),))
+    costs = CostArrays((a, b, c, d), ("a0", "a1"), np.full(2, 1e9))
+    for seed in range(3):
+        r = simulate(scenario, system, policy, costs=costs, horizon_ms=1000.0, seed=seed)
+        status = r.frames.status
+        assert (status != "dropped").all()
+        assert set(status) <= {"on_time", "not_triggered"}
+
+
+def _assert_drops_are_hopeless(result, scenario, costs):
+    frames, tl = result.frames, result.timeline
+    done = tl.groupby(["model", "frame"])["n_layers"].sum()
+    ids = [m.model_id for m in scenario.models]
+    parent = {m.model_id: m.parent for m in scenario.models}
+    best_ms = {
+        i: float(costs.models[k].full.total_latency_cycles.min()) / 1e6 for k, i in enumerate(ids)
+    }
+    by_key = frames.set_index(["model", "frame"])
+
+    def remaining_ms(model, frame):  # best case from the first layer not run (1 GHz clocks)
+        next_layer = int(done.get((model, frame), 0))
+        full = costs.models[ids.index(model)].full
+        return float(full.remaining_latency_cycles(next_layer).min()) / 1e6
+
+    for row in frames[frames.status == "dropped"].itertuples():
+        t = row.completion_ms  # when it was dropped
+        p = parent[row.model]
+        if p is not None and by_key.loc[(p, row.frame), "status"] == "dropped":
+            prow = by_key.loc[(p, row.frame)]
+            if prow.num_blocks == 0 and prow.completion_ms > prow.deadline_ms:
+                continue  # the parent expired unstarted (engine rule, every policy)
+            # taken along with a dropped parent: the child could not have made it after the
+            # parent's remaining layers
+            parent_done = prow.completion_ms + remaining_ms(p, row.frame)
+            assert parent_done + best_ms[row.model] > row.deadline_ms - 1e-6
+            continue
+        assert t + remaining_ms(row.model, row.frame) > row.deadline_ms - 1e-6
+
+
+@pytest.mark.parametrize("policy", ["sdrm3", "sdrm3_static"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workload=workloads())
+def test_sdrm3_drops_only_frames_that_cannot_finish_on_time(policy, workload):
+    scenario, system, costs, horizon, seed, jitter = workload
+    r = simulate(
+        scenario, system, policy, costs=costs, horizon_ms=horizon, seed=seed, jitter_ms=jitter
+    )
+    _assert_drops_are_hopeless(r, scenario, costs)
+
+
+def test_sdrm3_rejects_delta_below_one():
+    from rtmm.errors import SimulationError
+
+    with pytest.raises(SimulationError):
+        SDRM3(delta=0.5)

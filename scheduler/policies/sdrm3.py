@@ -62,8 +62,14 @@ small measured one-at-a-time sweep (``benchmarks/bench_compare.py --sweep``, rec
   frame's layers over both accelerators, so it keeps blocks of a started frame together unless the
   other accelerator is clearly better; the sweep preferred 1.0 over 0.2 and 0 on both systems.
 - ``delta = 1.0``: drop exactly the jobs that cannot meet their deadline even on their fastest
-  accelerator with nothing else running. ``delta < 1`` drops jobs that could still make it, which
-  lowers UXCost by discarding work but costs XRBench score; bounds are ``[1, 4]`` by default.
+  accelerator with nothing else running. ``delta < 1`` would drop jobs that could still make it
+  (lowering UXCost by discarding work, i.e. gaming the metric) and is rejected; a job whose drop
+  would take along a cascade child that could still meet its own (later) deadline is kept.
+
+The online tuner holds delta (``THETA_TUNED``; our refinement): delta > 1 only keeps jobs that are
+provably late, and a late frame counts like a dropped one in UXCost's V while still spending
+energy, so UXCost cannot gain from it; probing it cost whole windows (on ``ar_assistant``, 333 ms
+windows, the delta probe doubled a window's UXCost and made the tuned run worse than static).
 
 ``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
 every window (default: :func:`tuner_window_ms`, the hyperperiod when short, else the scenario's
@@ -104,6 +110,9 @@ class Theta:
     def from_array(cls, values: Sequence[float]) -> Theta:
         return cls(*(float(v) for v in values))
 
+
+#: Parameters the online tuner moves by default: delta is held (see :class:`SDRM3`).
+THETA_TUNED = (True, True, True, False)
 
 #: Default bounds of each parameter (the tuner never leaves them).
 THETA_BOUNDS = np.array([[0.0, 4.0], [0.0, 6.0], [0.0, 2.0], [1.0, 4.0]])
@@ -302,6 +311,12 @@ class SDRM3(Policy):
             raise SimulationError(
                 f"sdrm3: parameters {self.theta0} must be finite", source="<api>", allowed=">= 0"
             )
+        if self.theta0.delta < 1:
+            raise SimulationError(
+                f"sdrm3: delta {self.theta0.delta} would drop frames that can still finish on time",
+                source="<api>",
+                allowed="delta >= 1",
+            )
         if not 0 < block_fraction <= 10:
             raise SimulationError(
                 f"sdrm3: block_fraction {block_fraction}", source="<api>", allowed="0 < x <= 10"
@@ -329,6 +344,14 @@ class SDRM3(Policy):
         self.block_ms = self.block_fraction * float(np.min(ctx.periods_ms))
         self.busy_until = np.zeros(ctx.costs.num_accelerators)
         self.chain_ms = cascade_latency_ms(ctx, self.ms_per_cycle)
+        n = len(ctx.model_ids)
+        self._children = [[c for c in range(n) if ctx.parents[c] == m] for m in range(n)]
+        self._best_full_ms = np.array(  # fastest variant on its fastest accelerator
+            [
+                min(float(np.min(v.total_latency_cycles * self.ms_per_cycle)) for v in mc.variants)
+                for mc in ctx.costs.models
+            ]
+        )
         self.window_ms = self.window_ms_option or tuner_window_ms(ctx.periods_ms)
         self._engine_windows = False
         self._next_window = self.window_ms
@@ -338,7 +361,8 @@ class SDRM3(Policy):
         if self.use_tuner and not ctx.xrbench:
             from scheduler.tuner import Tuner
 
-            self.tuner = Tuner(self.theta0.as_array(), **self.tuner_options)
+            options = {"tunable": THETA_TUNED, **self.tuner_options}
+            self.tuner = Tuner(self.theta0.as_array(), **options)
         self.selector = None
         if self.use_supernet:
             from scheduler.supernet_selector import SupernetSelector
@@ -480,13 +504,40 @@ class SDRM3(Policy):
         return int(ok[-1]) + 1 if len(ok) else 0
 
     def _predictive_drop(self, jobs: list[Job], now: float, out: list[Decision]) -> list[Job]:
+        """Drop the ready jobs that provably cannot finish on time (decision 1).
+
+        A job is dropped only if its best-case remaining latency exceeds ``delta x slack``
+        (``delta >= 1``: even alone on its fastest accelerator it would be late) and no cascade
+        descendant that the drop would take along could still meet *its* deadline (a child with
+        a longer period than its parent could finish on time after a late parent).
+        """
         if not jobs:
             return jobs
         best = remaining_latency_ms(jobs, self.ms_per_cycle).min(axis=1)
         slack = np.array([j.deadline_ms for j in jobs]) - now
         drop = best > self.theta.delta * slack
+        for i in np.flatnonzero(drop):
+            job = jobs[i]
+            if self._descendant_could_finish(job.model, job.frame, now + best[i]):
+                drop[i] = False
         out.extend(Drop(j) for j, d in zip(jobs, drop, strict=True) if d)
         return [j for j, d in zip(jobs, drop, strict=True) if not d]
+
+    def _descendant_could_finish(self, model: int, frame: int, finish_ms: float, depth=0) -> bool:
+        """Could a cascade descendant of (model, frame) still finish on time if its parent
+        finished at ``finish_ms`` (each child then alone on its fastest accelerator)?"""
+        if depth > len(self.ctx.model_ids):
+            return False
+        for c in self._children[model]:
+            period = float(self.ctx.periods_ms[c])
+            if frame >= int(np.floor(self.ctx.horizon_ms / period + 1e-9)):
+                continue
+            done = finish_ms + self._best_full_ms[c]
+            if done <= (frame + 1) * period or self._descendant_could_finish(
+                c, frame, done, depth + 1
+            ):
+                return True
+        return False
 
     def _deferred(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
         """``[jobs x idle]`` mask of pairs held back for a busy, more efficient accelerator."""
