@@ -22,8 +22,11 @@ UXCost 4K, 8K; mean score 4K, 8K:
     defer        0.09873  0.007964  0.639  0.814   (energy-aware deferral; off by default)
 
 A neighbour replaces a default only if it is better on both systems; none is now. gamma = 0 is much
-better at 4K (0.048) but worse at 8K. The online tuner does not find it within a 2 s run either
-(tuned = static = 0.09076 at 4K): an open item.
+better at 4K (0.048, all of it on vr_gaming: 0.0993 -> 0.0036) but worse at 8K (ar_assistant). The
+online tuner (``sdrm3``) now finds it within the 2 s run: it probes gamma = 0 first (coarse step),
+judges windows by their UXCost with V floored at the run's scale, and compares windows of the same
+hyperperiod slot. ``rtmm compare --policies sdrm3,sdrm3_static`` (2026-11-24): geomean UXCost 4K
+0.04683 tuned vs 0.09076 static (score 0.661 vs 0.634); 8K 0.006890 vs 0.006891 (0.8174 both).
 """
 
 from __future__ import annotations

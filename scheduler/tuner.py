@@ -4,7 +4,15 @@ Once per window the tuner receives the UXCost measured over that window (the win
 violations, :class:`scheduler.state.WindowMetrics`) and returns the theta for the next window. The
 rule is coordinate-wise finite-difference descent with an adaptive step (Rprop-like):
 
-- the first window after a (re)start measures the *baseline* f of the current theta;
+- ``warmup`` windows at the start are ignored; the first window(s) after a (re)start measure the
+  *baseline* f of the current theta. With ``cycle > 1`` (windows shorter than the workload's
+  hyperperiod) f is kept per *slot* ``k mod cycle`` so that a window is only compared with windows
+  releasing the same frames; an accepted move rescales every slot's f by the judged slot's ratio;
+- *coarse search* first: for each tunable coordinate the values ``factor x theta_i`` of
+  ``coarse[i]`` (clipped to the bounds) are probed one window each, in order; the first whose
+  UXCost is below ``f x (1 - coarse_tolerance)`` (a clear gain, beyond window noise) is accepted and
+  the coordinate's remaining coarse values are skipped. This reaches a distant better value (e.g.
+  SDRM3's gamma = 0) that small finite differences would not;
 - then one coordinate at a time is *probed*: theta_i + d_i s_i r_i for one window (``r_i`` is the
   width of the coordinate's bounds, ``s_i`` its step as a fraction of it, ``d_i = +-1`` its
   direction; the probe is clipped to the bounds). The one-sided difference decides: if the probe's
@@ -16,6 +24,8 @@ rule is coordinate-wise finite-difference descent with an adaptive step (Rprop-l
   (``step0 x decay^k < min_step``: 6 windows with the defaults) even when noise keeps producing
   accepted probes;
 - ``tunable`` (one bool per parameter) holds the others at theta0: they are never probed;
+- ``windows`` (the run's length in windows, if known): no probe is started with fewer than
+  ``exploit x cycle`` windows left after it, too few to earn back what a bad probe costs;
 - a coordinate whose step fell below ``min_step`` is settled; once all are, theta is held and f is
   tracked as a moving average of the windows' UXCost;
 - *workload change*: when ``patience`` consecutive windows measured with the accepted theta (held
@@ -61,6 +71,12 @@ class Tuner:
         smoothing: float = 0.5,
         decay: float = 0.7,
         tunable: Sequence[bool] | None = None,
+        coarse: Sequence[Sequence[float]] | None = None,
+        coarse_tolerance: float = 0.2,
+        cycle: int = 1,
+        warmup: int = 0,
+        windows: int | None = None,
+        exploit: int = 3,
     ) -> None:
         if bounds is None:
             from scheduler.policies.sdrm3 import THETA_BOUNDS
@@ -96,6 +112,22 @@ class Tuner:
                 source="<api>",
                 allowed="one bool per parameter, at least one True",
             )
+        self.coarse = [tuple(float(f) for f in c) for c in (coarse or [()] * len(theta))]
+        if len(self.coarse) != len(theta) or not 0 <= coarse_tolerance < 1:
+            raise SimulationError(
+                f"tuner: coarse factors {coarse!r}, coarse_tolerance {coarse_tolerance}",
+                source="<api>",
+                allowed="one sequence of factors per parameter, 0 <= coarse_tolerance < 1",
+            )
+        self.coarse_tolerance = coarse_tolerance
+        if int(cycle) < 1 or int(warmup) < 0:
+            raise SimulationError(
+                f"tuner: cycle {cycle}, warmup {warmup}", source="<api>", allowed="cycle >= 1, >= 0"
+            )
+        self.cycle, self.warmup = int(cycle), int(warmup)
+        self.windows, self.exploit = windows, int(exploit)
+        self._windows = 0
+        self._slot = 0
         self.rows: list[dict] = []
         self._restart()
 
@@ -104,14 +136,42 @@ class Tuner:
         self.steps = np.where(self.tunable, self.step0, 0.0)
         self.direction = np.ones(len(self.theta))
         self.coordinate = 0
-        self.baseline = float("nan")
+        self.baselines = np.full(self.cycle, np.nan)
         self.phase = "baseline"
         self.candidate = self.theta.copy()
         self._streak = 0
+        self.queue: list[tuple[int, float]] = []  # coarse candidates (coordinate, value), in order
+        for i in np.flatnonzero(self.tunable):
+            low, high = self.bounds[i]
+            seen = {float(self.theta[i])}
+            for f in self.coarse[i]:
+                v = float(np.clip(f * self.theta[i], low, high))
+                if v not in seen:
+                    seen.add(v)
+                    self.queue.append((int(i), v))
+
+    @property
+    def baseline(self) -> float:
+        """Baseline f of the accepted theta for the current window's slot in the cycle."""
+        return float(self.baselines[self._slot])
+
+    def _rebase(self, uxcost: float) -> None:
+        """An accepted move: the slot's baseline becomes ``uxcost``, the others scale with it."""
+        f = self.baseline
+        if self.cycle == 1 or not (np.isfinite(f) and f > 0):
+            self.baselines[:] = np.nan
+        else:
+            self.baselines *= uxcost / f
+        self.baselines[self._slot] = uxcost
 
     @property
     def settled(self) -> bool:
-        return bool(np.all(self.steps < self.min_step))
+        return not self.queue and bool(np.all(self.steps < self.min_step))
+
+    def _search_phase(self) -> str:
+        if self.queue:
+            return "coarse"
+        return "hold" if self.settled else "probe"
 
     @property
     def current(self) -> np.ndarray:
@@ -121,18 +181,26 @@ class Tuner:
     def step(self, uxcost: float, time_ms: float = float("nan")) -> np.ndarray:
         """Observe the UXCost of the window that just ended; return theta for the next one."""
         phase, used = self.phase, self.candidate.copy()
+        self._slot = self._windows % self.cycle
+        self._windows += 1
         event = ""
-        if not np.isfinite(uxcost):
+        if self._windows <= self.warmup:
+            event = "warmup"
+        elif not np.isfinite(uxcost):
             event = "no data"
+        elif phase == "coarse":
+            event = self._judge_coarse(uxcost)
         elif phase == "probe":
             event = self._judge_probe(uxcost)
         else:
             event = self._track(uxcost)
-        if event not in ("no data", "restart"):
+        if event not in ("no data", "restart", "warmup"):
             self.steps *= self.decay
             if self.phase == "probe" and self.settled:
                 self.phase = "hold"
-        if self.phase != "hold" or event == "restart":
+        if event == "warmup":
+            pass
+        elif self.phase != "hold" or event == "restart":
             self._propose()
         self.rows.append(
             {
@@ -149,11 +217,25 @@ class Tuner:
         )
         return self.current
 
+    def _judge_coarse(self, uxcost: float) -> str:
+        i, _ = self.queue.pop(0)
+        if uxcost <= self.baseline * (1.0 - self.coarse_tolerance):
+            self.theta = self.candidate.copy()
+            self._rebase(uxcost)
+            self.queue = [(k, v) for k, v in self.queue if k != i]  # coordinate i is placed
+            event = "accept"
+        else:
+            event = "reject"
+        self.phase = self._search_phase()
+        if self.phase == "hold":
+            self.candidate = self.theta.copy()
+        return event
+
     def _judge_probe(self, uxcost: float) -> str:
         i = self.coordinate
         if uxcost <= self.baseline * (1.0 - self.tolerance):
             self.theta = self.candidate.copy()
-            self.baseline = uxcost
+            self._rebase(uxcost)
             self.steps[i] = min(self.steps[i] * self.grow, self.max_step)
             event = "accept"
         else:
@@ -173,24 +255,39 @@ class Tuner:
     def _track(self, uxcost: float) -> str:
         """A window run with the accepted theta: (re)measure the baseline, watch for a jump."""
         if self.phase == "baseline" or not np.isfinite(self.baseline):
-            self.baseline = uxcost
-            self.phase = "hold" if self.settled else "probe"
+            self.baselines[self._slot] = uxcost
+            if np.all(np.isfinite(self.baselines)):
+                self.phase = self._search_phase()
+            else:
+                self.phase = "baseline"
             return "baseline"
         if self._is_jump(uxcost):
             sign = 1 if uxcost > self.baseline else -1
             self._streak = self._streak + sign if self._streak * sign >= 0 else sign
             if abs(self._streak) >= self.patience:
                 self._restart()
-                self.baseline = uxcost
-                self.phase = "probe"
+                self.baselines[self._slot] = uxcost
+                if np.all(np.isfinite(self.baselines)):
+                    self.phase = self._search_phase()
                 return "restart"
             return "jump?"
         self._streak = 0
         a = self.smoothing
-        self.baseline = a * uxcost + (1 - a) * self.baseline
+        self.baselines[self._slot] = a * uxcost + (1 - a) * self.baseline
         return "hold"
 
     def _propose(self) -> None:
+        left = None if self.windows is None else self.windows - self._windows - 1
+        short = left is not None and left < self.exploit * self.cycle
+        if self.phase in ("coarse", "probe") and short:
+            self.queue = []  # too few windows left to exploit what a probe could find
+            self.steps[:] = 0.0
+            self.phase = "hold"
+        if self.phase == "coarse":
+            i, value = self.queue[0]
+            self.candidate = self.theta.copy()
+            self.candidate[i] = value
+            return
         if self.phase != "probe":
             self.candidate = self.theta.copy()
             return

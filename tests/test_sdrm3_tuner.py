@@ -43,3 +43,23 @@ def test_tuner_settles_within_five_windows(scenario_name, system_name):
     assert settling_window(chosen, tolerance=0.05) <= 5
     # and the tuner stops probing: the last windows run the accepted theta
     assert set(trace["phase"].iloc[-3:]) <= {"hold", "baseline"}
+
+
+def test_coarse_probe_reaches_a_distant_optimum_and_slots_compare_like_for_like():
+    from scheduler.tuner import Tuner
+
+    bounds = np.array([[0.0, 2.0], [0.0, 2.0]])
+
+    # a cliff at x < 0.3 that finite differences from x = 1 never see; slot 1 of each cycle of 2
+    # windows releases 10x the work, so an unslotted comparison would accept noise
+    def f(theta, k):
+        return (0.1 if theta[0] < 0.3 else 1.0) * (10.0 if k % 2 else 1.0)
+
+    tuner = Tuner([1.0, 1.0], bounds, names=("x", "y"), coarse=[(0.0,), ()], cycle=2, warmup=1)
+    theta = tuner.current
+    for k in range(12):
+        theta = tuner.step(f(theta, k))
+    assert tuner.theta[0] < 0.3
+    trace = tuner.trace_frame()
+    assert list(trace.event[:3]) == ["warmup", "baseline", "baseline"]
+    assert (trace.event == "accept").sum() >= 1 and tuner.settled

@@ -73,7 +73,11 @@ windows, the delta probe doubled a window's UXCost and made the tuned run worse 
 
 ``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
 every window (default: :func:`tuner_window_ms`, the hyperperiod when short, else the scenario's
-longest period) from the window's UXCost; ``sdrm3_static``
+longest period) from the window's UXCost with V floored at the run's scale
+(:func:`tuner_objective`), comparing windows of the same slot of the hyperperiod
+(:func:`tuner_cycle`), first with a coarse probe of gamma = 0 (``THETA_COARSE``: the best gamma
+depends on the system, 0 on ``vr_gaming`` at 4K, 1 on ``ar_assistant`` at 8K), then finite
+differences; ``sdrm3_static``
 keeps the defaults; ``sdrm3_supernet`` adds the Supernet selector
 (:mod:`scheduler.supernet_selector`).
 """
@@ -113,6 +117,9 @@ class Theta:
 
 #: Parameters the online tuner moves by default: delta is held (see :class:`SDRM3`).
 THETA_TUNED = (True, True, True, False)
+
+#: Coarse search before the tuner's fine descent: factors of each parameter's value probed first.
+THETA_COARSE = ((), (), (0.0,), ())
 
 #: Default bounds of each parameter (the tuner never leaves them).
 THETA_BOUNDS = np.array([[0.0, 4.0], [0.0, 6.0], [0.0, 2.0], [1.0, 4.0]])
@@ -238,6 +245,29 @@ def cascade_latency_ms(ctx: RunContext, ms_per_cycle: np.ndarray) -> np.ndarray:
     return chain
 
 
+def tuner_objective(window: WindowMetrics, horizon_ms: float) -> float:
+    """The window's UXCost with V floored at the scale of the run, the tuner's objective.
+
+    :meth:`RunningMetrics.uxcost` floors V at ``1 / frames resolved``; over a window of ~10 frames
+    that floor (~0.1) hides the violations the run's floor (``1 / frames of the run``) does not: on
+    ``vr_gaming`` at 4K one dropped HT frame per 66.7 ms window (V = 0.11) and none (V = 0, floored
+    to 0.09) measured the same window UXCost, while their runs differ 27x. The floor here is
+    ``1 / (frames resolved in the window x windows per run)``, so the tuner minimises what each
+    window contributes to the run's UXCost. ``nan`` when nothing was resolved.
+    """
+    d = window.delta
+    resolved = d.resolved
+    total = int(resolved.sum())
+    ref = float(d.min_energy_nj.sum())
+    if total == 0 or ref <= 0:
+        return float("nan")
+    length = max(window.end_ms - window.start_ms, 1e-9)
+    per_run = max(horizon_ms / length, 1.0)
+    has = resolved > 0
+    v = float(np.mean((d.late[has] + d.dropped[has]) / resolved[has]))
+    return float(d.energy_nj.sum()) / ref * max(v, 1.0 / (total * per_run))
+
+
 def tuner_window_ms(periods_ms: Sequence[float], short_ms: float = 100.0) -> float:
     """Default tuner window: the hyperperiod of the periods when that is short (at most
     ``short_ms`` or the longest period), else the longest period.
@@ -247,17 +277,34 @@ def tuner_window_ms(periods_ms: Sequence[float], short_ms: float = 100.0) -> flo
     UXCost alternated with the release pattern (1 or 2 frames of a model per window). Scenarios
     with 3 fps models keep the longest period (333 ms; their hyperperiod is 1000 ms).
     """
+    longest = float(np.max(periods_ms))
+    hyper = hyperperiod_ms(periods_ms)
+    return hyper if hyper <= max(short_ms, longest) + 1e-9 else longest
+
+
+def hyperperiod_ms(periods_ms: Sequence[float]) -> float:
+    """Least common multiple of the periods (as fractions with denominators up to 1000)."""
     from fractions import Fraction
 
-    longest = float(np.max(periods_ms))
     fracs = [Fraction(float(p)).limit_denominator(1000) for p in periods_ms]
     num = 1
     den = 0
     for f in fracs:  # lcm of fractions: lcm of numerators / gcd of denominators
         num = num * f.numerator // math.gcd(num, f.numerator)
         den = math.gcd(den, f.denominator)
-    hyper = num / den
-    return hyper if hyper <= max(short_ms, longest) + 1e-9 else longest
+    return num / den
+
+
+def tuner_cycle(periods_ms: Sequence[float], window_ms: float, max_cycle: int = 8) -> int:
+    """Windows per hyperperiod when that is a whole number up to ``max_cycle``, else 1.
+
+    Windows ``k`` and ``k + cycle`` release the same frames, so the tuner compares a window with
+    the baseline of its own slot in the cycle (``ar_assistant``: 333 ms windows, 1000 ms
+    hyperperiod, cycle 3; measured window UXCosts of one theta differ up to 11x between slots).
+    """
+    ratio = hyperperiod_ms(periods_ms) / window_ms
+    k = round(ratio)
+    return k if 1 <= k <= max_cycle and abs(ratio - k) < 1e-6 * max(ratio, 1.0) else 1
 
 
 def greedy_pairs(scores: np.ndarray) -> list[tuple[int, int]]:
@@ -361,7 +408,15 @@ class SDRM3(Policy):
         if self.use_tuner and not ctx.xrbench:
             from scheduler.tuner import Tuner
 
-            options = {"tunable": THETA_TUNED, **self.tuner_options}
+            cycle = tuner_cycle(ctx.periods_ms, self.window_ms)
+            options = {
+                "tunable": THETA_TUNED,
+                "coarse": THETA_COARSE,
+                "cycle": cycle,
+                "warmup": 1 if cycle > 1 else 0,
+                "windows": int(ctx.horizon_ms / self.window_ms + 1e-9),
+                **self.tuner_options,
+            }
             self.tuner = Tuner(self.theta0.as_array(), **options)
         self.selector = None
         if self.use_supernet:
@@ -391,7 +446,8 @@ class SDRM3(Policy):
 
     def _observe_window(self, window: WindowMetrics) -> None:
         if self.tuner is not None:
-            self.theta = Theta.from_array(self.tuner.step(window.uxcost, window.end_ms))
+            cost = tuner_objective(window, self.ctx.horizon_ms)
+            self.theta = Theta.from_array(self.tuner.step(cost, window.end_ms))
         if self.selector is not None:
             self.selector.observe(window)
 
