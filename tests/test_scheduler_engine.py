@@ -8,38 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
+from test_scheduler_properties import Acc
+from test_scheduler_properties import Model as M
+from test_scheduler_properties import Scenario as Sc
+from test_scheduler_properties import System as Sy
 
 from dse.cli import main
 from rtmm.errors import SimulationError, SpecError, UnknownNameError
 from scheduler import policies, simulate
 from scheduler.costs import CostArrays, ModelCosts, VariantCosts, from_table, read_cost_csv
 from scheduler.policies.base import Dispatch, Policy
-
-
-@dataclass(frozen=True)
-class M:
-    model_id: str
-    fps: float
-    parent: str | None = None
-    probability: float = 1.0
-
-
-@dataclass(frozen=True)
-class Sc:
-    name: str
-    models: tuple
-
-
-@dataclass(frozen=True)
-class Acc:
-    name: str
-    clock_hz: float = 1e9
-
-
-@dataclass(frozen=True)
-class Sy:
-    name: str
-    accelerators: tuple
 
 
 @dataclass(frozen=True)

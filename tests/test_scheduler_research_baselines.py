@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_scheduler_properties import Acc, Model, Scenario, System, check_invariants
+from test_scheduler_xrbench import maestro_table
 
 from rtmm.errors import RtmmError
 from scheduler import policies, simulate
@@ -110,21 +111,10 @@ def test_invariants_on_synthetic_workloads(policy, seed):
     pd.testing.assert_frame_equal(result.frames, again.frames)
 
 
-def calibration_table(shared_data, pes: int, noc: int, dataflows) -> pd.DataFrame:
-    cal = pd.read_csv(shared_data / "maestro_calibration.csv")
-    parts = []
-    for acc, df in enumerate(dataflows):
-        rows = cal[(cal.num_pes == pes) & (cal.noc_bw == noc) & (cal.dataflow == df)]
-        part = rows[["model", "layer_idx", "latency_cycles", "energy_nj"]].copy()
-        part["accelerator"] = acc
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
-
-
 @pytest.mark.parametrize("policy", RESEARCH)
 def test_library_scenario_with_calibration_costs(shared_data, policy):
     """vr_gaming and social_interaction_b on XRBench system M (WS, OS, WS, OS) at 4K PEs."""
-    table = calibration_table(shared_data, 1024, 128, ("WS", "OS", "WS", "OS"))
+    table = maestro_table(shared_data, 1024, 128, ("WS", "OS", "WS", "OS"))
     for name in ("vr_gaming", "social_interaction_b"):
         scenario = scenario_lib.load(name)
         from hardware_db import library
