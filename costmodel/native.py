@@ -69,7 +69,7 @@ from costmodel.levels import (
     LevelPlan,
     plan_dataflow,
 )
-from costmodel.table import register_analysis
+from costmodel.table import OPTIONAL_COLUMNS, register_analysis
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 from rtmm.errors import CostModelError
@@ -86,14 +86,7 @@ CORRECTIONS: tuple[str, ...] = (
     "noc_latency",
 )
 BOUNDS = ("compute", "noc", "l1_spill", "offchip", "l2_spill")
-EXTRA_KEYS = (
-    "dram_rd",
-    "dram_wr",
-    "onchip_cycles",
-    "offchip_cycles",
-    "l1_spill_words",
-    "l2_refetch_words",
-)
+EXTRA_KEYS = OPTIONAL_COLUMNS  # the keys native adds; cost tables carry them as columns
 _WINDOW = {"Y": "Y'", "X": "X'"}
 
 

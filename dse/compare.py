@@ -340,16 +340,18 @@ def write_outputs(result: CompareResult, out: Path, config: CompareConfig, plots
 
 
 def plot_uxcost_bars(summary: pd.DataFrame, system: str, path: Path) -> None:
-    from rtmm.fileio import atomic_path
-    from scheduler.outputs import _pyplot
+    import matplotlib
 
-    plt = _pyplot()
+    from rtmm.fileio import atomic_path
+    from scheduler.outputs import new_figure
+
     s = summary[summary["system"] == system]
     scenarios = list(dict.fromkeys(s["scenario"]))
     pols = list(dict.fromkeys(s["policy"]))
     width = 0.8 / max(1, len(pols))
-    fig, ax = plt.subplots(figsize=(max(7, 1.8 * len(scenarios)), 3.6))
-    cmap = plt.get_cmap("tab20")
+    fig = new_figure((max(7, 1.8 * len(scenarios)), 3.6))
+    ax = fig.subplots()
+    cmap = matplotlib.colormaps["tab20"]
     x = np.arange(len(scenarios))
     for k, p in enumerate(pols):
         vals = [
@@ -365,7 +367,6 @@ def plot_uxcost_bars(summary: pd.DataFrame, system: str, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
 
 
 #: Windows of the trailing running mean drawn in the tuner convergence plot.
@@ -392,12 +393,13 @@ def plot_tuner_convergence(traces: pd.DataFrame, path: Path) -> None:
     (from then on the running mean stays within 5 % of its final value) as a filled marker; the
     grey band is +-5 %. Rows below: theta = (alpha, beta, gamma, delta) in effect per window.
     """
+    import matplotlib
+
     from rtmm.fileio import atomic_path
-    from scheduler.outputs import _pyplot
+    from scheduler.outputs import new_figure
     from scheduler.policies.sdrm3 import THETA_BOUNDS, THETA_NAMES
     from scheduler.tuner import settling_window
 
-    plt = _pyplot()
     t = traces[traces["policy"] == REFERENCE]
     if not len(t):
         t = traces
@@ -405,12 +407,12 @@ def plot_tuner_convergence(traces: pd.DataFrame, path: Path) -> None:
     t = t[t["seed"] == seed]
     systems = list(dict.fromkeys(t["system"]))
     scenarios = list(dict.fromkeys(t["scenario"]))
-    colors = {sc: plt.get_cmap("tab10")(k % 10) for k, sc in enumerate(scenarios)}
+    colors = {sc: matplotlib.colormaps["tab10"](k % 10) for k, sc in enumerate(scenarios)}
     rows = 1 + len(THETA_NAMES)
-    fig, axes = plt.subplots(
+    fig = new_figure((5.2 * len(systems), 1.9 * rows + 1.2))
+    axes = fig.subplots(
         rows,
         len(systems),
-        figsize=(5.2 * len(systems), 1.9 * rows + 1.2),
         sharex="col",
         squeeze=False,
         gridspec_kw={"height_ratios": [2.2] + [1.0] * len(THETA_NAMES)},
@@ -458,7 +460,6 @@ def plot_tuner_convergence(traces: pd.DataFrame, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
 
 
 def hardest(runs: pd.DataFrame) -> tuple[str, str]:

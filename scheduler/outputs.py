@@ -66,17 +66,7 @@ def write_trace(result: SimulationResult, path: str | os.PathLike) -> None:
     atomic_write_text(path, json.dumps(trace_events(result)))
 
 
-def _pyplot():
-    """pyplot on the Agg backend (kept for dse.compare until it uses figures directly)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _new_figure(figsize: tuple[float, float]):
+def new_figure(figsize: tuple[float, float]):
     """A figure that is not registered with pyplot (no global state, no backend switch)."""
     from matplotlib.figure import Figure
 
@@ -106,7 +96,7 @@ def plot_gantt(
     colour = {m: cmap(i % 10) for i, m in enumerate(models)}
     num_acc = len(result.accelerator_names)
     end = max_ms or max(result.end_ms, float(tl["completion_ms"].max()) if len(tl) else 1.0)
-    fig = _new_figure((12, 1.0 + 0.6 * (num_acc + 1)))
+    fig = new_figure((12, 1.0 + 0.6 * (num_acc + 1)))
     ax = fig.subplots()
     for m in models:
         mine = tl[tl["model"] == m]
@@ -142,7 +132,7 @@ def plot_scores(summary: pd.DataFrame, path: str | os.PathLike | None = None, ti
     labels = [m if m else "scenario" for m in summary["model"]]
     x = np.arange(len(labels))
     width = 0.2
-    fig = _new_figure((max(5.0, 1.3 * len(labels)) + 1.0, 3.2))
+    fig = new_figure((max(5.0, 1.3 * len(labels)) + 1.0, 3.2))
     ax = fig.subplots()
     metrics = ("rt", "en", "qoe", "score")
     for k, (col, colour) in enumerate(zip(metrics, SCORE_COLOURS, strict=True)):

@@ -356,12 +356,10 @@ def plot_trace(
     names: Sequence[str] = DEFAULT_NAMES,
 ) -> None:
     """Two panels: window UXCost (and baseline) per window; theta in effect per window."""
-    import matplotlib
+    from scheduler.outputs import new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
+    fig = new_figure((7, 5))
+    top, bottom = fig.subplots(2, 1, sharex=True)
     w = trace["window"].to_numpy()
     top.plot(w, trace["uxcost"], "o-", label="window UXCost", color="#04395E")
     top.plot(w, trace["baseline"], "--", label="baseline f", color="#D5896F")
@@ -381,4 +379,3 @@ def plot_trace(
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
