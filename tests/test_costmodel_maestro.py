@@ -277,8 +277,8 @@ def test_random_dataflows_only_raise_rtmm_errors(df, dims, pes, top, col):
 # the calibration table: every row, every count
 
 
-def test_all_calibration_rows_match_maestro(shared_data):
-    ref = pd.read_csv(shared_data / "maestro_calibration.csv")
+def test_all_calibration_rows_match_maestro(golden_data):
+    ref = pd.read_csv(golden_data / "maestro_calibration.csv")
     assert len(ref) == 3318
     for df, rows in ref.groupby("dataflow"):
         bw = rows.noc_bw.to_numpy()

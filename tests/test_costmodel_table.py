@@ -111,8 +111,8 @@ def test_energy_preset_changes_energy_not_latency():
     np.testing.assert_allclose(b.energy_compute_pj, PRESETS["eyeriss"].mac_pj * b.macs)
 
 
-def test_calibration_through_cost_tables(shared_data):
-    ref = pd.read_csv(shared_data / "maestro_calibration.csv")
+def test_calibration_through_cost_tables(golden_data):
+    ref = pd.read_csv(golden_data / "maestro_calibration.csv")
     ref = ref[(ref.num_pes == 4096) & (ref.dataflow == "OS")]
     frame = table.system_cost_table(zoo.names(), "xrbench-4k-B")
     merged = ref.merge(frame, on=["model", "layer_idx"], suffixes=("_ref", ""))

@@ -198,12 +198,12 @@ def test_real_sweep_killed_and_resumed_equals_uninterrupted(tmp_path):
     assert (dse.load(store)["status"] == "ok").all()
 
 
-def test_figure5_sweep_reproduces_published_xrbench_scores(shared_data, tmp_path):
+def test_figure5_sweep_reproduces_published_xrbench_scores(golden_data, tmp_path):
     """A sweep over the 13 XRBench 4K systems reproduces XRBench's published Figure-5 scores."""
     pytest.importorskip("costmodel.table")
     from dse.plots import plot_scenario_scores
 
-    published = pd.read_csv(shared_data / "xrbench_fig5_4k_published.csv")
+    published = pd.read_csv(golden_data / "xrbench_fig5_4k_published.csv")
     systems = sorted(published["system"].unique())
     assert len(systems) == 13
     spec = parse_spec(

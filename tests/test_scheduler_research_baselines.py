@@ -112,9 +112,9 @@ def test_invariants_on_synthetic_workloads(policy, seed):
 
 
 @pytest.mark.parametrize("policy", RESEARCH)
-def test_library_scenario_with_calibration_costs(shared_data, policy):
+def test_library_scenario_with_calibration_costs(golden_data, policy):
     """vr_gaming and social_interaction_b on XRBench system M (WS, OS, WS, OS) at 4K PEs."""
-    table = maestro_table(shared_data, 1024, 128, ("WS", "OS", "WS", "OS"))
+    table = maestro_table(golden_data, 1024, 128, ("WS", "OS", "WS", "OS"))
     for name in ("vr_gaming", "social_interaction_b"):
         scenario = scenario_lib.load(name)
         from hardware_db import library

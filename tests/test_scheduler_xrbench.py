@@ -22,8 +22,8 @@ CALIBRATED_4K = {
 }
 
 
-def maestro_table(shared_data, pes: int, noc: int, dataflows) -> pd.DataFrame:
-    cal = pd.read_csv(shared_data / "maestro_calibration.csv")
+def maestro_table(golden_data, pes: int, noc: int, dataflows) -> pd.DataFrame:
+    cal = pd.read_csv(golden_data / "maestro_calibration.csv")
     parts = []
     for acc, df in enumerate(dataflows):
         rows = cal[(cal.num_pes == pes) & (cal.noc_bw == noc) & (cal.dataflow == df)]
@@ -33,8 +33,8 @@ def maestro_table(shared_data, pes: int, noc: int, dataflows) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def test_vr_gaming_example_of_spec(shared_data):
-    table = maestro_table(shared_data, 4096, 256, ("WS",))
+def test_vr_gaming_example_of_spec(golden_data):
+    table = maestro_table(golden_data, 4096, 256, ("WS",))
     result = simulate(
         "vr_gaming", "xrbench-4k-A", "latency_greedy", costs=table, xrbench_compatible=True
     )
@@ -57,17 +57,17 @@ def test_vr_gaming_example_of_spec(shared_data):
 
 @pytest.mark.parametrize("style", sorted(CALIBRATED_4K))
 @pytest.mark.parametrize("scenario", ["vr_gaming", "social_interaction_b"])
-def test_published_fig5_rows_with_calibration_costs(shared_data, scenario, style):
+def test_published_fig5_rows_with_calibration_costs(golden_data, scenario, style):
     """Rows of Figure 5 whose models and accelerator sizes MAESTRO's calibration table covers."""
     pes, noc, dataflows = CALIBRATED_4K[style]
-    table = maestro_table(shared_data, pes, noc, dataflows)
+    table = maestro_table(golden_data, pes, noc, dataflows)
     system = f"xrbench-4k-{style}"
     result = simulate(scenario, system, "latency_greedy", costs=table, xrbench_compatible=True)
-    _check_published_row(shared_data, result, scenario, system)
+    _check_published_row(golden_data, result, scenario, system)
 
 
-def _check_published_row(shared_data, result, scenario: str, system: str) -> None:
-    pub = pd.read_csv(shared_data / "xrbench_fig5_4k_published.csv")
+def _check_published_row(golden_data, result, scenario: str, system: str) -> None:
+    pub = pd.read_csv(golden_data / "xrbench_fig5_4k_published.csv")
     row = pub[(pub.scenario == scenario) & (pub.system == system)].iloc[0]
     got = result.summary().iloc[-1]
     assert got["model"] == ""
@@ -86,31 +86,31 @@ def _costmodel_ready() -> bool:
 
 
 @pytest.mark.skipif(not _costmodel_ready(), reason="costmodel.table has not landed")
-def test_published_fig5_all_rows_with_own_maestro_costs(shared_data):
+def test_published_fig5_all_rows_with_own_maestro_costs(golden_data):
     """All 52 rows (4 deterministic scenarios x 13 systems at 4K) with the project's cost tables."""
-    pub = pd.read_csv(shared_data / "xrbench_fig5_4k_published.csv")
+    pub = pd.read_csv(golden_data / "xrbench_fig5_4k_published.csv")
     for row in pub.itertuples():
         result = simulate(
             row.scenario, row.system, "latency_greedy", xrbench_compatible=True, analysis="maestro"
         )
-        _check_published_row(shared_data, result, row.scenario, row.system)
+        _check_published_row(golden_data, result, row.scenario, row.system)
 
 
-def test_edp_greedy_differs_only_in_accelerator_choice(shared_data):
+def test_edp_greedy_differs_only_in_accelerator_choice(golden_data):
     """On a single accelerator both XRBench policies must give identical schedules."""
-    table = maestro_table(shared_data, 4096, 256, ("WS",))
+    table = maestro_table(golden_data, 4096, 256, ("WS",))
     run = dict(costs=table, xrbench_compatible=True)
     a = simulate("vr_gaming", "xrbench-4k-A", "latency_greedy", **run)
     b = simulate("vr_gaming", "xrbench-4k-A", "edp_greedy", **run)
     pd.testing.assert_frame_equal(a.timeline, b.timeline)
     # On a heterogeneous system, EDPGreedy sends work where the per-layer EDP sum is smallest.
-    table_m = maestro_table(shared_data, 1024, 128, ("WS", "OS", "WS", "OS"))
+    table_m = maestro_table(golden_data, 1024, 128, ("WS", "OS", "WS", "OS"))
     c = simulate("vr_gaming", "xrbench-4k-M", "edp_greedy", costs=table_m, xrbench_compatible=True)
     assert len(c.timeline) > 0
 
 
-def test_cascade_probability_draws_are_seeded(shared_data):
-    table = maestro_table(shared_data, 4096, 256, ("WS",))
+def test_cascade_probability_draws_are_seeded(golden_data):
+    table = maestro_table(golden_data, 4096, 256, ("WS",))
     runs = [
         simulate("vr_gaming_p50", "xrbench-4k-A", costs=table, xrbench_compatible=True, seed=s)
         for s in (7, 7, 8)
@@ -121,8 +121,8 @@ def test_cascade_probability_draws_are_seeded(shared_data):
     assert not ge[0].status.reset_index(drop=True).equals(ge[2].status.reset_index(drop=True))
 
 
-def test_scenario_and_system_objects_are_accepted(shared_data):
-    table = maestro_table(shared_data, 4096, 256, ("WS",))
+def test_scenario_and_system_objects_are_accepted(golden_data):
+    table = maestro_table(golden_data, 4096, 256, ("WS",))
     sc = scenario_lib.load("vr_gaming")
     sy = library.get_system("xrbench-4k-A")
     r = simulate(sc, sy, costs=table, xrbench_compatible=True)

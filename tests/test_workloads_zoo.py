@@ -59,8 +59,8 @@ def test_alias_is_the_od_model():
     assert alias.total_macs == ZOO["OD_D2go_FasterRCNN"][1]
 
 
-def test_zoo_rows_equal_shared_table(shared_data):
-    table = pd.read_csv(shared_data / "xrbench_model_layers.csv")
+def test_zoo_rows_equal_shared_table(golden_data):
+    table = pd.read_csv(golden_data / "xrbench_model_layers.csv")
     for name, rows in table.groupby("model", sort=False):
         frame = zoo.load(name).to_frame()
         rows = rows.reset_index(drop=True)
