@@ -59,7 +59,7 @@ import pandas as pd
 
 from costmodel import maestro as M
 from costmodel.batch import LayerBatch
-from costmodel.intmath import ceil0, crem
+from costmodel.intmath import ceil0, ceil_div_bw, crem
 from costmodel.levels import (
     DIM_COLUMN,
     DIMS,
@@ -69,6 +69,7 @@ from costmodel.levels import (
     LevelPlan,
     plan_dataflow,
 )
+from costmodel.native_nest import NestRows, nest_costs
 from costmodel.table import OPTIONAL_COLUMNS, register_analysis
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
@@ -84,6 +85,8 @@ CORRECTIONS: tuple[str, ...] = (
     "capacity",
     "offchip",
     "noc_latency",
+    "reuse",
+    "pass_fill",
 )
 BOUNDS = ("compute", "noc", "l1_spill", "offchip", "l2_spill")
 EXTRA_KEYS = OPTIONAL_COLUMNS  # the keys native adds; cost tables carry them as columns
@@ -104,6 +107,8 @@ class NativeOptions:
     capacity: bool = True
     offchip: bool = True
     noc_latency: bool = True
+    reuse: bool = True
+    pass_fill: bool = True
     vector_width: int = 1
 
     def key(self) -> tuple:
@@ -600,6 +605,8 @@ def analyse_native(
         )
     batch = LayerBatch.of(batch)
     rows = native_rows(batch, options)
+    if options.reuse:
+        return _analyse_nest(batch, rows, accelerator, options)
     corrected = options.true_windows or options.strides
     live = np.where(corrected & ~rows.valid, 0, rows.dims[:, 0])
     analysed = rows.dims.copy()
@@ -618,6 +625,45 @@ def analyse_native(
     result = onchip(sub, accelerator, options) if len(batch) else _empty(accelerator)
     out = {k: v[inverse.reshape(-1)] for k, v in result.items()}
     return _finish(out, batch, rows, live, accelerator, options)
+
+
+def _analyse_nest(
+    batch: LayerBatch, rows: NativeRows, acc: Accelerator, options: NativeOptions
+) -> dict[str, np.ndarray]:
+    """``reuse``: every row on the loop nest of :mod:`costmodel.native_nest`."""
+    _, k, c, y, x, r, s = rows.dims.T
+    out_rows = (y - r) // rows.stride[:, 0] + 1
+    out_cols = (x - s) // rows.stride[:, 1] + 1
+    images = batch.dims[:, 0]
+    valid = rows.valid & (out_rows >= 1) & (out_cols >= 1)
+    nest_rows = NestRows(
+        repetitions=np.where(valid, rows.dims[:, 0] // images, 0),
+        images=images, k=k, c=c, out_rows=out_rows, out_cols=out_cols, r=r, s=s,
+        stride=rows.stride, input_rows=np.minimum(batch.dims[:, 3], y),
+        input_cols=np.minimum(batch.dims[:, 4], x), weights=rows.weights,
+        channel_out=rows.channel_out,
+    )  # fmt: skip
+    if len(batch):
+        M._check_dims(np.column_stack([images, k, c, np.maximum(y, r), np.maximum(x, s), r, s]))
+    out = nest_costs(nest_rows, acc, pass_fill=options.pass_fill,
+                     noc_latency=options.noc_latency, offchip=options.offchip)  # fmt: skip
+    reps = nest_rows.repetitions * images
+    out["macs"] = reps * k * c * r * s * np.maximum(out_rows, 0) * np.maximum(out_cols, 0)
+    ratio_in, ratio_out = acc.fmap_compression
+    compulsory = np.ceil(ratio_in * rows.input_words + ratio_out * rows.output_words)
+    compulsory = compulsory.astype(np.int64) + rows.weight_words
+    out["l2_refetch_words"] = np.maximum(0, out["dram_rd"] + out["dram_wr"] - compulsory)
+    bound = np.where(out["noc_cycles"] > out["compute_cycles"], "noc", "compute")
+    if options.offchip:
+        spill = ceil_div_bw(compulsory, acc.offchip_words_per_core_cycle) <= out["onchip_cycles"]
+        dram = out["offchip_cycles"] > out["onchip_cycles"]
+        bound = np.where(dram, np.where(spill, "l2_spill", "offchip"), bound)
+    out["bound"] = bound.astype("<U8")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = out["macs"] / (out["latency_cycles"].astype(np.float64) * acc.num_pes)
+    out["utilisation"] = np.where(out["latency_cycles"] > 0, util, 0.0)
+    out.update(_energy(out, acc, options))
+    return out
 
 
 def _empty(acc: Accelerator) -> dict[str, np.ndarray]:
@@ -682,9 +728,15 @@ def _energy(out: dict, acc: Accelerator, options: NativeOptions) -> dict[str, np
     if options.true_windows:
         nc = out["computations"].astype(np.float64)
         energy["energy_nj"] = energy["energy_nj"] + M.XRBENCH_MAC_NJ * (out["macs"] - nc)
+    if "l2_rd_output" in out:  # partial sums read back from L2 (the loop nest counts them)
+        psum_reads = out["l2_rd_output"].astype(np.float64)
+        energy["energy_l2_pj"] = energy["energy_l2_pj"] + table.l2_pj * psum_reads
+        energy["energy_nj"] = (
+            energy["energy_nj"] + M.XRBENCH_MAC_NJ * M.XRBENCH_L2_FACTOR * psum_reads
+        )
     if options.offchip:
         energy["energy_dram_pj"] = table.dram_pj * (out["dram_rd"] + out["dram_wr"]).astype(float)
-        energy["energy_pj"] = sum(energy[f"energy_{p}_pj"] for p in M.ENERGY_PARTS)
+    energy["energy_pj"] = sum(energy[f"energy_{p}_pj"] for p in M.ENERGY_PARTS)
     return energy
 
 
