@@ -541,7 +541,8 @@ def _links(acc: Accelerator, rows: NativeRows, index: int, depth: int, options: 
 
 def onchip(rows: NativeRows, acc: Accelerator, options: NativeOptions) -> dict[str, np.ndarray]:
     """The levels, innermost first, on one repetition of every row (unique rows costed once)."""
-    plan = plan_dataflow(acc.dataflow)
+    flow = _without_batch_maps(acc.dataflow)
+    plan = plan_dataflow(flow)
     if acc.num_pes < plan.cluster_product:
         raise CostModelError(
             f"the Cluster sizes multiply to {plan.cluster_product} > num_pes = {acc.num_pes}",
@@ -552,7 +553,7 @@ def onchip(rows: NativeRows, acc: Accelerator, options: NativeOptions) -> dict[s
     unit_dims = rows.dims.copy()
     unit_dims[:, 0] = 1
     pes = np.full(len(unit_dims), acc.num_pes, np.int64)
-    geoms = native_materialise(plan, acc.dataflow, unit_dims, rows.stride, pes, options)
+    geoms = native_materialise(plan, flow, unit_dims, rows.stride, pes, options)
     l1_words = None
     if options.capacity:
         pes_per_unit = plan.cluster_product
@@ -573,6 +574,13 @@ def onchip(rows: NativeRows, acc: Accelerator, options: NativeOptions) -> dict[s
     out["cluster_runtimes"] = np.stack(runtimes, axis=1)
     out["pes_used"] = np.prod(np.stack([g.units for g in geoms]), axis=0)
     return out
+
+
+def _without_batch_maps(flow: Dataflow) -> Dataflow:
+    """MAESTRO's cases cannot map N: its maps are dropped (images run one after the other)."""
+    if all(d.dim != "N" for d in flow.directives):
+        return flow
+    return Dataflow(flow.name, tuple(d for d in flow.directives if d.dim != "N"))
 
 
 def dram_traffic(
@@ -671,7 +679,9 @@ def _empty(acc: Accelerator) -> dict[str, np.ndarray]:
     keys = ("latency_cycles", "pes_used", "computations", *M.ACCESS_COUNTS, "compute_cycles",
             "noc_cycles", "spill_cycles", "l1_spill_words")  # fmt: skip
     out = dict.fromkeys(keys, z)
-    out["cluster_runtimes"] = np.zeros((0, plan_dataflow(acc.dataflow).num_levels), np.int64)
+    out["cluster_runtimes"] = np.zeros(
+        (0, plan_dataflow(_without_batch_maps(acc.dataflow)).num_levels), np.int64
+    )
     return out
 
 

@@ -62,14 +62,21 @@ class TensorShapes:
     def size(self, tensor: str, rng: dict[str, np.ndarray]) -> np.ndarray:
         """Words of ``tensor`` spanned by the dimension ranges ``rng``."""
         if tensor == "I":
-            rows = np.minimum((rng["P"] - 1) * self.stride[:, 0] + rng["R"], self.input_rows)
-            cols = np.minimum((rng["Q"] - 1) * self.stride[:, 1] + rng["S"], self.input_cols)
+            rows = np.minimum(_touched(rng["P"], rng["R"], self.stride[:, 0]), self.input_rows)
+            cols = np.minimum(_touched(rng["Q"], rng["S"], self.stride[:, 1]), self.input_cols)
             return rng["N"] * rng["C"] * rows * cols
         if tensor == "W":
             k = np.where(self.channel_out, 1, rng["K"])
             return np.where(self.weights, k * rng["C"] * rng["R"] * rng["S"], 0)
         channels = np.where(self.channel_out, rng["C"], rng["K"])
         return rng["N"] * channels * rng["P"] * rng["Q"]
+
+
+def _touched(outputs: np.ndarray, window: np.ndarray, stride: np.ndarray) -> np.ndarray:
+    """Input rows read by ``outputs`` output rows of ``window`` filter rows at ``stride``: the
+    span (σ < window: windows overlap) or the windows alone (σ > window: rows in the gaps are
+    never read)."""
+    return np.minimum((outputs - 1) * stride + window, outputs * window)
 
 
 def _ranges(nest: LoopNest, position: int) -> dict[str, np.ndarray]:
