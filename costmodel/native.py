@@ -1,9 +1,11 @@
 """The ``native`` analysis: MAESTRO's data-centric method, departures from physics corrected.
 
-Same machinery as :mod:`costmodel.maestro` (levels, cases, loads, double-buffered step delays),
-with seven corrections, each one field of :class:`NativeOptions` (all on by default, each
-switchable; with all of them off the result equals ``maestro`` exactly). :func:`correction_deltas`
-applies them cumulatively, in this order, and reports the cost after each one.
+Nine corrections, each one field of :class:`NativeOptions` (all on by default, each switchable;
+with all of them off the result equals ``maestro`` exactly). :func:`correction_deltas` applies
+them cumulatively, in this order, and reports the cost after each one. The first seven correct
+MAESTRO's case machinery (:mod:`costmodel.maestro`, :mod:`costmodel.levels`); the last two
+replace it by a loop-nest analysis (:mod:`costmodel.native_nest`), which is what the default
+``native`` runs and what ``docs/NATIVE_VALIDATION.md`` validates against measured silicon.
 
 1. ``true_windows`` — a map on an output dim Y' (X') of size s' becomes an input window of
    s' + R − 1 rows (the layer's filter extent at that level), not s' + (number of directives) − 1
@@ -40,9 +42,25 @@ applies them cumulatively, in this order, and reports the cost after each one.
    1 hop × 1 cycle and gives the top bandwidth to the innermost level (**[Q]** §5). The NoC-bound
    share of an inner level's runtime also counts as NoC time in the ``bound`` of the outer level
    (``maestro`` calls an outer step whose delay is the inner runtime compute-bound).
+8. ``reuse`` — the layer is costed on the loop nest of its directive list
+   (:mod:`costmodel.loopnest`: every map partitions one of N, K, C, P, Q, R, S, so the
+   computation count equals the MACs for any layer, stride, group count and mapping, coupled
+   window/filter spatial maps included; N may be mapped) with each tensor's DRAM ↔ L2 ↔ L1
+   traffic from the reuse analysis of :mod:`costmodel.reuse` (a tile is fetched again only when
+   a loop above it that indexes the tensor advances; partial sums stay in L2 while they fit).
+   It replaces ``capacity``'s per-pass refetch and the case machinery's step delays: latency =
+   max(compute, NoC in, NoC out, off-chip), with DRAM feature maps scaled by the accelerator's
+   ``fmap_compression`` and the off-chip bandwidth in words per core cycle
+   (``offchip_clock_hz``). ``noc_latency`` and ``offchip`` keep their meaning on this path;
+   ``true_windows``/``strides``/``grouped`` only choose how the layer is folded into rows.
+9. ``pass_fill`` — each processing pass first loads every PE's first step tile from L2 over the
+   top NoC; without ``double_buffered`` the array waits for it every pass, with it only what
+   exceeds the previous pass's compute shows.
 
 Outputs (per layer): the keys of :func:`costmodel.maestro.analyse` plus ``dram_rd``/``dram_wr``
-(words), ``onchip_cycles``, ``offchip_cycles``, ``l1_spill_words``, ``l2_refetch_words``;
+(words actually moved, compressed), ``onchip_cycles``, ``offchip_cycles``, ``l1_spill_words``,
+``l2_refetch_words`` (DRAM words beyond each tensor once); under ``reuse`` also ``l2_rd_output``
+(partial sums read back), ``fill_cycles`` (exposed pass fill), ``passes``, ``dram_raw_words``;
 ``bound`` ∈ {compute, noc, l1_spill, offchip, l2_spill}; ``energy_pj`` with its breakdown
 (``energy_dram_pj`` included); ``energy_nj`` is XRBench's formula on the native counts.
 Degenerate layers (no output position) do no work under ``true_windows``/``strides``.

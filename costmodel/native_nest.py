@@ -7,7 +7,8 @@ analysis (:mod:`costmodel.reuse`):
 - **compute**: the busiest PE's MACs, summed over the nest (exact, edge tiles included);
 - **pass fill** (``pass_fill``): a processing pass (one iteration of everything outside the
   innermost level's temporal loops) starts by loading every PE's first step tile of I, W and O
-  from L2 over the top NoC: ``latency + ⌈words / bandwidth⌉`` cycles. Without
+  from L2 over the top NoC, as far as the previous pass did not leave it there
+  (:func:`~costmodel.reuse.pass_fill_words`): ``latency + ⌈words / bandwidth⌉`` cycles. Without
   ``double_buffered`` the array idles during every fill; with it a fill overlaps the previous
   pass and only what exceeds that pass's compute shows (the first fill always shows);
 - **NoC**: the words crossing the top NoC, inbound (I, W, partial-sum reads) and outbound
@@ -77,7 +78,7 @@ def nest_costs(
 
     bw = acc.noc_top.bw_words_per_cycle
     hop = acc.noc_top.latency_cycles if noc_latency else 1
-    fill_words = pass_fill_words(nest, shapes)
+    fill_words = pass_fill_words(nest, shapes, t)
     fill = np.where(fill_words > 0, hop + ceil_div_bw(fill_words, bw) - 1, 0)
     if not pass_fill:
         fill = np.zeros_like(fill)

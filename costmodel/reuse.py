@@ -190,11 +190,20 @@ def traffic(
     return out
 
 
-def pass_fill_words(nest: LoopNest, shapes: TensorShapes) -> np.ndarray:
-    """Words that must reach the PE buffers before a processing pass can compute: every PE's
-    first step tile of I, W and O, each distinct word once (multicast), per row."""
+def pass_fill_words(
+    nest: LoopNest, shapes: TensorShapes, moved: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Words that must reach the PE buffers before a processing pass can compute, per row.
+
+    Every PE's first step tile of I, W and O (each distinct word once: multicast), but of each
+    tensor at most its share of the pass's NoC traffic (``moved``: ``noc_I``, ``noc_W`` and the
+    partial sums read back ``noc_O_rd``, over all passes): a tile the previous pass left in the
+    PE buffers (a stationary operand) is not loaded again.
+    """
     rng = dict(nest.step_tile)
     for loop in nest.loops:
         if not loop.temporal:
             rng[loop.dim] = np.minimum(nest.extents[loop.dim], rng[loop.dim] * loop.trips)
-    return sum(shapes.size(t, rng) for t in TENSORS)
+    passes = np.maximum(nest.passes, 1)
+    share = {"I": moved["noc_I"], "W": moved["noc_W"], "O": moved["noc_O_rd"]}
+    return sum(np.minimum(shapes.size(t, rng), -(-share[t] // passes)) for t in TENSORS)
