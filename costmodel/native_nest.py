@@ -18,6 +18,9 @@ analysis (:mod:`costmodel.reuse`):
 
 On-chip latency = max(compute + exposed fill, NoC in, NoC out); latency = max(on-chip,
 off-chip) (DRAM traffic overlapped, as a double-buffered global buffer allows).
+
+Not modelled on this path: the inner NoC (``noc_col``; every word is charged once, on the top
+NoC) and the L1 capacity (a PE's L1 holds its step tile; ``l1_bytes_per_pe`` is not checked).
 """
 
 from __future__ import annotations

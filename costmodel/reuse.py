@@ -117,7 +117,7 @@ def crossing(
             # after the first iteration of a window walk only the advance is new
             axis = 0 if loop.dim == "P" else 1
             span_dim = "R" if loop.dim == "P" else "S"
-            window = (below[loop.dim] - 1) * shapes.stride[:, axis] + below[span_dim]
+            window = _touched(below[loop.dim], below[span_dim], shapes.stride[:, axis])
             fresh = np.minimum(window, loop.inner * shapes.stride[:, axis])
             fresh_rng = dict(below)
             # a window of `fresh` rows: express it through the span dim of a 1-row output tile
