@@ -12,7 +12,7 @@ with probability p. Built-in scenarios live in ``workloads/data/scenarios/<name>
 
 ``model`` is a zoo id/alias/variant; ``file: path/to/model.csv`` (relative to the YAML file) may
 be given instead or beside it to use a model file. ``load()`` also reads XRBench's
-multi-network scenario files (``.m``, :mod:`workloads.importers.maestro`).
+multi-network scenario files (``.m``, :func:`parse_xrbench_scenario`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import pandas as pd
 from rtmm.errors import SpecError, UnknownNameError
 from rtmm.fileio import load_yaml, load_yaml_text, read_text
 from workloads import zoo
+from workloads.importers.maestro import parse_networks
 from workloads.model import Model
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "scenarios"
@@ -328,11 +329,42 @@ def load(name_or_path: str | os.PathLike) -> Scenario:
     return load_file(path)
 
 
+def parse_xrbench_scenario(text: str, *, name: str, source: str = "<string>") -> Scenario:
+    """An XRBench usage-scenario file: several ``Network`` blocks with FPS, Probability and
+    Dependency (the cascade parent). Each entry carries its network's layers as its model."""
+    models = []
+    for net in parse_networks(text, source):
+        where = f"line {net.line}, network '{net.model.name}'"
+        if net.fps is None:
+            raise SpecError("missing 'FPS: ...'", source=source, field=where)
+        if len(net.dependencies) > 1:
+            raise SpecError(
+                f"{len(net.dependencies)} dependencies",
+                source=source,
+                field=where,
+                allowed="at most one cascade parent",
+            )
+        models.append(
+            ScenarioModel(
+                model_id=net.model.name,
+                fps=net.fps,
+                parent=net.dependencies[0] if net.dependencies else None,
+                probability=1.0 if net.probability is None else net.probability,
+                model=net.model,
+            )
+        )
+    return validate_scenario(Scenario(name=name, models=tuple(models), source=source))
+
+
+def read_xrbench_scenario(path: str | os.PathLike, name: str | None = None) -> Scenario:
+    """An XRBench ``.m`` scenario file (:func:`parse_xrbench_scenario`)."""
+    p = Path(path)
+    return parse_xrbench_scenario(read_text(p), name=name or p.stem, source=str(p))
+
+
 def load_file(path: str | os.PathLike) -> Scenario:
     p = Path(path)
     if p.suffix.lower() == ".m":
-        from workloads.importers.maestro import read_xrbench_scenario
-
         return read_xrbench_scenario(p)
     if p.suffix.lower() in (".yaml", ".yml"):
         return parse_scenario_data(
