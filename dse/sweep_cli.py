@@ -74,9 +74,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
-    for flag, value in (("--workers", args.workers), ("--batch-size", args.batch_size)):
-        if value is not None and value < 1:
-            raise SpecError(f"must be >= 1, got {value}", source="<cli>", field=flag)
+    for flag, value, most in (("--workers", args.workers, 1024),
+                              ("--batch-size", args.batch_size, 1_000_000)):  # fmt: skip
+        if value is not None and not 1 <= value <= most:
+            raise SpecError(
+                f"must be in 1..{most}, got {value}", source="<cli>", field=flag,
+                allowed=f"integers 1..{most}",
+            )  # fmt: skip
     name = args.executor or ("dask" if args.scheduler_address else spec.executor.name)
     address = args.scheduler_address or (spec.executor.address if name == "dask" else None)
     workers = args.workers or spec.executor.workers
