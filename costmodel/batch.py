@@ -19,7 +19,7 @@ import pandas as pd
 
 from rtmm.errors import SpecError
 from rtmm.fileio import read_text
-from workloads.layer import Layer, OpType, parse_op
+from workloads.layer import MAX_LAYER_DIM, MAX_LAYER_VOLUME, Layer, OpType, parse_op
 
 #: Operator codes used in :meth:`LayerBatch.key_matrix` (stable order).
 OP_CODES: dict[str, int] = {op.value: i for i, op in enumerate(OpType)}
@@ -142,6 +142,18 @@ def _int_cell(record: dict, column: str, source: str, where: str, minimum: int =
             field=f"{where} column {column}",
             allowed=f"integers >= {minimum}",
         )
+    return _bounded(value, column, source, where)
+
+
+def _bounded(value: int, column: str, source: str, where: str) -> int:
+    """``value`` if at most :data:`MAX_LAYER_DIM` (int64 counts stay exact), else SpecError."""
+    if value > MAX_LAYER_DIM:
+        raise SpecError(
+            f"{column} = {value} is too large",
+            source=source,
+            field=f"{where} column {column}",
+            allowed=f"integers <= {MAX_LAYER_DIM}",
+        )
     return value
 
 
@@ -155,8 +167,8 @@ def _pair_cell(record: dict, column: str, source: str, where: str) -> tuple[int,
             field=f"{where} column {column}",
             allowed="a positive integer or 'YxX' (e.g. 2 or 2x1)",
         )
-    y = int(match.group(1))
-    return (y, int(match.group(2)) if match.group(2) else y)
+    y = _bounded(int(match.group(1)), column, source, where)
+    return (y, _bounded(int(match.group(2)), column, source, where) if match.group(2) else y)
 
 
 def _batch_from_records(
@@ -181,6 +193,13 @@ def _batch_from_records(
         op_text = str(rec["type"]).strip()
         op = parse_op(op_text, source=source, field=f"{where} column type")
         row = [_int_cell(rec, c, source, where) for c in "NKCYXRS"]
+        if np.prod(np.array(row, dtype=np.float64)) > MAX_LAYER_VOLUME:
+            raise SpecError(
+                "N·K·C·Y·X·R·S overflows the int64 access counts",
+                source=source,
+                field=where,
+                allowed="layers with N·K·C·Y·X·R·S <= 2^52",
+            )
         stride = (1, 1)
         if str(rec.get("stride", "")).strip() not in blank:
             stride = _pair_cell(rec, "stride", source, where)
@@ -227,8 +246,8 @@ def _pair_cell_zero(record: dict, source: str, where: str) -> tuple[int, int]:
             field=f"{where} column padding",
             allowed="'xrbench', a non-negative integer or 'YxX' (e.g. 1 or 1x0)",
         )
-    y = int(match.group(1))
-    return (y, int(match.group(2)) if match.group(2) else y)
+    y = _bounded(int(match.group(1)), "padding", source, where)
+    return (y, _bounded(int(match.group(2)), "padding", source, where) if match.group(2) else y)
 
 
 def read_layer_table(path: str | os.PathLike) -> tuple[pd.DataFrame, LayerBatch]:

@@ -58,6 +58,7 @@ import numpy as np
 
 from rtmm.errors import SpecError
 from rtmm.fileio import load_yaml
+from rtmm.limits import INT64_MAX, MAX_HORIZON_MS, MAX_POINTS
 
 #: Accelerator fields a hardware axis may set, with their value kind.
 ACCELERATOR_FIELDS: dict[str, str] = {
@@ -304,6 +305,14 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
         raise SpecError("must be a mapping of field path to values", source=source, field="axes")
     hardware = tuple(_hardware_axis(str(k), v, source) for k, v in axes_data.items())
     horizon = _axis("horizon_ms", data.get("horizon_ms", DEFAULT_HORIZON_MS), "pos_float", source)
+    for value in horizon.values:
+        if value > MAX_HORIZON_MS:
+            raise SpecError(
+                f"bad value {value!r}",
+                source=source,
+                field="horizon_ms",
+                allowed=f"0 < horizon_ms <= {MAX_HORIZON_MS:g}",
+            )
     spec = SweepSpec(
         source=source,
         base_systems=bases,
@@ -332,6 +341,12 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
             source=source,
             field="sample.n",
             allowed=f"1..{spec.full_size}",
+        )
+    if spec.full_size > INT64_MAX:
+        raise SpecError(
+            f"the axes' cross product has {spec.full_size} points",
+            source=source,
+            allowed="fewer than 2^63 points (use fewer or shorter axes)",
         )
     return spec
 
@@ -450,6 +465,8 @@ def _scalar(v: Any, kind: str, source: str, where: str) -> Any:
                 )
     if not ok:
         raise SpecError(f"bad value {v!r}", source=source, field=where, allowed=_KIND_ALLOWED[kind])
+    if isinstance(v, int) and abs(v) > INT64_MAX:
+        raise SpecError(f"bad value {v}", source=source, field=where, allowed="integers < 2^63")
     return v
 
 
@@ -505,6 +522,10 @@ def _sample(raw: Any, source: str) -> SampleSpec | None:
     if "n" not in raw:
         raise SpecError("missing 'n'", source=source, field="sample.n", allowed="an integer >= 1")
     n = _scalar(raw["n"], "pos_int", source, "sample.n")
+    if n > MAX_POINTS:
+        raise SpecError(
+            f"n = {n}", source=source, field="sample.n", allowed=f"1..{MAX_POINTS} points"
+        )
     seed = _scalar(raw.get("seed", 0), "nonneg_int", source, "sample.seed")
     return SampleSpec(method=method, n=n, seed=seed)
 

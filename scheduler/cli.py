@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rtmm.errors import RtmmError
+from rtmm.limits import INT64_MAX, MAX_FRAMES, MAX_HORIZON_MS
 from scheduler import policies
 
 
@@ -44,12 +45,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from scheduler.outputs import write_outputs
     from scheduler.simulate import simulate
+    from workloads.scenario import load as load_scenario
 
-    if args.horizon_ms <= 0:
-        raise RtmmError(f"--horizon-ms {args.horizon_ms}", source="<cli>", allowed="> 0")
-    if args.jitter_ms < 0:
-        raise RtmmError(f"--jitter-ms {args.jitter_ms}", source="<cli>", allowed=">= 0")
+    if not 0 < args.horizon_ms <= MAX_HORIZON_MS:
+        allowed = f"> 0 and <= {MAX_HORIZON_MS:g}"
+        raise RtmmError(f"--horizon-ms {args.horizon_ms}", source="<cli>", allowed=allowed)
+    if not 0 <= args.jitter_ms <= MAX_HORIZON_MS:
+        allowed = f">= 0 and <= {MAX_HORIZON_MS:g}"
+        raise RtmmError(f"--jitter-ms {args.jitter_ms}", source="<cli>", allowed=allowed)
+    if args.seed > INT64_MAX:
+        raise RtmmError(f"--seed {args.seed}", source="<cli>", allowed="integers >= 0 and < 2^63")
     policy = policies.get(args.policy)  # unknown names fail before any work
+    frames = sum(m.fps for m in load_scenario(args.scenario).models) * args.horizon_ms / 1000
+    if frames > MAX_FRAMES:
+        raise RtmmError(
+            f"--horizon-ms {args.horizon_ms} releases {frames:.3g} frames of {args.scenario}",
+            source="<cli>",
+            allowed=f"at most {MAX_FRAMES} frames per run (a shorter --horizon-ms)",
+        )
     result = simulate(
         args.scenario,
         args.system,

@@ -11,6 +11,7 @@ an explicit number of rows/columns added on each side, and negative output sizes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -136,6 +137,17 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
+#: Largest layer dimension, stride, padding or group count: the cost analyses count accesses in
+#: int64, so a dimension must stay far below 2^63 (2^20 is above any real tensor extent).
+MAX_LAYER_DIM = 1 << 20
+#: Largest N·K·C·Y·X·R·S: the MAC and access counts must stay exact in int64 and float64.
+MAX_LAYER_VOLUME = 2**52
+
+
+def _tuple(value: object) -> tuple:
+    return value if isinstance(value, tuple) else ()
+
+
 def validate_layer(layer: Layer, *, source: object = None, field: str | None = None) -> Layer:
     """Check a layer's invariants; return it unchanged or raise :class:`SpecError` (one line).
 
@@ -157,6 +169,18 @@ def validate_layer(layer: Layer, *, source: object = None, field: str | None = N
     for dim, value in zip("NKCYXRS", layer.dims, strict=True):
         if not _is_int(value) or value < 1:
             raise fail(f"{dim} = {value!r}", allowed="integers >= 1")
+    named = [*zip("NKCYXRS", layer.dims, strict=True), ("groups", layer.groups)]
+    named += [("stride", v) for v in _tuple(layer.stride)]
+    named += [("padding", v) for v in _tuple(layer.padding)]
+    for label, value in named:
+        if _is_int(value) and value > MAX_LAYER_DIM:
+            raise fail(f"{label} = {value} is too large", allowed=f"integers <= {MAX_LAYER_DIM}")
+    volume = math.prod(int(v) for v in layer.dims)
+    if volume > MAX_LAYER_VOLUME:
+        raise fail(
+            f"N·K·C·Y·X·R·S = {volume:.3g} overflows the int64 access counts",
+            allowed="layers with N·K·C·Y·X·R·S <= 2^52",
+        )
     if (
         not isinstance(layer.stride, tuple)
         or len(layer.stride) != 2
