@@ -19,7 +19,14 @@ import pandas as pd
 
 from rtmm.errors import SpecError
 from rtmm.fileio import read_text
-from workloads.layer import MAX_LAYER_DIM, MAX_LAYER_VOLUME, Layer, OpType, parse_op
+from workloads.layer import (
+    MAX_LAYER_DIM,
+    MAX_LAYER_VOLUME,
+    Layer,
+    OpType,
+    parse_op,
+    same_padding,
+)
 
 #: Operator codes used in :meth:`LayerBatch.key_matrix` (stable order).
 OP_CODES: dict[str, int] = {op.value: i for i, op in enumerate(OpType)}
@@ -210,7 +217,13 @@ def _batch_from_records(
             g = row[2]
         pad_text = str(rec.get("padding", "")).strip()
         is_xr = pad_text in blank or pad_text == "xrbench"
-        pad = (0, 0) if is_xr else _pair_cell_zero(rec, source, where)
+        if pad_text.lower() == "same":
+            where_pad = f"{where} column padding"
+            pad = same_padding(
+                (row[3], row[4]), (row[5], row[6]), stride, source=source, field=where_pad
+            )
+        else:
+            pad = (0, 0) if is_xr else _pair_cell_zero(rec, source, where)
         if row[1] % g or row[2] % g:
             raise SpecError(
                 f"groups = {g} does not divide C = {row[2]} and K = {row[1]}",
@@ -244,7 +257,7 @@ def _pair_cell_zero(record: dict, source: str, where: str) -> tuple[int, int]:
             f"padding = '{text}'",
             source=source,
             field=f"{where} column padding",
-            allowed="'xrbench', a non-negative integer or 'YxX' (e.g. 1 or 1x0)",
+            allowed="'xrbench', 'same', a non-negative integer or 'YxX' (e.g. 1 or 1x0)",
         )
     y = _bounded(int(match.group(1)), "padding", source, where)
     return (y, _bounded(int(match.group(2)), "padding", source, where) if match.group(2) else y)

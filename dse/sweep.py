@@ -59,6 +59,7 @@ import numpy as np
 from rtmm.errors import SpecError
 from rtmm.fileio import load_yaml
 from rtmm.limits import INT64_MAX, MAX_HORIZON_MS, MAX_POINTS
+from rtmm.names import did_you_mean
 
 #: Accelerator fields a hardware axis may set, with their value kind.
 ACCELERATOR_FIELDS: dict[str, str] = {
@@ -295,7 +296,11 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
         )
     for key in data:
         if key not in _TOP_KEYS:
-            raise SpecError(f"unknown key '{key}'", source=source, allowed=", ".join(_TOP_KEYS))
+            raise SpecError(
+                f"unknown key '{key}'{did_you_mean(str(key), _TOP_KEYS)}",
+                source=source,
+                allowed=", ".join(_TOP_KEYS),
+            )
     for key in ("base_system", "scenarios", "policies"):
         if key not in data:
             raise SpecError(f"missing required key '{key}'", source=source)
@@ -370,7 +375,10 @@ def _hardware_axis(name: str, raw: Any, source: str) -> Axis:
             [*SYSTEM_FIELDS, *(f"accelerators[i|*].{f}" for f in ACCELERATOR_FIELDS)]
         )
         raise SpecError(
-            f"unknown axis field '{name}'", source=source, field="axes", allowed=allowed
+            f"unknown axis field '{name}'{did_you_mean(name, allowed.split(', '))}",
+            source=source,
+            field="axes",
+            allowed=allowed,
         )
     return _axis(f"axes.{name}", raw, ACCELERATOR_FIELDS[m.group(2)], source, axis_name=name)
 
@@ -458,7 +466,7 @@ def _scalar(v: Any, kind: str, source: str, where: str) -> Any:
             presets = _presets(kind)
             if v not in presets:
                 raise SpecError(
-                    f"unknown {kind} '{v}'",
+                    f"unknown {kind} '{v}'{did_you_mean(v, presets)}",
                     source=source,
                     field=where,
                     allowed=", ".join(sorted(presets)),
@@ -483,7 +491,10 @@ def _choice_axis(where: str, raw: Any, choices: Sequence[str], source: str) -> A
     for v in axis.values:
         if v not in choices:
             raise SpecError(
-                f"unknown value '{v}'", source=source, field=where, allowed=", ".join(choices)
+                f"unknown value '{v}'{did_you_mean(str(v), choices)}",
+                source=source,
+                field=where,
+                allowed=", ".join(choices),
             )
     return axis
 

@@ -26,8 +26,9 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from rtmm.errors import SpecError, UnknownNameError
+from rtmm.errors import SpecError
 from rtmm.fileio import load_yaml, load_yaml_text, read_text
+from rtmm.names import unknown_name
 from workloads import zoo
 from workloads.importers.maestro import parse_networks
 from workloads.model import Model
@@ -77,10 +78,7 @@ class Scenario:
         for m in self.models:
             if m.model_id == model_id:
                 return m
-        raise UnknownNameError(
-            f"scenario '{self.name}' has no model '{model_id}'",
-            allowed=", ".join(self.model_ids),
-        )
+        raise unknown_name(f"model of scenario '{self.name}'", model_id, self.model_ids)
 
     def __len__(self) -> int:
         return len(self.models)
@@ -162,11 +160,13 @@ def validate_scenario(scenario: Scenario) -> Scenario:
             )
         seen.add(m.model_id)
         if m.model is None and not zoo.is_known(m.model_id):
-            raise UnknownNameError(
-                f"unknown model '{m.model_id}'",
+            raise unknown_name(
+                "model",
+                m.model_id,
+                zoo.names(),
                 source=src,
                 field=where,
-                allowed="zoo models (" + ", ".join(zoo.names()) + ") or 'file: PATH'",
+                extra="(zoo models) or 'file: PATH'",
             )
         if not _is_number(m.fps) or not MIN_FPS <= m.fps <= MAX_FPS:
             raise SpecError(
@@ -333,10 +333,12 @@ def load(name_or_path: str | os.PathLike) -> Scenario:
         return _load_builtin(text)
     path = Path(text)
     if path.suffix.lower() not in SCENARIO_SUFFIXES and not path.exists():
-        raise UnknownNameError(
-            f"unknown scenario '{text}'",
+        raise unknown_name(
+            "scenario",
+            text,
+            names(),
             source="<scenarios>",
-            allowed=", ".join(names()) + " or a path to a .yaml/.m scenario file",
+            extra="or a path to a .yaml/.m scenario file",
         )
     return load_file(path)
 
