@@ -35,6 +35,9 @@ from scheduler.costs import CostArrays
 from scheduler.result import SimulationResult
 from workloads.scenario import Scenario
 
+#: The cost analysis of points that name none.
+DEFAULT_ANALYSIS = "maestro"
+
 #: Area proxy weights (see :func:`area_metrics`): one PE (an 8-bit MAC with its registers) is the
 #: unit; one byte of SRAM counts 1/40 of it — an order-of-magnitude ratio for 28-45 nm processes
 #: (an 8-bit MAC is a few hundred um^2, an SRAM byte a few um^2 with periphery).
@@ -104,7 +107,7 @@ def _scenario_costs(
     (:func:`scheduler.pipeline.cost_arrays`; the per-layer costs come from costmodel's
     content-keyed cache, these arrays are kept per point key so a batch builds them once)."""
     return pipeline.cost_arrays(
-        _scenario(scenario), point_system(base_ref, hardware), None, **_analysis_kw(analysis)
+        _scenario(scenario), point_system(base_ref, hardware), None, analysis=_analysis(analysis)
     )
 
 
@@ -112,11 +115,12 @@ def scenario_cost_table(
     scenario: Scenario, system: System, analysis: str | None = None
 ) -> pd.DataFrame:
     """Cost table of every model of ``scenario`` on ``system`` (``pipeline.cost_table``)."""
-    return pipeline.cost_table(scenario, system, **_analysis_kw(analysis))
+    return pipeline.cost_table(scenario, system, _analysis(analysis))
 
 
-def _analysis_kw(analysis: str | None) -> dict[str, str]:
-    return {} if analysis is None else {"analysis": analysis}
+def _analysis(analysis: str | None) -> str:
+    """A point's cost analysis (``None``: the default, ``maestro``)."""
+    return DEFAULT_ANALYSIS if analysis is None else analysis
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,7 +133,7 @@ def _options(point: DesignPoint) -> pipeline.RunOptions:
         xrbench_compatible=point.xrbench_compatible,
         horizon_ms=point.horizon_ms,
         seed=point.seed,
-        **_analysis_kw(point.analysis),
+        analysis=_analysis(point.analysis),
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from hardware_db.dataflow import MAP_DIMS, PRESETS, Directive
+from hardware_db.dataflow import MAP_DIMS, PRESETS, Directive, DirectiveKind
 
 _DIM_ALIASES = {"OY": "Y'", "OX": "X'"}
 _MAP_RE = re.compile(
@@ -62,16 +62,17 @@ def parse_directive(statement: str) -> Directive:
     cluster = _CLUSTER_RE.match(text)
     if cluster:
         size = _positive_int(cluster.group(1), "cluster size", text)
-        kind = cluster.group(2)
-        if kind is not None and kind != "P":
+        cluster_type = cluster.group(2)
+        if cluster_type is not None and cluster_type != "P":
             raise DirectiveSyntaxError(
-                f"cluster type '{kind}' in '{text}' is not supported", "Cluster(n) or Cluster(n,P)"
+                f"cluster type '{cluster_type}' in '{text}' is not supported",
+                "Cluster(n) or Cluster(n,P)",
             )
         return Directive("C", size)
     mapping = _MAP_RE.match(text)
     if not mapping:
         raise DirectiveSyntaxError(f"cannot parse directive '{text}'", _DIRECTIVE_FORMS)
-    kind = "T" if mapping.group(1).startswith("T") else "S"
+    kind: DirectiveKind = "T" if mapping.group(1).startswith("T") else "S"
     size = _positive_int(mapping.group(2), "size", text)
     offset = _positive_int(mapping.group(3), "offset", text)
     dim = _DIM_ALIASES.get(mapping.group(4), mapping.group(4))
@@ -86,7 +87,7 @@ def check_directives(directives: Sequence[Directive]) -> None:
     """Structural checks of a whole list: not empty, no dimension mapped twice at one level."""
     if not any(d.kind != "C" for d in directives):
         raise DirectiveSyntaxError("no map directives", "at least one TemporalMap/SpatialMap")
-    level, seen = 0, set()
+    level, seen = 0, set[str]()
     for d in directives:
         if d.kind == "C":
             level, seen = level + 1, set()

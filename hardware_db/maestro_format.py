@@ -33,6 +33,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hardware_db.dataflow import PRESETS, Dataflow
 from hardware_db.directives import (
@@ -279,7 +280,7 @@ def _parse_hw_statements(
     values.setdefault("col_noc_latency", 1)
     values.setdefault("top_noc_multicast", True)
     values.setdefault("col_noc_multicast", True)
-    fields = {field: values[key] for key, (field, _) in _HW_KEYS.items()}
+    fields: dict[str, Any] = {field: values[key] for key, (field, _) in _HW_KEYS.items()}
     return MaestroHardware(name=name, **fields)
 
 

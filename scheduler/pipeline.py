@@ -28,6 +28,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -49,9 +50,9 @@ from workloads.model import Model
 from workloads.scenario import Scenario
 
 #: A cost source: ready arrays, a cost-table DataFrame, an external cost CSV, or ``None``.
-CostSource = CostArrays | pd.DataFrame | str | os.PathLike | None
+CostSource: TypeAlias = CostArrays | pd.DataFrame | str | os.PathLike | None
 #: Supernet sub-networks per model id: ``{model_id: [(variant name in the table, accuracy)]}``.
-VariantMap = Mapping[str, Sequence[tuple[str, float]]]
+VariantMap: TypeAlias = Mapping[str, Sequence[tuple[str, float]]]
 
 #: Scenario-level metrics taken from a result's summary (its ``model == ""`` row).
 SUMMARY_METRICS = (

@@ -12,6 +12,7 @@ an explicit number of rows/columns added on each side, and negative output sizes
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -50,14 +51,14 @@ class Layer:
     @property
     def out_y(self) -> int:
         """Output rows Y' (signed under the XRBench convention)."""
-        if self.padding == "xrbench":
+        if isinstance(self.padding, str):  # "xrbench"
             return (self.Y - self.R) // self.stride[0] + 1
         return (self.Y + 2 * self.padding[0] - self.R) // self.stride[0] + 1
 
     @property
     def out_x(self) -> int:
         """Output columns X' (signed under the XRBench convention)."""
-        if self.padding == "xrbench":
+        if isinstance(self.padding, str):  # "xrbench"
             return (self.X - self.S) // self.stride[1] + 1
         return (self.X + 2 * self.padding[1] - self.S) // self.stride[1] + 1
 
@@ -120,7 +121,9 @@ OP_ALIASES: dict[str, OpType] = {
 }
 
 
-def parse_op(text: str, *, source: object = None, field: str | None = None) -> OpType:
+def parse_op(
+    text: str, *, source: str | os.PathLike | None = None, field: str | None = None
+) -> OpType:
     """Map an operator spelling (``CONV``, ``DSCONV``, ``FC``, ...) to :class:`OpType`."""
     key = str(text).strip().upper()
     if key not in OP_ALIASES:
@@ -148,7 +151,9 @@ def _tuple(value: object) -> tuple:
     return value if isinstance(value, tuple) else ()
 
 
-def validate_layer(layer: Layer, *, source: object = None, field: str | None = None) -> Layer:
+def validate_layer(
+    layer: Layer, *, source: str | os.PathLike | None = None, field: str | None = None
+) -> Layer:
     """Check a layer's invariants; return it unchanged or raise :class:`SpecError` (one line).
 
     Rules: a non-empty name; every dimension a positive integer; strides positive; padding

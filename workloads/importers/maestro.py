@@ -302,7 +302,13 @@ def _layer(entry: Entry, source: str) -> Layer:
         op=op,
         stride=(stride.get("Y", 1), stride.get("X", 1)),
         groups=dims["C"] if type_text == "DSCONV" else 1,
-        **{d: dims[d] for d in "NKCYXRS"},
+        N=dims["N"],
+        K=dims["K"],
+        C=dims["C"],
+        Y=dims["Y"],
+        X=dims["X"],
+        R=dims["R"],
+        S=dims["S"],
     )
     return validate_layer(layer, source=source, field=where)
 
