@@ -546,8 +546,8 @@ def analyse(
     inverse = inverse.reshape(-1)
     ints = unique[:, :7].astype(np.int64)  # a fractional bandwidth makes the key float64
     unit_dims = np.column_stack([np.ones(len(unique), np.int64), ints[:, :6]])
-    bws = [unique[:, i].astype(b.dtype) for i, b in ((7, top), (8, col))]
-    result = analyse_unique(plan, unit_dims, ints[:, 6], *bws, options)
+    top_u, col_u = unique[:, 7].astype(top.dtype), unique[:, 8].astype(col.dtype)
+    result = analyse_unique(plan, unit_dims, ints[:, 6], top_u, col_u, options)
     out = {k: v[inverse] for k, v in result.items()}
     batch = dims[:, 0]
     for k in ("latency_cycles", "computations", *ACCESS_COUNTS, "compute_cycles", "noc_cycles"):

@@ -24,8 +24,8 @@ from typing import Any
 
 from hardware_db import dataflow as dataflow_presets
 from hardware_db import energy as energy_presets
+from hardware_db.directives import DirectiveSyntaxError, parse_directives
 from hardware_db.energy import EnergyTable
-from hardware_db.maestro_format import DirectiveSyntaxError, parse_directives
 from rtmm.errors import SpecError, UnknownNameError
 
 Resolver = Callable[[str, str], Mapping[str, Any]]
@@ -345,7 +345,7 @@ def validate_accelerator(
     *,
     source: str,
     path: str = "",
-    offchip_bw_default: int | None = None,
+    offchip_bw_default: int | float | None = None,
     resolve: Resolver | None = None,
 ) -> dict:
     """Check one accelerator document; return its checked dict (field names of Accelerator).

@@ -22,13 +22,17 @@ next base tick and the running completions). It never touches pandas until the t
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays
-from scheduler.policies.base import Policy
 from scheduler.result import frames_frame, timeline_frame
 from scheduler.state import FrameStatus, Job
+
+if TYPE_CHECKING:
+    from scheduler.policies.base import Policy
 
 F32 = np.float32
 _RETIRE_MARGIN_MS = F32(0.01)
@@ -49,6 +53,13 @@ def run_xrbench(
     """Run the XRBench runtime; return (frame rows, block rows, end time, periods in ms)."""
     num_models = len(model_ids)
     num_acc = costs.num_accelerators
+    for model_id, f in zip(model_ids, fps, strict=True):
+        if not f <= 1000:  # the period floor(1000 / FPS) would be 0 ms
+            raise SimulationError(
+                f"{model_id} at {f:g} FPS: XRBench-compatible periods are whole milliseconds",
+                source="<xrbench>",
+                allowed="FPS <= 1000 in XRBench-compatible mode, or native mode",
+            )
     periods = [F32(int(1000 // f)) for f in fps]
     num_frames = [int(np.floor(F32(horizon_ms) / p)) for p in periods]
     base_tick = F32(int(1000 // max(fps)))

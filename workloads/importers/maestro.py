@@ -1,4 +1,6 @@
-"""MAESTRO model files and XRBench multi-network scenario files.
+"""MAESTRO model files and the ``Network`` blocks of XRBench multi-network scenario files.
+
+:func:`parse_networks` reads every block; :mod:`workloads.scenario` builds scenarios from them.
 
 Both share MAESTRO's block syntax::
 
@@ -27,15 +29,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
 from rtmm.errors import SpecError
 from rtmm.fileio import read_text
 from workloads.layer import Layer, OpType, parse_op, validate_layer
 from workloads.model import Model
-
-if TYPE_CHECKING:
-    from workloads.scenario import Scenario
 
 _TOKEN = re.compile(
     r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<comment>//[^\n]*|#[^\n]*)"
@@ -83,11 +82,16 @@ def _tokenize(text: str, source: str) -> list[_Tok]:
     return tokens
 
 
+#: Deepest block nesting accepted (Network { Layer { Dimensions { } } } is 3).
+MAX_BLOCK_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, tokens: list[_Tok], source: str) -> None:
         self.tokens = tokens
         self.pos = 0
         self.source = source
+        self.depth = 0
 
     def peek(self, offset: int = 0) -> _Tok | None:
         i = self.pos + offset
@@ -107,6 +111,17 @@ class _Parser:
         return tok
 
     def entries(self, closing: bool) -> list[Entry]:
+        if self.depth > MAX_BLOCK_DEPTH:
+            raise self.error(
+                f"blocks nested more than {MAX_BLOCK_DEPTH} deep", self.peek()
+            )  # the parser recurses per block; real files nest 3 deep
+        self.depth += 1
+        try:
+            return self._entries(closing)
+        finally:
+            self.depth -= 1
+
+    def _entries(self, closing: bool) -> list[Entry]:
         items: list[Entry] = []
         while True:
             tok = self.peek()
@@ -179,7 +194,7 @@ _NETWORK_KEYS = {"layer", "fps", "probability", "dependency"}
 
 def _int_value(entry: Entry, source: str) -> int:
     text = entry.value if isinstance(entry.value, str) else ""
-    if not re.fullmatch(r"[-+]?\d+", text):
+    if not re.fullmatch(r"[-+]?\d{1,30}", text):
         raise SpecError(
             f"{entry.key} = '{text or '{...}'}' is not an integer",
             source=source,
@@ -287,7 +302,13 @@ def _layer(entry: Entry, source: str) -> Layer:
         op=op,
         stride=(stride.get("Y", 1), stride.get("X", 1)),
         groups=dims["C"] if type_text == "DSCONV" else 1,
-        **{d: dims[d] for d in "NKCYXRS"},
+        N=dims["N"],
+        K=dims["K"],
+        C=dims["C"],
+        Y=dims["Y"],
+        X=dims["X"],
+        R=dims["R"],
+        S=dims["S"],
     )
     return validate_layer(layer, source=source, field=where)
 
@@ -382,36 +403,3 @@ def parse_maestro_model(text: str, source: str = "<string>") -> Model:
 def read_maestro_model(path: str | os.PathLike) -> Model:
     p = Path(path)
     return parse_maestro_model(read_text(p), source=str(p))
-
-
-def parse_xrbench_scenario(text: str, *, name: str, source: str = "<string>") -> Scenario:
-    """An XRBench usage-scenario file (several networks with FPS, Probability, Dependency)."""
-    from workloads.scenario import Scenario, ScenarioModel, validate_scenario
-
-    models = []
-    for net in parse_networks(text, source):
-        where = f"line {net.line}, network '{net.model.name}'"
-        if net.fps is None:
-            raise SpecError("missing 'FPS: ...'", source=source, field=where)
-        if len(net.dependencies) > 1:
-            raise SpecError(
-                f"{len(net.dependencies)} dependencies",
-                source=source,
-                field=where,
-                allowed="at most one cascade parent",
-            )
-        models.append(
-            ScenarioModel(
-                model_id=net.model.name,
-                fps=net.fps,
-                parent=net.dependencies[0] if net.dependencies else None,
-                probability=1.0 if net.probability is None else net.probability,
-                model=net.model,
-            )
-        )
-    return validate_scenario(Scenario(name=name, models=tuple(models), source=source))
-
-
-def read_xrbench_scenario(path: str | os.PathLike, name: str | None = None) -> Scenario:
-    p = Path(path)
-    return parse_xrbench_scenario(read_text(p), name=name or p.stem, source=str(p))
