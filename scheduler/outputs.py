@@ -225,7 +225,7 @@ def plot_gantt(
     longest_tick = max(len(f"{a}: {n}") for a, n in enumerate(result.accelerator_names))
     fig.subplots_adjust(
         left=min(0.35, (0.55 + 0.075 * longest_tick) / 12),
-        right=max(0.45, 1 - (0.3 + 0.055 * longest_legend) / 12),
+        right=max(0.45, 1 - (0.45 + 0.06 * longest_legend) / 12),
         bottom=0.55 / height_in,
         top=1 - 0.6 / height_in,
     )
