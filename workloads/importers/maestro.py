@@ -23,8 +23,8 @@ A layer's ``Dataflow { ... }`` block is MAESTRO's per-layer mapping. Its directi
 text, in ``Model.layer_dataflows`` (layer name → directive list) with ``Sz(D)`` replaced by the
 layer's size of dimension D as written in the file (MAESTRO's meaning); the cost model
 (:mod:`costmodel.layer_dataflows`) costs that layer with it instead of the accelerator's dataflow.
-The block is read verbatim (``Y'``, ``Sz(R)`` and ``//`` comments allowed); its directives are
-checked when the layer is costed.
+The block is read verbatim (``Y'``, ``Sz(R)`` and ``//`` comments allowed;
+:mod:`workloads.importers.maestro_dataflow`); its directives are checked when the layer is costed.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Union
 
 from rtmm.errors import SpecError
 from rtmm.fileio import read_text
+from workloads.importers.maestro_dataflow import DATAFLOW_OPEN, layer_dataflow_text, raw_block
 from workloads.layer import Layer, OpType, parse_op, validate_layer
 from workloads.model import Model
 
@@ -68,33 +69,16 @@ class Entry:
     value: Union[str, list[Entry], None] = None  # noqa: UP007 (recursive alias)
 
 
-_DATAFLOW_OPEN = re.compile(r"\s*:?\s*\{")
-
-
-def _raw_block(text: str, pos: int, source: str, line: int) -> tuple[str, int]:
-    """The text of a ``{ ... }`` block whose ``{`` ends at ``pos``, and the position after it."""
-    close = text.find("}", pos)
-    nested = text.find("{", pos)
-    if close < 0 or 0 <= nested < close:
-        raise SpecError(
-            "unclosed or nested Dataflow block",
-            source=source,
-            field=f"line {line}",
-            allowed="Dataflow { directives; ... }",
-        )
-    return text[pos:close], close + 1
-
-
 def _tokenize(text: str, source: str) -> list[_Tok]:
     tokens: list[_Tok] = []
     line = 1
     pos = 0
     while pos < len(text):
         if tokens and tokens[-1].kind == "word" and tokens[-1].text.lower() == "dataflow":
-            opening = _DATAFLOW_OPEN.match(text, pos)
+            opening = DATAFLOW_OPEN.match(text, pos)
             if opening:  # keep the block verbatim: directives use Y', Sz(R), ...
                 line += text.count("\n", pos, opening.end())
-                body, end = _raw_block(text, opening.end(), source, line)
+                body, end = raw_block(text, opening.end(), source, line)
                 tokens.append(_Tok("raw", body, line))
                 line += body.count("\n")
                 pos = end
@@ -261,36 +245,6 @@ def _single(entries: list[Entry], key: str, source: str, where: str) -> Entry | 
     return found[0] if found else None
 
 
-_SZ = re.compile(r"Sz\s*\(\s*([A-Za-z]+'?)\s*\)")
-
-
-def _layer_dataflow(entry: Entry, dims: dict[str, int], source: str, layer: str) -> str:
-    """The layer's directive text with ``Sz(D)`` replaced by the layer's size of D."""
-
-    def size(match: re.Match) -> str:
-        dim = match.group(1).upper()
-        if dim not in dims:
-            raise SpecError(
-                f"Sz({match.group(1)}) in the Dataflow of layer '{layer}'",
-                source=source,
-                field=f"line {entry.line}",
-                allowed="Sz of " + ", ".join(sorted(dims)),
-            )
-        return str(dims[dim])
-
-    text = entry.value if isinstance(entry.value, str) else ""
-    lines = [line.split("//", 1)[0] for line in text.splitlines()]
-    body = " ".join(" ".join(lines).split())
-    if not body.strip(" ;"):
-        raise SpecError(
-            f"empty Dataflow block in layer '{layer}'",
-            source=source,
-            field=f"line {entry.line}",
-            allowed="Dataflow { directives; ... } or no Dataflow block",
-        )
-    return _SZ.sub(size, body)
-
-
 def _layer(entry: Entry, source: str) -> tuple[Layer, str | None]:
     """The layer of a ``Layer`` block and its own dataflow text (None without a block)."""
     where = f"line {entry.line}, layer '{entry.name}'"
@@ -316,7 +270,9 @@ def _layer(entry: Entry, source: str) -> tuple[Layer, str | None]:
     dims = _kv_block(dim_entry, source, "NKCYXRSM")
     flow_entry = _single(body, "dataflow", source, where)
     flow_dims = {"N": 1, "R": 1, "S": 1, **dims}
-    flow = _layer_dataflow(flow_entry, flow_dims, source, str(entry.name)) if flow_entry else None
+    flow = (
+        layer_dataflow_text(flow_entry, flow_dims, source, str(entry.name)) if flow_entry else None
+    )
     stride_entry = _single(body, "stride", source, where)
     stride = _kv_block(stride_entry, source, "XY") if stride_entry else {}
     if op in (OpType.GEMM, OpType.ATTN) and "M" in dims:
