@@ -154,3 +154,15 @@ def test_simulate_default_out_and_run_json(tmp_path, monkeypatch, capsys):
     assert run["cost_analysis"] == "native" and run["scenario"] == "my-scn2"
     assert run["engine"].startswith("native") and run["horizon_ms"] == 200
     assert (folder / "summary.csv").is_file()
+
+
+def test_sweep_banner_names_analysis_and_engine():
+    from dse.sweep import parse_spec
+    from dse.sweep_cli import what_produced
+
+    base = {"base_system": "xrbench-4k-J", "scenarios": "vr_gaming", "policies": "fcfs"}
+    assert what_produced(parse_spec(base)) == (
+        "cost analysis: maestro (default); engine: xrbench-compatible (whole-model dispatch)"
+    )
+    both = parse_spec({**base, "analysis": ["native"], "modes": "native"})
+    assert what_produced(both) == "cost analysis: native; engine: native (layer-block dispatch)"
