@@ -219,7 +219,14 @@ def plot_gantt(
         Line2D([], [], marker="|", linestyle="none", color="0.2", markersize=8,
                label="frame deadline (tick in model colour)")
     )  # fmt: skip
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7)
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.005, 1.0),
+        fontsize=7,
+        title="frame counts: whole run" if end < run_ms else None,
+        title_fontsize=7,
+    )
     # fixed margins instead of tight_layout, which would lay out every text twice (~0.2 s)
     longest_legend = max(len(h.get_label()) for h in handles)
     longest_tick = max(len(f"{a}: {n}") for a, n in enumerate(result.accelerator_names))

@@ -74,6 +74,7 @@ def test_gantt_window_is_stated():
     fig = plot_gantt(_result(), max_ms=40.0)
     (ax,) = fig.axes
     assert "first 40 of 100 ms" in ax.get_title()
+    assert ax.get_legend().get_title().get_text() == "frame counts: whole run"
     assert ax.get_xlim() == (0.0, 40.0)
     (blocks,) = ax.collections  # blocks starting after the window are not drawn
     assert sum(len(p.vertices) for p in blocks.get_paths()) == 2 * 5
