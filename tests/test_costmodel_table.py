@@ -124,7 +124,7 @@ def test_calibration_through_cost_tables(golden_data):
 # ---------------------------------------------------------------------------------------------
 # CLI
 
-LAYERS_CSV = """# worked examples of COSTMODEL.md
+LAYERS_CSV = """# layers worked by hand (tests/test_costmodel_maestro.py)
 name,type,N,K,C,Y,X,R,S,extra
 fc1,CONV,1,512,512,128,1,1,1,a
 conv6,CONV,1,32,32,80,50,3,3,b
