@@ -6,8 +6,6 @@ import argparse
 
 from rtmm.errors import RtmmError
 from scheduler import policies
-from scheduler.outputs import write_outputs
-from scheduler.simulate import simulate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from scheduler.outputs import write_outputs
+    from scheduler.simulate import simulate
+
     if args.horizon_ms <= 0:
         raise RtmmError(f"--horizon-ms {args.horizon_ms}", source="<cli>", allowed="> 0")
     if args.jitter_ms < 0:
