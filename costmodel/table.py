@@ -30,7 +30,8 @@ from costmodel.maestro import ACCESS_COUNTS, ENERGY_PARTS, analyse_layers
 from hardware_db.accelerator import Accelerator
 from hardware_db.library import get_accelerator, get_system
 from hardware_db.system import System
-from rtmm.errors import CostModelError, RtmmError, UnknownNameError
+from rtmm.errors import CostModelError, RtmmError
+from rtmm.names import unknown_name
 from workloads import zoo
 from workloads.layer import Layer
 from workloads.model import Model
@@ -130,9 +131,7 @@ def get_analysis(name: str) -> AnalysisFn:
         raise CostModelError(
             f"module {module} did not register analysis '{name}'", source="<costmodel>"
         )
-    raise UnknownNameError(
-        f"unknown analysis '{name}'", source="<costmodel>", allowed=", ".join(analysis_names())
-    )
+    raise unknown_name("analysis", name, analysis_names(), source="<costmodel>")
 
 
 def _options_key(options: Any) -> Any:

@@ -17,6 +17,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from rtmm import paths
 from rtmm.errors import RtmmError
 
 #: Sub-command -> (module whose ``register`` adds it, the one-line help of ``rtmm --help``), in
@@ -40,6 +41,52 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "pareto": ("dse.sweep_cli", "the Pareto front of a sweep's results store"),
 }
+
+
+#: Per command, the arguments that name outputs: (attribute, flag, kind, members or suffixes).
+#: Every other argument naming an existing path is an input that no output may resolve to; all
+#: are checked before the command runs. ``dir`` outputs get a MANIFEST.json written last.
+_SIMULATE_FILES = ("summary.csv", "timeline.csv", "frames.csv", "utilisation.csv", "trace.json",
+                   "gantt.png", "scores.png")  # fmt: skip
+_OUTPUTS: dict[str, tuple[tuple[str, str, str, tuple[str, ...] | None], ...]] = {
+    "cost": (("out", "--out", "file", None),),
+    "simulate": (("out", "--out", "dir", _SIMULATE_FILES),),
+    "compare": (("out", "--out", "dir", None),),
+    "sweep": (("store", "--store", "file", None),),
+    "pareto": (
+        ("csv", "--csv", "file", None),
+        ("plot", "--plot", "file", (".png", ".pdf", ".svg")),
+    ),
+}
+
+
+def check_paths(args: argparse.Namespace) -> dict[str, dict]:
+    """Check every output path of the parsed command before any work (see :mod:`rtmm.paths`);
+    return the snapshot of each output folder, to find what the run wrote."""
+    outputs = _OUTPUTS.get(getattr(args, "command", None) or "", ())
+    given = {attr for attr, *_ in outputs if getattr(args, attr, None)}
+    inputs = paths.existing_paths(
+        v for k, v in vars(args).items() if k not in given and k != "func"
+    )
+    folders = {}
+    for attr, flag, kind, extra in outputs:
+        value = getattr(args, attr, None)
+        if not value:
+            continue
+        if kind == "file":
+            paths.check_output_file(value, inputs=inputs, flag=flag, suffixes=extra)
+        else:
+            paths.check_output_dir(value, members=extra, inputs=inputs, flag=flag)
+            folders[value] = paths.snapshot(value)
+    return folders
+
+
+def _finish_folders(args: argparse.Namespace, folders: dict[str, dict]) -> None:
+    """Write each output folder's manifest, last, listing the files this run wrote."""
+    for folder, before in folders.items():
+        written = paths.written_since(folder, before)
+        if written:
+            paths.write_manifest(folder, written, command=f"rtmm {args.command}")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -80,7 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 0
-        return int(args.func(args) or 0)
+        folders = check_paths(args)
+        for folder in folders:
+            paths.clear_manifest(folder)
+        code = int(args.func(args) or 0)
+        if code == 0:
+            _finish_folders(args, folders)
+        return code
     except RtmmError as err:
         print(f"rtmm: error: {err}", file=sys.stderr)
         return 2

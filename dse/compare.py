@@ -34,6 +34,7 @@ import pandas as pd
 
 from rtmm.errors import RtmmError
 from rtmm.fileio import atomic_write_csv
+from rtmm.limits import INT64_MAX, MAX_SEEDS
 
 DEFAULT_SCENARIOS = (
     "social_interaction_a",
@@ -523,13 +524,22 @@ def _seeds(text: str) -> tuple[int, ...]:
     try:
         if ".." in text:
             lo, hi = text.split("..")
+            if not 0 <= int(lo) <= int(hi) < min(int(lo) + MAX_SEEDS, INT64_MAX):
+                raise ValueError(text)
             return tuple(range(int(lo), int(hi) + 1))
         if "," not in text and text.strip().isdigit() and int(text) > 0:
+            if int(text) > MAX_SEEDS:
+                raise ValueError(text)
             return tuple(range(int(text)))
-        return tuple(int(t) for t in _csv_list(text))
+        seeds = tuple(int(t) for t in _csv_list(text))
+        if not 0 < len(seeds) <= MAX_SEEDS or not all(0 <= s <= INT64_MAX for s in seeds):
+            raise ValueError(text)
+        return seeds
     except ValueError:
         raise RtmmError(
-            f"--seeds {text!r}", source="<cli>", allowed="a count N, a list 0,1,2 or a range 0..4"
+            f"--seeds {text!r}",
+            source="<cli>",
+            allowed=f"a count N, a list 0,1,2 or a range 0..4 (at most {MAX_SEEDS} seeds >= 0)",
         ) from None
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 import itertools
 import os
+import re
 import signal
 import threading
 import time
@@ -28,6 +29,24 @@ from typing import Any
 from rtmm.errors import SimulationError, SpecError, UnknownNameError
 
 EXECUTOR_NAMES = ("local", "dask", "serial")
+#: A dask scheduler address: optional protocol, a host name or IPv4/[IPv6] address, a port.
+_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$"
+)
+
+
+def check_address(address: str) -> str:
+    """``address`` if it looks like ``[tcp://]HOST:PORT`` with a port in 1..65535, else SpecError
+    (checked before connecting: dask raises assorted exceptions, or waits, on malformed ones)."""
+    match = _ADDRESS.match(address) if isinstance(address, str) else None
+    if not match or not 1 <= int(match.group(1)) <= 65535:
+        raise SpecError(
+            f"malformed dask scheduler address {address!r}",
+            source="<cli>",
+            field="--scheduler-address",
+            allowed="[tcp://]HOST:PORT with PORT in 1..65535, e.g. tcp://127.0.0.1:8786",
+        )
+    return address
 
 
 class Executor(abc.ABC):
@@ -147,9 +166,10 @@ class DaskExecutor(Executor):
             )
             self._client = Client(self._cluster)
         else:
+            check_address(address)
             try:
                 self._client = Client(address, timeout=f"{connect_timeout_s}s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
                 raise SpecError(
                     f"cannot connect to dask scheduler {address} ({exc})",
                     source="<cli>",
@@ -200,6 +220,8 @@ def make_executor(
     if name == "local":
         return LocalExecutor(workers)
     if name == "dask":
+        if address is not None:
+            check_address(address)
         return DaskExecutor(workers, address, **options)
     if name == "serial":
         return SerialExecutor()

@@ -34,7 +34,7 @@ from dse.evaluate import evaluate_point
 from dse.executors import Executor, LocalExecutor
 from dse.store import PointResult, ResultStore
 from dse.sweep import DesignPoint, SweepSpec, expand
-from rtmm.errors import RtmmError, SpecError
+from rtmm.errors import RtmmError, SimulationError, SpecError
 
 #: An evaluator maps one design point to a flat mapping of metric name -> number (or string).
 Evaluator = Callable[[DesignPoint], Mapping[str, Any]]
@@ -105,6 +105,7 @@ def run_sweep(
         resume=resume,
     )
     computed = errors = 0
+    finished = False
     try:
         done = store.completed_ids()
         total = spec.num_points
@@ -119,8 +120,12 @@ def run_sweep(
                 computed += len(results)
                 errors += sum(r.error is not None for r in results)
                 bar.update(len(results))
+        finished = True
     finally:
-        store.close()
+        if finished:
+            store.close()
+        else:  # a run that failed before committing anything leaves no store behind
+            store.discard_if_empty()
         if own_executor:
             executor.close()
     return SweepReport(
@@ -150,18 +155,72 @@ def batches(points: Iterable[DesignPoint], size: int) -> Iterator[list[DesignPoi
         yield batch
 
 
+class EvaluatorError(SimulationError):
+    """The evaluator itself failed (crashed, or returned something that is not metrics): the sweep
+    stops with this one line, rather than recording every point as an error."""
+
+
+#: Largest integer a metric may have (SQLite stores signed 64-bit integers).
+_INT64_MAX = 2**63 - 1
+
+
+def checked_metrics(raw: object, point: DesignPoint) -> dict[str, Any]:
+    """The evaluator's metrics as a dict of storable scalars.
+
+    A result that is not a mapping of names to numbers/strings is an evaluator bug
+    (:class:`EvaluatorError`, the sweep stops); an infinite number or an integer beyond 64 bits is
+    a property of the point (:class:`RtmmError`, so the point becomes an ``error`` row). NaN stays:
+    it is how metrics say "undefined" (e.g. a miss rate with no frames released).
+    """
+    where = f"point {point.index} ({point.point_id})"
+    if not isinstance(raw, Mapping):
+        raise EvaluatorError(
+            f"{where}: the evaluator returned {type(raw).__name__}",
+            allowed="a mapping of metric names to numbers or strings",
+        )
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        if hasattr(value, "item") and not isinstance(value, str):
+            value = value.item()  # numpy scalar
+        if not isinstance(name, str) or not name:
+            raise EvaluatorError(
+                f"{where}: metric name {name!r} is not a string", allowed="non-empty strings"
+            )
+        if value is not None and not isinstance(value, bool | int | float | str):
+            raise EvaluatorError(
+                f"{where}: metric '{name}' is a {type(value).__name__}",
+                allowed="numbers, strings or None",
+            )
+        if isinstance(value, int) and not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+            raise RtmmError(f"{where}: metric '{name}' = {value} exceeds 64 bits")
+        if isinstance(value, float) and math.isinf(value):
+            raise RtmmError(f"{where}: metric '{name}' is {value}", allowed="finite numbers")
+        out[name] = value
+    return out
+
+
 def evaluate_batch(evaluator: Evaluator, points: list[DesignPoint]) -> list[PointResult]:
     """Evaluate a batch in a worker. A point whose evaluation raises an :class:`RtmmError` (bad
-    hardware value, an inconsistent configuration) becomes an ``error`` row; anything else is a bug
-    and propagates."""
+    hardware value, an inconsistent configuration, an infinite metric) becomes an ``error`` row.
+    Any other exception is a bug of the evaluator: it stops the sweep as one
+    :class:`EvaluatorError` line naming the point and the exception (committed batches stay)."""
     worker = f"{os.uname().nodename}:{os.getpid()}"
     out = []
     for p in points:
         t0 = time.perf_counter()
         try:
-            metrics, error = dict(evaluator(p)), None
+            metrics, error = checked_metrics(evaluator(p), p), None
+        except EvaluatorError:
+            raise
         except RtmmError as exc:
             metrics, error = {}, str(exc)
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise EvaluatorError(
+                f"point {p.index} ({p.point_id}): the evaluator crashed with "
+                f"{type(exc).__name__}: {first}",
+                allowed="an evaluator that returns metrics or raises RtmmError",
+            ) from None
         out.append(
             PointResult(
                 point_id=p.point_id,

@@ -33,6 +33,8 @@ from dse.spec import (
 )
 from rtmm.errors import SpecError
 from rtmm.fileio import load_yaml
+from rtmm.limits import INT64_MAX, MAX_HORIZON_MS, MAX_POINTS
+from rtmm.names import did_you_mean
 
 # --------------------------------------------------------------------------------------------
 # Reading and validation
@@ -52,7 +54,11 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
         )
     for key in data:
         if key not in _TOP_KEYS:
-            raise SpecError(f"unknown key '{key}'", source=source, allowed=", ".join(_TOP_KEYS))
+            raise SpecError(
+                f"unknown key '{key}'{did_you_mean(str(key), _TOP_KEYS)}",
+                source=source,
+                allowed=", ".join(_TOP_KEYS),
+            )
     for key in ("base_system", "scenarios", "policies"):
         if key not in data:
             raise SpecError(f"missing required key '{key}'", source=source)
@@ -62,6 +68,14 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
         raise SpecError("must be a mapping of field path to values", source=source, field="axes")
     hardware = tuple(_hardware_axis(str(k), v, source) for k, v in axes_data.items())
     horizon = _axis("horizon_ms", data.get("horizon_ms", DEFAULT_HORIZON_MS), "pos_float", source)
+    for value in horizon.values:
+        if value > MAX_HORIZON_MS:
+            raise SpecError(
+                f"bad value {value!r}",
+                source=source,
+                field="horizon_ms",
+                allowed=f"0 < horizon_ms <= {MAX_HORIZON_MS:g}",
+            )
     spec = SweepSpec(
         source=source,
         base_systems=bases,
@@ -91,6 +105,12 @@ def parse_spec(data: Any, *, source: str = "<api>") -> SweepSpec:
             field="sample.n",
             allowed=f"1..{spec.full_size}",
         )
+    if spec.full_size > INT64_MAX:
+        raise SpecError(
+            f"the axes' cross product has {spec.full_size} points",
+            source=source,
+            allowed="fewer than 2^63 points (use fewer or shorter axes)",
+        )
     return spec
 
 
@@ -113,7 +133,10 @@ def _hardware_axis(name: str, raw: Any, source: str) -> Axis:
             [*SYSTEM_FIELDS, *(f"accelerators[i|*].{f}" for f in ACCELERATOR_FIELDS)]
         )
         raise SpecError(
-            f"unknown axis field '{name}'", source=source, field="axes", allowed=allowed
+            f"unknown axis field '{name}'{did_you_mean(name, allowed.split(', '))}",
+            source=source,
+            field="axes",
+            allowed=allowed,
         )
     return _axis(f"axes.{name}", raw, ACCELERATOR_FIELDS[m.group(2)], source, axis_name=name)
 
@@ -201,13 +224,15 @@ def _scalar(v: Any, kind: str, source: str, where: str) -> Any:
             known = presets(kind)
             if v not in known:
                 raise SpecError(
-                    f"unknown {kind} '{v}'",
+                    f"unknown {kind} '{v}'{did_you_mean(v, known)}",
                     source=source,
                     field=where,
                     allowed=", ".join(sorted(known)),
                 )
     if not ok:
         raise SpecError(f"bad value {v!r}", source=source, field=where, allowed=_KIND_ALLOWED[kind])
+    if isinstance(v, int) and abs(v) > INT64_MAX:
+        raise SpecError(f"bad value {v}", source=source, field=where, allowed="integers < 2^63")
     return v
 
 
@@ -216,7 +241,10 @@ def _choice_axis(where: str, raw: Any, choices: Sequence[str], source: str) -> A
     for v in axis.values:
         if v not in choices:
             raise SpecError(
-                f"unknown value '{v}'", source=source, field=where, allowed=", ".join(choices)
+                f"unknown value '{v}'{did_you_mean(str(v), choices)}",
+                source=source,
+                field=where,
+                allowed=", ".join(choices),
             )
     return axis
 
@@ -255,6 +283,10 @@ def _sample(raw: Any, source: str) -> SampleSpec | None:
     if "n" not in raw:
         raise SpecError("missing 'n'", source=source, field="sample.n", allowed="an integer >= 1")
     n = _scalar(raw["n"], "pos_int", source, "sample.n")
+    if n > MAX_POINTS:
+        raise SpecError(
+            f"n = {n}", source=source, field="sample.n", allowed=f"1..{MAX_POINTS} points"
+        )
     seed = _scalar(raw.get("seed", 0), "nonneg_int", source, "sample.seed")
     return SampleSpec(method=method, n=n, seed=seed)
 

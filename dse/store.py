@@ -14,10 +14,20 @@ Tables:
 
 Rows are written only by the parent process, one transaction per finished batch, so a killed sweep
 leaves every committed batch intact and nothing half-written.
+
+Safety: a writer (:meth:`ResultStore.open`) holds an exclusive ``flock`` on the store file for as
+long as it is open, so a second sweep on the same store is refused at once with one line (nothing
+is lost: the first keeps running, the second writes nothing); a file that is not a results store
+(another application's database, a text file) is refused before anything is written to it; a store
+created by a run that then failed before committing a result is removed again. Readers
+(:func:`load`) open the file read-only (SQLite ``mode=ro``), so reading never modifies anything, and
+give up after :data:`READ_TIMEOUT_S` on a store another process holds locked.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import sqlite3
@@ -30,10 +40,16 @@ from typing import Any
 import pandas as pd
 
 from rtmm.errors import SpecError
+from rtmm.fileio import check_regular_file
 
 SCHEMA_VERSION = "1"
 #: Columns of ``points`` that come before the parameter and metric columns.
 BASE_COLUMNS = ("seq", "point_id", "status", "error", "params_json", "metrics_json")
+#: The tables of a results store; a database with other tables belongs to something else.
+TABLES = ("meta", "points", "timings")
+#: Seconds a reader waits for a lock held by another process before giving up with one line.
+READ_TIMEOUT_S = 2.0
+_NOT_A_STORE = "a results store written by rtmm sweep"
 
 
 @dataclass(frozen=True)
@@ -57,16 +73,102 @@ class PointResult:
 class ResultStore:
     """An open results store. Use :meth:`open` (checks the spec) or :func:`load` (read-only)."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self.created = False
+        self._lock_fd: int | None = None
+        self._con: sqlite3.Connection | None = None
         try:
-            self._con = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            self._con.execute("PRAGMA journal_mode=WAL")
-            self._con.execute("PRAGMA synchronous=NORMAL")
-            self._create_tables()
+            if read_only:
+                check_regular_file(self.path, "results store")
+                uri = f"{self.path.absolute().as_uri()}?mode=ro"
+                self._con = sqlite3.connect(
+                    uri, uri=True, timeout=READ_TIMEOUT_S, isolation_level=None
+                )
+                self._check_schema()
+            else:
+                self._lock()
+                self._con = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+                self._check_schema(allow_empty=True)
+                self._con.execute("PRAGMA journal_mode=WAL")
+                self._con.execute("PRAGMA synchronous=NORMAL")
+                self._create_tables()
+            self._columns = self._existing_columns()
+        except sqlite3.OperationalError as exc:
+            self.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise SpecError(
+                    "store is locked by another process",
+                    source=self.path,
+                    allowed="try again when the other process (e.g. a running sweep) is done",
+                ) from None
+            raise SpecError(f"cannot open the results store ({exc})", source=self.path) from None
         except sqlite3.DatabaseError as exc:
-            raise SpecError(f"not a results store ({exc})", source=self.path) from None
-        self._columns = self._existing_columns()
+            self.close()
+            raise SpecError(
+                f"not a results store ({exc})", source=self.path, allowed=_NOT_A_STORE
+            ) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _lock(self) -> None:
+        """Create the file if needed and take the writer's exclusive lock, or refuse at once."""
+        if self.path.exists():
+            check_regular_file(self.path, "results store")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            self.created = True
+        except FileExistsError:
+            fd = os.open(self.path, os.O_RDWR)
+        except OSError as exc:
+            raise SpecError(
+                f"cannot create the results store ({exc.strerror})",
+                source=self.path,
+                allowed="a path in a writable folder",
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            self.created = False  # the other process owns it now; never remove it
+            raise SpecError(
+                "store is in use by another rtmm sweep",
+                source=self.path,
+                allowed="wait for that sweep to finish (then --resume), or another --store path",
+            ) from None
+        self._lock_fd = fd
+
+    def _check_schema(self, *, allow_empty: bool = False) -> None:
+        """Refuse, without writing anything, a database that is not a results store."""
+        assert self._con is not None
+        tables = {
+            row[0]
+            for row in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if not tables and allow_empty:
+            return
+        if not tables or not tables <= set(TABLES) or "points" not in tables:
+            found = ", ".join(sorted(tables)) or "none"
+            raise SpecError(
+                f"not a results store (tables: {found})", source=self.path, allowed=_NOT_A_STORE
+            )
+        columns = [row[1] for row in self._con.execute("PRAGMA table_info(points)")]
+        missing = [c for c in BASE_COLUMNS if c not in columns]
+        version = None
+        if "meta" in tables:
+            row = self._con.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+            version = row[0] if row else None
+        if missing or version not in (None, SCHEMA_VERSION):
+            what = f"points lacks {', '.join(missing)}" if missing else f"schema {version}"
+            raise SpecError(
+                f"not a results store of this version ({what})",
+                source=self.path,
+                allowed=f"{_NOT_A_STORE} (schema {SCHEMA_VERSION})",
+            )
 
     # -- opening --------------------------------------------------------------------------------
 
@@ -104,12 +206,33 @@ class ResultStore:
                 }  # fmt: skip
             )
         except BaseException:
-            store.close()
+            store.discard_if_empty()
             raise
         return store
 
     def close(self) -> None:
-        self._con.close()
+        """Close the connection, then release the writer's lock (in that order: closing another
+        descriptor of the file first would drop SQLite's own POSIX locks)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def discard_if_empty(self) -> bool:
+        """Close; if this run created the store and it holds no result, remove it (and its WAL
+        files) so a failed run leaves nothing behind. Returns whether it was removed."""
+        empty = self.created and self._con is not None and self.count() == 0
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if empty:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.path}{suffix}")
+        self.close()
+        return empty
 
     def __enter__(self) -> ResultStore:
         return self
@@ -132,8 +255,18 @@ class ResultStore:
     def to_frame(self) -> pd.DataFrame:
         """All points, ordered by ``seq`` (JSON columns kept; timings not included)."""
         cols = ", ".join(_quote(c) for c in self._columns)
-        frame = pd.read_sql_query(f"SELECT {cols} FROM points ORDER BY seq", self._con)
-        return frame
+        try:
+            return pd.read_sql_query(f"SELECT {cols} FROM points ORDER BY seq", self._con)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise SpecError(
+                    "store is locked by another process",
+                    source=self.path,
+                    allowed="try again when the other process is done",
+                ) from None
+            raise SpecError(f"unreadable results store ({exc})", source=self.path) from None
+        except sqlite3.DatabaseError as exc:
+            raise SpecError(f"corrupted results store ({exc})", source=self.path) from None
 
     def timings(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM timings ORDER BY point_id", self._con)
@@ -220,8 +353,12 @@ class ResultStore:
                     allowed="metric names other than " + ", ".join([*BASE_COLUMNS, *r.flat_params]),
                 )
         for k in new:
-            self._con.execute(f"ALTER TABLE points ADD COLUMN {_quote(k)}")
-        self._columns.extend(new)
+            try:
+                self._con.execute(f"ALTER TABLE points ADD COLUMN {_quote(k)}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):
+                    raise
+        self._columns = self._existing_columns()
 
 
 def load(path: str | os.PathLike, *, with_json: bool = False) -> pd.DataFrame:
@@ -230,9 +367,9 @@ def load(path: str | os.PathLike, *, with_json: bool = False) -> pd.DataFrame:
     The JSON columns (``params_json``, ``metrics_json``) are dropped unless ``with_json``.
     """
     p = Path(path)
-    if not p.is_file():
-        raise SpecError("file not found", source=p, allowed="a results store written by rtmm sweep")
-    with ResultStore(p) as store:
+    if not p.exists():
+        raise SpecError("file not found", source=p, allowed=_NOT_A_STORE)
+    with ResultStore(p, read_only=True) as store:
         frame = store.to_frame()
     if not with_json:
         frame = frame.drop(columns=["params_json", "metrics_json"])

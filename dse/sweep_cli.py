@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 import pandas as pd
@@ -73,9 +74,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
-    for flag, value in (("--workers", args.workers), ("--batch-size", args.batch_size)):
-        if value is not None and value < 1:
-            raise SpecError(f"must be >= 1, got {value}", source="<cli>", field=flag)
+    for flag, value, most in (("--workers", args.workers, 1024),
+                              ("--batch-size", args.batch_size, 1_000_000)):  # fmt: skip
+        if value is not None and not 1 <= value <= most:
+            raise SpecError(
+                f"must be in 1..{most}, got {value}", source="<cli>", field=flag,
+                allowed=f"integers 1..{most}",
+            )  # fmt: skip
     name = args.executor or ("dask" if args.scheduler_address else spec.executor.name)
     address = args.scheduler_address or (spec.executor.address if name == "dask" else None)
     workers = args.workers or spec.executor.workers
@@ -93,11 +98,32 @@ def handle_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Columns that define *what* is being run rather than the design: a front across several values
+#: of one of them compares unlike workloads, so ``rtmm pareto`` refuses to mix them.
+WORKLOAD_COLUMNS = ("scenario",)
+
+
 def handle_pareto(args: argparse.Namespace) -> int:
+    """Print (and write/plot) the Pareto front of a store's ``ok`` points.
+
+    ``--where`` values must exist in the store (else the error lists the allowed values, closest
+    first). A store holding several scenarios is refused unless ``--where`` selects one: a front
+    across scenarios would let a light workload's points dominate a heavy one's.
+    """
     frame = load(args.store)
     frame = frame[frame["status"] == "ok"]
     for condition in args.where:
         frame = _where(frame, condition)
+    for column in WORKLOAD_COLUMNS:
+        values = sorted(map(str, frame[column].dropna().unique())) if column in frame else []
+        if len(values) > 1:
+            raise SpecError(
+                f"the store holds {len(values)} {column}s ({', '.join(values)}); "
+                "a front across them would compare unlike workloads",
+                source=args.store,
+                field="--where",
+                allowed=f"--where {column}=NAME with NAME one of {', '.join(values)}",
+            )
     objectives = parse_objectives(args.objectives)
     front = pareto_front(frame, objectives)
     shown = [c for c in front.columns if c not in ("seq", "status", "error")]
@@ -126,7 +152,20 @@ def _where(frame: pd.DataFrame, condition: str) -> pd.DataFrame:
     series = frame[column]
     if pd.api.types.is_numeric_dtype(series):
         try:
-            return frame[series == float(value)]
+            kept = frame[series == float(value)]
         except ValueError:
             raise SpecError(f"'{value}' is not a number", source="<cli>", field="--where") from None
-    return frame[series.astype(str) == value]
+    else:
+        kept = frame[series.astype(str) == value]
+    if kept.empty:
+        present = [str(v) for v in series.dropna().unique()]
+        close = difflib.get_close_matches(value, present, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        shown = sorted(present)[:20] + (["..."] if len(present) > 20 else [])
+        raise SpecError(
+            f"no point has {column} = {value!r}; {hint}".rstrip("; "),
+            source="<cli>",
+            field="--where",
+            allowed=f"{column} values in the store: {', '.join(shown) or 'none'}",
+        )
+    return kept

@@ -37,10 +37,21 @@ class DirectiveSyntaxError(Exception):
         self.allowed = allowed
 
 
+#: Largest directive size or offset (and cluster size): a mapping larger than every layer
+#: dimension (at most 2^20) is clipped to the dimension anyway, and larger values would overflow
+#: the int64 tile arithmetic of the cost analysis.
+MAX_DIRECTIVE_SIZE = 1 << 20
+
+
 def _positive_int(text: str, what: str, statement: str) -> int:
     if not re.fullmatch(r"\d+", text) or int(text) < 1:
         raise DirectiveSyntaxError(
             f"{what} '{text}' in '{statement}' is not a positive integer", "integers >= 1"
+        )
+    if len(text) > 12 or int(text) > MAX_DIRECTIVE_SIZE:
+        raise DirectiveSyntaxError(
+            f"{what} {text[:30]} in '{statement[:80]}' is too large",
+            f"integers from 1 to {MAX_DIRECTIVE_SIZE}",
         )
     return int(text)
 

@@ -52,6 +52,7 @@ explicit) such that load → dump → load gives an equal object.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -175,6 +176,16 @@ def file_resolver(
                     f"reference cycle through {candidate.name}", source=candidate, field=where
                 )
             return accelerator_to_dict(_load_accelerator(candidate, seen, names))
+        system_part, sep, _ = ref.rpartition("/")
+        if sep and system_part.endswith(YAML_SUFFIXES):  # SYSTEM_FILE.yaml/INDEX
+            for candidate in {Path(system_part).resolve(), (base_dir or Path()) / system_part}:
+                if candidate.resolve() in seen:
+                    raise SpecError(
+                        f"'{ref}' refers to itself (through {candidate.name})",
+                        source=candidate.resolve(),
+                        field=where,
+                        allowed="a reference to another file or a library accelerator",
+                    )
         if names is None:
             raise SpecError(
                 f"reference '{ref}' is not a file",
@@ -198,11 +209,31 @@ def accelerator_from_doc(doc: Any, source: str, resolve: Resolver | None = None)
     return build_accelerator(validate_accelerator(doc, source=source, resolve=resolve))
 
 
+#: System files being loaded by this thread (outermost first): a ``SYSTEM.yaml/INDEX`` reference
+#: goes through the library, so the cycle check of :func:`file_resolver` cannot see it.
+_LOADING = threading.local()
+
+
 def load_system(path: str | os.PathLike, names: NameResolver | None = None) -> System:
-    """Load a YAML system file (``names`` resolves library references: :func:`file_resolver`)."""
-    doc = load_yaml(path)
+    """Load a YAML system file (``names`` resolves library references: :func:`file_resolver`).
+
+    A chain of references leading back to a file being loaded is an error.
+    """
     base = Path(path).resolve()
-    return system_from_doc(doc, str(path), file_resolver(base.parent, frozenset({base}), names))
+    stack: list[Path] = _LOADING.__dict__.setdefault("stack", [])
+    if base in stack:
+        chain = " -> ".join(p.name for p in [*stack[stack.index(base) :], base])
+        raise SpecError(
+            f"refers to itself ({chain})",
+            source=path,
+            allowed="references that do not lead back to a file being loaded",
+        )
+    doc = load_yaml(path)
+    stack.append(base)
+    try:
+        return system_from_doc(doc, str(path), file_resolver(base.parent, frozenset({base}), names))
+    finally:
+        stack.pop()
 
 
 def _load_accelerator(

@@ -232,10 +232,10 @@ def _hw_value(key: str, raw: str, source: str, line: int) -> int | bool:
                 allowed="True or False",
             )  # fmt: skip
         return _BOOL_WORDS[raw.lower()]
-    if not re.fullmatch(r"\d+", raw) or int(raw) < 1:
+    if not re.fullmatch(r"\d+", raw) or len(raw) > 30 or int(raw) < 1:
         raise SpecError(
-            f"{key}: '{raw}' is not a positive integer", source=source, field=f"line {line}",
-            allowed="integers >= 1",
+            f"{key}: '{raw[:40]}' is not a positive integer below 10^30", source=source,
+            field=f"line {line}", allowed="integers >= 1",
         )  # fmt: skip
     return int(raw)
 

@@ -35,13 +35,21 @@ class RtmmError(Exception):
     def _render(self) -> str:
         parts = []
         if self.source:
-            parts.append(self.source)
+            parts.append(_clip(self.source, 300))
         if self.field:
-            parts.append(self.field)
-        text = ": ".join(parts + [self.message]) if parts else self.message
+            parts.append(_clip(self.field, 200))
+        message = _clip(self.message, 600)
+        text = ": ".join(parts + [message]) if parts else message
         if self.allowed:
-            text += f" (allowed: {self.allowed})"
+            text += f" (allowed: {_clip(self.allowed, 1500)})"
         return " ".join(text.split())  # one line, always
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (a value quoted in a message may be huge, e.g. a YAML
+    list built from aliases; the message stays a readable line)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 20] + f"... ({len(text)} chars)"
 
 
 class SpecError(RtmmError):

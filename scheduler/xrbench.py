@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays
 from scheduler.result import frames_frame, timeline_frame
 from scheduler.state import FrameStatus, Job
@@ -52,6 +53,13 @@ def run_xrbench(
     """Run the XRBench runtime; return (frame rows, block rows, end time, periods in ms)."""
     num_models = len(model_ids)
     num_acc = costs.num_accelerators
+    for model_id, f in zip(model_ids, fps, strict=True):
+        if not f <= 1000:  # the period floor(1000 / FPS) would be 0 ms
+            raise SimulationError(
+                f"{model_id} at {f:g} FPS: XRBench-compatible periods are whole milliseconds",
+                source="<xrbench>",
+                allowed="FPS <= 1000 in XRBench-compatible mode, or native mode",
+            )
     periods = [F32(int(1000 // f)) for f in fps]
     num_frames = [int(np.floor(F32(horizon_ms) / p)) for p in periods]
     base_tick = F32(int(1000 // max(fps)))

@@ -260,15 +260,19 @@ def test_cli_unknown_executor_is_one_line(spec_path, tmp_path):
     assert len(err.strip().splitlines()) == 1 and "invalid choice: 'spark'" in err
 
 
-def test_rtmm_errors_become_error_rows_other_exceptions_propagate(spec_path, tmp_path):
+def test_rtmm_errors_become_error_rows_other_exceptions_stop_the_sweep(spec_path, tmp_path):
     spec = load_spec(spec_path)
 
     def broken(point):
         raise ZeroDivisionError("bug")
 
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(
+        SimulationError, match="evaluator crashed with ZeroDivisionError: bug"
+    ) as err:
         run_sweep(spec, tmp_path / "b.sqlite", executor=SerialExecutor(), evaluator=broken,
                   progress=False)  # fmt: skip
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "b.sqlite").exists(), "a failed sweep without results left its store"
 
     def bad(point):
         raise RtmmError("bad point", source="<test>")
@@ -347,6 +351,24 @@ def test_pareto_cli(spec_path, tmp_path):
     bad = _rtmm("pareto", str(store), "--where", "colour=red")
     _, err = bad.communicate(timeout=60)
     assert bad.returncode == 2 and "--where: bad condition 'colour=red'" in err
+    # issue 15: a value matching nothing names the allowed values (closest first)
+    typo = _rtmm("pareto", str(store), "--where", "scenario=vr_gamin", "--csv", str(out_csv))
+    _, err = typo.communicate(timeout=60)
+    assert typo.returncode == 2 and len(err.strip().splitlines()) == 1, err
+    assert "did you mean vr_gaming" in err and "ar_gaming, vr_gaming" in err
+    # issue 15: without --where, two scenarios are not mixed into one front
+    mixed = _rtmm("pareto", str(store), "--csv", str(tmp_path / "mixed.csv"))
+    _, err = mixed.communicate(timeout=60)
+    assert mixed.returncode == 2 and "holds 2 scenarios (ar_gaming, vr_gaming)" in err
+    assert not (tmp_path / "mixed.csv").exists()
+    # issue 13: a bad --plot is refused before the CSV is written; the store is never an output
+    before = store.read_bytes()
+    for argv in (["--csv", str(tmp_path / "ok.csv"), "--plot", str(tmp_path / "bad.xyz")],
+                 ["--csv", str(store)]):  # fmt: skip
+        proc = _rtmm("pareto", str(store), "--where", "scenario=vr_gaming", *argv)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2 and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "ok.csv").exists() and store.read_bytes() == before
 
 
 def test_worker_crash_is_one_error_and_resume_completes(spec_path, tmp_path, monkeypatch):
@@ -379,3 +401,104 @@ def test_metric_named_like_a_parameter_is_refused(spec_path, tmp_path):
     with pytest.raises(SpecError, match=r"metric names \['seed'\] clash"):
         run_sweep(load_spec(spec_path), tmp_path / "c.sqlite", executor=SerialExecutor(),
                   evaluator=lambda p: {"seed": 1.0}, progress=False)  # fmt: skip
+
+
+# --- issue 13: concurrent writers, read-only readers, no store from a failed run -------------
+
+
+def test_two_sweep_processes_on_one_store_second_refused_nothing_lost(spec_path, tmp_path):
+    """Two real ``rtmm sweep`` processes start on the same new store at once: exactly one runs,
+    the other exits 2 with one line (in use / already holds), and the store ends complete."""
+    reference = _reference(spec_path, tmp_path)
+    store = tmp_path / "shared.sqlite"
+    env = {**_env(), "RTMM_TEST_SLEEP_S": "0.05"}
+    args = ("sweep", str(spec_path), "--store", str(store), "--quiet", "--workers", "1")
+    cmd = [sys.executable, "-m", "dse.cli", *args]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=240), p.communicate()[1]) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    err = next(err for code, err in results if code == 2)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "in use by another rtmm sweep" in err or "already holds" in err
+    pd.testing.assert_frame_equal(dse.load(store), reference)
+
+
+def test_writer_lock_refuses_a_second_open_at_once(spec_path, tmp_path):
+    spec = load_spec(spec_path)
+    store = tmp_path / "locked.sqlite"
+    kwargs = {"fingerprint": spec.fingerprint(), "spec_json": "{}", "resume": True}
+    with ResultStore.open(store, **kwargs):
+        t0 = time.perf_counter()
+        with pytest.raises(SpecError, match="in use by another rtmm sweep"):
+            ResultStore.open(store, **kwargs)
+        assert time.perf_counter() - t0 < 2.0
+        assert store.exists(), "the refused opener removed the first writer's store"
+    with ResultStore.open(store, **kwargs):  # released on close
+        pass
+
+
+def test_load_never_modifies_a_foreign_or_empty_database(tmp_path):
+    foreign = tmp_path / "other.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE contacts (name TEXT)")
+    con.commit()
+    con.close()
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    for path in (foreign, empty):
+        before = path.read_bytes()
+        with pytest.raises(SpecError, match="not a results store") as err:
+            dse.load(path)
+        assert str(path) in str(err.value)
+        assert path.read_bytes() == before
+        assert not Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists()
+
+
+def test_sweep_refuses_a_foreign_database_without_touching_it(spec_path, tmp_path):
+    foreign = tmp_path / "app.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE contacts (name TEXT)")
+    con.commit()
+    con.close()
+    before = foreign.read_bytes()
+    with pytest.raises(SpecError, match="not a results store"):
+        run_sweep(load_spec(spec_path), foreign, executor=SerialExecutor(), progress=False)
+    assert foreign.read_bytes() == before
+
+
+def test_wrong_schema_store_is_refused(tmp_path):
+    odd = tmp_path / "odd.sqlite"
+    con = sqlite3.connect(odd)
+    con.execute("CREATE TABLE points (seq INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(SpecError, match="points lacks point_id"):
+        dse.load(odd)
+
+
+@pytest.mark.parametrize(
+    "result, message",
+    [([1, 2], "returned list"), ({"m": [1]}, "metric 'm' is a list"), ({3: 1.0}, "name 3")],
+)
+def test_evaluator_returning_junk_stops_with_one_line_and_no_store(
+    spec_path, tmp_path, result, message
+):
+    with pytest.raises(SimulationError, match=message) as err:
+        run_sweep(load_spec(spec_path), tmp_path / "j.sqlite", executor=SerialExecutor(),
+                  evaluator=lambda p: result, progress=False)  # fmt: skip
+    assert "\n" not in str(err.value)
+    assert not list(tmp_path.glob("j.sqlite*"))
+
+
+def test_infinite_metric_is_an_error_row(spec_path, tmp_path):
+    store = tmp_path / "inf.sqlite"
+    metrics = {"energy_mj": float("inf"), "score": 1.0}
+    run_sweep(load_spec(spec_path), store, executor=SerialExecutor(),
+              evaluator=lambda p: metrics, progress=False)  # fmt: skip
+    frame = dse.load(store)
+    assert (frame["status"] == "error").all()
+    assert frame["error"].str.contains("energy_mj' is inf").all()

@@ -11,6 +11,7 @@ an explicit number of rows/columns added on each side, and negative output sizes
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from enum import StrEnum
@@ -139,6 +140,17 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
+#: Largest layer dimension, stride, padding or group count: the cost analyses count accesses in
+#: int64, so a dimension must stay far below 2^63 (2^20 is above any real tensor extent).
+MAX_LAYER_DIM = 1 << 20
+#: Largest N·K·C·Y·X·R·S: the MAC and access counts must stay exact in int64 and float64.
+MAX_LAYER_VOLUME = 2**52
+
+
+def _tuple(value: object) -> tuple:
+    return value if isinstance(value, tuple) else ()
+
+
 def validate_layer(
     layer: Layer, *, source: str | os.PathLike | None = None, field: str | None = None
 ) -> Layer:
@@ -162,6 +174,18 @@ def validate_layer(
     for dim, value in zip("NKCYXRS", layer.dims, strict=True):
         if not _is_int(value) or value < 1:
             raise fail(f"{dim} = {value!r}", allowed="integers >= 1")
+    named = [*zip("NKCYXRS", layer.dims, strict=True), ("groups", layer.groups)]
+    named += [("stride", v) for v in _tuple(layer.stride)]
+    named += [("padding", v) for v in _tuple(layer.padding)]
+    for label, value in named:
+        if _is_int(value) and value > MAX_LAYER_DIM:
+            raise fail(f"{label} = {value} is too large", allowed=f"integers <= {MAX_LAYER_DIM}")
+    volume = math.prod(int(v) for v in layer.dims)
+    if volume > MAX_LAYER_VOLUME:
+        raise fail(
+            f"N·K·C·Y·X·R·S = {volume:.3g} overflows the int64 access counts",
+            allowed="layers with N·K·C·Y·X·R·S <= 2^52",
+        )
     if (
         not isinstance(layer.stride, tuple)
         or len(layer.stride) != 2
@@ -198,3 +222,40 @@ def validate_layer(
             allowed="Y + 2*pad_y >= R and X + 2*pad_x >= S",
         )
     return layer
+
+
+def same_padding(
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    *,
+    source: object = None,
+    field: str | None = None,
+) -> tuple[int, int]:
+    """Rows/columns on each side that give ``padding: same`` (output = ceil(input / stride)).
+
+    ``size``, ``kernel``, ``stride`` are (Y, X), (R, S), (stride_y, stride_x). The total padding
+    an axis needs is ``max((out - 1) * stride + kernel - size, 0)``; layers here pad both sides
+    equally, so the per-side padding is that total halved (rounded down, else up) — whichever
+    gives exactly ``ceil(size / stride)`` outputs. When neither does (an odd total that only
+    one-sided padding reaches, e.g. an even kernel at stride 1), :class:`SpecError` asks for the
+    padding in numbers instead of silently costing a different output size.
+    """
+    pads = []
+    for axis, (n, k, s) in enumerate(zip(size, kernel, stride, strict=True)):
+        out = -(-n // s)
+        total = max((out - 1) * s + k - n, 0)
+        for pad in (total // 2, (total + 1) // 2):
+            if (n + 2 * pad - k) // s + 1 == out:
+                pads.append(pad)
+                break
+        else:
+            dim = "YX"[axis]
+            raise SpecError(
+                f"padding 'same' needs {total} {'rows' if axis == 0 else 'columns'} of padding on "
+                f"one side only for {dim} = {n}, kernel {k}, stride {s}",
+                source=source,
+                field=field,
+                allowed="padding as rows/columns per side, e.g. 1 or 1x0",
+            )
+    return (pads[0], pads[1])

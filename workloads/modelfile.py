@@ -6,7 +6,8 @@ Columns (header required, order free): ``name,type,N,K,C,Y,X,R,S`` (required) an
 - ``type``: CONV, DSCONV (depthwise: groups = C = K), GEMM/FC, ATTN, POOL, ELTWISE.
 - ``stride``: ``2`` (both axes) or ``2x1`` (Y x X); default 1.
 - ``padding``: ``xrbench`` (default; XRBench's stride-1 "valid" convention with signed output
-  size) or rows/columns added on each side, ``1`` or ``1x0``.
+  size), rows/columns added on each side, ``1`` or ``1x0``, or ``same`` (output size
+  ceil(input / stride); the per-side padding is derived, :func:`workloads.layer.same_padding`).
 - ``groups``: default 1.
 - ``inputs``: predecessor layer names separated by ``;``. Empty means "the previous row" (none
   for the first row); ``-`` means "no predecessor" (another graph input).
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from rtmm.errors import SpecError
 from rtmm.fileio import atomic_write_text, read_text
-from workloads.layer import Layer, parse_op, validate_layer
+from workloads.layer import Layer, parse_op, same_padding, validate_layer
 from workloads.model import Model, check_shapes, format_padding, format_pair
 
 REQUIRED_COLUMNS = ("name", "type", "N", "K", "C", "Y", "X", "R", "S")
@@ -210,6 +211,10 @@ def layer_from_record(record: dict[str, str], *, source: str, where: str) -> Lay
     padding: str | tuple[int, int] = (
         "xrbench"
         if pad_text.lower() == "xrbench"
+        else same_padding(
+            (dims["Y"], dims["X"]), (dims["R"], dims["S"]), stride, source=source, field=where
+        )
+        if pad_text.lower() == "same"
         else _pair_cell(pad_text, source=source, where=where, column="padding", minimum=0)
     )
     if op_text.upper() == "DSCONV":

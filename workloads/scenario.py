@@ -26,8 +26,9 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from rtmm.errors import SpecError, UnknownNameError
+from rtmm.errors import SpecError
 from rtmm.fileio import load_yaml, load_yaml_text, read_text
+from rtmm.names import unknown_name
 from workloads import zoo
 from workloads.importers.maestro import parse_networks
 from workloads.model import Model
@@ -77,10 +78,7 @@ class Scenario:
         for m in self.models:
             if m.model_id == model_id:
                 return m
-        raise UnknownNameError(
-            f"scenario '{self.name}' has no model '{model_id}'",
-            allowed=", ".join(self.model_ids),
-        )
+        raise unknown_name(f"model of scenario '{self.name}'", model_id, self.model_ids)
 
     def __len__(self) -> int:
         return len(self.models)
@@ -131,12 +129,19 @@ class Scenario:
         return pd.DataFrame(rows)
 
 
+#: Frame rates a scenario may request. Above 10 kHz the per-frame jobs alone (one per layer per
+#: frame) outgrow any horizon worth simulating; below one frame per 1000 s the period overflows
+#: the horizons the simulator handles (and denormal rates give infinite periods).
+MIN_FPS = 1e-3
+MAX_FPS = 1e4
+
+
 def validate_scenario(scenario: Scenario) -> Scenario:
     """Check a scenario; return it or raise :class:`SpecError`/:class:`UnknownNameError`.
 
     Rules: at least one model; no duplicate model ids; every model known (inline, or in the zoo);
-    FPS finite and > 0; probability in [0, 1] and only below 1 for cascaded models; every parent is
-    a model of the scenario, not the model itself; no cascade cycle.
+    FPS in [:data:`MIN_FPS`, :data:`MAX_FPS`]; probability in [0, 1] and only below 1 for cascaded
+    models; every parent is a model of the scenario, not the model itself; no cascade cycle.
     """
     src = scenario.source or f"scenario '{scenario.name}'"
     if not scenario.models:
@@ -155,14 +160,21 @@ def validate_scenario(scenario: Scenario) -> Scenario:
             )
         seen.add(m.model_id)
         if m.model is None and not zoo.is_known(m.model_id):
-            raise UnknownNameError(
-                f"unknown model '{m.model_id}'",
+            raise unknown_name(
+                "model",
+                m.model_id,
+                zoo.names(),
                 source=src,
                 field=where,
-                allowed="zoo models (" + ", ".join(zoo.names()) + ") or 'file: PATH'",
+                extra="(zoo models) or 'file: PATH'",
             )
-        if not _is_number(m.fps) or not math.isfinite(m.fps) or m.fps <= 0:
-            raise SpecError(f"fps = {m.fps!r}", source=src, field=where, allowed="a number > 0")
+        if not _is_number(m.fps) or not MIN_FPS <= m.fps <= MAX_FPS:
+            raise SpecError(
+                f"fps = {m.fps!r}",
+                source=src,
+                field=where,
+                allowed=f"a number from {MIN_FPS:g} to {MAX_FPS:g}",
+            )
         if not _is_number(m.probability) or not (0.0 <= m.probability <= 1.0):
             raise SpecError(
                 f"probability = {m.probability!r}", source=src, field=where, allowed="0 <= p <= 1"
@@ -286,7 +298,7 @@ def _scenario_model(
     fps = entry["fps"]
     probability = entry.get("probability", 1.0)
     for key, value in (("fps", fps), ("probability", probability)):
-        if not _is_number(value):
+        if not _is_number(value) or (isinstance(value, int) and abs(value) > 2**53):
             raise SpecError(
                 f"{key} = {value!r}", source=source, field=f"{where}.{key}", allowed="a number"
             )
@@ -321,10 +333,12 @@ def load(name_or_path: str | os.PathLike) -> Scenario:
         return _load_builtin(text)
     path = Path(text)
     if path.suffix.lower() not in SCENARIO_SUFFIXES and not path.exists():
-        raise UnknownNameError(
-            f"unknown scenario '{text}'",
+        raise unknown_name(
+            "scenario",
+            text,
+            names(),
             source="<scenarios>",
-            allowed=", ".join(names()) + " or a path to a .yaml/.m scenario file",
+            extra="or a path to a .yaml/.m scenario file",
         )
     return load_file(path)
 

@@ -11,8 +11,9 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtmm.errors import SpecError, UnknownNameError
+from rtmm.errors import SpecError
 from rtmm.fileio import load_yaml
+from rtmm.names import unknown_name
 from workloads.model import Model
 from workloads.modelfile import read_model_csv
 
@@ -78,10 +79,12 @@ def canonical(name: str) -> str:
         return name
     if name in _aliases():
         return _aliases()[name]
-    raise UnknownNameError(
-        f"unknown model '{name}'",
+    raise unknown_name(
+        "model",
+        name,
+        names() + sorted(_aliases()),
         source="<zoo>",
-        allowed=", ".join(names() + sorted(_aliases())) + " or a path to a .csv/.m/.onnx file",
+        extra="or a path to a .csv/.m/.onnx file",
     )
 
 

@@ -82,11 +82,16 @@ def _tokenize(text: str, source: str) -> list[_Tok]:
     return tokens
 
 
+#: Deepest block nesting accepted (Network { Layer { Dimensions { } } } is 3).
+MAX_BLOCK_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, tokens: list[_Tok], source: str) -> None:
         self.tokens = tokens
         self.pos = 0
         self.source = source
+        self.depth = 0
 
     def peek(self, offset: int = 0) -> _Tok | None:
         i = self.pos + offset
@@ -106,6 +111,17 @@ class _Parser:
         return tok
 
     def entries(self, closing: bool) -> list[Entry]:
+        if self.depth > MAX_BLOCK_DEPTH:
+            raise self.error(
+                f"blocks nested more than {MAX_BLOCK_DEPTH} deep", self.peek()
+            )  # the parser recurses per block; real files nest 3 deep
+        self.depth += 1
+        try:
+            return self._entries(closing)
+        finally:
+            self.depth -= 1
+
+    def _entries(self, closing: bool) -> list[Entry]:
         items: list[Entry] = []
         while True:
             tok = self.peek()
@@ -178,7 +194,7 @@ _NETWORK_KEYS = {"layer", "fps", "probability", "dependency"}
 
 def _int_value(entry: Entry, source: str) -> int:
     text = entry.value if isinstance(entry.value, str) else ""
-    if not re.fullmatch(r"[-+]?\d+", text):
+    if not re.fullmatch(r"[-+]?\d{1,30}", text):
         raise SpecError(
             f"{entry.key} = '{text or '{...}'}' is not an integer",
             source=source,
