@@ -21,6 +21,7 @@ from scheduler import costs as cost_arrays
 from scheduler import policies
 from scheduler.costs import CostArrays
 from scheduler.engine import NativeEngine
+from scheduler.mechanics import FrameMechanics, resolve_migration
 from scheduler.policies.base import Policy, RunContext
 from scheduler.result import SimulationResult
 from scheduler.xrbench import run_xrbench
@@ -135,6 +136,7 @@ def simulate(
     offchip_contention: bool = False,
     variants: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     supernets: bool = False,
+    mechanics: FrameMechanics | None = None,
 ) -> SimulationResult:
     """Simulate ``scenario`` on ``system`` under ``policy`` for ``horizon_ms``.
 
@@ -143,6 +145,8 @@ def simulate(
     variants do not apply). Otherwise the native engine runs (see :mod:`scheduler.engine`);
     ``window_ms`` calls the policy's ``on_window`` every window, ``variants``/``supernets`` give
     the policy's ``select_variant`` sub-networks to choose from (see :func:`build_costs`).
+    ``mechanics`` are the engine's frame mechanics, the same for every policy (default
+    :class:`~scheduler.mechanics.FrameMechanics`: hopeless frames dropped, migration charged).
     """
     scenario = resolve_scenario(scenario)
     system = resolve_system(system)
@@ -202,6 +206,7 @@ def simulate(
                     "off-chip contention needs an 'offchip_words' column in the cost table",
                     source="<api>",
                 )
+        mechanics = FrameMechanics() if mechanics is None else mechanics
         engine = NativeEngine(
             **common,
             policy=policy,
@@ -212,6 +217,8 @@ def simulate(
             window_ms=window_ms,
             drop_expired=drop_expired,
             offchip_bw_words_per_cycle=offchip,
+            mechanics=mechanics,
+            migration=resolve_migration(mechanics.migration, arrays, system),
         )
         frames, timeline, end = engine.run()
         periods_ms = tuple(float(p) for p in engine.periods_ms)

@@ -1,4 +1,4 @@
-"""Supernet selector: per frame, which sub-network of each model runs (SPEC §6).
+"""Supernet selector: per frame, which sub-network of each model runs.
 
 A model with supernet variants (:mod:`workloads.supernet`; in the cost arrays variant 0 is the full
 model, the others sub-networks with an accuracy relative to it) can trade accuracy for load. The
@@ -55,6 +55,9 @@ import numpy as np
 import pandas as pd
 
 from rtmm.errors import SimulationError
+from scheduler.engine import NativeEngine
+from scheduler.mechanics import FrameMechanics
+from scheduler.metrics import frames_uxcost
 from scheduler.policies.base import Policy, RunContext
 from scheduler.state import FrameStatus, Job, SchedulerState, WindowMetrics
 
@@ -64,30 +67,6 @@ MAX_PLANS = 4096
 WHATIF_SEED = 12345
 _PREDICTIONS: dict[tuple, tuple[float, float, float]] = {}
 _MAX_CACHE = 4096
-
-
-def _default_factory() -> Policy:
-    from scheduler.policies.sdrm3 import SDRM3
-
-    return SDRM3(tuner=False, supernet=False)
-
-
-def frames_uxcost(frames: pd.DataFrame) -> tuple[float, float]:
-    """UXCost of a run's frame table (as :mod:`scheduler.metrics`) and its unfloored mean
-    violation rate over models (0 when every released frame finished on time)."""
-    status = frames["status"]
-    trig = status != FrameStatus.NOT_TRIGGERED
-    if not trig.any():
-        return float("nan"), float("nan")
-    bad = status.isin((FrameStatus.LATE, FrameStatus.DROPPED))
-    per_model = pd.DataFrame({"model": frames["model"], "trig": trig, "bad": bad & trig})
-    g = per_model[per_model["trig"]].groupby("model")
-    rates = (g["bad"].sum() / g["trig"].sum()).to_numpy(float)
-    released = int(trig.sum())
-    raw = float(rates.mean())
-    ref = float(frames.loc[trig, "min_energy_nj"].sum())
-    e_norm = float(frames["energy_nj"].sum()) / ref if ref > 0 else float("nan")
-    return e_norm * max(raw, 1.0 / released), raw
 
 
 class SupernetSelector:
@@ -103,7 +82,7 @@ class SupernetSelector:
         smoothing: float = 0.5,
         lookahead_ms: float | None = None,
         replan_share: float = 0.25,
-        policy_factory: Callable[[], Policy] | None = None,
+        policy_factory: Callable[[], Policy],
         factory_key: tuple = (),
     ) -> None:
         if not 0 <= accuracy_budget < 1 or hysteresis < 0:
@@ -124,7 +103,7 @@ class SupernetSelector:
         longest = float(np.max(ctx.periods_ms))
         self.dwell_ms = longest if dwell_ms is None else float(dwell_ms)
         self.lookahead_ms = max(4.0 * longest, 1000.0) if lookahead_ms is None else lookahead_ms
-        self.policy_factory = policy_factory or _default_factory
+        self.policy_factory = policy_factory
         self.factory_key = factory_key
         num_models = len(ctx.model_ids)
         self.num_acc = ctx.costs.num_accelerators
@@ -200,8 +179,6 @@ class SupernetSelector:
 
     def predict(self, plan: np.ndarray) -> tuple[float, float, float]:
         """(UXCost, V, delivered accuracy) of a what-if run of ``plan`` (cached)."""
-        from scheduler.engine import NativeEngine
-
         probs = np.round(self.probabilities, 6)
         key = (
             self._digest, tuple(probs), self.lookahead_ms, self.factory_key,
@@ -232,9 +209,10 @@ class SupernetSelector:
             horizon_ms=self.lookahead_ms,
             trigger_rng=np.random.default_rng(trig),
             jitter_rng=np.random.default_rng(jit),
+            mechanics=FrameMechanics(),
         )
         frames = engine.run()[0]
-        ux, v = frames_uxcost(frames)
+        ux, _, v = frames_uxcost(frames)
         acc = float(delivered_accuracy(frames)["accuracy"].iloc[-1])
         if len(_PREDICTIONS) >= _MAX_CACHE:
             _PREDICTIONS.clear()

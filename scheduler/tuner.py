@@ -1,4 +1,4 @@
-"""Online tuner of SDRM3's parameters theta = (alpha, beta, gamma, delta) (SPEC §6).
+"""Online tuner of SDRM3's parameters theta (finite differences over windows of a run).
 
 Once per window the tuner receives the UXCost measured over that window (the window's energy and
 violations, :class:`scheduler.state.WindowMetrics`) and returns the theta for the next window. The
@@ -48,7 +48,7 @@ import pandas as pd
 from rtmm.errors import SimulationError
 from rtmm.fileio import atomic_path
 
-DEFAULT_NAMES = ("alpha", "beta", "gamma", "delta")
+DEFAULT_NAMES = ("alpha", "beta", "gamma")
 
 
 class Tuner:
@@ -79,9 +79,7 @@ class Tuner:
         exploit: int = 3,
     ) -> None:
         if bounds is None:
-            from scheduler.policies.sdrm3 import THETA_BOUNDS
-
-            bounds = THETA_BOUNDS
+            raise SimulationError("tuner: no bounds", source="<api>", allowed="[k x 2] array")
         self.bounds = np.asarray(bounds, dtype=float)
         theta = np.asarray(theta0, dtype=float)
         if self.bounds.shape != (len(theta), 2) or np.any(self.bounds[:, 1] <= self.bounds[:, 0]):
