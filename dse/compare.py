@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,13 @@ import numpy as np
 import pandas as pd
 
 from dse import compare_plots
+from dse.compare_points import (
+    DEFAULT_JITTER_MS,
+    FAIR,
+    Point,
+    cost_arrays,
+    run_group,
+)
 from dse.compare_stats import (
     REFERENCE,
     geomean_by_policy,
@@ -49,7 +55,6 @@ from dse.compare_stats import (
 )
 from rtmm.errors import RtmmError
 from rtmm.fileio import atomic_write_csv
-from scheduler.mechanics import FrameMechanics
 from scheduler.metrics import geomean
 
 DEFAULT_SCENARIOS = (
@@ -61,13 +66,6 @@ DEFAULT_SCENARIOS = (
 )
 DEFAULT_SYSTEMS = ("xrbench-4k-J", "xrbench-8k-J")
 SDRM3_POLICIES = ("sdrm3", "sdrm3_static", "sdrm3_supernet", "sdrm3_static_supernet")
-#: Release jitter of compare's runs (ms, uniform per frame): seeds differ in triggers and jitter.
-DEFAULT_JITTER_MS = 2.0
-#: The fair mechanics every policy runs with.
-FAIR = FrameMechanics(drop_delta=1.0, feasible_placement=True, migration=True)
-#: "As published" baselines: no engine drop beyond expired frames, no placement check.
-AS_PUBLISHED = FrameMechanics(drop_delta=None, feasible_placement=False, migration=True)
-PUBLISHED_SUFFIX = "@published"
 RUN_COLUMNS = (
     "scenario",
     "system",
@@ -110,116 +108,6 @@ def default_policies() -> tuple[str, ...]:
     names = policies.names()
     baselines = [n for n in names if not n.startswith("sdrm3")]
     return tuple(baselines) + tuple(p for p in SDRM3_POLICIES if p in names)
-
-
-# --- one point ----------------------------------------------------------------------------------
-
-_COSTS: dict[tuple, object] = {}
-
-
-def variant_map(model_ids: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
-    """Supernet sub-networks of the scenario's models: ``{model: [(variant name, accuracy)]}``."""
-    from workloads import supernet
-
-    out = {}
-    for model_id in model_ids:
-        if supernet.has_variants(model_id):
-            out[model_id] = [(v.name, v.accuracy) for v in supernet.variants(model_id)[1:]]
-    return out
-
-
-def cost_arrays(scenario, system, analysis: str):
-    """Dense costs of the scenario's models and their supernet variants (cached per process)."""
-    from costmodel.table import system_cost_table
-    from scheduler import costs as cost_lib
-    from scheduler.simulate import scenario_arrays
-    from workloads import supernet, zoo
-
-    key = (scenario.name, system.name, analysis)
-    if key not in _COSTS:
-        ids = scenario_arrays(scenario)[0]
-        variants = variant_map(ids)
-        models = [zoo.load(i) for i in ids]
-        for model_id in variants:
-            models += [v.model for v in supernet.variants(model_id)[1:]]
-        table = system_cost_table(models, system, analysis=analysis)
-        inputs = {m.name: [float(layer.input_elems) for layer in m.layers] for m in models}
-        pairs = zip(table["model"], table["layer_idx"], strict=True)
-        table["input_words"] = [inputs[n][i] for n, i in pairs]
-        _COSTS[key] = cost_lib.from_table(
-            table,
-            ids,
-            [a.name for a in system.accelerators],
-            [float(a.clock_hz) for a in system.accelerators],
-            variants=variants,
-            source=f"<{analysis} cost table>",
-        )
-    return _COSTS[key]
-
-
-@dataclass(frozen=True)
-class Point:
-    scenario: str
-    system: str
-    policy: str
-    seed: int
-    horizon_ms: float
-    analysis: str
-    params: tuple = ()
-    jitter_ms: float = DEFAULT_JITTER_MS
-    contention: bool = True
-    published: bool = False
-
-
-def run_point(point: Point) -> tuple[dict, pd.DataFrame | None, pd.DataFrame | None]:
-    """Simulate one point; return its runs.csv row, its tuner trace and its accuracy table."""
-    from hardware_db import library
-    from scheduler import policies, simulate
-    from scheduler.supernet_selector import delivered_accuracy
-    from workloads import scenario as scenario_lib
-
-    scenario = scenario_lib.load(point.scenario)
-    system = library.get_system(point.system)
-    costs = cost_arrays(scenario, system, point.analysis)
-    policy = policies.get(point.policy, **dict(point.params))
-    result = simulate(
-        scenario,
-        system,
-        policy,
-        costs=costs,
-        horizon_ms=point.horizon_ms,
-        seed=point.seed,
-        jitter_ms=point.jitter_ms,
-        offchip_contention=point.contention,
-        mechanics=AS_PUBLISHED if point.published else FAIR,
-    )
-    summary = result.summary()
-    s = summary.iloc[-1]
-    acc = delivered_accuracy(result.frames)
-    starved = summary.loc[(summary["model"] != "") & (summary["starved"] > 0), "model"]
-    row = {
-        "scenario": point.scenario,
-        "system": point.system,
-        "policy": point.policy + (PUBLISHED_SUFFIX if point.published else ""),
-        "seed": point.seed,
-        **{k: float(s[k]) for k in ("uxcost", "score", "miss_rate", "drop_rate", "energy_mj")},
-        "e_norm": float(s["e_norm"]),
-        "v": float(s["v"]),
-        "accuracy": float(acc["accuracy"].iloc[-1]),
-        "starved": len(starved),
-        "starved_models": ";".join(starved),
-    }
-    ident = {k: row[k] for k in ("scenario", "system", "policy", "seed")}
-    trace = None
-    tuner = getattr(policy, "tuner", None)
-    if tuner is not None:
-        trace = tuner.trace_frame().assign(**ident)
-    accuracy = acc.assign(**ident) if getattr(policy, "selector", None) is not None else None
-    return row, trace, accuracy
-
-
-def _run_group(points: Sequence[Point]) -> list[tuple]:
-    return [run_point(p) for p in points]
 
 
 # --- the whole comparison -------------------------------------------------------------------------
@@ -289,12 +177,12 @@ def run_compare(config: CompareConfig, progress: bool = True) -> CompareResult:
     with tqdm(total=len(points), disable=not progress, unit="run", desc="compare") as bar:
         if config.jobs > 1 and len(groups) > 1:
             with ProcessPoolExecutor(max_workers=config.jobs) as pool:
-                for out in pool.map(_run_group, groups.values()):
+                for out in pool.map(run_group, groups.values()):
                     outputs += out
                     bar.update(len(out))
         else:
             for group in groups.values():
-                out = _run_group(group)
+                out = run_group(group)
                 outputs += out
                 bar.update(len(out))
     runs = pd.DataFrame([o[0] for o in outputs], columns=list(RUN_COLUMNS))

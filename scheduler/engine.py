@@ -47,7 +47,7 @@ import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays
-from scheduler.mechanics import FrameMechanics, MechanicsRuntime, Migration
+from scheduler.mechanics import FrameMechanics, MechanicsRuntime, Migration, Partition
 from scheduler.policies.base import Dispatch, Drop, Policy
 from scheduler.result import frames_frame, timeline_frame
 from scheduler.state import FrameStatus, Job, RunningMetrics, SchedulerState, WindowMetrics
@@ -76,6 +76,7 @@ class NativeEngine:
         offchip_bw_words_per_cycle: float | None = None,
         mechanics: FrameMechanics | None = None,
         migration: Migration | None = None,
+        partition: Partition | None = None,
     ) -> None:
         self.model_ids = model_ids
         self.parents = parents
@@ -97,6 +98,16 @@ class NativeEngine:
             self.options, migration, costs, self.periods_ms, self.children, self.horizon_ms
         )
         self.running_move_nj: list[float] = [0.0] * self.num_acc
+        self.partition = partition
+        if partition is not None and len(partition.physical) != self.num_acc:
+            raise SimulationError(
+                f"partition has {len(partition.physical)} units for {self.num_acc} accelerators",
+                source="<api>",
+            )
+        self.conflicts = [
+            partition.conflicts(a) if partition is not None else () for a in range(self.num_acc)
+        ]
+        self.array_mode: dict[int, bool] = {}
         self.jobs = self._make_jobs(trigger_rng, jitter_rng, jitter_ms)
         self.metrics = RunningMetrics.zeros(len(model_ids))
         self.ready: list[Job] = []
@@ -156,7 +167,7 @@ class NativeEngine:
                     self._window(a)
             if self.ready:
                 self._drop_hopeless(now)
-            if self.ready and (self.policy.decide_when_busy or None in self.running):
+            if self.ready and (self.policy.decide_when_busy or self._idle()):
                 self._decide()
             if not heap and self.ready:
                 self._wake_or_stall()
@@ -290,7 +301,7 @@ class NativeEngine:
         return SchedulerState(
             now_ms=self.now,
             ready=self.ready,
-            idle=tuple(a for a in range(self.num_acc) if self.running[a] is None),
+            idle=self._idle(),
             running=self.running,
             costs=self.costs,
             model_ids=self.model_ids,
@@ -300,6 +311,16 @@ class NativeEngine:
             metrics=self.metrics,
             mechanics=self.mech,
             busy_until_ms=self.running_done_ms,
+            partition=self.partition,
+        )
+
+    def _idle(self) -> tuple[int, ...]:
+        """Accelerators (units) free now: not running, and no unit sharing their hardware is."""
+        run = self.running
+        return tuple(
+            a
+            for a in range(self.num_acc)
+            if run[a] is None and all(run[c] is None for c in self.conflicts[a])
         )
 
     def _decide(self) -> None:
@@ -313,7 +334,7 @@ class NativeEngine:
             if not new_held:
                 return
             held += new_held
-            if None not in self.running or len(held) >= len(self.ready):
+            if not self._idle() or len(held) >= len(self.ready):
                 return
 
     def _apply(self, decisions: Sequence, state: SchedulerState) -> list[Job]:
@@ -346,7 +367,7 @@ class NativeEngine:
         raise SimulationError(f"policy '{self.policy.name}' {what}", source="<api>")
 
     def _dispatch(self, job: Job, acc: int, n: int) -> None:
-        if not (0 <= acc < self.num_acc) or self.running[acc] is not None:
+        if not (0 <= acc < self.num_acc) or acc not in self._idle():
             self._bad(f"dispatched {job!r} to accelerator {acc}, which is not idle")
         if not 1 <= n <= job.remaining_layers:
             self._bad(f"dispatched {n} layers of {job!r} (allowed 1..{job.remaining_layers})")
@@ -357,6 +378,11 @@ class NativeEngine:
             busy = 1 + sum(1 for r in self.running if r is not None)
             cycles = max(cycles, words * busy / self.offchip_bw)
         move_ms = float(self.mech.move_ms(job)[acc])
+        if self.partition is not None:  # whole <-> split switch of the physical array
+            phys, split = self.partition.physical[acc], self.partition.split[acc]
+            if self.array_mode.get(phys, split) != split:
+                cycles += self.partition.reconfig_cycles
+            self.array_mode[phys] = split
         self.running_move_nj[acc] = self.mech.move_energy_nj(job, acc)
         done = self.now + move_ms + cycles * self.ms_per_cycle[acc]
         self.ready.remove(job)

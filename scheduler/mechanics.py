@@ -225,3 +225,37 @@ class MechanicsRuntime:
             [self.can_continue(job, a, int(n), now_ms) for a, n in zip(accs, ns, strict=True)],
             dtype=bool,
         )
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Spatial fission of physical arrays into sub-arrays (the cost arrays' accelerators are
+    *units*: whole arrays and their sub-arrays).
+
+    ``physical[u]`` is the physical array of unit u and ``split[u]`` whether u is a sub-array.
+    A whole array and its sub-arrays share hardware: the whole array is free only if none of its
+    sub-arrays runs, and a sub-array only if the whole array does not run (sub-arrays of the same
+    array run concurrently). Switching an array between whole and split mode costs
+    ``reconfig_cycles`` before the first block in the new mode.
+    """
+
+    physical: tuple[int, ...]
+    split: tuple[bool, ...]
+    reconfig_cycles: float = 0.0
+
+    def __post_init__(self) -> None:
+        if len(self.physical) != len(self.split) or not (
+            math.isfinite(self.reconfig_cycles) and self.reconfig_cycles >= 0
+        ):
+            raise SimulationError(
+                "partition: physical and split must have one entry per unit",
+                source="<api>",
+                allowed="equal lengths, reconfig_cycles >= 0",
+            )
+
+    def conflicts(self, unit: int) -> tuple[int, ...]:
+        """Units that cannot run while ``unit`` runs."""
+        p, s = self.physical[unit], self.split[unit]
+        return tuple(
+            u for u in range(len(self.physical)) if self.physical[u] == p and self.split[u] != s
+        )

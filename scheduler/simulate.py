@@ -21,7 +21,7 @@ from scheduler import costs as cost_arrays
 from scheduler import policies
 from scheduler.costs import CostArrays
 from scheduler.engine import NativeEngine
-from scheduler.mechanics import FrameMechanics, resolve_migration
+from scheduler.mechanics import FrameMechanics, Partition, resolve_migration
 from scheduler.policies.base import Policy, RunContext
 from scheduler.result import SimulationResult
 from scheduler.xrbench import run_xrbench
@@ -137,6 +137,7 @@ def simulate(
     variants: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     supernets: bool = False,
     mechanics: FrameMechanics | None = None,
+    partition: Partition | None = None,
 ) -> SimulationResult:
     """Simulate ``scenario`` on ``system`` under ``policy`` for ``horizon_ms``.
 
@@ -146,7 +147,8 @@ def simulate(
     ``window_ms`` calls the policy's ``on_window`` every window, ``variants``/``supernets`` give
     the policy's ``select_variant`` sub-networks to choose from (see :func:`build_costs`).
     ``mechanics`` are the engine's frame mechanics, the same for every policy (default
-    :class:`~scheduler.mechanics.FrameMechanics`: hopeless frames dropped, migration charged).
+    :class:`~scheduler.mechanics.FrameMechanics`: hopeless frames dropped, migration charged);
+    ``partition`` declares accelerators that are sub-arrays of others (spatial fission).
     """
     scenario = resolve_scenario(scenario)
     system = resolve_system(system)
@@ -219,6 +221,7 @@ def simulate(
             offchip_bw_words_per_cycle=offchip,
             mechanics=mechanics,
             migration=resolve_migration(mechanics.migration, arrays, system),
+            partition=partition,
         )
         frames, timeline, end = engine.run()
         periods_ms = tuple(float(p) for p in engine.periods_ms)

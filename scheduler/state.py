@@ -203,6 +203,8 @@ class SchedulerState:
     mechanics: object = None
     #: Per accelerator: when its running block completes (meaningless for idle accelerators).
     busy_until_ms: np.ndarray | None = None
+    #: Spatial fission of the accelerators (:class:`scheduler.mechanics.Partition`) or ``None``.
+    partition: object = None
 
     @property
     def min_period_ms(self) -> float:

@@ -38,9 +38,9 @@ class Theta:
     threshold is not one of SDRM3's parameters.
     """
 
-    alpha: float = 0.5
+    alpha: float = 1.0
     beta: float = 1.0
-    gamma: float = 1.0
+    gamma: float = 0.0
 
     def as_array(self) -> np.ndarray:
         return np.array([self.alpha, self.beta, self.gamma], dtype=float)
