@@ -4,6 +4,7 @@
     python benchmarks/bench_compare.py --sweep      # theta sweep of sdrm3_static on the TUNING set
     python benchmarks/bench_compare.py --heldout --analysis maestro --out results/heldout_maestro
     python benchmarks/bench_compare.py --heldout --analysis native --out results/heldout_native
+    python benchmarks/bench_compare.py --tuner-change   # tuner after a mid-run workload change
 
 Protocol (results in ``benchmarks/RESULTS.md``, "Issue 12"): SDRM3's defaults are chosen with
 ``--sweep`` on the tuning systems :data:`scheduler.policies.sdrm3.TUNING_SYSTEMS` only; the
@@ -17,6 +18,7 @@ WS+OS+WS+OS (8K-M) — what fits the 2-core machine in about 10 minutes per anal
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import subprocess
 import sys
 import tempfile
@@ -26,8 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from dse.compare import CompareConfig, default_policies, format_report, run_compare, write_outputs
-from scheduler.metrics import geomean
+from dse.compare_plots import running_mean
+from dse.compare_points import DEFAULT_JITTER_MS, FAIR, cost_arrays
+from hardware_db import library
+from scheduler import policies, simulate
+from scheduler.metrics import frames_uxcost, geomean
 from scheduler.policies.sdrm3 import TUNING_SYSTEMS
+from scheduler.policies.sdrm3_terms import tuner_window_ms
+from workloads import scenario as scenario_lib
 
 #: Systems the held-out evaluation reports on (never used to choose SDRM3's defaults).
 HELDOUT_SYSTEMS = ("xrbench-4k-K", "xrbench-8k-M")
@@ -101,10 +109,71 @@ def heldout(analysis: str, out: Path, jobs: int) -> None:
     print(f"-> {out}")
 
 
+#: Workload changes at half the run: (scenario, model index, new trigger probability, what).
+CHANGES = (
+    ("ar_gaming", 1, 0.0, 1.0, "DE joins"),
+    ("social_interaction_a", 2, 1.0, 0.0, "DR leaves"),
+    ("outdoor_activity_a", 1, 0.2, 0.8, "ASR cascade p 0.2 -> 0.8"),
+)
+CHANGE_SYSTEM = "xrbench-4k-K"
+CHANGE_HORIZON_MS = 10_000.0
+
+
+def window_uxcosts(frames, window_ms: float, start_ms: float) -> np.ndarray:
+    """UXCost of the frames resolved in each window from ``start_ms`` (by completion time)."""
+    done = frames[frames["status"] != "not_triggered"]
+    k = np.floor((done["completion_ms"].to_numpy(float) - start_ms) / window_ms).astype(int)
+    out = []
+    for w in range(int(k.max()) + 1 if len(k) else 0):
+        sel = done[k == w]
+        out.append(frames_uxcost(sel)[0] if len(sel) else np.nan)
+    return np.array(out)
+
+
+def settle_after_change(series: np.ndarray, tolerance: float = 0.05, k: int = 5) -> tuple:
+    """(settle window, settled value): running UXCost = mean of the last ``k`` windows; settled
+    value = its mean over the last 10 windows; settle window = first window from which the
+    running UXCost stays within ``tolerance`` of the settled value."""
+    run = running_mean(series, k)
+    settled = float(np.nanmean(run[-10:]))
+    ok = np.abs(run - settled) <= tolerance * settled
+    bad = np.flatnonzero(~ok)
+    return (int(bad[-1]) + 1 if len(bad) else 0), settled
+
+
+def tuner_change(seeds: tuple[int, ...]) -> None:
+    """sdrm3 (tuned) vs sdrm3_static after a workload change at half of a 10 s run."""
+    system = library.get_system(CHANGE_SYSTEM)
+    print(f"system {CHANGE_SYSTEM} (held out), {CHANGE_HORIZON_MS:.0f} ms, change at half")
+    head = ("change", "policy", "seed", "settle_w", "settled_ux", "ux_after")
+    print("{:28s} {:13s} {:>4s} {:>8s} {:>10s} {:>9s}".format(*head))
+    half = CHANGE_HORIZON_MS / 2
+    for name, model, p0, p1, what in CHANGES:
+        scenario = scenario_lib.load(name)
+        models = list(scenario.models)
+        models[model] = dataclasses.replace(models[model], probability=p0)
+        scenario = dataclasses.replace(scenario, models=tuple(models))
+        costs = cost_arrays(scenario, system, "maestro")
+        window = tuner_window_ms([1000.0 / m.fps for m in scenario.models])
+        for policy_name in ("sdrm3", "sdrm3_static"):
+            for seed in seeds:
+                r = simulate(
+                    scenario, system, policies.get(policy_name), costs=costs,
+                    horizon_ms=CHANGE_HORIZON_MS, seed=seed, jitter_ms=DEFAULT_JITTER_MS,
+                    offchip_contention=True, mechanics=FAIR,
+                    probability_changes=((model, half, p1),),
+                )  # fmt: skip
+                settle, settled = settle_after_change(window_uxcosts(r.frames, window, half))
+                after = frames_uxcost(r.frames[r.frames["completion_ms"] >= half])[0]
+                cells = (what, policy_name, seed, settle, settled, after)
+                print("{:28s} {:13s} {:4d} {:8d} {:10.4g} {:9.4g}".format(*cells))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweep", action="store_true", help="theta sweep on the tuning systems")
     ap.add_argument("--heldout", action="store_true", help="the held-out evaluation")
+    ap.add_argument("--tuner-change", action="store_true", help="tuner after a workload change")
     ap.add_argument("--analysis", default="maestro", help="cost analysis (maestro or native)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds of the sweep")
     ap.add_argument("--jobs", type=int, default=2)
@@ -112,6 +181,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.sweep:
         sweep(tuple(np.arange(args.seeds).tolist()))
+    elif args.tuner_change:
+        tuner_change(tuple(np.arange(args.seeds).tolist()))
     elif args.heldout:
         heldout(args.analysis, Path(args.out), args.jobs)
     else:

@@ -51,7 +51,13 @@ def ideal_load(
 
 
 def is_baseline(policy: str) -> bool:
+    """A baseline run (fair or "as published")."""
     return not policy.startswith("sdrm3")
+
+
+def is_fair_baseline(policy: str) -> bool:
+    """A baseline run with the same mechanics as SDRM3 (not an ``<name>@published`` run)."""
+    return is_baseline(policy) and "@" not in policy
 
 
 def bootstrap_reduction(log_ratios: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
@@ -76,7 +82,7 @@ def bootstrap_reduction(log_ratios: np.ndarray, seed: int = 0) -> tuple[float, f
 
 def best_baselines(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (system, scenario): the fair baseline with the lowest geomean UXCost over seeds."""
-    base = runs[runs["policy"].map(is_baseline)]
+    base = runs[runs["policy"].map(is_fair_baseline)]
     rows = []
     for (system, scenario), g in base.groupby(["system", "scenario"], sort=False):
         ux = g.groupby("policy")["uxcost"].apply(lambda s: geomean(s, f"UXCost of {s.name}"))

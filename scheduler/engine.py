@@ -34,6 +34,9 @@ Semantics:
   ``offchip_contention`` the block's latency is at least its off-chip words x (number of busy
   accelerators at dispatch, itself included) / the system's off-chip bandwidth — a processor-sharing
   approximation evaluated at dispatch time.
+- workload changes (``probability_changes``: ``(model, time_ms, p)``): frames of the model
+  released from ``time_ms`` on are triggered with probability ``p`` — a model joins (0 -> 1) or
+  leaves (1 -> 0), a cascade's probability moves — drawn from the same random stream.
 - same seed -> same result: the random streams (triggers, jitter, the policy's generator) are
   independent children of ``numpy.random.SeedSequence(seed)`` and drawn independently of the policy.
 """
@@ -77,6 +80,7 @@ class NativeEngine:
         mechanics: FrameMechanics | None = None,
         migration: Migration | None = None,
         partition: Partition | None = None,
+        probability_changes: Sequence[tuple[int, float, float]] = (),
     ) -> None:
         self.model_ids = model_ids
         self.parents = parents
@@ -108,6 +112,7 @@ class NativeEngine:
             partition.conflicts(a) if partition is not None else () for a in range(self.num_acc)
         ]
         self.array_mode: dict[int, bool] = {}
+        self.probability_changes = tuple(sorted(probability_changes, key=lambda c: c[1]))
         self.jobs = self._make_jobs(trigger_rng, jitter_rng, jitter_ms)
         self.metrics = RunningMetrics.zeros(len(model_ids))
         self.ready: list[Job] = []
@@ -126,7 +131,11 @@ class NativeEngine:
         jobs = []
         for m, period in enumerate(self.periods_ms):
             n = int(np.floor(self.horizon_ms / period + 1e-9))
-            triggers = trigger_rng.random(n) < self.probabilities[m]
+            p = np.full(n, self.probabilities[m])
+            for model, at_ms, new_p in self.probability_changes:  # workload changes mid-run
+                if model == m:
+                    p[np.arange(n) * period >= at_ms] = new_p
+            triggers = trigger_rng.random(n) < p
             jitter = jitter_rng.random(n) * jitter_ms if jitter_ms > 0 else np.zeros(n)
             jobs.append(
                 [

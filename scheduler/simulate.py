@@ -138,6 +138,7 @@ def simulate(
     supernets: bool = False,
     mechanics: FrameMechanics | None = None,
     partition: Partition | None = None,
+    probability_changes: Sequence[tuple[int, float, float]] = (),
 ) -> SimulationResult:
     """Simulate ``scenario`` on ``system`` under ``policy`` for ``horizon_ms``.
 
@@ -148,7 +149,8 @@ def simulate(
     the policy's ``select_variant`` sub-networks to choose from (see :func:`build_costs`).
     ``mechanics`` are the engine's frame mechanics, the same for every policy (default
     :class:`~scheduler.mechanics.FrameMechanics`: hopeless frames dropped, migration charged);
-    ``partition`` declares accelerators that are sub-arrays of others (spatial fission).
+    ``partition`` declares accelerators that are sub-arrays of others (spatial fission);
+    ``probability_changes`` (``(model index, time_ms, p)``) change the workload mid-run.
     """
     scenario = resolve_scenario(scenario)
     system = resolve_system(system)
@@ -222,6 +224,7 @@ def simulate(
             mechanics=mechanics,
             migration=resolve_migration(mechanics.migration, arrays, system),
             partition=partition,
+            probability_changes=probability_changes,
         )
         frames, timeline, end = engine.run()
         periods_ms = tuple(float(p) for p in engine.periods_ms)

@@ -179,9 +179,9 @@ def tuner_window_ms(periods_ms: Sequence[float], short_ms: float = 100.0) -> flo
     ``short_ms`` or the longest period), else the longest period.
 
     Over a hyperperiod every window releases the same frames, so consecutive windows compare like
-    for like: vr_gaming's 16.7 / 22.2 ms periods give 66.7 ms windows instead of 22.2 ms ones whose
-    UXCost alternated with the release pattern (1 or 2 frames of a model per window). Scenarios
-    with 3 fps models keep the longest period (333 ms; their hyperperiod is 1000 ms).
+    for like instead of alternating with the release pattern (e.g. 16.7 and 22.2 ms periods give
+    66.7 ms windows rather than 22.2 ms ones releasing 1 or 2 frames of a model). Scenarios whose
+    hyperperiod is long (3 fps models: 1000 ms) keep the longest period.
     """
     longest = float(np.max(periods_ms))
     hyper = hyperperiod_ms(periods_ms)
@@ -203,8 +203,7 @@ def tuner_cycle(periods_ms: Sequence[float], window_ms: float, max_cycle: int = 
     """Windows per hyperperiod when that is a whole number up to ``max_cycle``, else 1.
 
     Windows ``k`` and ``k + cycle`` release the same frames, so the tuner compares a window with
-    the baseline of its own slot in the cycle (``ar_assistant``: 333 ms windows, 1000 ms
-    hyperperiod, cycle 3; measured window UXCosts of one theta differ up to 11x between slots).
+    the baseline of its own slot in the cycle (333 ms windows in a 1000 ms hyperperiod: cycle 3).
     """
     ratio = hyperperiod_ms(periods_ms) / window_ms
     k = round(ratio)
