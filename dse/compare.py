@@ -284,6 +284,11 @@ def format_report(result: CompareResult) -> str:
     """The printed tables, as text: UXCost always beside score, miss, drop, energy, starved."""
     lines = []
     pd_opts = {"float_format": lambda v: f"{v:.4g}"}
+    if len(result.loads):
+        lines.append("== ideal load (work / capacity; > 1: overloaded, no schedule meets all) ==")
+        loads = result.loads.copy()
+        loads["overloaded"] = loads["overloaded"].map({True: "OVERLOADED", False: ""})
+        lines.append(loads.to_string(index=False, **pd_opts))
     for system, s in result.summary.groupby("system", sort=False):
         lines.append(f"== {system}: mean over seeds (UXCost: geomean) ==")
         shown = s.drop(columns=["system"]).rename(columns={"energy_mj": "energy_mJ"})
