@@ -91,6 +91,9 @@ def best_baselines(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _starved(runs: pd.DataFrame) -> str:
+    """Models starved in any of ``runs`` (``;``-joined); empty when runs carry no such column."""
+    if "starved_models" not in runs:
+        return ""
     names = sorted({n for s in runs["starved_models"].fillna("") for n in str(s).split(";") if n})
     return ";".join(names)
 
