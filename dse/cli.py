@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "hardware_db.cli",
     "workloads.cli",
     "costmodel.cli",
+    "costmodel.map_cli",
     "scheduler.cli",
     "dse.compare",
     "dse.sweep_cli",
