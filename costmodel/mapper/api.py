@@ -8,9 +8,11 @@ saved mapping re-costs to exactly what was reported.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,8 +38,9 @@ from costmodel.mapper.search import (
 )
 from costmodel.mapper.space import Space, mirror_dataflow
 from costmodel.native import DEFAULT_NATIVE, NativeOptions
+from costmodel.table import AnalysisFn, register_mapper
 from hardware_db.accelerator import Accelerator
-from hardware_db.dataflow import Dataflow
+from hardware_db.dataflow import Dataflow, search_objective
 from workloads.layer import Layer
 
 #: Columns of :attr:`MappingSearch.frame`, one row per layer.
@@ -123,7 +126,8 @@ def cost_mappings(
     batch: LayerBatch,
     accelerator: Accelerator,
     dataflows: Sequence[Dataflow],
-    options: NativeOptions | None = None,
+    options: Any = None,
+    analysis: AnalysisFn | None = None,
 ) -> dict[str, np.ndarray]:
     """The analysis of layer i under ``dataflows[i]`` (one call per distinct dataflow); the
     per-layer keys only (``cluster_runtimes`` depends on each mapping's depth and is dropped)."""
@@ -133,7 +137,10 @@ def cost_mappings(
     out: dict[str, np.ndarray] = {}
     for df, rows in groups.items():
         idx = np.asarray(rows, dtype=np.int64)
-        part = analyse_mapping(batch.take(idx), accelerator, df, options)
+        if analysis is None:
+            part = analyse_mapping(batch.take(idx), accelerator, df, options)
+        else:
+            part = analysis(batch.take(idx), dataclasses.replace(accelerator, dataflow=df), options)
         for key, values in part.items():
             if values.ndim != 1:  # per-level arrays (cluster_runtimes) differ in depth
                 continue
@@ -143,3 +150,22 @@ def cost_mappings(
                 out[key] = out[key].astype(values.dtype)
             out[key][idx] = values
     return out
+
+
+def search_and_cost(
+    batch: LayerBatch, accelerator: Accelerator, analysis: AnalysisFn, options: Any
+) -> dict[str, np.ndarray]:
+    """The cost-table hook (:func:`costmodel.table.register_mapper`): each layer searched for the
+    objective of the accelerator's ``dataflow: search[:objective]`` (under ``native`` with
+    ``options`` when they are :class:`NativeOptions`, else its defaults), then costed by
+    ``analysis`` under its mapping."""
+    objective = search_objective(accelerator.dataflow) or "edp"
+    if len(batch) == 0:
+        fallback = Space.for_accelerator(accelerator).seeds()[0].dataflow()
+        return analysis(batch, dataclasses.replace(accelerator, dataflow=fallback), options)
+    native = options if isinstance(options, NativeOptions) else None
+    found = search_mappings(batch, accelerator, objective, options=native)
+    return cost_mappings(batch, accelerator, found.dataflows, options, analysis)
+
+
+register_mapper(search_and_cost)
