@@ -184,7 +184,7 @@ def test_the_analysis_is_mirror_symmetric(k, c, y, x, r, pick):
 
 def test_point_dataflows_are_valid_directive_lists():
     space = Space.for_accelerator(BIG)
-    assert space.structures == ((256,), (16,), (64, 4), (16, 16))
+    assert space.structures == ((256,), (16,), (64, 4), (16, 16), (4, 16), (16, 4))
     for p in space.seeds()[::9]:
         flow = p.dataflow()
         assert parse_directives(str(flow)) == flow.directives

@@ -114,14 +114,15 @@ class Space:
     @classmethod
     def for_accelerator(cls, accelerator: Accelerator, **domains) -> Space:
         """Cluster structures from the PE array (rows x cols): a unit = one row, ``(cols,)``, or
-        one column, ``(rows,)``; and a row split in two inner levels, ``(cols/b, b)`` for
-        b in 4, 16 (the XRBench presets' inner cluster sizes)."""
+        one column, ``(rows,)``; a row split in two inner levels, ``(cols/b, b)`` for b in 4, 16;
+        and the XRBench presets' own structures (16, 16), (4, 16), (16, 4) — each kept when it
+        divides the PE count and leaves at least two level-0 units."""
         rows, cols = accelerator.array_shape
         pes = accelerator.num_pes
-        out: list[tuple[int, ...]] = [(c,) for c in (cols, rows) if 1 < c < pes and pes % c == 0]
-        for b in (4, 16):
-            if cols % b == 0 and cols // b >= 2 and pes % cols == 0 and cols < pes:
-                out.append((cols // b, b))
+        candidates: list[tuple[int, ...]] = [(cols,), (rows,)]
+        candidates += [(cols // b, b) for b in (4, 16) if cols % b == 0 and cols // b >= 2]
+        candidates += [(16, 16), (4, 16), (16, 4)]
+        out = [c for c in candidates if 1 < math.prod(c) < pes and pes % math.prod(c) == 0]
         return cls(structures=tuple(dict.fromkeys(out)) or ((1,),), **domains)
 
     def key(self) -> tuple:
