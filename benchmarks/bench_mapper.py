@@ -11,7 +11,8 @@ Sections (``--only NAME`` runs one):
 - ``eyeriss``: AlexNet (batch 4, the JSSC 2017 shapes) on an Eyeriss v1 built from
   tests/data/silicon/eyeriss_v1_hardware.csv, mapper latency against an approximation of the
   chip's published row-stationary mapping per layer and against the RS preset;
-- ``orientation``: the issue's GEMM in both orientations.
+- ``orientation``: the issue's GEMM in both orientations;
+- ``speed``: the whole zoo on xrbench-4k-A/0, cold, wall and CPU time.
 
 Run: ``python benchmarks/bench_mapper.py [--only SECTION]``.
 """
@@ -205,13 +206,16 @@ def section_eyeriss() -> None:
                     groups=int(r.groups)) for r in table.itertuples()]  # fmt: skip
     batch = LayerBatch.from_layers(layers)
     found = search_mappings(batch, acc, "latency", use_cache=False)
+    more = search_mappings(batch, acc, "latency", budget=1600, use_cache=False)
     print("\n## Eyeriss v1 AlexNet (latency cycles, native analysis, batch 4)")
+    print(f"structures searched: {Space.for_accelerator(acc).structures}")
     rows = []
     for i, r in table.iterrows():
         one = batch.take([i])
         pub = analyse_mapping(one, acc, published_mapping(r))
         rs = analyse_mapping(one, acc, PRESETS["RS"])
         rows.append({"layer": r.layer, "mapper": int(found.frame.latency_cycles[i]),
+                     "mapper 10x budget": int(more.frame.latency_cycles[i]),
                      "published (approx.)": int(pub["latency_cycles"][0]),
                      "published feasible": bool(pub["l1_spill_words"][0] == 0),
                      "RS preset": int(rs["latency_cycles"][0]),
@@ -234,12 +238,30 @@ def section_orientation() -> None:
     print(f"WS preset: rows {ws[0]}, cols {ws[1]} cycles")
 
 
+def section_speed() -> None:
+    """The whole zoo (every layer row) on one accelerator, cold caches: wall and CPU time."""
+    layers = [layer for name in zoo.names() for layer in zoo.load(name).layers]
+    acc = get_accelerator("xrbench-4k-A/0")
+    print("\n## speed: whole zoo on xrbench-4k-A/0, cold")
+    for _ in range(2):
+        cache.clear()
+        wall, cpu = time.perf_counter(), time.process_time()
+        found = search_mappings(layers, acc, "edp")
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        n = found.searched_layers
+        print(f"{len(layers)} layer rows, {n} distinct searched: wall {wall:.1f} s "
+              f"({wall / n * 1e3:.0f} ms/distinct layer), CPU {cpu:.1f} s "
+              f"({cpu / n * 1e3:.0f} ms/distinct layer), {found.calls} analysis calls, "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
 SECTIONS = {
     "orientation": section_orientation,
     "exhaustive": section_exhaustive,
     "quality": section_quality,
     "eyeriss": section_eyeriss,
     "budget": section_budget,
+    "speed": section_speed,
 }
 
 
