@@ -93,13 +93,20 @@ def preset_objective(batch: LayerBatch, acc: Accelerator, objective: str) -> np.
 def section_exhaustive() -> None:
     acc = dataclasses.replace(get_accelerator("xrbench-4k-A/0"), name="pe16", num_pes=16,
                               array_shape=(4, 4))  # fmt: skip
-    space = Space(structures=((4,), (2, 2)), sizes=(1, 2, 4, FULL))
+    space = Space(
+        structures=((4,), (2, 2)),
+        sizes=(1, 4, FULL),
+        orders=("ws", "os"),
+        spatial0=("K", "C", "Y'"),
+        spatial1=("K", "C", "YR"),
+        inner=("tile",),
+    )
     shapes = [(4, 4, 4, 4, 1), (8, 4, 6, 6, 3), (4, 8, 5, 3, 2), (16, 2, 4, 4, 1), (2, 16, 7, 7, 3),
               (8, 8, 3, 3, 3)]  # fmt: skip
     layers = [
         Layer(f"s{i}", "CONV", 1, k, c, y, x, r, r) for i, (k, c, y, x, r) in enumerate(shapes)
     ]
-    print("\n## exhaustive: heuristic vs enumeration (16 PEs, sizes 1,2,4,whole)")
+    print("\n## exhaustive: heuristic vs enumeration (16 PEs, sizes 1, 4, whole; 2 orders)")
     for objective in OBJECTIVES:
         t0 = time.perf_counter()
         full = search_mappings(layers, acc, objective, space=space, exhaustive_limit=10**9,
