@@ -20,8 +20,9 @@ The ``native`` analysis sizes a level-0 unit's L1 working set (and output window
 map sizes unclipped, so an oversized map is not the same as one of the extent; the exact directive
 list of a layer writes every whole dimension as its extent (:func:`written`), which differs between
 layers. Exhaustive layers are costed exactly (one call per distinct exact list). Seeds and the
-local search cost the shared FULL list on all their layers at once: a *surrogate*, equal to the
-exact cost unless a tile reaches its dimension's extent, where it overstates the working set
+local search cost one list on all the layers of a call, every tile clipped to the largest extent
+among those layers: a *surrogate*, exact for a layer at that extent (and whenever the call holds
+one layer), and otherwise overstating the working set of tiles that reach the layer's extent
 (whole-dimension tiles look worse than they are). The mapping returned is always re-costed
 exactly (:func:`costmodel.mapper.api.search_mappings`), so every reported number is exact; the
 surrogate only steers the search, and its effect is part of the measured optimality gap.
@@ -89,18 +90,24 @@ class Incumbents:
         """Cost ``point`` on the layers ``rows`` that have not seen it.
 
         ``exact``: each layer gets the point's directive list for its own extents
-        (:func:`written`), layers with the same list sharing a call. Otherwise the point's
-        layer-independent list (whole dims as FULL) is costed on all of them in one call — a
-        surrogate that differs from the exact cost only where an output-row/column tile reaches
-        the layer's extent (module docstring)."""
-        groups: dict[Dataflow, tuple[list[int], list[Point]]] = {}
+        (:func:`written`), layers with the same list sharing a call. Otherwise one list is costed
+        on all of them in one call, every tile clipped to the largest extent among them — a
+        surrogate, exact for the layers at that extent (module docstring)."""
+        fresh: list[tuple[int, Point]] = []
         for r in rows:
-            b = self.bound(r)
-            cp = canonical(point, b)
-            if cp is None or cp in self.seen[r]:
-                continue
-            self.seen[r].add(cp)
-            flow = written(cp, b) if exact else _raw(point)
+            cp = canonical(point, self.bound(r))
+            if cp is not None and cp not in self.seen[r]:
+                self.seen[r].add(cp)
+                fresh.append((r, cp))
+        if not fresh:
+            return
+        shared = None
+        if not exact:  # every tile clipped to the largest extent among these layers
+            top = self.bounds[[r for r, _ in fresh]].max(axis=0)
+            shared = written(point, tuple(int(v) for v in top))
+        groups: dict[Dataflow, tuple[list[int], list[Point]]] = {}
+        for r, cp in fresh:
+            flow = shared if shared is not None else written(cp, self.bound(r))
             rows_, points = groups.setdefault(flow, ([], []))
             rows_.append(r)
             points.append(cp)
@@ -172,11 +179,6 @@ def run_search(
             state.cost(q, votes[q])
             spent += 1
     return exhaustive
-
-
-@functools.lru_cache(maxsize=65536)
-def _raw(point: Point) -> Dataflow:
-    return point.dataflow()
 
 
 @functools.lru_cache(maxsize=65536)
