@@ -105,7 +105,7 @@ def _energy_to_doc(table: EnergyTable) -> str | dict[str, Any]:
 def accelerator_to_dict(acc: Accelerator) -> dict[str, Any]:
     """The YAML document of an accelerator (presets by name, every field explicit)."""
     flow = acc.dataflow
-    if dataflow_presets.PRESETS.get(flow.name) == flow:
+    if dataflow_presets.PRESETS.get(flow.name) == flow or dataflow_presets.search_objective(flow):
         flow_doc: str | dict[str, Any] = flow.name
     else:
         flow_doc = {"name": flow.name, "directives": str(flow)}

@@ -222,6 +222,13 @@ def _directives(value: Any, ctx: _Ctx) -> tuple:
 def validate_dataflow(value: Any, ctx: _Ctx) -> dict:
     """A preset name, a directive list (string or list; named ``custom``) or {name, directives}."""
     presets = dataflow_presets.PRESETS
+    if isinstance(value, str) and value.strip().lower().partition(":")[0] == "search":
+        objective = value.strip().lower().partition(":")[2] or "edp"
+        if objective not in dataflow_presets.SEARCH_OBJECTIVES:
+            allowed = ", ".join(f"search:{o}" for o in dataflow_presets.SEARCH_OBJECTIVES)
+            raise ctx.error(f"unknown mapping objective in '{value.strip()}'", f"search, {allowed}")
+        flow = dataflow_presets.search_dataflow(objective)
+        return {"name": flow.name, "directives": flow.directives}
     if isinstance(value, str) and "(" not in value:
         key = _lookup_preset(value.strip(), presets, ctx, "dataflow", " or a directive list")
         return {"name": key, "directives": presets[key].directives}
