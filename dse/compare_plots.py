@@ -32,11 +32,15 @@ SMOOTH_WINDOWS = 5
 _HATCHES = ("", "//", "..", "xx")
 
 
+def _colours(name: str) -> np.ndarray:
+    """Every colour of a qualitative colour map (RGBA rows)."""
+    cmap = matplotlib.colormaps[name]
+    return cmap(np.arange(cmap.N))
+
+
 def policy_style(k: int) -> dict:
     """Distinguishable colour (and hatch beyond 18 policies) of the k-th policy."""
-    palette = list(matplotlib.colormaps["tab10"].colors) + list(
-        matplotlib.colormaps["Dark2"].colors
-    )
+    palette = [tuple(c) for name in ("tab10", "Dark2") for c in _colours(name)]
     return {"color": palette[k % len(palette)], "hatch": _HATCHES[(k // len(palette)) % 4]}
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from hardware_db.accelerator import Accelerator
+from hardware_db.system import System
 from scheduler.mechanics import Partition
 
 #: Suffix of the name of a system split into sub-arrays.
 FISSION_SUFFIX = "+fission"
 
 
-def _half(acc, k: int):
+def _half(acc: Accelerator, k: int) -> Accelerator:
     rows, cols = acc.array_shape
     shape = (rows, cols // 2) if cols >= rows else (rows // 2, cols)
     return dataclasses.replace(
@@ -35,7 +37,7 @@ def _half(acc, k: int):
     )
 
 
-def fission_system(system) -> tuple[object, Partition]:
+def fission_system(system: System) -> tuple[System, Partition]:
     """``(system of units, partition)`` for ``system`` (module docstring)."""
     units = list(system.accelerators)
     physical = list(range(len(units)))

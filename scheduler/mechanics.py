@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtmm.errors import SimulationError
-from scheduler.costs import CostArrays
+from scheduler.costs import CostArrays, VariantCosts
 from scheduler.state import Job
 
 
@@ -101,7 +101,21 @@ def resolve_migration(option: bool | None, costs: CostArrays, system: object) ->
             field="migration",
             allowed="an input_words column in the cost table (or zoo models), or migration=False",
         )
-    return Migration(float(bw), np.asarray(dram, dtype=float))
+    return Migration(float(bw or 0.0), np.asarray(dram, dtype=float))
+
+
+def _costs(job: Job) -> VariantCosts:
+    """The costs of the variant ``job`` runs (set by the engine before any mechanics apply)."""
+    if job.costs is None:
+        raise SimulationError(f"internal: job of model {job.model} has no costs", source="<engine>")
+    return job.costs
+
+
+def _input_words(costs: VariantCosts) -> np.ndarray:
+    """Per layer, its input activation in words (present whenever migration is charged)."""
+    if costs.input_words is None:
+        raise SimulationError(f"internal: {costs.name} has no input sizes", source="<engine>")
+    return costs.input_words
 
 
 class MechanicsRuntime:
@@ -138,9 +152,10 @@ class MechanicsRuntime:
         if self.migration is None or src < 0:
             return np.zeros(n)
         layer = job.next_layer if layer is None else layer
-        if layer >= job.costs.num_layers:
+        costs = _costs(job)
+        if layer >= costs.num_layers:
             return np.zeros(n)
-        cycles = self.migration.cycles(job.costs.input_words[layer])
+        cycles = self.migration.cycles(_input_words(costs)[layer])
         out = cycles * self.ms_per_cycle
         out[src] = 0.0
         return out
@@ -149,12 +164,13 @@ class MechanicsRuntime:
         src = job.last_accelerator
         if self.migration is None or src < 0 or src == accelerator:
             return 0.0
-        return self.migration.energy_nj(job.costs.input_words[job.next_layer], src, accelerator)
+        words = _input_words(_costs(job))[job.next_layer]
+        return self.migration.energy_nj(words, src, accelerator)
 
     # --- best case and drop ------------------------------------------------------------------
     def remaining_ms(self, job: Job) -> np.ndarray:
         """Per accelerator: the job's remaining layers alone there, migration included (ms)."""
-        rem = job.costs.remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
+        rem = _costs(job).remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
         return rem + self.move_ms(job)
 
     def best_remaining_ms(self, job: Job) -> float:
@@ -204,7 +220,7 @@ class MechanicsRuntime:
         slack = job.deadline_ms - now_ms
         if self.best_remaining_ms(job) > slack:
             return True
-        c, start, a = job.costs, job.next_layer, accelerator
+        c, start, a = _costs(job), job.next_layer, accelerator
         end_layer = start + n_layers
         block = (c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]) * self.ms_per_cycle[a]
         end = float(self.move_ms(job)[a] + block)

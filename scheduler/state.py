@@ -140,8 +140,8 @@ class RunningMetrics:
         def z(dtype: type) -> np.ndarray:
             return np.zeros(num_models, dtype=dtype)
 
-        ints = [z(np.int64) for _ in range(5)]
-        return cls(*ints, z(float), z(float), z(float), z(float))
+        i = np.int64
+        return cls(z(i), z(i), z(i), z(i), z(i), z(float), z(float), z(float), z(float))
 
     def copy(self) -> RunningMetrics:
         return RunningMetrics(*(getattr(self, f).copy() for f in self.__dataclass_fields__))
