@@ -32,43 +32,15 @@ FISSION_POLICIES = ("planaria",)
 _COSTS: dict[tuple, object] = {}
 
 
-def variant_map(model_ids: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
-    """Supernet sub-networks of the scenario's models: ``{model: [(variant name, accuracy)]}``."""
-    from workloads import supernet
-
-    out = {}
-    for model_id in model_ids:
-        if supernet.has_variants(model_id):
-            out[model_id] = [(v.name, v.accuracy) for v in supernet.variants(model_id)[1:]]
-    return out
-
-
 def cost_arrays(scenario, system, analysis: str):
-    """Dense costs of the scenario's models and their supernet variants (cached per process)."""
-    from costmodel.table import system_cost_table
-    from scheduler import costs as cost_lib
-    from scheduler.simulate import scenario_arrays
-    from workloads import supernet, zoo
+    """Dense costs of the scenario's own models and their zoo supernet variants, with each layer's
+    input size for the migration cost (:func:`scheduler.pipeline.cost_arrays`; cached per
+    process)."""
+    from scheduler import pipeline
 
-    key = (scenario.name, system.name, analysis)
+    key = (scenario.name, getattr(scenario, "source", None), system.name, analysis)
     if key not in _COSTS:
-        ids = scenario_arrays(scenario)[0]
-        variants = variant_map(ids)
-        models = [zoo.load(i) for i in ids]
-        for model_id in variants:
-            models += [v.model for v in supernet.variants(model_id)[1:]]
-        table = system_cost_table(models, system, analysis=analysis)
-        inputs = {m.name: [float(layer.input_elems) for layer in m.layers] for m in models}
-        pairs = zip(table["model"], table["layer_idx"], strict=True)
-        table["input_words"] = [inputs[n][i] for n, i in pairs]
-        _COSTS[key] = cost_lib.from_table(
-            table,
-            ids,
-            [a.name for a in system.accelerators],
-            [float(a.clock_hz) for a in system.accelerators],
-            variants=variants,
-            source=f"<{analysis} cost table>",
-        )
+        _COSTS[key] = pipeline.cost_arrays(scenario, system, analysis=analysis, supernets=True)
     return _COSTS[key]
 
 

@@ -225,6 +225,10 @@ def cost_table(
             f"cost table has {len(table)} rows, expected {sum(counts)}", source="<pipeline>"
         )
     table["model"] = np.repeat(np.array(labels, dtype=object), counts)
+    # each layer's input activation (words): what moving a frame between accelerators carries
+    offsets = np.repeat(np.cumsum([0] + [len(m.layers) for m in models[:-1]]), counts)
+    inputs = np.array([float(layer.input_elems) for m in models for layer in m.layers])
+    table["input_words"] = inputs[offsets + table["layer_idx"].to_numpy(dtype=np.int64)]
     return table
 
 

@@ -111,3 +111,25 @@ def test_best_fair_baseline_and_bootstrap_ci():
     assert c.best_baseline.iloc[0] == "llf"  # never an "as published" run
     assert c.ci_low.iloc[0] <= c.reduction.iloc[0] <= c.ci_high.iloc[0]
     assert 0 < c.reduction.iloc[0] < 0.5
+
+
+def test_compare_costs_a_scenario_files_own_models(tmp_path):
+    """A scenario entry with a model file runs that file's layers in compare too (not the zoo
+    model of the same name), with each layer's input size attached for the migration cost."""
+    from dse.compare_points import cost_arrays
+    from hardware_db.library import get_system
+    from workloads import scenario as scenario_lib
+
+    (tmp_path / "tiny.csv").write_text(
+        "name,type,N,K,C,Y,X,R,S\nc1,CONV,1,4,3,8,8,3,3\nc2,CONV,1,4,4,6,6,3,3\n"
+    )
+    (tmp_path / "s.yaml").write_text(
+        "name: own\nmodels:\n  - {model: ES_RITNet, file: tiny.csv, fps: 30}\n"
+        "  - {model: GE_FBNet_C, fps: 30}\n"
+    )
+    scenario = scenario_lib.load(tmp_path / "s.yaml")
+    arrays = cost_arrays(scenario, get_system("xrbench-4k-J"), "maestro")
+    es, ge = (m.variants[0] for m in arrays.models)
+    assert es.num_layers == 2  # the file's two layers, not the zoo's 42
+    assert list(es.input_words) == [3 * 8 * 8, 4 * 6 * 6]
+    assert ge.num_layers == 63
