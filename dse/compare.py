@@ -28,6 +28,8 @@ worker.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -54,9 +56,11 @@ from dse.compare_stats import (
     summary_table,
 )
 from rtmm.errors import RtmmError
-from rtmm.fileio import atomic_write_csv
+from rtmm.fileio import atomic_write_csv, atomic_write_text
 from rtmm.limits import INT64_MAX, MAX_SEEDS
 from scheduler.metrics import geomean
+from scheduler.outputs import engine_label
+from scheduler.pipeline import DEFAULT_ANALYSIS
 
 DEFAULT_SCENARIOS = (
     "social_interaction_a",
@@ -94,7 +98,7 @@ class CompareConfig:
     policies: tuple[str, ...] = field(default_factory=lambda: default_policies())
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     horizon_ms: float = 2000.0
-    analysis: str = "maestro"
+    analysis: str = DEFAULT_ANALYSIS["native"]
     jobs: int = 2
     policy_params: tuple[tuple[str, tuple], ...] = ()
     jitter_ms: float = DEFAULT_JITTER_MS
@@ -228,6 +232,12 @@ def validate(config: CompareConfig) -> None:
 
 def write_outputs(result: CompareResult, out: Path, config: CompareConfig, plots: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    run_info = {
+        "engine": engine_label("native"),
+        "cost_analysis": config.analysis,
+        **{k: v for k, v in dataclasses.asdict(config).items() if k != "analysis"},
+    }
+    atomic_write_text(out / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
     atomic_write_csv(out / "runs.csv", result.runs)
     atomic_write_csv(out / "reductions.csv", result.reductions)
     atomic_write_csv(out / "summary.csv", result.summary)
@@ -363,7 +373,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seeds", type=_seeds, default=(0, 1, 2, 3, 4), help="N, a list or a range (default 5)"
     )
     p.add_argument("--horizon-ms", type=float, default=2000.0, help="simulated time per run")
-    p.add_argument("--analysis", default="maestro", help="cost analysis (maestro or native)")
+    p.add_argument(
+        "--analysis",
+        default=DEFAULT_ANALYSIS["native"],
+        help=f"cost analysis: maestro or native (default {DEFAULT_ANALYSIS['native']})",
+    )
     p.add_argument(
         "--jitter-ms", type=float, default=DEFAULT_JITTER_MS, help="release jitter (default 2)"
     )
@@ -399,6 +413,10 @@ def run(args: argparse.Namespace) -> int:
     )
     result = run_compare(config, progress=not args.quiet)
     write_outputs(result, Path(args.out), config, plots=not args.no_plots)
+    print(
+        f"rtmm compare: engine: {engine_label('native')}; cost analysis: {config.analysis}; "
+        f"{len(config.seeds)} seeds x {config.horizon_ms:g} ms; jitter {config.jitter_ms:g} ms"
+    )
     print(format_report(result))
     print(f"-> {args.out}")
     return 0

@@ -36,9 +36,6 @@ from scheduler.result import SimulationResult
 from workloads import scenario as scenario_lib
 from workloads.scenario import Scenario
 
-#: The cost analysis of points that name none.
-DEFAULT_ANALYSIS = "maestro"
-
 #: Area proxy weights (see :func:`area_metrics`): one PE (an 8-bit MAC with its registers) is the
 #: unit; one byte of SRAM counts 1/40 of it — an order-of-magnitude ratio for 28-45 nm processes
 #: (an 8-bit MAC is a few hundred um^2, an SRAM byte a few um^2 with periphery).
@@ -102,13 +99,13 @@ def point_scenario(name: str, cascade_probability: float | None = None) -> Scena
 
 @functools.lru_cache(maxsize=16)
 def _scenario_costs(
-    base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str | None, scenario: str
+    base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str, scenario: str
 ) -> CostArrays:
     """The simulator's dense cost arrays for a scenario's own models on the point's system
     (:func:`scheduler.pipeline.cost_arrays`; the per-layer costs come from costmodel's
     content-keyed cache, these arrays are kept per point key so a batch builds them once)."""
     return pipeline.cost_arrays(
-        _scenario(scenario), point_system(base_ref, hardware), None, analysis=_analysis(analysis)
+        _scenario(scenario), point_system(base_ref, hardware), None, analysis=analysis
     )
 
 
@@ -119,9 +116,9 @@ def scenario_cost_table(
     return pipeline.cost_table(scenario, system, _analysis(analysis))
 
 
-def _analysis(analysis: str | None) -> str:
-    """A point's cost analysis (``None``: the default, ``maestro``)."""
-    return DEFAULT_ANALYSIS if analysis is None else analysis
+def _analysis(analysis: str | None, xrbench_compatible: bool = False) -> str:
+    """A point's cost analysis (``None``: the mode's default, :func:`pipeline.default_analysis`)."""
+    return pipeline.default_analysis(xrbench_compatible) if analysis is None else analysis
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,7 +131,7 @@ def _options(point: DesignPoint) -> pipeline.RunOptions:
         xrbench_compatible=point.xrbench_compatible,
         horizon_ms=point.horizon_ms,
         seed=point.seed,
-        analysis=_analysis(point.analysis),
+        analysis=_analysis(point.analysis, point.xrbench_compatible),
     )
 
 
@@ -146,7 +143,10 @@ def simulate_point(point: DesignPoint) -> SimulationResult:
         point_system(point.base_system_ref, point.hardware),
         point.policy,
         costs=_scenario_costs(
-            point.base_system_ref, point.hardware, point.analysis, point.scenario
+            point.base_system_ref,
+            point.hardware,
+            _analysis(point.analysis, point.xrbench_compatible),
+            point.scenario,
         ),
         options=_options(point),
     )

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import inspect
 import sys
 
 import pandas as pd
 
-from costmodel.table import system_cost_table
 from dse.executors import EXECUTOR_NAMES, make_executor
 from dse.pareto import pareto_front, parse_objectives
 from dse.runner import run_sweep
@@ -19,6 +17,7 @@ from dse.sweep import load_spec
 from rtmm.errors import SpecError
 from rtmm.fileio import atomic_write_csv
 from scheduler.outputs import engine_label
+from scheduler.pipeline import default_analysis
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,9 +108,17 @@ WORKLOAD_COLUMNS = ("scenario",)
 
 def what_produced(spec) -> str:
     """The cost analyses and engine modes of a sweep, named (the store's ``analysis`` column is
-    empty for points that use the cost model's default, so the default is named here)."""
-    default = inspect.signature(system_cost_table).parameters["analysis"].default
-    analyses = ", ".join(a or f"{default} (default)" for a in spec.analysis.values)
+    empty for points that use the mode's default analysis, so the default is named here)."""
+    modes = list(dict.fromkeys(spec.modes.values))
+    if len(modes) == 1:
+        default = f"{default_analysis(modes[0] == 'xrbench')} (default)"
+    else:
+        default = (
+            "default ("
+            + ", ".join(f"{default_analysis(m == 'xrbench')} in {m} mode" for m in modes)
+            + ")"
+        )
+    analyses = ", ".join(a or default for a in spec.analysis.values)
     engines = ", ".join(engine_label(m) for m in spec.modes.values)
     return f"cost analysis: {analyses}; engine: {engines}"
 

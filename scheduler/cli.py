@@ -11,6 +11,7 @@ from rtmm.limits import INT64_MAX, MAX_FRAMES, MAX_HORIZON_MS
 from rtmm.names import spec_label, unknown_name
 from scheduler import policies
 from scheduler.outputs import engine_label, write_outputs
+from scheduler.pipeline import default_analysis
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--costs", help="external per-layer cost CSV (model,layer_idx,accelerator,...)")
     p.add_argument("--horizon-ms", type=float, default=700.0, help="simulated time (default 700)")
     p.add_argument("--seed", type=int, default=0, help="random seed (cascade triggers, jitter)")
-    p.add_argument("--analysis", default="maestro", help="cost analysis: maestro or native")
+    p.add_argument(
+        "--analysis",
+        default=None,
+        help="maestro or native (default: native; maestro with --xrbench-compatible)",
+    )
     p.add_argument("--jitter-ms", type=float, default=0.0, help="native mode: max release jitter")
     p.add_argument(
         "--offchip-contention",
@@ -70,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
             source="<cli>",
             allowed=f"at most {MAX_FRAMES} frames per run (a shorter --horizon-ms)",
         )
+    if args.analysis is None:
+        args.analysis = default_analysis(args.xrbench_compatible)
     if args.analysis not in analysis_names():
         raise unknown_name("analysis", args.analysis, analysis_names(), source="<cli>")
     result = simulate(

@@ -73,25 +73,36 @@ SUMMARY_METRICS = (
 COUNT_METRICS = ("released", "on_time", "late", "dropped", "not_triggered", "logged")
 
 
+#: The cost analysis of each engine mode when none is named: ``maestro`` reproduces the published
+#: XRBench numbers in XRBench-compatible mode; elsewhere ``native``, the analysis validated against
+#: measured silicon (Eyeriss v1, docs/NATIVE_VALIDATION.md).
+DEFAULT_ANALYSIS = {"xrbench": "maestro", "native": "native"}
+
+
+def default_analysis(xrbench_compatible: bool) -> str:
+    """The cost analysis used when none is named (:data:`DEFAULT_ANALYSIS`)."""
+    return DEFAULT_ANALYSIS["xrbench" if xrbench_compatible else "native"]
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How to simulate (everything but the scenario, system, policy and costs).
 
     ``xrbench_compatible`` selects the XRBench runtime's rules (whole-model dispatch, integer
     periods; ``jitter_ms``, ``window_ms``, ``offchip_contention`` and variants do not apply);
-    otherwise the native engine runs. ``analysis`` names the cost analysis used when the costs
-    are computed here. ``supernets`` adds the zoo's supernet sub-networks of the scenario's zoo
-    models to the costs, for policies with a variant selector. ``mechanics`` are the engine's
-    frame mechanics, the same for every policy (``None``: :class:`FrameMechanics` defaults,
-    hopeless frames dropped and migration charged); ``partition`` declares accelerators that are
-    sub-arrays of others (spatial fission); ``probability_changes`` (``(model index, time_ms,
-    p)``) change the workload mid-run.
+    otherwise the native engine runs. ``analysis`` names the cost analysis used when the costs are
+    computed here (``None``: :func:`default_analysis` of the mode). ``supernets`` adds the zoo's
+    supernet sub-networks of the scenario's zoo models to the costs, for policies with a variant
+    selector. ``mechanics`` are the engine's frame mechanics, the same for every policy (``None``:
+    :class:`FrameMechanics` defaults, hopeless frames dropped and migration charged); ``partition``
+    declares accelerators that are sub-arrays of others (spatial fission); ``probability_changes``
+    (``(model index, time_ms, p)``) change the workload mid-run.
     """
 
     xrbench_compatible: bool = False
     horizon_ms: float = 700.0
     seed: int = 0
-    analysis: str = "maestro"
+    analysis: str | None = None
     jitter_ms: float = 0.0
     window_ms: float | None = None
     drop_expired: bool = True
@@ -100,6 +111,11 @@ class RunOptions:
     mechanics: FrameMechanics | None = None
     partition: Partition | None = None
     probability_changes: tuple[tuple[int, float, float], ...] = ()
+
+    @property
+    def cost_analysis(self) -> str:
+        """The analysis that costs the run: the named one, else the mode's default."""
+        return self.analysis or default_analysis(self.xrbench_compatible)
 
     def __post_init__(self) -> None:
         seed = self.seed
@@ -297,7 +313,7 @@ def run(
         scenario,
         system,
         costs,
-        analysis=opts.analysis,
+        analysis=opts.cost_analysis,
         variants=variants,
         supernets=opts.supernets,
     )

@@ -61,7 +61,7 @@ def simulate(
     xrbench_compatible: bool = False,
     horizon_ms: float = 700.0,
     seed: int = 0,
-    analysis: str = "maestro",
+    analysis: str | None = None,
     jitter_ms: float = 0.0,
     window_ms: float | None = None,
     drop_expired: bool = True,
@@ -74,14 +74,16 @@ def simulate(
 ) -> SimulationResult:
     """Simulate ``scenario`` on ``system`` under ``policy`` for ``horizon_ms``.
 
-    ``xrbench_compatible`` selects the XRBench runtime's rules (whole-model dispatch, the policy
-    only picks the accelerator; ``jitter_ms``, ``window_ms``, ``offchip_contention`` and variants
-    do not apply). Otherwise the native engine runs (see :mod:`scheduler.engine`); ``window_ms``
-    calls the policy's ``on_window`` every window; ``variants`` names sub-network rows of the
-    given cost table and ``supernets`` costs the zoo's sub-networks of the scenario's models, for
-    the policy's ``select_variant`` to choose from. ``mechanics`` (the engine's frame mechanics,
-    the same for every policy), ``partition`` (spatial fission) and ``probability_changes``
-    (mid-run workload changes) are described in :class:`scheduler.pipeline.RunOptions`.
+    ``analysis`` names the cost analysis (``None``: ``native``, or ``maestro`` in XRBench-compatible
+    mode: :func:`scheduler.pipeline.default_analysis`). ``xrbench_compatible`` selects the XRBench
+    runtime's rules (whole-model dispatch, the policy only picks the accelerator; ``jitter_ms``,
+    ``window_ms``, ``offchip_contention`` and variants do not apply). Otherwise the native engine
+    runs (see :mod:`scheduler.engine`); ``window_ms`` calls the policy's ``on_window`` every window;
+    ``variants`` names sub-network rows of the given cost table and ``supernets`` costs the zoo's
+    sub-networks of the scenario's models, for the policy's ``select_variant`` to choose from.
+    ``mechanics`` (the engine's frame mechanics, the same for every policy), ``partition`` (spatial
+    fission) and ``probability_changes`` (mid-run workload changes) are described in
+    :class:`scheduler.pipeline.RunOptions`.
     """
     options = RunOptions(
         xrbench_compatible=xrbench_compatible,

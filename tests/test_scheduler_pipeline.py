@@ -42,10 +42,16 @@ Network GE_FBNet_C {{
 
 
 def per_accelerator_energy_nj(model) -> np.ndarray:
-    """Whole-model energy of ``model`` on each accelerator of SYSTEM, costed independently."""
+    """Whole-model energy of ``model`` on each accelerator of SYSTEM, costed independently with
+    each mode's default analysis (``maestro`` in XRBench-compatible runs, ``native`` otherwise)."""
     system = get_system(SYSTEM)
+    analyses = {pipeline.default_analysis(xrb) for xrb in (True, False)}
     return np.array(
-        [model_cost_table(model, acc)["energy_nj"].sum() for acc in system.accelerators]
+        [
+            model_cost_table(model, acc, analysis=analysis)["energy_nj"].sum()
+            for analysis in sorted(analyses)
+            for acc in system.accelerators
+        ]
     )
 
 
