@@ -679,7 +679,8 @@ def _analyse_nest(
     compulsory = np.ceil(ratio_in * rows.input_words + ratio_out * rows.output_words)
     compulsory = compulsory.astype(np.int64) + rows.weight_words
     out["l2_refetch_words"] = np.maximum(0, out["dram_rd"] + out["dram_wr"] - compulsory)
-    bound = np.where(out["noc_cycles"] > out["compute_cycles"], "noc", "compute")
+    noc_bound = out["noc_cycles"] > out["compute_cycles"]
+    bound = np.where(noc_bound, np.where(out["l1_spill_words"] > 0, "l1_spill", "noc"), "compute")
     if options.offchip:
         spill = ceil_div_bw(compulsory, acc.offchip_words_per_core_cycle) <= out["onchip_cycles"]
         dram = out["offchip_cycles"] > out["onchip_cycles"]
