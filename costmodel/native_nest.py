@@ -15,8 +15,10 @@ analysis (:mod:`costmodel.reuse`):
   (partial-sum and output writes) separately, at its bandwidth; with clusters also the words
   crossing one cluster's inner NoC (``noc_col``; the clusters' total over the level-0 sub-units
   in use, rounded up: the clusters run side by side), in and out, at its bandwidth. The pass
-  fill crosses both: ``latency_top + latency_col + ⌈max(words / B_top, words_col / B_col)⌉ − 1``
-  (a pipelined two-hop path), its per-cluster words scaled like the pass's traffic;
+  fill crosses both: ``latency_top + ⌈max(words / B_top, words_col / B_col)⌉ − 1``, its
+  per-cluster words scaled like the pass's traffic, plus the inner hop's latency on every fill
+  the array waits for in full (the first one; every one without ``double_buffered``; a fill
+  issued during the previous pass has that hop pipelined behind it);
 - **L1**: a tensor whose step tile does not fit a PE's L1 (``l1_bytes_per_pe``, after the more
   reused tensors) is streamed from L2, one word per use (:func:`~costmodel.reuse.l1_held`):
   more NoC traffic (``l1_spill_words``; ``spill_cycles`` is the NoC time of a layer that
@@ -95,6 +97,7 @@ def nest_costs(
     fill_words = pass_fill_words(nest, shapes, t)
     inbound = t["noc_I"] + t["noc_W"] + t["noc_O_rd"]
     col_in, col_out, fill_col = (np.zeros(n, np.int64),) * 3
+    col_hop = 0  # latency of the inner hop (clusters only)
     if nest.level_iterations.shape[1] > 1:  # clusters: each has its own inner NoC
         clusters = np.ones(n, np.int64)
         for loop in nest.loops:
@@ -106,18 +109,19 @@ def nest_costs(
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(inbound > 0, col_in / inbound.astype(np.float64), 0.0)
         fill_col = np.ceil(fill_words * scale).astype(np.int64)
-        hop += acc.noc_col.latency_cycles if noc_latency else 0
+        col_hop = acc.noc_col.latency_cycles if noc_latency else 0
     bw_col = acc.noc_col.bw_words_per_cycle
     serial = np.maximum(ceil_div_bw(fill_words, bw), ceil_div_bw(fill_col, bw_col))
     fill = np.where(fill_words > 0, hop + serial - 1, 0)
     if not pass_fill:
         fill = np.zeros_like(fill)
+    waited = np.where(fill > 0, fill + col_hop, 0)  # a fill the array waits for in full
     per_pass = nest.compute_cycles / nest.passes
     if acc.double_buffered:
         hidden = np.ceil(np.maximum(0.0, fill - per_pass)).astype(np.int64)
-        exposed = fill + (nest.passes - 1) * hidden
+        exposed = waited + (nest.passes - 1) * hidden
     else:
-        exposed = nest.passes * fill
+        exposed = nest.passes * waited
     compute = nest.compute_cycles + exposed
     top_cycles = np.maximum(ceil_div_bw(inbound, bw), ceil_div_bw(t["noc_O"], bw))
     col_cycles = np.maximum(ceil_div_bw(col_in, bw_col), ceil_div_bw(col_out, bw_col))
