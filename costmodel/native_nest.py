@@ -12,15 +12,26 @@ analysis (:mod:`costmodel.reuse`):
   ``double_buffered`` the array idles during every fill; with it a fill overlaps the previous
   pass and only what exceeds that pass's compute shows (the first fill always shows);
 - **NoC**: the words crossing the top NoC, inbound (I, W, partial-sum reads) and outbound
-  (partial-sum and output writes) separately, at its bandwidth;
+  (partial-sum and output writes) separately, at its bandwidth; with clusters also the words
+  crossing one cluster's inner NoC (``noc_col``; the clusters' total over the level-0 sub-units
+  in use, rounded up: the clusters run side by side), in and out, at its bandwidth. The pass
+  fill crosses both: ``latency_top + ⌈max(words / B_top, words_col / B_col)⌉ − 1``, its
+  per-cluster words scaled like the pass's traffic, plus the inner hop's latency on every fill
+  the array waits for in full (the first one; every one without ``double_buffered``; a fill
+  issued during the previous pass has that hop pipelined behind it);
+- **L1**: a tensor whose step tile does not fit a PE's L1 (``l1_bytes_per_pe``, after the more
+  reused tensors) is streamed from L2, one word per use (:func:`~costmodel.reuse.l1_held`):
+  more NoC traffic (``l1_spill_words``; ``spill_cycles`` is the NoC time of a layer that
+  streams, and its bound is ``l1_spill`` when that NoC time sets the latency);
 - **off-chip**: DRAM words (feature maps scaled by ``fmap_compression``) at the off-chip
   bandwidth in words per core cycle (``offchip_clock_hz`` converts a link clock).
 
 On-chip latency = max(compute + exposed fill, NoC in, NoC out); latency = max(on-chip,
 off-chip) (DRAM traffic overlapped, as a double-buffered global buffer allows).
 
-Not modelled on this path: the inner NoC (``noc_col``; every word is charged once, on the top
-NoC) and the L1 capacity (a PE's L1 holds its step tile; ``l1_bytes_per_pe`` is not checked).
+Not modelled on this path: L1 holding more than the step tile (the mapping decides what a PE
+keeps; a larger L1 does not add reuse the directive list does not ask for) and the busiest
+cluster's share beyond the average (edge tiles make clusters unequal).
 """
 
 from __future__ import annotations
@@ -76,24 +87,45 @@ def nest_costs(
     reserved = None
     if acc.l2_weight_bytes is not None:
         reserved = np.full(n, acc.l2_weight_bytes // acc.word_bytes, np.int64)
-    t = traffic(nest, shapes, l2_words, reserved, multicast=acc.noc_top.multicast)
+    l1_words = np.full(n, acc.l1_bytes_per_pe // acc.word_bytes, np.int64)
+    t = traffic(nest, shapes, l2_words, reserved, multicast=acc.noc_top.multicast,
+                l1_words=l1_words, col_multicast=acc.noc_col.multicast)  # fmt: skip
     reps = np.asarray(rows.repetitions, np.int64)
 
     bw = acc.noc_top.bw_words_per_cycle
     hop = acc.noc_top.latency_cycles if noc_latency else 1
     fill_words = pass_fill_words(nest, shapes, t)
-    fill = np.where(fill_words > 0, hop + ceil_div_bw(fill_words, bw) - 1, 0)
+    inbound = t["noc_I"] + t["noc_W"] + t["noc_O_rd"]
+    col_in, col_out, fill_col = (np.zeros(n, np.int64),) * 3
+    col_hop = 0  # latency of the inner hop (clusters only)
+    if nest.level_iterations.shape[1] > 1:  # clusters: each has its own inner NoC
+        clusters = np.ones(n, np.int64)
+        for loop in nest.loops:
+            if not loop.temporal and loop.level == 0:
+                clusters = clusters * loop.trips
+        clusters = np.maximum(clusters, 1)
+        col_in = -(-(t["col_I"] + t["col_W"] + t["col_O_rd"]) // clusters)
+        col_out = -(-t["col_O"] // clusters)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(inbound > 0, col_in / inbound.astype(np.float64), 0.0)
+        fill_col = np.ceil(fill_words * scale).astype(np.int64)
+        col_hop = acc.noc_col.latency_cycles if noc_latency else 0
+    bw_col = acc.noc_col.bw_words_per_cycle
+    serial = np.maximum(ceil_div_bw(fill_words, bw), ceil_div_bw(fill_col, bw_col))
+    fill = np.where(fill_words > 0, hop + serial - 1, 0)
     if not pass_fill:
         fill = np.zeros_like(fill)
+    waited = np.where(fill > 0, fill + col_hop, 0)  # a fill the array waits for in full
     per_pass = nest.compute_cycles / nest.passes
     if acc.double_buffered:
         hidden = np.ceil(np.maximum(0.0, fill - per_pass)).astype(np.int64)
-        exposed = fill + (nest.passes - 1) * hidden
+        exposed = waited + (nest.passes - 1) * hidden
     else:
-        exposed = nest.passes * fill
+        exposed = nest.passes * waited
     compute = nest.compute_cycles + exposed
-    inbound = t["noc_I"] + t["noc_W"] + t["noc_O_rd"]
-    noc = np.maximum(ceil_div_bw(inbound, bw), ceil_div_bw(t["noc_O"], bw))
+    top_cycles = np.maximum(ceil_div_bw(inbound, bw), ceil_div_bw(t["noc_O"], bw))
+    col_cycles = np.maximum(ceil_div_bw(col_in, bw_col), ceil_div_bw(col_out, bw_col))
+    noc = np.maximum(top_cycles, col_cycles)
     onchip = np.maximum(compute, noc)
 
     ratio_in, ratio_out = acc.fmap_compression
@@ -131,8 +163,8 @@ def nest_costs(
         "l1_rd_weight": np.where(rows.weights, macs, 0),
         "l1_wr_output": macs,
         "l1_rd_output": np.maximum(0, macs - t["noc_O"]),
-        "spill_cycles": np.zeros(n, np.int64),
-        "l1_spill_words": np.zeros(n, np.int64),
+        "spill_cycles": np.where(t["l1_spill"] > 0, noc, 0),
+        "l1_spill_words": t["l1_spill"],
     }
     out = {k: v * reps for k, v in out.items() if k != "passes"} | {"passes": nest.passes * reps}
     out["cluster_runtimes"] = np.stack(runtimes[::-1], axis=1) * reps[:, None]

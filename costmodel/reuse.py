@@ -18,6 +18,19 @@ the loops inside its boundary; the loops outside decide how often it is fetched 
 - **What L2 holds.** L2 keeps the tiles below the outermost loop position at which the three
   tiles fit its capacity together; the loops outside that position stream from DRAM by the
   rule above. More L2 never moves the position inwards, so never adds DRAM traffic.
+- **What L1 holds.** A PE's L1 holds its step tile of a tensor only if it fits. Images share
+  nothing but weights, so a PE works through the images of its step one after the other (the
+  weights stay) and the check is on one image's step tile. The tensors are taken in order of
+  uses per word within it (most reused first) and held while their tiles fit ``l1_words``
+  together; a tensor after the first that does not fit is *streamed*
+  (a spill): every use of it in a computation is a word from L2, so its L1 traffic is the
+  computations (divided by the PEs one multicast word reaches at once). The order does not
+  depend on the capacity, so more L1 only holds more tensors; a layer whose step tiles fit is
+  unchanged by growing L1.
+- **Inside clusters.** With clusters (a ``Cluster`` in the directive list) each level-0
+  sub-unit has its own inner NoC (``noc_col``) carrying the words its PEs receive: multicast
+  over fan-outs inside the cluster (if that NoC multicasts), one copy per cluster across the
+  level-0 fan-outs (``col_*``, summed over the clusters).
 
 Counts are for one repetition (one group) of the analysed layer, in words.
 """
@@ -96,9 +109,14 @@ def crossing(
     top: int,
     bottom: int,
     multicast: bool = True,
+    copy_levels: int | None = None,
 ) -> np.ndarray:
     """Words of ``tensor`` moved across the boundary at loop position ``bottom`` by the loops
-    in ``[top, bottom)`` (the reuse rule of the module docstring), per row."""
+    in ``[top, bottom)`` (the reuse rule of the module docstring), per row.
+
+    Fan-outs on dimensions the tensor does not depend on are multicast (one transfer), except
+    those of levels < ``copy_levels``, which receive one copy per unit (default: 0 with
+    ``multicast``, every level without it)."""
     loops = nest.loops
     rows = shapes.weights.shape[0]
     best = shapes.size(tensor, _ranges(nest, top))  # no relevant loop: fetched once
@@ -128,11 +146,50 @@ def crossing(
             outer = trips_above // np.maximum(loop.trips, 1)
             words = outer * (first + (loop.trips - 1) * later)
         best = np.where(relevant, words, best)
-    if not multicast:
-        for loop in loops[top:bottom]:
-            if not loop.temporal:
-                best = best * np.where(shapes.relevant(tensor, loop.dim), 1, loop.trips)
+    copies = _copy_levels(multicast, copy_levels)
+    for loop in loops[top:bottom]:
+        if not loop.temporal and loop.level < copies:
+            best = best * np.where(shapes.relevant(tensor, loop.dim), 1, loop.trips)
     return best
+
+
+def _copy_levels(multicast: bool, copy_levels: int | None) -> int:
+    if copy_levels is not None:
+        return copy_levels
+    return 0 if multicast else 1 << 30
+
+
+def shared_fanout(
+    nest: LoopNest, shapes: TensorShapes, tensor: str, copy_levels: int
+) -> np.ndarray:
+    """Per row, the units one transfer of ``tensor`` reaches at once: the product of the
+    fan-outs on dimensions it does not depend on, at levels >= ``copy_levels``."""
+    shared = np.ones(shapes.weights.shape[0], np.int64)
+    for loop in nest.loops:
+        if not loop.temporal and loop.level >= copy_levels:
+            shared = shared * np.where(shapes.relevant(tensor, loop.dim), 1, loop.trips)
+    return shared
+
+
+def l1_held(nest: LoopNest, shapes: TensorShapes, l1_words: np.ndarray) -> dict[str, np.ndarray]:
+    """Per tensor, (rows,) bool: does a PE's L1 hold its step tile (module docstring)?
+
+    Tensors in order of uses per word within the step (ties: W, I, O), held while the step
+    tiles taken so far fit ``l1_words``; from the first that does not fit on, streamed."""
+    step = dict(nest.step_tile)
+    step["N"] = np.ones_like(step["N"])  # images share nothing but weights: one at a time
+    size = {t: shapes.size(t, step) for t in TENSORS}
+    step_macs = np.prod([step[v] for v in nest.extents], axis=0).astype(np.float64)
+    order_names = ("W", "I", "O")
+    reuse = np.stack([step_macs / np.maximum(size[t], 1) for t in order_names], axis=1)
+    reuse = np.where(np.stack([size[t] > 0 for t in order_names], axis=1), reuse, np.inf)
+    order = np.argsort(-reuse, axis=1, kind="stable")  # most reused first
+    sizes = np.stack([size[t] for t in order_names], axis=1)
+    taken = np.cumsum(np.take_along_axis(sizes, order, axis=1), axis=1)
+    fits_sorted = np.cumprod(taken <= l1_words[:, None], axis=1).astype(bool)
+    fits = np.zeros_like(fits_sorted)
+    np.put_along_axis(fits, order, fits_sorted, axis=1)
+    return {t: fits[:, i] for i, t in enumerate(order_names)}
 
 
 def l2_position(
@@ -165,9 +222,15 @@ def traffic(
     l2_words: np.ndarray,
     weight_words: np.ndarray | None = None,
     multicast: bool = True,
+    l1_words: np.ndarray | None = None,
+    col_multicast: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Per-tensor words of one repetition: DRAM ↔ L2 (``dram_*``), L2 ↔ L1 (``noc_*``), the
-    per-PE L1 fills (``l1_fill_*``) and the L2 positions (``l2_position``; ``l2_position_W``).
+    """Per-tensor words of one repetition: DRAM ↔ L2 (``dram_*``), L2 ↔ L1 over the top NoC
+    (``noc_*``) and over the clusters' inner NoCs (``col_*``, summed over the clusters), the
+    per-PE L1 fills (``l1_fill_*``), the words streamed beyond what L1 would move if it held
+    every step tile (``l1_spill``) and the L2 positions (``l2_position``; ``l2_position_W``).
+
+    ``l1_words``: a PE's L1 (None: unbounded, every step tile held).
 
     ``weight_words``: a part of L2 reserved for weights (None: one shared buffer); I and O then
     share the rest and W has its own position in its part.
@@ -180,13 +243,30 @@ def traffic(
         cut = l2_position(nest, shapes, l2_words - weight_words, ("I", "O"))
         cut_w = l2_position(nest, shapes, weight_words, ("W",))
     out: dict[str, np.ndarray] = {"l2_position": cut, "l2_position_W": cut_w}
+    rows = shapes.weights.shape[0]
+    held = l1_held(nest, shapes, l1_words) if l1_words is not None else None
+    col_copies = 1 if col_multicast else 1 << 30
+    top_copies = _copy_levels(multicast, None)
+    out["l1_spill"] = np.zeros(rows, np.int64)
     for t in TENSORS:
         at = cut_w if t == "W" else cut
         out[f"dram_{t}"] = _select(nest, shapes, at, lambda c, t=t: crossing(nest, shapes, t, 0, c))
-        out[f"noc_{t}"] = crossing(nest, shapes, t, 0, last, multicast)
-        out[f"l1_fill_{t}"] = crossing(nest, shapes, t, 0, last, multicast=False)
+        noc = crossing(nest, shapes, t, 0, last, multicast)
+        col = crossing(nest, shapes, t, 0, last, copy_levels=col_copies)
+        fill = crossing(nest, shapes, t, 0, last, multicast=False)
+        if held is not None:  # a streamed tensor: every use is a word from L2
+            uses = np.where(shapes.size(t, nest.step_tile) > 0, nest.computations, 0)
+            streamed = ~held[t]
+            spill_noc = np.maximum(noc, -(-uses // shared_fanout(nest, shapes, t, top_copies)))
+            out["l1_spill"] = out["l1_spill"] + np.where(streamed, spill_noc - noc, 0)
+            noc = np.where(streamed, spill_noc, noc)
+            spill_col = np.maximum(col, -(-uses // shared_fanout(nest, shapes, t, col_copies)))
+            col = np.where(streamed, spill_col, col)
+            fill = np.where(streamed, np.maximum(fill, uses), fill)
+        out[f"noc_{t}"], out[f"col_{t}"], out[f"l1_fill_{t}"] = noc, col, fill
     out["dram_O_rd"] = np.maximum(0, out["dram_O"] - whole_o)
     out["noc_O_rd"] = np.maximum(0, out["noc_O"] - whole_o)
+    out["col_O_rd"] = np.maximum(0, out["col_O"] - whole_o)
     return out
 
 

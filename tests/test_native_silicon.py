@@ -1,6 +1,7 @@
 """The ``native`` analysis against measured Eyeriss v1 silicon (AlexNet CONV1–5, JSSC 2017),
 and the properties a hardware what-if relies on (computations == MACs for any mapping, more L2
-never more DRAM traffic, less off-chip bandwidth never faster)."""
+never more DRAM traffic, less off-chip bandwidth never faster, more L1 never more L2 reads, more
+inner-NoC bandwidth never slower, a layer whose step tiles fit unchanged by more L1)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from costmodel.native import NativeOptions, analyse_native
 from costmodel.silicon import accelerators, read_measurements, rlc_size_ratio, summary, validate
+from hardware_db.accelerator import NocLevel
 from hardware_db.dataflow import Dataflow, Directive
 from hardware_db.library import get_accelerator
 from hardware_db.row_stationary import RowStationaryParams, active_pes
@@ -189,3 +191,76 @@ def test_less_offchip_bandwidth_never_faster(layers, flow, fraction):
     slow = analyse_native(layers, dataclasses.replace(acc, offchip_bw_words_per_cycle=slow_bw))
     assert (slow["latency_cycles"] >= fast["latency_cycles"]).all()
     np.testing.assert_array_equal(slow["dram_rd"], fast["dram_rd"])
+
+
+_L2_READS = ("l2_rd_input", "l2_rd_weight", "l2_rd_output")
+
+
+def _l2_reads(r):
+    return sum(r[k] for k in _L2_READS)
+
+
+@_SETTINGS
+@given(
+    st.lists(_layers, min_size=1, max_size=4),
+    _dataflows(),
+    st.sampled_from([2, 8, 64, 520, 4096]),
+    st.sampled_from([2, 4, 64]),
+)
+def test_more_l1_never_more_l2_reads_or_latency(layers, flow, l1_bytes, factor):
+    acc = dataclasses.replace(_on(EYERISS, flow), l1_bytes_per_pe=l1_bytes)
+    small = analyse_native(layers, acc)
+    big = analyse_native(layers, dataclasses.replace(acc, l1_bytes_per_pe=l1_bytes * factor))
+    assert (_l2_reads(big) <= _l2_reads(small)).all()
+    assert (big["l1_spill_words"] <= small["l1_spill_words"]).all()
+    assert (big["latency_cycles"] <= small["latency_cycles"]).all()
+    assert (big["energy_pj"] <= small["energy_pj"] * (1 + 1e-12)).all()
+
+
+@_SETTINGS
+@given(
+    st.lists(_layers, min_size=1, max_size=4),
+    _dataflows(),
+    st.sampled_from([1, 2, 9, 64]),
+    st.sampled_from([2, 3, 16]),
+    st.booleans(),
+)
+def test_more_column_noc_bandwidth_never_slower(layers, flow, bw, factor, multicast):
+    acc = dataclasses.replace(_on(EYERISS, flow), noc_col=NocLevel(bw, 1, multicast))
+    slow = analyse_native(layers, acc)
+    fast = analyse_native(
+        layers, dataclasses.replace(acc, noc_col=NocLevel(bw * factor, 1, multicast))
+    )
+    assert (fast["latency_cycles"] <= slow["latency_cycles"]).all()
+    np.testing.assert_array_equal(fast["dram_rd"], slow["dram_rd"])
+    np.testing.assert_array_equal(_l2_reads(fast), _l2_reads(slow))
+
+
+@_SETTINGS
+@given(st.lists(_layers, min_size=1, max_size=4), _dataflows(), st.sampled_from([2, 64, 520]))
+def test_a_layer_whose_tiles_fit_is_unchanged_by_more_l1(layers, flow, l1_bytes):
+    acc = dataclasses.replace(_on(EYERISS, flow), l1_bytes_per_pe=l1_bytes)
+    base = analyse_native(layers, acc)
+    big = analyse_native(layers, dataclasses.replace(acc, l1_bytes_per_pe=l1_bytes * 1000))
+    fits = base["l1_spill_words"] == 0
+    for key, value in base.items():
+        np.testing.assert_array_equal(big[key][fits], value[fits], err_msg=key)
+
+
+def test_l1_and_column_noc_what_ifs_move_the_answer():
+    """Eyeriss v1 CONV3: its step tiles fit the 520 B spads; a 64 B spad streams the filter
+    weights from the global buffer, and a column NoC of 1 word/cycle becomes the bottleneck."""
+    table = read_measurements(DATA)
+    acc = accelerators(table)[2]
+    layer = Layer("c3", OpType.CONV, 4, 384, 256, 15, 15, 3, 3, (1, 1), (0, 0))
+    base = analyse_native([layer], acc)
+    assert base["l1_spill_words"][0] == 0 and base["bound"][0] == "compute"
+    tiny_l1 = analyse_native([layer], dataclasses.replace(acc, l1_bytes_per_pe=64))
+    assert tiny_l1["l1_spill_words"][0] > 0
+    assert tiny_l1["l2_rd_weight"][0] > base["l2_rd_weight"][0]
+    assert tiny_l1["latency_cycles"][0] > base["latency_cycles"][0]
+    assert tiny_l1["bound"][0] == "l1_spill"
+    thin_col = analyse_native([layer], dataclasses.replace(acc, noc_col=NocLevel(1, 1)))
+    assert thin_col["latency_cycles"][0] > base["latency_cycles"][0]
+    assert thin_col["bound"][0] == "noc"
+    np.testing.assert_array_equal(thin_col["dram_rd"], base["dram_rd"])
