@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import pandas as pd
 
 from costmodel.batch import read_layer_table
@@ -32,7 +33,8 @@ from costmodel.table import (
 from hardware_db.accelerator import Accelerator, NocLevel
 from hardware_db.dataflow import PRESETS as DATAFLOWS
 from hardware_db.energy import PRESETS as ENERGY_PRESETS
-from rtmm.errors import RtmmError
+from hardware_db.schema import CLOCK_HZ_RANGE, MAX_INT
+from rtmm.errors import CostModelError, RtmmError
 from rtmm.fileio import atomic_write_csv
 
 #: Columns added to a layer table by ``--layers`` (the per-layer cost columns).
@@ -54,23 +56,32 @@ _SHOWN = (
 )
 
 
+_INT_ALLOWED = f"(allowed: integers from 1 to 2^40 = {MAX_INT})"
+
+
 def _positive_int(text: str) -> int:
+    """A flag's integer, 1..2^40 like every hardware integer (derived counts stay in int64)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+        raise argparse.ArgumentTypeError(
+            f"'{text[:40]}' is not an integer {_INT_ALLOWED}"
+        ) from None
+    if not 1 <= value <= MAX_INT:
+        raise argparse.ArgumentTypeError(f"{text[:40]} is out of range {_INT_ALLOWED}")
     return value
 
 
-def _positive_float(text: str) -> float:
+def _clock_hz(text: str) -> float:
+    low, high = CLOCK_HZ_RANGE
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+        value = float("nan")
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"'{text[:40]}' is not a clock rate (allowed: numbers from {low:g} to {high:g})"
+        )
     return value
 
 
@@ -100,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--offchip-bw", type=_positive_int, default=128, help="off-chip words per cycle"
     )
     flags.add_argument("--energy", choices=sorted(ENERGY_PRESETS), default="xrbench")
-    flags.add_argument("--clock-hz", type=_positive_float, default=1e9)
+    flags.add_argument("--clock-hz", type=_clock_hz, default=1e9)
     parser.add_argument("--analysis", default="maestro", help=", ".join(analysis_names()))
     parser.add_argument("--out", metavar="OUT.csv", help="write CSV here instead of printing")
     parser.set_defaults(func=run)
@@ -150,6 +161,20 @@ def cost_model(args: argparse.Namespace) -> pd.DataFrame:
     return model_cost_table(args.model, args.accelerator, analysis=args.analysis)
 
 
+def _check_finite(frame: pd.DataFrame, *, source: str) -> None:
+    """Refuse a result with an infinite or NaN cost: never print or write overflowed numbers."""
+    numeric = frame.select_dtypes("number")
+    values = numeric.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise CostModelError(
+            f"row {row}: {numeric.columns[col]} = {values[row, col]} is not finite",
+            source=source,
+            allowed="hardware and layer values within their documented bounds",
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     if args.layers:
         frame = cost_layer_file(args)
@@ -157,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         frame = cost_model(args)
     else:
         raise RtmmError("give --layers LAYERS.csv or --model NAME", source="<cli>")
+    _check_finite(frame, source=args.layers or args.model)
     if args.out:
         atomic_write_csv(args.out, frame)
         print(f"wrote {len(frame)} rows to {args.out}")

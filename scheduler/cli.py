@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hardware_db.library import get_system
+    from scheduler.costs import check_cost_file
     from scheduler.outputs import write_outputs
     from scheduler.simulate import simulate
     from workloads.scenario import load as load_scenario
@@ -56,13 +58,17 @@ def run(args: argparse.Namespace) -> int:
     if args.seed > INT64_MAX:
         raise RtmmError(f"--seed {args.seed}", source="<cli>", allowed="integers >= 0 and < 2^63")
     policy = policies.get(args.policy)  # unknown names fail before any work
-    frames = sum(m.fps for m in load_scenario(args.scenario).models) * args.horizon_ms / 1000
+    scenario = load_scenario(args.scenario)
+    frames = sum(m.fps for m in scenario.models) * args.horizon_ms / 1000
     if frames > MAX_FRAMES:
         raise RtmmError(
             f"--horizon-ms {args.horizon_ms} releases {frames:.3g} frames of {args.scenario}",
             source="<cli>",
             allowed=f"at most {MAX_FRAMES} frames per run (a shorter --horizon-ms)",
         )
+    if args.costs:  # checked against the models that run, before any simulation
+        counts = {m.model_id: len(m.get_model()) for m in scenario.models}
+        check_cost_file(args.costs, counts, len(get_system(args.system)))
     result = simulate(
         args.scenario,
         args.system,
