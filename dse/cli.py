@@ -98,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     try:
+        parser = build_parser()  # imports the command modules: Ctrl-C here is one line too
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()

@@ -13,6 +13,7 @@ end.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -635,3 +636,126 @@ def test_overload_is_not_an_error():
     summary = result.summary()
     scen = summary[summary["model"].isna() | (summary["model"] == "")].iloc[0]
     assert scen["miss_rate"] + scen["drop_rate"] > 0.2
+
+
+# --- faults: locks, Ctrl-C, file modes, completeness (issue 13 class 8, issue 15 item 4) ---------
+
+
+def test_pareto_on_a_locked_store_fails_fast_with_one_line(tmp_path, capsys):
+    import sqlite3
+    import time
+
+    store = tmp_path / "r.sqlite"
+    store.write_bytes(_store_bytes())
+    holder = sqlite3.connect(store, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("UPDATE meta SET value = value")
+        t0 = time.perf_counter()
+        code = main(["pareto", str(store), "--where", "scenario=vr_gaming"])
+        elapsed = time.perf_counter() - t0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "locked by another process" in err
+    assert elapsed < 10.0
+
+
+def test_outputs_get_the_umask_mode(tmp_path):
+    from rtmm.fileio import atomic_write_text
+
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o640
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "b.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o644
+
+
+def _simulate_args(out: Path, *extra: str) -> list[str]:
+    return ["simulate", "--scenario", "vr_gaming", "--system", "xrbench-4k-J", "--policy",
+            "fcfs", "--horizon-ms", "60", "--out", str(out), *extra]  # fmt: skip
+
+
+def test_output_folder_manifest_is_written_last_and_detects_changes(tmp_path, capsys):
+    from rtmm.paths import MANIFEST_NAME, verify_manifest
+
+    out = tmp_path / "out"
+    assert main(_simulate_args(out, "--no-plots")) == 0
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
+    names = [f["name"] for f in manifest["files"]]
+    assert names == ["frames.csv", "summary.csv", "timeline.csv", "trace.json", "utilisation.csv"]
+    assert verify_manifest(out) == []
+    latest = max((out / n).stat().st_mtime_ns for n in names)
+    assert (out / MANIFEST_NAME).stat().st_mtime_ns >= latest
+    (out / "summary.csv").write_text("edited\n")
+    assert verify_manifest(out) == ["summary.csv: changed since the run"]
+
+
+def test_interrupted_output_writing_leaves_no_manifest_and_no_temp_file(tmp_path, capsys,
+                                                                        monkeypatch):  # fmt: skip
+    """Ctrl-C after some outputs are written: the folder keeps no manifest (so it reads as
+    incomplete, even though a previous complete run had one) and no hidden temp file."""
+    import scheduler.outputs as outputs
+    from rtmm.paths import MANIFEST_NAME, verify_manifest
+
+    out = tmp_path / "out"
+    assert main(_simulate_args(out, "--no-plots")) == 0
+
+    def interrupted(result, path):
+        from rtmm.fileio import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text('{"half": ')
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(outputs, "write_trace", interrupted)
+    assert main(_simulate_args(out, "--no-plots", "--seed", "3")) == 130
+    assert not (out / MANIFEST_NAME).exists()
+    assert "did not finish" in verify_manifest(out)[0]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.slow
+def test_real_sigint_during_a_run_never_leaves_a_temp_file(tmp_path):
+    """Real Ctrl-C (SIGINT) at several moments while ``rtmm simulate`` writes its outputs (timed
+    from the moment the output folder appears): exit 130 or 0; never a hidden temp file; a folder
+    holding a manifest is complete, one without is marked incomplete."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from rtmm.paths import MANIFEST_NAME, verify_manifest
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    outcomes = []
+    for i, delay in enumerate((0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)):
+        out = tmp_path / f"out{i}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dse.cli", *_simulate_args(out)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)  # the folder appears with the first output file
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode in (0, 130), err
+        assert "Traceback" not in err
+        hidden = [p.name for p in out.glob(".*")] if out.exists() else []
+        assert not hidden, f"temp files left after SIGINT at {delay} s: {hidden}"
+        if out.exists() and (out / MANIFEST_NAME).exists():
+            assert verify_manifest(out) == []
+        outcomes.append((proc.returncode, out.exists() and (out / MANIFEST_NAME).exists()))
+    assert (130, False) in outcomes  # at least one run was really interrupted
