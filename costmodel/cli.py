@@ -1,22 +1,32 @@
 """``rtmm cost``: per-layer latency and energy from the command line.
 
-Two forms:
+What to cost (one of):
 
-- ``rtmm cost --layers LAYERS.csv --pes N --noc-bw B --dataflow {ws,os,rs} [--analysis A]
-  [--l1-bytes ..] [--l2-bytes ..] [--offchip-bw ..] [--energy xrbench|eyeriss|maestro]
-  [--clock-hz ..] [--out OUT.csv]`` — a layer table (columns ``name,type,N,K,C,Y,X,R,S``, optional
-  ``stride, groups, padding``, any others kept) on an accelerator described by the flags. OUT.csv
-  keeps the input rows in order and adds the cost columns (a same-named input column, e.g.
-  ``macs``, is replaced by the computed one).
-- ``rtmm cost --model NAME|FILE (--accelerator NAME|FILE | --system NAME|FILE) [--analysis A]
-  [--out OUT.csv]`` — a model on a library accelerator or on every accelerator of a system.
+- ``--layers LAYERS.csv`` — a layer table (columns ``name,type,N,K,C,Y,X,R,S``, optional
+  ``stride, groups, padding`` with padding ``xrbench``, ``same`` or rows/columns per side; any
+  other columns kept). The output keeps the input rows in order and adds the cost columns (a
+  same-named input column, e.g. ``macs``, is replaced by the computed one).
+- ``--model NAME|FILE`` — a zoo model or a model file (.csv, .onnx, MAESTRO .m). A MAESTRO
+  layer's own ``Dataflow { ... }`` block is honoured: that layer is costed with it.
 
-Without ``--out`` the table is printed. Defaults: ``maestro`` analysis, XRBench energy, 1 GHz.
+On what (one of):
+
+- ``--accelerator NAME|FILE`` — a library accelerator, ``SYSTEM/INDEX``, or a YAML file;
+- ``--system NAME|FILE`` — every accelerator of a library system or a YAML file;
+- a MAESTRO hardware file (``--system hw.m`` or ``--accelerator hw.m``) with ``--dataflow``
+  (a preset WS/OS/RS, or a MAESTRO dataflow file with one block per accelerator);
+- for ``--layers`` only, an accelerator described by flags: ``--pes N --noc-bw B --dataflow DF
+  [--l1-bytes ..] [--l2-bytes ..] [--offchip-bw ..] [--energy ..] [--clock-hz ..]``.
+
+Without ``--out`` the table is printed with totals per accelerator in cycles, seconds (each
+accelerator at its own clock) and energy. Every output names the cost analysis that produced it
+(``analysis`` column; printed banner). Defaults: ``maestro`` analysis, XRBench energy, 1 GHz.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,9 +43,12 @@ from costmodel.table import (
 from hardware_db.accelerator import Accelerator, NocLevel
 from hardware_db.dataflow import PRESETS as DATAFLOWS
 from hardware_db.energy import PRESETS as ENERGY_PRESETS
+from hardware_db.library import MAESTRO_SUFFIXES, get_accelerator, get_system
 from hardware_db.schema import CLOCK_HZ_RANGE, MAX_INT
+from hardware_db.system import System
 from rtmm.errors import CostModelError, RtmmError
 from rtmm.fileio import atomic_write_csv
+from rtmm.names import unknown_name
 
 #: Columns added to a layer table by ``--layers`` (the per-layer cost columns).
 ADDED_COLUMNS = tuple(
@@ -48,6 +61,7 @@ _SHOWN = (
     "layer_idx",
     "layer",
     "accelerator_name",
+    "dataflow",
     "latency_cycles",
     "energy_nj",
     "macs",
@@ -85,6 +99,32 @@ def _clock_hz(text: str) -> float:
     return value
 
 
+def _dataflow_arg(text: str) -> str:
+    """``--dataflow``: a preset name (any case) or a MAESTRO dataflow file; did-you-mean else."""
+    for name in DATAFLOWS:
+        if name.lower() == text.lower():
+            return name
+    if Path(text).is_file():
+        return text
+    if Path(text).suffix:
+        raise RtmmError(f"--dataflow {text}: file not found", source="<cli>")
+    raise unknown_name(
+        "dataflow", text, sorted(DATAFLOWS), source="<cli>", extra="or a MAESTRO dataflow file"
+    )
+
+
+def _energy_arg(text: str) -> str:
+    if text in ENERGY_PRESETS:
+        return text
+    raise unknown_name("energy preset", text, sorted(ENERGY_PRESETS), source="<cli>")
+
+
+def _analysis_arg(text: str) -> str:
+    if text not in analysis_names():
+        raise unknown_name("analysis", text, analysis_names(), source="<cli>")
+    return text
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "cost",
@@ -95,26 +135,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--layers", metavar="LAYERS.csv", help="layer table to cost")
     source.add_argument("--model", metavar="NAME|FILE", help="zoo model name or model file")
-    hw = parser.add_argument_group("hardware for --model")
+    hw = parser.add_argument_group("hardware")
     target = hw.add_mutually_exclusive_group()
     target.add_argument("--accelerator", metavar="NAME|FILE", help="library accelerator or file")
     target.add_argument("--system", metavar="NAME|FILE", help="all accelerators of a system")
-    flags = parser.add_argument_group("hardware for --layers")
+    hw.add_argument(
+        "--dataflow",
+        type=_dataflow_arg,
+        help=f"{', '.join(sorted(DATAFLOWS))} or a MAESTRO dataflow file: for a MAESTRO hardware "
+        "file or the flags below",
+    )
+    flags = parser.add_argument_group("hardware described by flags (--layers only)")
     flags.add_argument("--pes", type=_positive_int, help="number of PEs")
     flags.add_argument("--noc-bw", type=_positive_int, help="NoC bandwidth, words per cycle")
-    flags.add_argument(
-        "--dataflow", type=str.upper, choices=sorted(DATAFLOWS), help="dataflow preset"
+    for flag, kind, default, text in _FLAG_DEFAULTS:
+        flags.add_argument(flag, type=kind, default=None, help=f"{text} (default {default})")
+    parser.add_argument(
+        "--analysis", type=_analysis_arg, default="maestro", help=", ".join(analysis_names())
     )
-    flags.add_argument("--l1-bytes", type=_positive_int, default=8192, help="L1 bytes per PE")
-    flags.add_argument("--l2-bytes", type=_positive_int, default=4 << 20, help="shared L2 bytes")
-    flags.add_argument(
-        "--offchip-bw", type=_positive_int, default=128, help="off-chip words per cycle"
-    )
-    flags.add_argument("--energy", choices=sorted(ENERGY_PRESETS), default="xrbench")
-    flags.add_argument("--clock-hz", type=_clock_hz, default=1e9)
-    parser.add_argument("--analysis", default="maestro", help=", ".join(analysis_names()))
     parser.add_argument("--out", metavar="OUT.csv", help="write CSV here instead of printing")
     parser.set_defaults(func=run)
+
+
+#: Optional accelerator flags: (flag, type, default, help). Only valid without --accelerator and
+#: --system (which carry their own values); defaults applied in :func:`accelerator_from_flags`.
+_FLAG_DEFAULTS = (
+    ("--l1-bytes", _positive_int, 8192, "L1 bytes per PE"),
+    ("--l2-bytes", _positive_int, 4 << 20, "shared L2 bytes"),
+    ("--offchip-bw", _positive_int, 128, "off-chip words per cycle"),
+    ("--energy", _energy_arg, "xrbench", ", ".join(sorted(ENERGY_PRESETS))),
+    ("--clock-hz", _clock_hz, 1e9, "clock"),
+)
+
+
+def _flag_attr(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def _given_flags(args: argparse.Namespace) -> list[str]:
+    flags = ["--pes", "--noc-bw", *(f for f, *_ in _FLAG_DEFAULTS)]
+    return [f for f in flags if getattr(args, _flag_attr(f), None) is not None]
 
 
 def accelerator_from_flags(args: argparse.Namespace) -> Accelerator:
@@ -122,7 +182,19 @@ def accelerator_from_flags(args: argparse.Namespace) -> Accelerator:
     needed = {"pes": "--pes", "noc_bw": "--noc-bw", "dataflow": "--dataflow"}
     missing = [flag for attr, flag in needed.items() if not getattr(args, attr)]
     if missing:
-        raise RtmmError(f"--layers needs {', '.join(missing)}", source="<cli>")
+        raise RtmmError(
+            f"--layers needs {', '.join(missing)}",
+            source="<cli>",
+            allowed="--accelerator NAME|FILE, --system NAME|FILE, or --pes, --noc-bw, --dataflow",
+        )
+    if args.dataflow not in DATAFLOWS:
+        raise RtmmError(
+            f"--dataflow {args.dataflow}: a dataflow file needs a MAESTRO hardware file",
+            source="<cli>",
+            allowed=f"with --pes/--noc-bw: a preset {', '.join(sorted(DATAFLOWS))}",
+        )
+    value = {_flag_attr(f): default for f, _, default, _ in _FLAG_DEFAULTS}
+    value.update({k: v for k, v in vars(args).items() if k in value and v is not None})
     dataflow = DATAFLOWS[args.dataflow]
     product = plan_dataflow(dataflow).cluster_product
     shape = (args.pes // product, product) if args.pes % product == 0 else (1, args.pes)
@@ -132,33 +204,107 @@ def accelerator_from_flags(args: argparse.Namespace) -> Accelerator:
         num_pes=args.pes,
         array_shape=shape,
         dataflow=dataflow,
-        clock_hz=args.clock_hz,
-        l1_bytes_per_pe=args.l1_bytes,
-        l2_bytes=args.l2_bytes,
+        clock_hz=value["clock_hz"],
+        l1_bytes_per_pe=value["l1_bytes"],
+        l2_bytes=value["l2_bytes"],
         noc_top=noc,
         noc_col=noc,
-        offchip_bw_words_per_cycle=args.offchip_bw,
+        offchip_bw_words_per_cycle=value["offchip_bw"],
         word_bytes=1,
-        energy=ENERGY_PRESETS[args.energy],
+        energy=ENERGY_PRESETS[value["energy"]],
     )
 
 
+def _is_maestro(spec: str) -> bool:
+    return Path(spec).suffix.lower() in MAESTRO_SUFFIXES
+
+
+def hardware(args: argparse.Namespace) -> Accelerator | System:
+    """What to cost on: ``--accelerator``, ``--system`` (or a MAESTRO file) or the flags."""
+    spec = args.accelerator or args.system
+    if spec is None:
+        if args.model:
+            raise RtmmError(
+                "--model needs --accelerator or --system",
+                source="<cli>",
+                allowed="--accelerator NAME|FILE or --system NAME|FILE",
+            )
+        return accelerator_from_flags(args)
+    given = _given_flags(args)
+    if given:
+        raise RtmmError(
+            f"{', '.join(given)} describe an accelerator; {spec} already is one",
+            source="<cli>",
+            allowed="either --accelerator/--system or the hardware flags",
+        )
+    if _is_maestro(spec):
+        if args.dataflow is None:
+            raise RtmmError(
+                "a MAESTRO hardware file states no dataflow",
+                source=spec,
+                allowed=f"--dataflow {'|'.join(sorted(DATAFLOWS))} or a MAESTRO dataflow file",
+            )
+        system = get_system(spec, dataflow=args.dataflow)
+        if args.accelerator and len(system) != 1:
+            raise RtmmError(
+                f"the file holds {len(system)} accelerators",
+                source=spec,
+                allowed="--system FILE to cost on each of them",
+            )
+        return system.accelerators[0] if args.accelerator else system
+    if args.dataflow is not None:
+        raise RtmmError(
+            f"--dataflow {args.dataflow}: {spec} carries its own dataflow",
+            source="<cli>",
+            allowed="--dataflow only with a MAESTRO hardware file (.m) or the hardware flags",
+        )
+    return get_accelerator(spec) if args.accelerator else get_system(spec)
+
+
 def cost_layer_file(args: argparse.Namespace) -> pd.DataFrame:
-    """The input table with the cost columns added (rows in input order)."""
+    """The input table with ``accelerator_name`` and the cost columns added (rows in input
+    order), once per accelerator of the target."""
     raw, batch = read_layer_table(args.layers)
-    costs = layer_costs(batch, accelerator_from_flags(args), analysis=args.analysis)
-    out = raw.copy()
-    for column in ADDED_COLUMNS:
-        out[column] = costs[column].to_numpy()
-    return out
+    target = hardware(args)
+    accelerators = target.accelerators if isinstance(target, System) else (target,)
+    parts = []
+    for acc in accelerators:
+        costs = layer_costs(batch, acc, analysis=args.analysis)
+        out = raw.copy()
+        out["accelerator_name"] = acc.name
+        for column in ADDED_COLUMNS:
+            out[column] = costs[column].to_numpy()
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
 
 
 def cost_model(args: argparse.Namespace) -> pd.DataFrame:
-    if args.system:
-        return system_cost_table([args.model], args.system, analysis=args.analysis)
-    if not args.accelerator:
-        raise RtmmError("--model needs --accelerator or --system", source="<cli>")
-    return model_cost_table(args.model, args.accelerator, analysis=args.analysis)
+    target = hardware(args)
+    if isinstance(target, System):
+        return system_cost_table([args.model], target, analysis=args.analysis)
+    return model_cost_table(args.model, target, analysis=args.analysis)
+
+
+def totals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per accelerator: layers, cycles, clock, seconds and energy (cycles of accelerators with
+    different clocks are not comparable; seconds are)."""
+    by = "accelerator_name" if "accelerator_name" in frame else None
+    keys = frame[by] if by else pd.Series("", index=frame.index)
+    rows = []
+    for name, part in frame.groupby(keys, sort=False):
+        cycles = int(part["latency_cycles"].sum())
+        seconds = float(part["latency_s"].sum())
+        rows.append(
+            {
+                "accelerator": name,
+                "layers": len(part),
+                "latency_cycles": cycles,
+                "clock_ghz": cycles / seconds / 1e9 if seconds > 0 else float("nan"),
+                "latency_ms": seconds * 1e3,
+                "energy_uj": float(part["energy_nj"].sum()) / 1e3,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _check_finite(frame: pd.DataFrame, *, source: str) -> None:
@@ -183,22 +329,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise RtmmError("give --layers LAYERS.csv or --model NAME", source="<cli>")
     _check_finite(frame, source=args.layers or args.model)
+    banner = f"cost analysis: {args.analysis}"
     if args.out:
         atomic_write_csv(args.out, frame)
-        print(f"wrote {len(frame)} rows to {args.out}")
+        print(f"wrote {len(frame)} rows to {args.out} ({banner}; 'analysis' column)")
         return 0
     shown = [c for c in _SHOWN if c in frame.columns] or list(frame.columns)
     if args.layers:
-        label = "name" if "name" in frame.columns else "layer"
-        wanted = [label, "type", "latency_cycles", "energy_nj", "macs", "utilisation", "bound"]
+        label_col = "name" if "name" in frame.columns else "layer"
+        wanted = [label_col, "accelerator_name", "type", "dataflow", "latency_cycles"]
+        wanted += ["energy_nj", "macs", "utilisation", "bound"]
         shown = [c for c in wanted if c in frame.columns]
+    print(banner)
     with pd.option_context("display.max_rows", None, "display.width", 200):
         print(frame[shown].to_string(index=False))
-        if "accelerator_name" in frame:
-            sums = frame.groupby("accelerator_name")[["latency_cycles", "energy_nj"]].sum()
-            print("\ntotal per accelerator:")
-            print(sums.to_string())
-        else:
-            total = frame[["latency_cycles", "energy_nj"]].sum()
-            print(f"\ntotal: {int(total.latency_cycles)} cycles, {total.energy_nj:.6g} nJ")
+        print("\ntotal per accelerator (each at its own clock):")
+        print(totals(frame).to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     return 0

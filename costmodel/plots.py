@@ -79,7 +79,9 @@ def compare_analyses(
     )
     merged = first.merge(second, on=_KEYS, suffixes=("_a", "_b"))
     if merged.empty:
-        raise RtmmError("the two cost tables share no (model, layer_idx, accelerator)", "<plot>")
+        raise RtmmError(
+            "the two cost tables share no (model, layer_idx, accelerator)", source="<plot>"
+        )
     x = np.arange(len(merged))
     a, b = merged[f"{metric}_a"].to_numpy(float), merged[f"{metric}_b"].to_numpy(float)
     fig = Figure(figsize=(max(6, 0.2 * len(x) + 3), 6))

@@ -29,8 +29,11 @@ from costmodel import cache
 from costmodel.batch import LayerBatch
 from costmodel.maestro import ACCESS_COUNTS, ENERGY_PARTS, analyse_layers
 from hardware_db.accelerator import Accelerator
+from hardware_db.library import get_accelerator, get_system
 from hardware_db.system import System
-from rtmm.errors import CostModelError, RtmmError, UnknownNameError
+from rtmm.errors import CostModelError, RtmmError
+from rtmm.names import unknown_name
+from workloads import zoo
 from workloads.layer import Layer
 from workloads.model import Model
 
@@ -129,9 +132,7 @@ def get_analysis(name: str) -> AnalysisFn:
         raise CostModelError(
             f"module {module} did not register analysis '{name}'", source="<costmodel>"
         )
-    raise UnknownNameError(
-        f"unknown analysis '{name}'", source="<costmodel>", allowed=", ".join(analysis_names())
-    )
+    raise unknown_name("analysis", name, analysis_names(), source="<costmodel>")
 
 
 def _options_key(options: Any) -> Any:
@@ -309,8 +310,6 @@ def _model(model: Model | str | os.PathLike) -> Model:
     if isinstance(model, Model):
         return model
     if isinstance(model, str | os.PathLike):
-        from workloads import zoo
-
         return zoo.load(model)
     raise RtmmError(f"expected a Model or a model name, got {type(model).__name__}", source="<api>")
 
@@ -319,8 +318,6 @@ def _accelerator(accelerator: Accelerator | str | os.PathLike) -> Accelerator:
     if isinstance(accelerator, Accelerator):
         return accelerator
     if isinstance(accelerator, str | os.PathLike):
-        from hardware_db.library import get_accelerator
-
         return get_accelerator(accelerator)
     raise RtmmError(
         f"expected an Accelerator or a name, got {type(accelerator).__name__}", source="<api>"
@@ -331,7 +328,5 @@ def _system(system: System | str | os.PathLike) -> System:
     if isinstance(system, System):
         return system
     if isinstance(system, str | os.PathLike):
-        from hardware_db.library import get_system
-
         return get_system(system)
     raise RtmmError(f"expected a System or a name, got {type(system).__name__}", source="<api>")

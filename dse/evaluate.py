@@ -1,18 +1,19 @@
-"""Evaluating one design point with the real stack: hardware -> cost table -> simulation -> metrics.
+"""Evaluating one design point of a sweep: hardware axes -> system, then the scheduler pipeline.
 
 The recipe (:func:`evaluate_point`):
 
 1. build the point's system: the base system with the hardware axes applied and validated
    (:func:`dse.sweep.apply_hardware`);
-2. load the scenario (:func:`workloads.scenario.load`), with the point's cascade probability;
-3. cost every model of the scenario on every accelerator
-   (:func:`costmodel.table.system_cost_table`, one table per model, shared between scenarios);
-4. simulate (:func:`scheduler.simulate`) with the point's policy, mode, horizon and seed;
-5. report the scenario row of the run's summary (score, uxcost, e_norm, v, miss_rate, drop_rate,
-   energy_mj, ...) plus the hardware's area proxy (:func:`area_metrics`).
+2. load the scenario (built-in name, ``.yaml`` or ``.m`` file), with the point's cascade
+   probability;
+3. cost the scenario's own models on every accelerator, simulate with the point's policy, mode,
+   horizon and seed, and score the run — all by :mod:`scheduler.pipeline`, the same code that
+   ``rtmm simulate`` runs;
+4. add the hardware's area proxy (:func:`area_metrics`) to the scenario-level metrics.
 
-Steps 1-3 are cached in-process (bounded LRU caches keyed by content), and the sweep runner batches
-points with the same hardware together, so a worker costs a system once per batch however many
+Resolved systems, scenarios and cost arrays are kept in bounded LRU caches keyed by value (the
+per-layer costs themselves live in :mod:`costmodel.cache`), and the sweep runner batches points
+with the same hardware together, so a worker costs a system once per batch however many
 scenarios, policies and seeds it simulates on it.
 """
 
@@ -26,24 +27,16 @@ from typing import Any
 import pandas as pd
 
 from dse.sweep import DesignPoint, SweepSpec, apply_hardware, expand
-from rtmm.errors import SimulationError, UnknownNameError
+from hardware_db.library import get_system
+from hardware_db.system import System
+from rtmm.errors import UnknownNameError
+from scheduler import pipeline, policies
+from scheduler.costs import CostArrays
+from scheduler.result import SimulationResult
+from workloads.scenario import Scenario
 
-#: Scenario-level metrics taken from the simulator's summary (its ``model == ""`` row).
-SUMMARY_METRICS = (
-    "score",
-    "uxcost",
-    "e_norm",
-    "v",
-    "miss_rate",
-    "drop_rate",
-    "energy_mj",
-    "rt",
-    "en",
-    "acc",
-    "qoe",
-)
-#: Frame counts taken from the same row when the simulator reports them.
-COUNT_METRICS = ("released", "on_time", "late", "dropped", "not_triggered", "logged")
+#: The cost analysis of points that name none.
+DEFAULT_ANALYSIS = "maestro"
 
 #: Area proxy weights (see :func:`area_metrics`): one PE (an 8-bit MAC with its registers) is the
 #: unit; one byte of SRAM counts 1/40 of it — an order-of-magnitude ratio for 28-45 nm processes
@@ -72,32 +65,30 @@ def area_metrics(system: Any) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------------------------
-# Cached steps
+# Cached resolution (by value: system reference + hardware axis values, scenario name)
 # --------------------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=4)
-def _base_system(ref: str) -> Any:
-    from hardware_db.library import get_system
-
+def _base_system(ref: str) -> System:
     return get_system(ref)
 
 
 @functools.lru_cache(maxsize=32)
-def point_system(base_ref: str, hardware: tuple[tuple[str, Any], ...], source: str = "<sweep>"):
+def point_system(
+    base_ref: str, hardware: tuple[tuple[str, Any], ...], source: str = "<sweep>"
+) -> System:
     """The validated system of a point (cached by content)."""
     return apply_hardware(_base_system(base_ref), hardware, source=source)
 
 
 @functools.lru_cache(maxsize=16)
-def _scenario(name: str) -> Any:
-    from workloads import scenario
-
-    return scenario.load(name)
+def _scenario(name: str) -> Scenario:
+    return pipeline.resolve_scenario(name)
 
 
 @functools.lru_cache(maxsize=32)
-def point_scenario(name: str, cascade_probability: float | None = None) -> Any:
+def point_scenario(name: str, cascade_probability: float | None = None) -> Scenario:
     """The point's scenario; with ``cascade_probability`` set, every cascaded model (one with a
     parent) is triggered with that probability. Scenarios without cascades are unchanged."""
     sc = _scenario(name)
@@ -108,45 +99,28 @@ def point_scenario(name: str, cascade_probability: float | None = None) -> Any:
     return sc
 
 
-@functools.lru_cache(maxsize=64)
-def _model_table(
-    base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str | None, scenario: str,
-    model_id: str,
-) -> pd.DataFrame:  # fmt: skip
-    """Cost table of one model of a scenario on the point's system (cached per hardware+model,
-    so scenarios that share models share their costs)."""
-    from costmodel.table import system_cost_table
-
-    model = _scenario(scenario)[model_id].get_model()
-    return system_cost_table([model], point_system(base_ref, hardware), **_analysis_kw(analysis))
-
-
 @functools.lru_cache(maxsize=16)
 def _scenario_costs(
     base_ref: str, hardware: tuple[tuple[str, Any], ...], analysis: str | None, scenario: str
-) -> Any:
-    """The simulator's dense cost arrays for a scenario on the point's system (cached)."""
-    from scheduler import build_costs
-
-    sc = _scenario(scenario)
-    table = pd.concat(
-        [_model_table(base_ref, hardware, analysis, scenario, m) for m in sc.model_ids],
-        ignore_index=True,
+) -> CostArrays:
+    """The simulator's dense cost arrays for a scenario's own models on the point's system
+    (:func:`scheduler.pipeline.cost_arrays`; the per-layer costs come from costmodel's
+    content-keyed cache, these arrays are kept per point key so a batch builds them once)."""
+    return pipeline.cost_arrays(
+        _scenario(scenario), point_system(base_ref, hardware), None, analysis=_analysis(analysis)
     )
-    system = point_system(base_ref, hardware)
-    return build_costs(sc, system, table, **_analysis_kw(analysis))
 
 
-def scenario_cost_table(scenario: Any, system: Any, analysis: str | None = None) -> pd.DataFrame:
-    """Cost table of every model of ``scenario`` on ``system`` (uncached; for direct use)."""
-    from costmodel.table import system_cost_table
+def scenario_cost_table(
+    scenario: Scenario, system: System, analysis: str | None = None
+) -> pd.DataFrame:
+    """Cost table of every model of ``scenario`` on ``system`` (``pipeline.cost_table``)."""
+    return pipeline.cost_table(scenario, system, _analysis(analysis))
 
-    models = list(scenario.get_models().values())
-    return system_cost_table(models, system, **_analysis_kw(analysis))
 
-
-def _analysis_kw(analysis: str | None) -> dict[str, str]:
-    return {} if analysis is None else {"analysis": analysis}
+def _analysis(analysis: str | None) -> str:
+    """A point's cost analysis (``None``: the default, ``maestro``)."""
+    return DEFAULT_ANALYSIS if analysis is None else analysis
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,34 +128,32 @@ def _analysis_kw(analysis: str | None) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 
-def simulate_point(point: DesignPoint) -> Any:
+def _options(point: DesignPoint) -> pipeline.RunOptions:
+    return pipeline.RunOptions(
+        xrbench_compatible=point.xrbench_compatible,
+        horizon_ms=point.horizon_ms,
+        seed=point.seed,
+        analysis=_analysis(point.analysis),
+    )
+
+
+def simulate_point(point: DesignPoint) -> SimulationResult:
     """Run the simulation of one design point and return the simulator's result (for timelines,
     per-model summaries and per-frame tables of a point picked from a store)."""
-    from scheduler import simulate
-
-    return simulate(
+    return pipeline.run(
         point_scenario(point.scenario, point.cascade_probability),
         point_system(point.base_system_ref, point.hardware),
         point.policy,
         costs=_scenario_costs(
             point.base_system_ref, point.hardware, point.analysis, point.scenario
         ),
-        xrbench_compatible=point.xrbench_compatible,
-        horizon_ms=point.horizon_ms,
-        seed=point.seed,
-        **_analysis_kw(point.analysis),
+        options=_options(point),
     )
 
 
 def evaluate_point(point: DesignPoint) -> dict[str, Any]:
     """Metrics of one design point (see the module docstring)."""
-    summary = simulate_point(point).summary()
-    row = summary.loc[summary["model"] == ""].iloc[0]
-    metrics: dict[str, Any] = {}
-    for col in (*SUMMARY_METRICS, *COUNT_METRICS):
-        if col in row.index:
-            value = row[col]
-            metrics[col] = int(value) if col in COUNT_METRICS else float(value)
+    metrics: dict[str, Any] = dict(pipeline.score(simulate_point(point)))
     metrics.update(area_metrics(point_system(point.base_system_ref, point.hardware)))
     return metrics
 
@@ -189,49 +161,22 @@ def evaluate_point(point: DesignPoint) -> dict[str, Any]:
 def check_spec(spec: SweepSpec) -> None:
     """Fail fast, before any work starts: the base system, scenarios and policies exist, and
     every hardware configuration the sweep will visit passes the hardware loader's rules."""
-    try:
-        import costmodel.table  # noqa: F401
-        import scheduler  # noqa: F401
-    except ImportError as exc:
-        raise SimulationError(
-            f"the simulator stack is not available ({exc})",
-            source=spec.source,
-            allowed="an installation with costmodel.table and scheduler, or an evaluator",
-        ) from None
     for ref in spec.base_system_refs:
         _base_system(ref)
     for name in spec.scenarios.values:
         _scenario(name)
-    _check_policies(spec.policies.values)
+    known = policies.names()
+    for name in spec.policies.values:
+        if name not in known:
+            raise UnknownNameError(
+                f"unknown policy '{name}'", field="policies", allowed=", ".join(sorted(known))
+            )
     for base, ref, hardware in _distinct_hardware(spec):
         label = ", ".join([f"base_system={base}", *(f"{k}={v}" for k, v in hardware)])
         point_system(ref, hardware, f"{spec.source} [{label}]")
 
 
 evaluate_point.check_spec = check_spec  # type: ignore[attr-defined]  # the runner calls it
-
-
-def _check_policies(names: Sequence[str]) -> None:
-    try:
-        from scheduler import policies
-    except ImportError:
-        return
-    known = None
-    for attr in ("names", "available", "list_policies"):
-        fn = getattr(policies, attr, None)
-        if callable(fn):
-            known = list(fn())
-            break
-    if known is None:
-        registry = getattr(policies, "REGISTRY", None) or getattr(policies, "POLICIES", None)
-        known = list(registry) if registry else None
-    if known is None:
-        return
-    for name in names:
-        if name not in known:
-            raise UnknownNameError(
-                f"unknown policy '{name}'", field="policies", allowed=", ".join(sorted(known))
-            )
 
 
 def _distinct_hardware(spec: SweepSpec) -> list[tuple[str, str, tuple[tuple[str, Any], ...]]]:

@@ -155,7 +155,8 @@ class DaskExecutor(Executor):
                 source="<cli>",
                 allowed="pip install 'rtmm[dask]', or --executor local",
             ) from None
-        self._cluster = None
+        self._cluster: LocalCluster | None = None
+        self._client: Client | None = None
         if address is None:
             self._cluster = LocalCluster(
                 n_workers=workers or os.cpu_count() or 1,
@@ -175,7 +176,7 @@ class DaskExecutor(Executor):
                     field="--scheduler-address",
                     allowed="the address of a running dask scheduler, e.g. tcp://HOST:8786",
                 ) from None
-        self.workers = max(1, sum(self._client.nthreads().values()))
+        self.workers = max(1, sum(self._client.nthreads().values()))  # type: ignore[union-attr]
 
     def imap_unordered(self, fn, tasks, *, max_in_flight=None):
         from distributed import as_completed

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from dse.evaluate import evaluate_point
 from dse.executors import Executor, LocalExecutor
 from dse.store import PointResult, ResultStore
 from dse.sweep import DesignPoint, SweepSpec, expand
@@ -62,8 +63,6 @@ class SweepReport:
 def resolve_evaluator(ref: str | None, *, source: str = "<api>") -> Evaluator:
     """The evaluator named ``module:function`` (or the simulator-backed default for ``None``)."""
     if ref is None:
-        from dse.evaluate import evaluate_point
-
         return evaluate_point
     module_name, _, attr = ref.partition(":")
     try:

@@ -17,9 +17,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from hardware_db import loader
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
-from hardware_db.loader import YAML_SUFFIXES, load_accelerator, load_system
+from hardware_db.loader import YAML_SUFFIXES
 from hardware_db.maestro_format import read_maestro_system
 from hardware_db.system import System
 from rtmm.errors import SpecError, UnknownNameError
@@ -75,7 +76,7 @@ def _looks_like_path(text: str) -> bool:
 @functools.cache
 def _library_system(name: str) -> System:
     path = SYSTEMS_DIR / f"{name}.yaml"
-    system = load_system(path)
+    system = loader.load_system(path, get_accelerator)
     if system.name != name:
         raise SpecError(
             f"name '{system.name}' differs from the file name", source=path, field="name",
@@ -87,7 +88,7 @@ def _library_system(name: str) -> System:
 @functools.cache
 def _library_accelerator(name: str) -> Accelerator:
     path = ACCELERATORS_DIR / f"{name}.yaml"
-    acc = load_accelerator(path)
+    acc = loader.load_accelerator(path, get_accelerator)
     if acc.name != name:
         raise SpecError(
             f"name '{acc.name}' differs from the file name", source=path, field="name",
@@ -110,7 +111,7 @@ def _system_from_file(path: Path, dataflow: DataflowSpec | None) -> System:
             "a YAML system file carries its own dataflows", source=path,
             allowed="no dataflow argument with a YAML file",
         )  # fmt: skip
-    return load_system(path)
+    return loader.load_system(path, get_accelerator)
 
 
 def get_system(name_or_path: str | os.PathLike, *, dataflow: DataflowSpec | None = None) -> System:
@@ -163,7 +164,7 @@ def get_accelerator(name_or_path: str | os.PathLike) -> Accelerator:
                 source=path,
                 allowed="get_system(FILE, dataflow=...) and take one of its accelerators",
             )
-        return load_accelerator(path)
+        return loader.load_accelerator(path, get_accelerator)
     system_part, sep, selector = text.rpartition("/")
     if text.endswith(YAML_SUFFIXES + MAESTRO_SUFFIXES):
         check_regular_file(text)  # says: not found, a directory, or a FIFO/device
@@ -178,3 +179,23 @@ def get_accelerator(name_or_path: str | os.PathLike) -> Accelerator:
             "accelerator", text, standalone, extra="or SYSTEM/INDEX for a system of list_systems()"
         )
     return _library_accelerator(match)
+
+
+def load_system(path: str | os.PathLike) -> System:
+    """A YAML system file; its accelerator references may name library accelerators."""
+    return loader.load_system(path, get_accelerator)
+
+
+def load_accelerator(path: str | os.PathLike) -> Accelerator:
+    """A YAML accelerator file; its references may name library accelerators."""
+    return loader.load_accelerator(path, get_accelerator)
+
+
+def system_from_text(text: str, source: str = "<string>") -> System:
+    """A system from YAML text; references resolve against the library."""
+    return loader.system_from_text(text, source, get_accelerator)
+
+
+def accelerator_from_text(text: str, source: str = "<string>") -> Accelerator:
+    """An accelerator from YAML text; references resolve against the library."""
+    return loader.accelerator_from_text(text, source, get_accelerator)

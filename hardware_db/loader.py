@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,18 @@ def save_accelerator(acc: Accelerator, path: str | os.PathLike) -> None:
 # Loading
 
 
-def file_resolver(base_dir: Path | None, seen: frozenset[Path] = frozenset()) -> Resolver:
-    """Resolve references: a YAML accelerator file (relative to ``base_dir``), else a library name.
+#: Resolves a reference that is not a file (a library name or ``SYSTEM/INDEX``) to an accelerator.
+#: :mod:`hardware_db.library`, which sits above this module, passes its ``get_accelerator``.
+NameResolver = Callable[[str], Accelerator]
+
+
+def file_resolver(
+    base_dir: Path | None,
+    seen: frozenset[Path] = frozenset(),
+    names: NameResolver | None = None,
+) -> Resolver:
+    """Resolve references: a YAML accelerator file (relative to ``base_dir``), else a name given
+    to ``names`` (without one, a name is an error naming the field).
 
     ``seen`` holds the files being loaded further up, so that a reference cycle is an error.
     """
@@ -164,7 +175,7 @@ def file_resolver(base_dir: Path | None, seen: frozenset[Path] = frozenset()) ->
                 raise SpecError(
                     f"reference cycle through {candidate.name}", source=candidate, field=where
                 )
-            return accelerator_to_dict(_load_accelerator(candidate, seen))
+            return accelerator_to_dict(_load_accelerator(candidate, seen, names))
         system_part, sep, _ = ref.rpartition("/")
         if sep and system_part.endswith(YAML_SUFFIXES):  # SYSTEM_FILE.yaml/INDEX
             for candidate in {Path(system_part).resolve(), (base_dir or Path()) / system_part}:
@@ -175,10 +186,15 @@ def file_resolver(base_dir: Path | None, seen: frozenset[Path] = frozenset()) ->
                         field=where,
                         allowed="a reference to another file or a library accelerator",
                     )
-        # The library sits above the loader; imported here to avoid an import cycle.
-        from hardware_db.library import get_accelerator
-
-        return accelerator_to_dict(get_accelerator(ref))
+        if names is None:
+            raise SpecError(
+                f"reference '{ref}' is not a file",
+                source=str(base_dir) if base_dir is not None else "<string>",
+                field=where,
+                allowed="an accelerator file (.yaml); library names resolve when loaded through "
+                "hardware_db.library",
+            )
+        return accelerator_to_dict(names(ref))
 
     return resolve
 
@@ -198,8 +214,11 @@ def accelerator_from_doc(doc: Any, source: str, resolve: Resolver | None = None)
 _LOADING = threading.local()
 
 
-def load_system(path: str | os.PathLike) -> System:
-    """Load a YAML system file (a chain of references leading back to it is an error)."""
+def load_system(path: str | os.PathLike, names: NameResolver | None = None) -> System:
+    """Load a YAML system file (``names`` resolves library references: :func:`file_resolver`).
+
+    A chain of references leading back to a file being loaded is an error.
+    """
     base = Path(path).resolve()
     stack: list[Path] = _LOADING.__dict__.setdefault("stack", [])
     if base in stack:
@@ -212,12 +231,14 @@ def load_system(path: str | os.PathLike) -> System:
     doc = load_yaml(path)
     stack.append(base)
     try:
-        return system_from_doc(doc, str(path), file_resolver(base.parent, frozenset({base})))
+        return system_from_doc(doc, str(path), file_resolver(base.parent, frozenset({base}), names))
     finally:
         stack.pop()
 
 
-def _load_accelerator(path: str | os.PathLike, seen: frozenset[Path]) -> Accelerator:
+def _load_accelerator(
+    path: str | os.PathLike, seen: frozenset[Path], names: NameResolver | None
+) -> Accelerator:
     doc = load_yaml(path)
     if isinstance(doc, dict) and "accelerators" in doc:
         raise SpecError(
@@ -226,19 +247,25 @@ def _load_accelerator(path: str | os.PathLike, seen: frozenset[Path]) -> Acceler
             allowed="an accelerator mapping, or name one accelerator of a system as SYSTEM/INDEX",
         )
     base = Path(path).resolve()
-    return accelerator_from_doc(doc, str(path), file_resolver(base.parent, seen | {base}))
+    return accelerator_from_doc(doc, str(path), file_resolver(base.parent, seen | {base}, names))
 
 
-def load_accelerator(path: str | os.PathLike) -> Accelerator:
+def load_accelerator(path: str | os.PathLike, names: NameResolver | None = None) -> Accelerator:
     """Load a YAML accelerator file."""
-    return _load_accelerator(path, frozenset())
+    return _load_accelerator(path, frozenset(), names)
 
 
-def system_from_text(text: str, source: str = "<string>") -> System:
-    """Parse and load a system from YAML text (references resolve against the library)."""
-    return system_from_doc(load_yaml_text(text, source), source, file_resolver(None))
+def system_from_text(
+    text: str, source: str = "<string>", names: NameResolver | None = None
+) -> System:
+    """Parse and load a system from YAML text."""
+    return system_from_doc(load_yaml_text(text, source), source, file_resolver(None, names=names))
 
 
-def accelerator_from_text(text: str, source: str = "<string>") -> Accelerator:
+def accelerator_from_text(
+    text: str, source: str = "<string>", names: NameResolver | None = None
+) -> Accelerator:
     """Parse and load an accelerator from YAML text."""
-    return accelerator_from_doc(load_yaml_text(text, source), source, file_resolver(None))
+    return accelerator_from_doc(
+        load_yaml_text(text, source), source, file_resolver(None, names=names)
+    )

@@ -1,6 +1,6 @@
 """Readers for MAESTRO's text formats: directive lists, dataflow files and hardware files.
 
-**Directive lists** (shared by these readers and the YAML format of :mod:`hardware_db.loader`):
+**Directive lists** (grammar in :mod:`hardware_db.directives`, shared with the YAML format):
 directives separated by ``;`` or newlines, outermost first::
 
     TemporalMap(16,16) C; SpatialMap(1,1) X'; Cluster(16,P); SpatialMap(1,1) K; ...
@@ -33,122 +33,39 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from hardware_db.dataflow import MAP_DIMS, PRESETS, Dataflow, Directive
+from hardware_db.dataflow import PRESETS, Dataflow
+from hardware_db.directives import (
+    DirectiveSyntaxError,
+    check_directives,
+    dataflow_name_for,
+    parse_directive,
+    parse_directives,
+    split_statements,
+    strip_comment,
+)
+from hardware_db.factory import build_system
+from hardware_db.schema import validate_system
 from rtmm.errors import SpecError
 from rtmm.fileio import read_text
 
-_DIM_ALIASES = {"OY": "Y'", "OX": "X'"}
-_MAP_RE = re.compile(
-    r"^(TemporalMap|SpatialMap|T|S)\s*\(\s*([^,()]*?)\s*,\s*([^,()]*?)\s*\)\s*(\S+)$"
-)
-_CLUSTER_RE = re.compile(r"^Cluster\s*\(\s*([^,()]*?)\s*(?:,\s*([^,()]*?)\s*)?\)$")
-_DIRECTIVE_FORMS = "TemporalMap(size,offset) DIM, SpatialMap(size,offset) DIM, Cluster(n[,P])"
-
-
-class DirectiveSyntaxError(Exception):
-    """Internal: a directive list is malformed. Callers turn it into a located SpecError."""
-
-    def __init__(self, message: str, allowed: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.allowed = allowed
-
-
-#: Largest directive size or offset (and cluster size): a mapping larger than every layer
-#: dimension (at most 2^20) is clipped to the dimension anyway, and larger values would overflow
-#: the int64 tile arithmetic of the cost analysis.
-MAX_DIRECTIVE_SIZE = 1 << 20
-
-
-def _positive_int(text: str, what: str, statement: str) -> int:
-    if not re.fullmatch(r"\d+", text) or int(text) < 1:
-        raise DirectiveSyntaxError(
-            f"{what} '{text}' in '{statement}' is not a positive integer", "integers >= 1"
-        )
-    if len(text) > 12 or int(text) > MAX_DIRECTIVE_SIZE:
-        raise DirectiveSyntaxError(
-            f"{what} {text[:30]} in '{statement[:80]}' is too large",
-            f"integers from 1 to {MAX_DIRECTIVE_SIZE}",
-        )
-    return int(text)
-
-
-def parse_directive(statement: str) -> Directive:
-    """Parse one directive (no comments, no ``;``). Raises :class:`DirectiveSyntaxError`."""
-    text = " ".join(statement.split())
-    cluster = _CLUSTER_RE.match(text)
-    if cluster:
-        size = _positive_int(cluster.group(1), "cluster size", text)
-        kind = cluster.group(2)
-        if kind is not None and kind != "P":
-            raise DirectiveSyntaxError(
-                f"cluster type '{kind}' in '{text}' is not supported", "Cluster(n) or Cluster(n,P)"
-            )
-        return Directive("C", size)
-    mapping = _MAP_RE.match(text)
-    if not mapping:
-        raise DirectiveSyntaxError(f"cannot parse directive '{text}'", _DIRECTIVE_FORMS)
-    kind = "T" if mapping.group(1).startswith("T") else "S"
-    size = _positive_int(mapping.group(2), "size", text)
-    offset = _positive_int(mapping.group(3), "offset", text)
-    dim = _DIM_ALIASES.get(mapping.group(4), mapping.group(4))
-    if dim not in MAP_DIMS:
-        raise DirectiveSyntaxError(
-            f"unknown dimension '{mapping.group(4)}' in '{text}'", ", ".join(MAP_DIMS)
-        )
-    return Directive(kind, size, offset, dim)
-
-
-def check_directives(directives: Sequence[Directive]) -> None:
-    """Structural checks of a whole list: not empty, no dimension mapped twice at one level."""
-    if not any(d.kind != "C" for d in directives):
-        raise DirectiveSyntaxError("no map directives", "at least one TemporalMap/SpatialMap")
-    level, seen = 0, set()
-    for d in directives:
-        if d.kind == "C":
-            level, seen = level + 1, set()
-            continue
-        if d.dim in seen:
-            raise DirectiveSyntaxError(
-                f"dimension {d.dim} is mapped twice at cluster level {level}",
-                "each dimension at most once per cluster level",
-            )
-        seen.add(d.dim)
-
-
-def strip_comment(line: str) -> str:
-    """Drop a ``//`` comment."""
-    cut = line.find("//")
-    return line if cut < 0 else line[:cut]
-
-
-def split_statements(text: str) -> list[str]:
-    """Split a directive list (``;`` or newline separated, ``//`` comments) into statements."""
-    out: list[str] = []
-    for line in text.splitlines():
-        out.extend(s.strip() for s in strip_comment(line).split(";") if s.strip())
-    return out
-
-
-def parse_directives(text: str | Sequence[str]) -> tuple[Directive, ...]:
-    """Parse and check a directive list given as one string or a list of statements.
-
-    Raises :class:`DirectiveSyntaxError` (unlocated); file readers add the location.
-    """
-    statements = split_statements(text) if isinstance(text, str) else list(text)
-    directives = tuple(parse_directive(s) for s in statements)
-    check_directives(directives)
-    return directives
-
-
-def dataflow_name_for(directives: tuple[Directive, ...], fallback: str) -> str:
-    """The preset name whose directives equal ``directives``, else ``fallback``."""
-    for name, preset in PRESETS.items():
-        if preset.directives == directives:
-            return name
-    return fallback
-
+__all__ = [
+    "DirectiveSyntaxError",
+    "MaestroHardware",
+    "check_directives",
+    "dataflow_name_for",
+    "hardware_to_document",
+    "parse_dataflow_text",
+    "parse_directive",
+    "parse_directives",
+    "parse_hardware_text",
+    "read_dataflow_file",
+    "read_hardware_file",
+    "read_maestro_system",
+    "split_statements",
+    "strip_comment",
+]
 
 # --------------------------------------------------------------------------------------------
 # Block-structured files
@@ -363,7 +280,7 @@ def _parse_hw_statements(
     values.setdefault("col_noc_latency", 1)
     values.setdefault("top_noc_multicast", True)
     values.setdefault("col_noc_multicast", True)
-    fields = {field: values[key] for key, (field, _) in _HW_KEYS.items()}
+    fields: dict[str, Any] = {field: values[key] for key, (field, _) in _HW_KEYS.items()}
     return MaestroHardware(name=name, **fields)
 
 
@@ -475,10 +392,6 @@ def read_maestro_system(
     ``xrbench`` energy preset. The system's off-chip bandwidth is the largest accelerator's.
     Array shapes follow the default of :mod:`hardware_db.loader` (level-0 units x cluster PEs).
     """
-    # schema/factory import this module (for the directive parser), so import them here.
-    from hardware_db.factory import build_system
-    from hardware_db.schema import validate_system
-
     source = str(hardware_path)
     accelerators = read_hardware_file(hardware_path)
     flows = _dataflows(dataflow, source)

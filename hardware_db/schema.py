@@ -24,8 +24,8 @@ from typing import Any
 
 from hardware_db import dataflow as dataflow_presets
 from hardware_db import energy as energy_presets
+from hardware_db.directives import DirectiveSyntaxError, parse_directives
 from hardware_db.energy import EnergyTable
-from hardware_db.maestro_format import DirectiveSyntaxError, parse_directives
 from rtmm.errors import SpecError, UnknownNameError
 
 Resolver = Callable[[str, str], Mapping[str, Any]]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from costmodel.table import analysis_names
 from rtmm.errors import RtmmError
 from rtmm.limits import INT64_MAX, MAX_FRAMES, MAX_HORIZON_MS
+from rtmm.names import spec_label, unknown_name
 from scheduler import policies
+from scheduler.outputs import engine_label, write_outputs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="simulate a usage scenario on a system under a scheduling policy",
         description="Discrete-event simulation of a usage scenario on a multi-accelerator system. "
         "Writes summary.csv (XRBench scores on the 0-1 scale, UXCost), frames.csv, timeline.csv, "
-        "utilisation.csv, trace.json (Chrome/Perfetto) and gantt.png/scores.png into --out.",
+        "utilisation.csv, trace.json (Chrome/Perfetto), run.json (what produced the numbers: "
+        "engine, cost analysis, inputs) and gantt.png/scores.png into --out (default "
+        "results/simulate/<scenario>_<system>_<policy>/).",
     )
     p.add_argument("--scenario", required=True, help="scenario name or YAML path")
     p.add_argument("--system", required=True, help="system name or YAML path")
@@ -38,14 +44,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="native mode: share the off-chip bandwidth between busy accelerators",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    p.add_argument("--out", required=True, help="output directory")
-    p.set_defaults(func=run)
+    p.add_argument(
+        "--out", help="output directory (default results/simulate/<scenario>_<system>_<policy>/)"
+    )
+    p.set_defaults(
+        func=run, default_out=lambda a: default_out_dir(a.scenario, a.system, a.policy)
+    )  # the CLI shell fills --out with it before checking every output path
 
 
 def run(args: argparse.Namespace) -> int:
     from hardware_db.library import get_system
     from scheduler.costs import check_cost_file
-    from scheduler.outputs import write_outputs
     from scheduler.simulate import simulate
     from workloads.scenario import load as load_scenario
 
@@ -66,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
             source="<cli>",
             allowed=f"at most {MAX_FRAMES} frames per run (a shorter --horizon-ms)",
         )
+    if args.analysis not in analysis_names():
+        raise unknown_name("analysis", args.analysis, analysis_names(), source="<cli>")
     if args.costs:  # checked against the models that run, before any simulation
         counts = {m.model_id: len(m.get_model()) for m in scenario.models}
         check_cost_file(args.costs, counts, len(get_system(args.system)))
@@ -81,11 +92,38 @@ def run(args: argparse.Namespace) -> int:
         jitter_ms=args.jitter_ms,
         offchip_contention=args.offchip_contention,
     )
-    write_outputs(result, args.out, plots=not args.no_plots)
+    out = args.out or default_out_dir(args.scenario, args.system, args.policy)
+    info = run_info(result, args)
+    write_outputs(result, out, plots=not args.no_plots, run=info)
     s = result.summary().iloc[-1]
     print(
-        f"{result.scenario} on {result.system} ({result.policy}, {result.mode}): "
-        f"score {s['score']:.4f}  uxcost {s['uxcost']:.4g}  miss {s['miss_rate']:.3f}  "
-        f"drop {s['drop_rate']:.3f}  energy {s['energy_mj']:.4g} mJ -> {args.out}"
+        f"{result.scenario} on {result.system} ({result.policy}; engine: {info['engine']}; "
+        f"cost analysis: {info['cost_analysis']}): score {s['score']:.4f}  "
+        f"uxcost {s['uxcost']:.4g}  miss {s['miss_rate']:.3f}  drop {s['drop_rate']:.3f}  "
+        f"energy {s['energy_mj']:.4g} mJ -> {out}"
     )
     return 0
+
+
+def default_out_dir(scenario: str, system: str, policy: str) -> Path:
+    """``results/simulate/<scenario>_<system>_<policy>`` with file paths shortened to stems."""
+    label = "_".join(spec_label(x) for x in (scenario, system, policy))
+    return Path("results") / "simulate" / label
+
+
+def run_info(result, args: argparse.Namespace) -> dict:
+    """What produced the numbers, for ``run.json`` and the banner."""
+    return {
+        "scenario": result.scenario,
+        "scenario_spec": str(args.scenario),
+        "system": result.system,
+        "system_spec": str(args.system),
+        "policy": result.policy,
+        "engine": engine_label(result.mode),
+        "cost_analysis": f"external ({args.costs})" if args.costs else args.analysis,
+        "costs_file": args.costs,
+        "horizon_ms": args.horizon_ms,
+        "seed": args.seed,
+        "jitter_ms": args.jitter_ms,
+        "offchip_contention": bool(args.offchip_contention),
+    }

@@ -194,11 +194,11 @@ def from_table(
     models = []
     for model_id in model_ids:
         full = _variant_from_rows(groups[model_id], model_id, 1.0, num_acc)
-        extra = tuple(
+        subnets = tuple(
             _variant_from_rows(groups[name], name, float(acc), num_acc)
             for name, acc in (variants or {}).get(model_id, ())
         )
-        models.append(ModelCosts(model_id, (full, *extra)))
+        models.append(ModelCosts(model_id, (full, *subnets)))
     clocks = np.full(num_acc, 1e9) if clock_hz is None else np.asarray(clock_hz, dtype=float)
     return CostArrays(tuple(models), tuple(accelerator_names), clocks)
 

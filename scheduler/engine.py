@@ -34,14 +34,18 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays
-from scheduler.policies.base import Dispatch, Drop, Policy
+from scheduler.decisions import Dispatch, Drop
 from scheduler.result import frames_frame, timeline_frame
 from scheduler.state import FrameStatus, Job, RunningMetrics, SchedulerState, WindowMetrics
+
+if TYPE_CHECKING:
+    from scheduler.policies.base import Policy
 
 _COMPLETE, _RELEASE, _WINDOW, _WAKE = 0, 1, 2, 3
 

@@ -19,12 +19,16 @@ running at the stop count as released but neither late nor dropped).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from scheduler.result import SimulationResult
 from scheduler.state import FrameStatus
+
+if TYPE_CHECKING:
+    from scheduler.result import SimulationResult
 
 RT_K_PER_MS = 15.0
 EN_MAX_MJ = 1500.0

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scheduler import metrics
+
 #: Columns of :attr:`SimulationResult.frames`.
 FRAME_COLUMNS = (
     "model",
@@ -65,14 +67,10 @@ class SimulationResult:
     end_ms: float
 
     def summary(self) -> pd.DataFrame:
-        from scheduler.metrics import summary
-
-        return summary(self)
+        return metrics.summary(self)
 
     def utilisation(self) -> pd.DataFrame:
-        from scheduler.metrics import utilisation
-
-        return utilisation(self)
+        return metrics.utilisation(self)
 
     def score(self) -> float:
         """Scenario score on XRBench's 0-1 scale."""

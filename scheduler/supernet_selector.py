@@ -50,13 +50,18 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from rtmm.errors import SimulationError
-from scheduler.policies.base import Policy, RunContext
+from scheduler.decisions import RunContext
+from scheduler.engine import NativeEngine
 from scheduler.state import FrameStatus, Job, SchedulerState, WindowMetrics
+
+if TYPE_CHECKING:
+    from scheduler.policies.base import Policy
 
 #: At most this many assignments are enumerated (the rest of the models keep their full variant).
 MAX_PLANS = 4096
@@ -64,12 +69,6 @@ MAX_PLANS = 4096
 WHATIF_SEED = 12345
 _PREDICTIONS: dict[tuple, tuple[float, float, float]] = {}
 _MAX_CACHE = 4096
-
-
-def _default_factory() -> Policy:
-    from scheduler.policies.sdrm3 import SDRM3
-
-    return SDRM3(tuner=False, supernet=False)
 
 
 def frames_uxcost(frames: pd.DataFrame) -> tuple[float, float]:
@@ -103,7 +102,7 @@ class SupernetSelector:
         smoothing: float = 0.5,
         lookahead_ms: float | None = None,
         replan_share: float = 0.25,
-        policy_factory: Callable[[], Policy] | None = None,
+        policy_factory: Callable[[], Policy],
         factory_key: tuple = (),
     ) -> None:
         if not 0 <= accuracy_budget < 1 or hysteresis < 0:
@@ -124,7 +123,7 @@ class SupernetSelector:
         longest = float(np.max(ctx.periods_ms))
         self.dwell_ms = longest if dwell_ms is None else float(dwell_ms)
         self.lookahead_ms = max(4.0 * longest, 1000.0) if lookahead_ms is None else lookahead_ms
-        self.policy_factory = policy_factory or _default_factory
+        self.policy_factory = policy_factory
         self.factory_key = factory_key
         num_models = len(ctx.model_ids)
         self.num_acc = ctx.costs.num_accelerators
@@ -200,8 +199,6 @@ class SupernetSelector:
 
     def predict(self, plan: np.ndarray) -> tuple[float, float, float]:
         """(UXCost, V, delivered accuracy) of a what-if run of ``plan`` (cached)."""
-        from scheduler.engine import NativeEngine
-
         probs = np.round(self.probabilities, 6)
         key = (
             self._digest, tuple(probs), self.lookahead_ms, self.factory_key,

@@ -47,8 +47,10 @@ import pandas as pd
 
 from rtmm.errors import SimulationError
 from rtmm.fileio import atomic_path
+from scheduler.outputs import new_figure
+from scheduler.theta import THETA_BOUNDS, THETA_NAMES
 
-DEFAULT_NAMES = ("alpha", "beta", "gamma", "delta")
+DEFAULT_NAMES = THETA_NAMES
 
 
 class Tuner:
@@ -79,8 +81,6 @@ class Tuner:
         exploit: int = 3,
     ) -> None:
         if bounds is None:
-            from scheduler.policies.sdrm3 import THETA_BOUNDS
-
             bounds = THETA_BOUNDS
         self.bounds = np.asarray(bounds, dtype=float)
         theta = np.asarray(theta0, dtype=float)
@@ -356,8 +356,6 @@ def plot_trace(
     names: Sequence[str] = DEFAULT_NAMES,
 ) -> None:
     """Two panels: window UXCost (and baseline) per window; theta in effect per window."""
-    from scheduler.outputs import new_figure
-
     fig = new_figure((7, 5))
     top, bottom = fig.subplots(2, 1, sharex=True)
     w = trace["window"].to_numpy()

@@ -22,14 +22,17 @@ next base tick and the running completions). It never touches pandas until the t
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays
-from scheduler.policies.base import Policy
 from scheduler.result import frames_frame, timeline_frame
 from scheduler.state import FrameStatus, Job
+
+if TYPE_CHECKING:
+    from scheduler.policies.base import Policy
 
 F32 = np.float32
 _RETIRE_MARGIN_MS = F32(0.01)

@@ -692,7 +692,8 @@ def test_output_folder_manifest_is_written_last_and_detects_changes(tmp_path, ca
     assert main(_simulate_args(out, "--no-plots")) == 0
     manifest = json.loads((out / MANIFEST_NAME).read_text())
     names = [f["name"] for f in manifest["files"]]
-    assert names == ["frames.csv", "summary.csv", "timeline.csv", "trace.json", "utilisation.csv"]
+    assert names == ["frames.csv", "run.json", "summary.csv", "timeline.csv", "trace.json",
+                     "utilisation.csv"]  # fmt: skip
     assert verify_manifest(out) == []
     latest = max((out / n).stat().st_mtime_ns for n in names)
     assert (out / MANIFEST_NAME).stat().st_mtime_ns >= latest

@@ -199,3 +199,33 @@ def test_plots_return_figures():
     np.testing.assert_allclose(ratios, 2.0)
     with pytest.raises(RtmmError):
         plots.layer_breakdown(costs.drop(columns=["latency_cycles"]))
+
+
+def test_layer_tables_and_model_files_share_one_reader(tmp_path):
+    """Same per-row rules in both file kinds: MAESTRO-style DSCONV (K: 1) becomes K = groups = C,
+    bad cells give the same message; only a layer table keeps extra (annotation) columns."""
+    from costmodel.batch import LayerBatch, read_layer_table
+    from rtmm.errors import SpecError
+    from workloads.modelfile import parse_model_csv
+
+    text = "name,type,N,K,C,Y,X,R,S,stride\ndw,DSCONV,1,1,32,16,16,3,3,2\n"
+    path = tmp_path / "l.csv"
+    path.write_text(text)
+    _, batch = read_layer_table(path)
+    model = parse_model_csv(text, name="m", source=str(path))
+    assert batch.key_matrix().tolist() == LayerBatch.from_layers(model.layers).key_matrix().tolist()
+    assert model.layers[0].K == model.layers[0].groups == 32
+    bad = text.replace("16,16", "16,-16")
+    path.write_text(bad)
+    with pytest.raises(SpecError) as from_table:
+        read_layer_table(path)
+    with pytest.raises(SpecError) as from_model:
+        parse_model_csv(bad, name="m", source=str(path))
+    assert str(from_table.value) == str(from_model.value)
+    assert "line 2 column X: X = -16" in str(from_model.value)
+    annotated = "name,type,N,K,C,Y,X,R,S,note\nc,CONV,1,4,3,8,8,3,3,hi\n"
+    path.write_text(annotated)
+    raw, _ = read_layer_table(path)
+    assert raw["note"].tolist() == ["hi"]
+    with pytest.raises(SpecError, match="unknown column 'note'"):
+        parse_model_csv(annotated, name="m", source=str(path))

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from costmodel.batch import read_layer_table
 from dse.sweep import load_spec
-from hardware_db.loader import load_system
+from hardware_db.library import load_system
 from hardware_db.maestro_format import read_dataflow_file, read_hardware_file
 from rtmm.errors import RtmmError
 from scheduler.costs import read_cost_csv, validate_table

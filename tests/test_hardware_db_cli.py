@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dse.cli import main
 from hardware_db import library
-from hardware_db.loader import system_from_text
+from hardware_db.library import system_from_text
 
 
 def test_list(capsys):

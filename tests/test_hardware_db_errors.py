@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hardware_db import library
-from hardware_db.loader import dump_system, load_accelerator, load_system, system_from_text
+from hardware_db.library import load_accelerator, load_system, system_from_text
+from hardware_db.loader import dump_system
 from rtmm.errors import RtmmError, SpecError, UnknownNameError
 
 GOOD = dump_system(library.get_system("xrbench-4k-J"))

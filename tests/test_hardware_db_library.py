@@ -9,14 +9,8 @@ import pytest
 from hardware_db import library
 from hardware_db.dataflow import PRESETS as DATAFLOWS
 from hardware_db.energy import PRESETS as ENERGY
-from hardware_db.loader import (
-    accelerator_from_text,
-    dump_accelerator,
-    dump_system,
-    load_system,
-    save_system,
-    system_from_text,
-)
+from hardware_db.library import accelerator_from_text, load_system, system_from_text
+from hardware_db.loader import dump_accelerator, dump_system, save_system
 from rtmm.errors import RtmmError, SpecError, UnknownNameError
 
 MiB, KiB = 1 << 20, 1 << 10

@@ -216,6 +216,11 @@ def test_settling_window():
 # --- Supernet selector ---------------------------------------------------------------------------
 
 
+def _static():
+    """The selector's what-if policy: SDRM3 without tuner and selector."""
+    return SDRM3(tuner=False, supernet=False)
+
+
 def _supernet_ctx(fps=(50.0, 50.0)):
     full = _variant("A", [[9_000_000, 9_000_000]], [[4e3, 5e3]])
     half = _variant("A@s", [[4_000_000, 4_000_000]], [[2e3, 2e3]], accuracy=0.97)
@@ -239,17 +244,23 @@ def _window(k, released):
 
 def test_supernet_selector_downgrades_under_load_without_flapping():
     # A: 9 ms at 50 fps on 2 accelerators = load 0.45 + B 0.05 -> rho 0.5: full models
-    light = SupernetSelector(_supernet_ctx((50.0, 50.0)), accuracy_budget=0.02)
+    light = SupernetSelector(
+        _supernet_ctx((50.0, 50.0)), accuracy_budget=0.02, policy_factory=_static
+    )
     assert list(light.assignment) == [0, 0]
     # at 200 fps A alone needs 1.8 accelerators: overloaded, the sub-network is chosen
-    heavy = SupernetSelector(_supernet_ctx((200.0, 50.0)), accuracy_budget=0.02, dwell_ms=0.0)
+    heavy = SupernetSelector(
+        _supernet_ctx((200.0, 50.0)), accuracy_budget=0.02, dwell_ms=0.0, policy_factory=_static
+    )
     assert list(heavy.assignment) == [1, 0]
     assert heavy.mean_accuracy() >= 0.98
     for k in range(50):  # constant load: the assignment never changes again
         heavy.observe(_window(k, [4, 1]))
     assert len(heavy.changes) == 1
     # a budget too small for the sub-network keeps the full model however loaded
-    strict = SupernetSelector(_supernet_ctx((200.0, 50.0)), accuracy_budget=0.01)
+    strict = SupernetSelector(
+        _supernet_ctx((200.0, 50.0)), accuracy_budget=0.01, policy_factory=_static
+    )
     assert list(strict.assignment) == [0, 0]
 
 

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from rtmm.errors import RtmmError, SpecError
 from workloads import zoo
-from workloads.importers.maestro import parse_maestro_model, parse_xrbench_scenario
+from workloads.importers.maestro import parse_maestro_model
 from workloads.layer import OpType
 from workloads.modelfile import parse_model_csv
-from workloads.scenario import parse_scenario_yaml
+from workloads.scenario import parse_scenario_yaml, parse_xrbench_scenario
 
 MAESTRO = """
 // a MAESTRO model file

@@ -6,8 +6,7 @@ import pytest
 
 from rtmm.errors import SpecError, UnknownNameError
 from workloads import scenario, zoo
-from workloads.importers.maestro import parse_xrbench_scenario
-from workloads.scenario import Scenario, ScenarioModel, validate_scenario
+from workloads.scenario import Scenario, ScenarioModel, parse_xrbench_scenario, validate_scenario
 
 ES, GE, HT, DR, AS = (
     "ES_RITNet",

@@ -12,6 +12,7 @@ an explicit number of rows/columns added on each side, and negative output sizes
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -50,14 +51,14 @@ class Layer:
     @property
     def out_y(self) -> int:
         """Output rows Y' (signed under the XRBench convention)."""
-        if self.padding == "xrbench":
+        if isinstance(self.padding, str):  # "xrbench"
             return (self.Y - self.R) // self.stride[0] + 1
         return (self.Y + 2 * self.padding[0] - self.R) // self.stride[0] + 1
 
     @property
     def out_x(self) -> int:
         """Output columns X' (signed under the XRBench convention)."""
-        if self.padding == "xrbench":
+        if isinstance(self.padding, str):  # "xrbench"
             return (self.X - self.S) // self.stride[1] + 1
         return (self.X + 2 * self.padding[1] - self.S) // self.stride[1] + 1
 
@@ -120,7 +121,9 @@ OP_ALIASES: dict[str, OpType] = {
 }
 
 
-def parse_op(text: str, *, source: object = None, field: str | None = None) -> OpType:
+def parse_op(
+    text: str, *, source: str | os.PathLike | None = None, field: str | None = None
+) -> OpType:
     """Map an operator spelling (``CONV``, ``DSCONV``, ``FC``, ...) to :class:`OpType`."""
     key = str(text).strip().upper()
     if key not in OP_ALIASES:
@@ -148,7 +151,9 @@ def _tuple(value: object) -> tuple:
     return value if isinstance(value, tuple) else ()
 
 
-def validate_layer(layer: Layer, *, source: object = None, field: str | None = None) -> Layer:
+def validate_layer(
+    layer: Layer, *, source: str | os.PathLike | None = None, field: str | None = None
+) -> Layer:
     """Check a layer's invariants; return it unchanged or raise :class:`SpecError` (one line).
 
     Rules: a non-empty name; every dimension a positive integer; strides positive; padding
@@ -217,3 +222,40 @@ def validate_layer(layer: Layer, *, source: object = None, field: str | None = N
             allowed="Y + 2*pad_y >= R and X + 2*pad_x >= S",
         )
     return layer
+
+
+def same_padding(
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    *,
+    source: object = None,
+    field: str | None = None,
+) -> tuple[int, int]:
+    """Rows/columns on each side that give ``padding: same`` (output = ceil(input / stride)).
+
+    ``size``, ``kernel``, ``stride`` are (Y, X), (R, S), (stride_y, stride_x). The total padding
+    an axis needs is ``max((out - 1) * stride + kernel - size, 0)``; layers here pad both sides
+    equally, so the per-side padding is that total halved (rounded down, else up) — whichever
+    gives exactly ``ceil(size / stride)`` outputs. When neither does (an odd total that only
+    one-sided padding reaches, e.g. an even kernel at stride 1), :class:`SpecError` asks for the
+    padding in numbers instead of silently costing a different output size.
+    """
+    pads = []
+    for axis, (n, k, s) in enumerate(zip(size, kernel, stride, strict=True)):
+        out = -(-n // s)
+        total = max((out - 1) * s + k - n, 0)
+        for pad in (total // 2, (total + 1) // 2):
+            if (n + 2 * pad - k) // s + 1 == out:
+                pads.append(pad)
+                break
+        else:
+            dim = "YX"[axis]
+            raise SpecError(
+                f"padding 'same' needs {total} {'rows' if axis == 0 else 'columns'} of padding on "
+                f"one side only for {dim} = {n}, kernel {k}, stride {s}",
+                source=source,
+                field=field,
+                allowed="padding as rows/columns per side, e.g. 1 or 1x0",
+            )
+    return (pads[0], pads[1])

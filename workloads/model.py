@@ -14,6 +14,7 @@ consistent shapes, so they are never shape-checked.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -98,7 +99,8 @@ class Model:
         :class:`SpecError`.
         """
         layers = list(layers)
-        source = kwargs.get("source")
+        given = kwargs.get("source")
+        source = given if isinstance(given, str | os.PathLike) else None
         graph = nx.DiGraph(name=name)
         for layer in layers:
             if layer.name in graph:

@@ -6,10 +6,16 @@ Columns (header required, order free): ``name,type,N,K,C,Y,X,R,S`` (required) an
 - ``type``: CONV, DSCONV (depthwise: groups = C = K), GEMM/FC, ATTN, POOL, ELTWISE.
 - ``stride``: ``2`` (both axes) or ``2x1`` (Y x X); default 1.
 - ``padding``: ``xrbench`` (default; XRBench's stride-1 "valid" convention with signed output
-  size) or rows/columns added on each side, ``1`` or ``1x0``.
+  size), rows/columns added on each side, ``1`` or ``1x0``, or ``same`` (output size
+  ceil(input / stride); the per-side padding is derived, :func:`workloads.layer.same_padding`).
 - ``groups``: default 1.
 - ``inputs``: predecessor layer names separated by ``;``. Empty means "the previous row" (none
   for the first row); ``-`` means "no predecessor" (another graph input).
+
+A ``layer`` column may stand in for ``name``. Standalone layer tables (``rtmm cost --layers``,
+:func:`costmodel.batch.read_layer_table`) are read by the same code (:func:`read_layer_rows`,
+:func:`layer_from_record`) and may carry extra columns, kept as annotations; a model file refuses
+them (a misspelt optional column would silently change the model).
 
 Lines starting with ``#`` are comments; ``# accuracy: 0.93`` sets the model's relative accuracy.
 Models whose layers use explicit padding are shape-checked (:func:`workloads.model.check_shapes`).
@@ -22,11 +28,12 @@ import io
 import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from rtmm.errors import SpecError
 from rtmm.fileio import atomic_write_text, read_text
-from workloads.layer import Layer, parse_op, validate_layer
+from workloads.layer import Layer, parse_op, same_padding, validate_layer
 from workloads.model import Model, check_shapes, format_padding, format_pair
 
 REQUIRED_COLUMNS = ("name", "type", "N", "K", "C", "Y", "X", "R", "S")
@@ -38,28 +45,63 @@ _PAIR = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*$")
 _META = re.compile(r"^#\s*(\w+)\s*:\s*(.*?)\s*$")
 
 
-def _int_cell(text: str, *, source: str, where: str, column: str) -> int:
+def _int_cell(text: str, *, source: str, where: str, column: str, minimum: int = 1) -> int:
     try:
         value = int(text.strip())
     except (ValueError, AttributeError):
         raise SpecError(
-            f"{column} = '{text}' is not an integer", source=source, field=where
+            f"{column} = '{text}' is not an integer",
+            source=source,
+            field=f"{where} column {column}",
         ) from None
+    if value < minimum:
+        raise SpecError(
+            f"{column} = {value}",
+            source=source,
+            field=f"{where} column {column}",
+            allowed=f"integers >= {minimum}",
+        )
     return value
 
 
-def _pair_cell(text: str, *, source: str, where: str, column: str) -> tuple[int, int]:
+def _pair_cell(
+    text: str, *, source: str, where: str, column: str, minimum: int = 1
+) -> tuple[int, int]:
     match = _PAIR.match(text)
-    if not match:
+    pair = None
+    if match:
+        y = int(match.group(1))
+        pair = (y, int(match.group(2)) if match.group(2) is not None else y)
+    if pair is None or min(pair) < minimum:
         raise SpecError(
-            f"{column} = '{text}'", source=source, field=where, allowed="'2' or '2x1' (Y x X)"
+            f"{column} = '{text}'",
+            source=source,
+            field=f"{where} column {column}",
+            allowed=f"'2' or '2x1' (Y x X), integers >= {minimum}",
         )
-    y = int(match.group(1))
-    return (y, int(match.group(2)) if match.group(2) is not None else y)
+    return pair
 
 
-def parse_model_csv(text: str, *, name: str, source: str = "<string>") -> Model:
-    """Parse model CSV text into a :class:`Model` (validated; shape-checked unless XRBench)."""
+@dataclass(frozen=True)
+class LayerRows:
+    """The rows of a layer CSV: header (file order), ``(line number, record)`` per layer row
+    (cells stripped, a ``layer`` column copied to ``name``), and the ``# accuracy:`` value."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[int, dict[str, str]], ...]
+    accuracy: float = 1.0
+
+
+def read_layer_rows(text: str, *, source: str, annotations: bool = False) -> LayerRows:
+    """Split a layer CSV into checked rows — the one reader of layer tables.
+
+    Both file kinds use it: model files (:func:`parse_model_csv`, ``annotations=False``: a column
+    outside :data:`REQUIRED_COLUMNS` and :data:`OPTIONAL_COLUMNS` is refused, so a misspelt
+    optional column cannot silently change the model) and standalone layer tables
+    (``costmodel.batch.read_layer_table``, ``annotations=True``: other columns are kept as
+    annotations and passed through to the output). A ``layer`` column stands in for ``name``
+    (XRBench's tables). Each row becomes a layer with :func:`layer_from_record`.
+    """
     accuracy = 1.0
     body_lines: list[tuple[int, str]] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -81,22 +123,34 @@ def parse_model_csv(text: str, *, name: str, source: str = "<string>") -> Model:
         raise SpecError("quoted fields spanning lines are not supported", source=source)
     header = [h.strip() for h in rows[0]]
     header_line = body_lines[0][0]
-    _check_header(header, source=source, lineno=header_line)
-    layers: list[Layer] = []
-    inputs: list[list[str]] = []
+    _check_header(header, source=source, lineno=header_line, annotations=annotations)
+    records = []
     for (lineno, _), row in zip(body_lines[1:], rows[1:], strict=True):
-        where = f"line {lineno}"
         if len(row) != len(header):
             raise SpecError(
-                f"{len(row)} fields, header has {len(header)}", source=source, field=where
+                f"{len(row)} fields, header has {len(header)}",
+                source=source,
+                field=f"line {lineno}",
             )
-        record = dict(zip(header, row, strict=True))
-        layer = _layer_from_record(record, source=source, where=where)
-        layers.append(layer)
-        inputs.append(_inputs_of(record.get("inputs", ""), layers, source=source, where=where))
-    if not layers:
+        record = dict(zip(header, (cell.strip() for cell in row), strict=True))
+        if "name" not in record:
+            record["name"] = record["layer"]
+        records.append((lineno, record))
+    if not records:
         raise SpecError("header only, no layers", source=source, allowed="at least one layer row")
-    model = Model.from_edges(name, layers, inputs, accuracy=accuracy, source=source)
+    return LayerRows(tuple(header), tuple(records), accuracy)
+
+
+def parse_model_csv(text: str, *, name: str, source: str = "<string>") -> Model:
+    """Parse model CSV text into a :class:`Model` (validated; shape-checked unless XRBench)."""
+    table = read_layer_rows(text, source=source)
+    layers: list[Layer] = []
+    inputs: list[list[str]] = []
+    for lineno, record in table.rows:
+        where = f"line {lineno}"
+        layers.append(layer_from_record(record, source=source, where=where))
+        inputs.append(_inputs_of(record.get("inputs", ""), layers, source=source, where=where))
+    model = Model.from_edges(name, layers, inputs, accuracy=table.accuracy, source=source)
     return check_shapes(model)
 
 
@@ -115,20 +169,23 @@ def _parse_accuracy(text: str, *, source: str, lineno: int) -> float:
     return value
 
 
-def _check_header(header: list[str], *, source: str, lineno: int) -> None:
-    where = f"line {lineno} (header)"
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    for col in header:
-        if col not in known:
-            raise SpecError(
-                f"unknown column '{col}'",
-                source=source,
-                field=where,
-                allowed=", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS),
-            )
+def _check_header(header: list[str], *, source: str, lineno: int, annotations: bool) -> None:
+    where = f"line {lineno}"
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | {"layer"}
+    if not annotations:
+        for col in header:
+            if col not in known:
+                raise SpecError(
+                    f"unknown column '{col}'",
+                    source=source,
+                    field=where,
+                    allowed=", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS),
+                )
     if len(set(header)) != len(header):
-        raise SpecError("duplicate column", source=source, field=where)
-    missing = [col for col in REQUIRED_COLUMNS if col not in header]
+        raise SpecError("duplicate column names", source=source, field=where)
+    missing = [
+        c for c in REQUIRED_COLUMNS if c not in header and not (c == "name" and "layer" in header)
+    ]
     if missing:
         raise SpecError(
             f"missing column(s) {', '.join(missing)}",
@@ -138,12 +195,13 @@ def _check_header(header: list[str], *, source: str, lineno: int) -> None:
         )
 
 
-def _layer_from_record(record: dict[str, str], *, source: str, where: str) -> Layer:
+def layer_from_record(record: dict[str, str], *, source: str, where: str) -> Layer:
+    """One layer from one row's cells (the rules of the module docstring), validated."""
     name = record["name"].strip()
     if not name:
-        raise SpecError("empty layer name", source=source, field=where)
+        raise SpecError("empty layer name", source=source, field=f"{where} column name")
     op_text = record["type"].strip()
-    op = parse_op(op_text, source=source, field=where)
+    op = parse_op(op_text, source=source, field=f"{where} column type")
     dims = {d: _int_cell(record[d], source=source, where=where, column=d) for d in "NKCYXRS"}
     stride_text = record.get("stride", "").strip() or "1"
     stride = _pair_cell(stride_text, source=source, where=where, column="stride")
@@ -153,7 +211,11 @@ def _layer_from_record(record: dict[str, str], *, source: str, where: str) -> La
     padding: str | tuple[int, int] = (
         "xrbench"
         if pad_text.lower() == "xrbench"
-        else _pair_cell(pad_text, source=source, where=where, column="padding")
+        else same_padding(
+            (dims["Y"], dims["X"]), (dims["R"], dims["S"]), stride, source=source, field=where
+        )
+        if pad_text.lower() == "same"
+        else _pair_cell(pad_text, source=source, where=where, column="padding", minimum=0)
     )
     if op_text.upper() == "DSCONV":
         groups = dims["C"]
@@ -231,6 +293,9 @@ def write_model_csv(model: Model, path: str | os.PathLike) -> None:
 
 
 __all__ = [
+    "LayerRows",
+    "layer_from_record",
+    "read_layer_rows",
     "parse_model_csv",
     "read_model_csv",
     "model_csv_text",

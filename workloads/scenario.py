@@ -12,7 +12,7 @@ with probability p. Built-in scenarios live in ``workloads/data/scenarios/<name>
 
 ``model`` is a zoo id/alias/variant; ``file: path/to/model.csv`` (relative to the YAML file) may
 be given instead or beside it to use a model file. ``load()`` also reads XRBench's
-multi-network scenario files (``.m``, :mod:`workloads.importers.maestro`).
+multi-network scenario files (``.m``, :func:`parse_xrbench_scenario`).
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from rtmm.errors import SpecError, UnknownNameError
+from rtmm.errors import SpecError
 from rtmm.fileio import load_yaml, load_yaml_text, read_text
+from rtmm.names import unknown_name
 from workloads import zoo
+from workloads.importers.maestro import parse_networks
 from workloads.model import Model
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "scenarios"
@@ -76,10 +78,7 @@ class Scenario:
         for m in self.models:
             if m.model_id == model_id:
                 return m
-        raise UnknownNameError(
-            f"scenario '{self.name}' has no model '{model_id}'",
-            allowed=", ".join(self.model_ids),
-        )
+        raise unknown_name(f"model of scenario '{self.name}'", model_id, self.model_ids)
 
     def __len__(self) -> int:
         return len(self.models)
@@ -161,11 +160,13 @@ def validate_scenario(scenario: Scenario) -> Scenario:
             )
         seen.add(m.model_id)
         if m.model is None and not zoo.is_known(m.model_id):
-            raise UnknownNameError(
-                f"unknown model '{m.model_id}'",
+            raise unknown_name(
+                "model",
+                m.model_id,
+                zoo.names(),
                 source=src,
                 field=where,
-                allowed="zoo models (" + ", ".join(zoo.names()) + ") or 'file: PATH'",
+                extra="(zoo models) or 'file: PATH'",
             )
         if not _is_number(m.fps) or not MIN_FPS <= m.fps <= MAX_FPS:
             raise SpecError(
@@ -332,19 +333,52 @@ def load(name_or_path: str | os.PathLike) -> Scenario:
         return _load_builtin(text)
     path = Path(text)
     if path.suffix.lower() not in SCENARIO_SUFFIXES and not path.exists():
-        raise UnknownNameError(
-            f"unknown scenario '{text}'",
+        raise unknown_name(
+            "scenario",
+            text,
+            names(),
             source="<scenarios>",
-            allowed=", ".join(names()) + " or a path to a .yaml/.m scenario file",
+            extra="or a path to a .yaml/.m scenario file",
         )
     return load_file(path)
+
+
+def parse_xrbench_scenario(text: str, *, name: str, source: str = "<string>") -> Scenario:
+    """An XRBench usage-scenario file: several ``Network`` blocks with FPS, Probability and
+    Dependency (the cascade parent). Each entry carries its network's layers as its model."""
+    models = []
+    for net in parse_networks(text, source):
+        where = f"line {net.line}, network '{net.model.name}'"
+        if net.fps is None:
+            raise SpecError("missing 'FPS: ...'", source=source, field=where)
+        if len(net.dependencies) > 1:
+            raise SpecError(
+                f"{len(net.dependencies)} dependencies",
+                source=source,
+                field=where,
+                allowed="at most one cascade parent",
+            )
+        models.append(
+            ScenarioModel(
+                model_id=net.model.name,
+                fps=net.fps,
+                parent=net.dependencies[0] if net.dependencies else None,
+                probability=1.0 if net.probability is None else net.probability,
+                model=net.model,
+            )
+        )
+    return validate_scenario(Scenario(name=name, models=tuple(models), source=source))
+
+
+def read_xrbench_scenario(path: str | os.PathLike, name: str | None = None) -> Scenario:
+    """An XRBench ``.m`` scenario file (:func:`parse_xrbench_scenario`)."""
+    p = Path(path)
+    return parse_xrbench_scenario(read_text(p), name=name or p.stem, source=str(p))
 
 
 def load_file(path: str | os.PathLike) -> Scenario:
     p = Path(path)
     if p.suffix.lower() == ".m":
-        from workloads.importers.maestro import read_xrbench_scenario
-
         return read_xrbench_scenario(p)
     if p.suffix.lower() in (".yaml", ".yml"):
         return parse_scenario_data(

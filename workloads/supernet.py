@@ -26,7 +26,7 @@ from pathlib import Path
 
 from rtmm.errors import SpecError, UnknownNameError
 from rtmm.fileio import load_yaml
-from workloads import zoo
+from workloads import zoo_index as zoo
 from workloads.layer import Layer, OpType, validate_layer
 from workloads.model import Model, check_shapes
 

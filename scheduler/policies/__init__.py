@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from rtmm.errors import UnknownNameError
+from rtmm.names import unknown_name
 from scheduler.policies.base import (
     Decision,
     Dispatch,
@@ -50,9 +50,7 @@ def names() -> list[str]:
 def get_class(name: str) -> type[Policy]:
     key = name.strip().lower().replace("-", "_")
     if key not in _REGISTRY:
-        raise UnknownNameError(
-            f"unknown policy '{name}'", source="<cli>", allowed=", ".join(names())
-        )
+        raise unknown_name("policy", name, names(), source="<cli>")
     module_name, cls_name = _REGISTRY[key].split(":")
     return getattr(importlib.import_module(module_name), cls_name)
 

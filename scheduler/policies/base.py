@@ -41,47 +41,16 @@ register it in ``scheduler/policies/__init__.py``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays
+from scheduler.decisions import Decision, Dispatch, Drop, RunContext
 from scheduler.state import Job, SchedulerState, WindowMetrics
 
-
-@dataclass(frozen=True, slots=True)
-class Dispatch:
-    """Run layers ``[job.next_layer, job.next_layer + n_layers)`` of ``job`` on ``accelerator``."""
-
-    job: Job
-    accelerator: int
-    n_layers: int
-
-
-@dataclass(frozen=True, slots=True)
-class Drop:
-    """Abandon ``job`` (it must be ready, i.e. not running)."""
-
-    job: Job
-
-
-Decision = Dispatch | Drop
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Static facts of a run, given to :meth:`Policy.reset`."""
-
-    costs: CostArrays
-    model_ids: tuple[str, ...]
-    periods_ms: np.ndarray
-    parents: tuple[int | None, ...]
-    probabilities: np.ndarray
-    horizon_ms: float
-    xrbench: bool
-    rng: np.random.Generator
+__all__ = ["Decision", "Dispatch", "Drop", "Policy", "RunContext", "bad_parameter"]
 
 
 class Policy:

@@ -93,9 +93,9 @@ import numpy as np
 from rtmm.errors import SimulationError
 from scheduler.policies.base import Decision, Dispatch, Drop, Policy, RunContext
 from scheduler.state import Job, RunningMetrics, SchedulerState, WindowMetrics
-
-#: Names of the tunable parameters, in the order of :attr:`Theta.as_array`.
-THETA_NAMES = ("alpha", "beta", "gamma", "delta")
+from scheduler.supernet_selector import SupernetSelector
+from scheduler.theta import THETA_BOUNDS, THETA_NAMES  # noqa: F401  (public here too)
+from scheduler.tuner import Tuner
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,6 @@ THETA_TUNED = (True, True, True, False)
 
 #: Coarse search before the tuner's fine descent: factors of each parameter's value probed first.
 THETA_COARSE = ((), (), (0.0,), ())
-
-#: Default bounds of each parameter (the tuner never leaves them).
-THETA_BOUNDS = np.array([[0.0, 4.0], [0.0, 6.0], [0.0, 2.0], [1.0, 4.0]])
 
 
 @dataclass(frozen=True)
@@ -406,8 +403,6 @@ class SDRM3(Policy):
         self._snapshot: RunningMetrics | None = None
         self.tuner = None
         if self.use_tuner and not ctx.xrbench:
-            from scheduler.tuner import Tuner
-
             cycle = tuner_cycle(ctx.periods_ms, self.window_ms)
             options = {
                 "tunable": THETA_TUNED,
@@ -420,8 +415,6 @@ class SDRM3(Policy):
             self.tuner = Tuner(self.theta0.as_array(), **options)
         self.selector = None
         if self.use_supernet:
-            from scheduler.supernet_selector import SupernetSelector
-
             static = dict(
                 alpha=self.theta0.alpha, beta=self.theta0.beta, gamma=self.theta0.gamma,
                 delta=self.theta0.delta, block_fraction=self.block_fraction, u_max=self.u_max,

@@ -1,4 +1,6 @@
-"""MAESTRO model files and XRBench multi-network scenario files.
+"""MAESTRO model files and the ``Network`` blocks of XRBench multi-network scenario files.
+
+:func:`parse_networks` reads every block; :mod:`workloads.scenario` builds scenarios from them.
 
 Both share MAESTRO's block syntax::
 
@@ -27,15 +29,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
 from rtmm.errors import SpecError
 from rtmm.fileio import read_text
 from workloads.layer import Layer, OpType, parse_op, validate_layer
 from workloads.model import Model
-
-if TYPE_CHECKING:
-    from workloads.scenario import Scenario
 
 _TOKEN = re.compile(
     r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<comment>//[^\n]*|#[^\n]*)"
@@ -303,7 +302,13 @@ def _layer(entry: Entry, source: str) -> Layer:
         op=op,
         stride=(stride.get("Y", 1), stride.get("X", 1)),
         groups=dims["C"] if type_text == "DSCONV" else 1,
-        **{d: dims[d] for d in "NKCYXRS"},
+        N=dims["N"],
+        K=dims["K"],
+        C=dims["C"],
+        Y=dims["Y"],
+        X=dims["X"],
+        R=dims["R"],
+        S=dims["S"],
     )
     return validate_layer(layer, source=source, field=where)
 
@@ -398,36 +403,3 @@ def parse_maestro_model(text: str, source: str = "<string>") -> Model:
 def read_maestro_model(path: str | os.PathLike) -> Model:
     p = Path(path)
     return parse_maestro_model(read_text(p), source=str(p))
-
-
-def parse_xrbench_scenario(text: str, *, name: str, source: str = "<string>") -> Scenario:
-    """An XRBench usage-scenario file (several networks with FPS, Probability, Dependency)."""
-    from workloads.scenario import Scenario, ScenarioModel, validate_scenario
-
-    models = []
-    for net in parse_networks(text, source):
-        where = f"line {net.line}, network '{net.model.name}'"
-        if net.fps is None:
-            raise SpecError("missing 'FPS: ...'", source=source, field=where)
-        if len(net.dependencies) > 1:
-            raise SpecError(
-                f"{len(net.dependencies)} dependencies",
-                source=source,
-                field=where,
-                allowed="at most one cascade parent",
-            )
-        models.append(
-            ScenarioModel(
-                model_id=net.model.name,
-                fps=net.fps,
-                parent=net.dependencies[0] if net.dependencies else None,
-                probability=1.0 if net.probability is None else net.probability,
-                model=net.model,
-            )
-        )
-    return validate_scenario(Scenario(name=name, models=tuple(models), source=source))
-
-
-def read_xrbench_scenario(path: str | os.PathLike, name: str | None = None) -> Scenario:
-    p = Path(path)
-    return parse_xrbench_scenario(read_text(p), name=name or p.stem, source=str(p))
