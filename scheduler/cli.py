@@ -53,8 +53,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hardware_db.library import get_system
-    from scheduler.costs import check_cost_file
     from scheduler.simulate import simulate
     from workloads.scenario import load as load_scenario
 
@@ -77,9 +75,6 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.analysis not in analysis_names():
         raise unknown_name("analysis", args.analysis, analysis_names(), source="<cli>")
-    if args.costs:  # checked against the models that run, before any simulation
-        counts = {m.model_id: len(m.get_model()) for m in scenario.models}
-        check_cost_file(args.costs, counts, len(get_system(args.system)))
     result = simulate(
         args.scenario,
         args.system,

@@ -360,23 +360,6 @@ def _check_layer_count(
         )
 
 
-def check_cost_file(
-    path: str | os.PathLike,
-    layer_counts: Mapping[str, int],
-    num_accelerators: int,
-) -> None:
-    """Read and validate an external cost CSV against the models that will run (their layer
-    counts) and the system's accelerator count, before any simulation (the CLI's up-front check).
-    """
-    validate_table(
-        read_cost_csv(path),
-        list(layer_counts),
-        num_accelerators,
-        source=str(path),
-        layer_counts=layer_counts,
-    )
-
-
 def read_cost_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read an external per-layer cost CSV (columns :data:`COST_COLUMNS`) without validating it.
 

@@ -254,7 +254,12 @@ def cost_arrays(
         source = str(costs)
     else:
         table, source = costs, "<cost table>"
-    return cost_lib.from_table(table, ids, names, clocks, variants=variants, source=source)
+    # a given table must cover exactly the layers of the models that run (issue 15)
+    counts = {m.model_id: len(model.layers) for m, model in
+              zip(scenario.models, scenario_models(scenario), strict=True)}  # fmt: skip
+    return cost_lib.from_table(
+        table, ids, names, clocks, variants=variants, source=source, layer_counts=counts
+    )
 
 
 # --- 5. simulate ---------------------------------------------------------------------------------

@@ -628,6 +628,28 @@ def test_api_simulation_errors_are_typed():
         simulate("vr_gaming", "xrbench-4k-A", policy="telepathy")
 
 
+def test_api_cost_tables_must_cover_the_models_that_run(tmp_path):
+    """Issue 15: the API checks a cost table against the scenario's own models: a two-layer
+    model file needs exactly layers 0..1 (not the zoo model of the same name)."""
+    from scheduler import simulate
+
+    (tmp_path / "tiny.csv").write_text(MODEL_OK)
+    scn = tmp_path / "s.yaml"
+    scn.write_text("name: s\nmodels:\n  - {model: ES_RITNet, file: tiny.csv, fps: 30}\n")
+    good = tmp_path / "good.csv"
+    good.write_text(COSTS_HEADER + "ES_RITNet,0,0,1000,1.5\nES_RITNet,1,0,1000,1.5\n")
+    result = simulate(str(scn), "xrbench-4k-A", policy="fcfs", costs=str(good), horizon_ms=100)
+    assert len(result.frames) > 0
+    short = tmp_path / "short.csv"
+    short.write_text(COSTS_HEADER + "ES_RITNet,0,0,1000,1.5\n")
+    with pytest.raises(RtmmError, match=r"short.csv: line 2: .* has 2 layers but rows stop"):
+        simulate(str(scn), "xrbench-4k-A", policy="fcfs", costs=str(short), horizon_ms=100)
+    extra = tmp_path / "extra.csv"
+    extra.write_text(good.read_text() + "ES_RITNet,2,0,1000,1.5\n")
+    with pytest.raises(RtmmError, match=r"extra.csv: line 4: .* no layer 2"):
+        simulate(str(scn), "xrbench-4k-A", policy="fcfs", costs=str(extra), horizon_ms=100)
+
+
 def test_overload_is_not_an_error():
     """A scenario the hardware cannot sustain runs and reports its misses and drops."""
     from scheduler import simulate
