@@ -7,21 +7,32 @@ Two levels, both keyed by *content*, never by names or object identity:
   layer on the same accelerator again never costs it twice.
 - :data:`TABLES` — whole cost tables (DataFrames) keyed by a hash of everything they depend on.
 
-:func:`clear` empties both (tests and benchmarks use it to measure cold runs).
+Optionally the tables are also kept on disk, so that a second process (another ``rtmm`` run)
+skips costing: set the environment variable ``RTMM_COST_CACHE`` to a folder, or call
+:func:`set_disk_dir`. On-disk keys also cover the source code of the ``costmodel`` package
+(:func:`code_digest`), so a changed cost model never reads tables computed by an older one; an
+unreadable entry is ignored and recomputed.
+
+:func:`clear` empties the in-process caches (tests and benchmarks use it to measure cold runs).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import os
+import pickle
 from collections import OrderedDict
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from hardware_db.accelerator import Accelerator
+from rtmm.fileio import atomic_path
 
 #: Bounds of the caches (least recently used entries are evicted).
 MAX_CONFIGS = 1024
@@ -34,7 +45,7 @@ def accelerator_key(accelerator: Accelerator) -> tuple:
 
 
 def digest(*parts: Any) -> str:
-    """A stable hex digest of ``parts`` (numpy arrays by dtype, shape and bytes; others by repr)."""
+    """Stable hex digest of ``parts`` (arrays: dtype, shape, bytes; bytes as is; others: repr)."""
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
         if isinstance(part, np.ndarray):
@@ -42,7 +53,7 @@ def digest(*parts: Any) -> str:
             h.update(f"{arr.dtype.str}{arr.shape}".encode())
             h.update(arr.tobytes() if arr.dtype != object else repr(arr.tolist()).encode())
         else:
-            h.update(repr(part).encode())
+            h.update(part if isinstance(part, bytes) else repr(part).encode())
         h.update(b"\x1f")
     return h.hexdigest()
 
@@ -104,14 +115,66 @@ def row_cache(key: Hashable) -> RowCache:
     return cache
 
 
+#: Environment variable naming the on-disk cache folder.
+DISK_ENV = "RTMM_COST_CACHE"
+_DISK: dict[str, Path | None] = {}
+
+
+def set_disk_dir(path: str | os.PathLike | None) -> None:
+    """Keep cost tables in ``path`` too; ``None``: in process only (``RTMM_COST_CACHE`` ignored)."""
+    _DISK["dir"] = None if path is None else Path(path)
+
+
+def disk_dir() -> Path | None:
+    """The on-disk cache folder in force, if any."""
+    if "dir" in _DISK:
+        return _DISK["dir"]
+    env = os.environ.get(DISK_ENV, "").strip()
+    return Path(env) if env else None
+
+
+@functools.cache
+def code_digest() -> str:
+    """Digest of the ``costmodel`` package's source files (part of every on-disk key)."""
+    files = sorted(Path(__file__).resolve().parent.glob("*.py"))
+    return digest(*(f.read_bytes() for f in files))
+
+
+def _disk_path(key: str) -> Path | None:
+    folder = disk_dir()
+    return None if folder is None else folder / f"{digest(key, code_digest())}.pkl"
+
+
 def get_table(key: str) -> pd.DataFrame | None:
+    """The cached table of ``key`` (in process, else on disk when enabled), or ``None``."""
     frame = TABLES.get(key)
     if frame is not None:
         TABLES.move_to_end(key)
-    return frame
+        return frame
+    path = _disk_path(key)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            loaded = pickle.load(fh)
+    except Exception:  # a truncated or foreign file is a miss, never an error
+        return None
+    if not isinstance(loaded, pd.DataFrame):
+        return None
+    _remember(key, loaded)
+    return loaded
 
 
 def put_table(key: str, frame: pd.DataFrame) -> None:
+    """Cache ``frame`` under ``key`` (and write it to disk when enabled)."""
+    _remember(key, frame)
+    path = _disk_path(key)
+    if path is not None:
+        with atomic_path(path) as tmp, tmp.open("wb") as fh:
+            pickle.dump(frame, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _remember(key: str, frame: pd.DataFrame) -> None:
     TABLES[key] = frame
     while len(TABLES) > MAX_TABLES:
         TABLES.popitem(last=False)

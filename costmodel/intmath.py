@@ -1,4 +1,4 @@
-"""C-like integer arithmetic on int64 arrays (COSTMODEL.md §0).
+"""C-like integer arithmetic on int64 arrays (``docs/MAESTRO_METHOD.md`` §0).
 
 MAESTRO is written in C++, where ``a / b`` truncates toward zero and ``a % b`` takes the sign of
 ``a``. numpy's ``//`` and ``%`` floor instead, which differs for negative operands; degenerate

@@ -1,4 +1,4 @@
-"""From a directive list to normalised cluster levels (COSTMODEL.md §1).
+"""From a directive list to normalised cluster levels (``docs/MAESTRO_METHOD.md`` §1).
 
 Two steps, kept apart because the first depends only on the dataflow and the second is per row:
 

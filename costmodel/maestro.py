@@ -1,9 +1,10 @@
 """The ``maestro`` analysis: MAESTRO's per-layer cost model as XRBench uses it, vectorised.
 
-Implements ``/shared/docs/COSTMODEL.md`` step by step, quirks (**[Q]**) included, over many
-(layer, accelerator) rows at once. The level structure depends only on the dataflow
-(:mod:`costmodel.levels`); everything else is int64 arithmetic per row with C-like division
-(:mod:`costmodel.intmath`). The recipe, as named steps a variant analysis can reuse or override:
+Implements the method described in ``docs/MAESTRO_METHOD.md`` (whose section numbers the steps
+below cite), MAESTRO's quirks (**[Q]**) included, over many (layer, accelerator) rows at once.
+The level structure depends only on the dataflow (:mod:`costmodel.levels`); everything else is
+int64 arithmetic per row with C-like division (:mod:`costmodel.intmath`). The recipe, as named
+steps a variant analysis can reuse or override:
 
 1. :func:`~costmodel.levels.plan_dataflow`, :func:`~costmodel.levels.materialise` — the levels;
 2. :func:`level_constants` — per-map steps, tails, coverage, spatial edge (§2);
@@ -600,7 +601,7 @@ def maestro_dims(batch: LayerBatch) -> np.ndarray:
     XRBench layers (stride 1, ``padding="xrbench"``, dense) pass unchanged. Other layers are costed
     as the stride-1 "valid" convolution with the same output size (input Y' + R − 1 rows), which
     keeps the MAC count exact; MAESTRO's own stride/depthwise handling is not described by
-    COSTMODEL.md and not reproduced. Grouped convolutions are ``groups`` repetitions of a
+    docs/MAESTRO_METHOD.md and not reproduced. Grouped convolutions are ``groups`` repetitions of a
     (K/g, C/g) convolution; POOL is a per-channel (K = C = 1) R×S window repeated K times, ELTWISE
     one operation per output element, repeated K times.
     """

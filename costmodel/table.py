@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ import pandas as pd
 
 from costmodel import cache
 from costmodel.batch import LayerBatch
+from costmodel.layer_dataflows import apply_layer_dataflows
 from costmodel.maestro import ACCESS_COUNTS, ENERGY_PARTS, analyse_layers
 from hardware_db.accelerator import Accelerator
 from hardware_db.library import get_accelerator, get_system
@@ -174,8 +174,12 @@ def _frame(
     layer_idx: np.ndarray,
     layer_names: np.ndarray,
     analysis: str,
+    dataflow_names: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Layer-major table: for each layer, one row per accelerator (in accelerator order)."""
+    """Layer-major table: for each layer, one row per accelerator (in accelerator order).
+
+    ``dataflow_names`` (layers x accelerators) names the dataflow of each row when layers carry
+    their own (:mod:`costmodel.layer_dataflows`); by default each accelerator's."""
     n_acc = len(accelerators)
 
     def per_layer(values: np.ndarray) -> np.ndarray:
@@ -196,7 +200,11 @@ def _frame(
         "layer": per_layer(layer_names),
         "accelerator": per_acc(range(n_acc), np.int64),
         "accelerator_name": per_acc([a.name for a in accelerators], object),
-        "dataflow": per_acc([a.dataflow.name for a in accelerators], object),
+        "dataflow": (
+            per_acc([a.dataflow.name for a in accelerators], object)
+            if dataflow_names is None
+            else dataflow_names.reshape(-1)
+        ),
         "analysis": analysis,
         "latency_cycles": latency,
         "latency_s": latency / clock,
@@ -238,7 +246,22 @@ def model_cost_table(
     """Cost table of a model (zoo name or :class:`Model`) on one accelerator (name, file or
     :class:`Accelerator`)."""
     m = _model(model)
-    return layer_costs(_model_batch(m)[0], accelerator, analysis, options, model=m.name)
+    batch = _model_batch(m)[0]
+    if not m.layer_dataflows:
+        return layer_costs(batch, accelerator, analysis, options, model=m.name)
+    acc = _accelerator(accelerator)
+    results = [layer_results(batch, acc, analysis, options)]
+    flows = apply_layer_dataflows(
+        results,
+        [acc],
+        [m],
+        [0],
+        lambda rows, a: layer_results(batch.take(rows), a, analysis, options),
+    )
+    n = len(batch)
+    names = np.array(batch.names, dtype=object)
+    model_names = np.full(n, m.name, dtype=object)
+    return _frame(results, [acc], model_names, np.arange(n), names, analysis, flows)
 
 
 def system_cost_table(
@@ -270,6 +293,14 @@ def system_cost_table(
         return cached.copy()
     batch = LayerBatch.concat([b for b, _ in batches])
     results = [layer_results(batch, acc, analysis, options) for acc in sys_.accelerators]
+    offsets = np.cumsum([0] + [len(b) for b, _ in batches])[:-1].tolist()
+    flows = apply_layer_dataflows(
+        results,
+        sys_.accelerators,
+        loaded,
+        offsets,
+        lambda rows, acc: layer_results(batch.take(rows), acc, analysis, options),
+    )
     model_names = np.concatenate(
         [np.full(len(b), m.name, dtype=object) for m, (b, _) in zip(loaded, batches, strict=True)]
     )
@@ -281,6 +312,7 @@ def system_cost_table(
         layer_idx,
         np.array(batch.names, dtype=object),
         analysis,
+        flows,
     )
     cache.put_table(key, frame)
     return frame.copy()
@@ -290,20 +322,12 @@ def system_cost_table(
 # name resolution
 
 
-_BATCHES: OrderedDict[int, tuple[Model, LayerBatch, str]] = OrderedDict()
-
-
 def _model_batch(model: Model) -> tuple[LayerBatch, str]:
-    """The model's layers as a batch and their content digest (memoised per model object)."""
-    hit = _BATCHES.get(id(model))
-    if hit is not None and hit[0] is model:
-        return hit[1], hit[2]
+    """The model's layers as a batch and their content digest (recomputed per call, about half a
+    millisecond for a 42-layer model: no cache keyed by object identity)."""
     batch = LayerBatch.from_layers(model.layers)
-    digest = cache.digest(batch.key_matrix(), batch.names)
-    _BATCHES[id(model)] = (model, batch, digest)
-    while len(_BATCHES) > 512:
-        _BATCHES.popitem(last=False)
-    return batch, digest
+    own = sorted(model.layer_dataflows.items())  # per-layer mappings change the costs
+    return batch, cache.digest(batch.key_matrix(), batch.names, *([own] if own else []))
 
 
 def _model(model: Model | str | os.PathLike) -> Model:

@@ -33,6 +33,7 @@ from rtmm.errors import UnknownNameError
 from scheduler import pipeline, policies
 from scheduler.costs import CostArrays
 from scheduler.result import SimulationResult
+from workloads import scenario as scenario_lib
 from workloads.scenario import Scenario
 
 #: The cost analysis of points that name none.
@@ -84,7 +85,7 @@ def point_system(
 
 @functools.lru_cache(maxsize=16)
 def _scenario(name: str) -> Scenario:
-    return pipeline.resolve_scenario(name)
+    return scenario_lib.load(name)
 
 
 @functools.lru_cache(maxsize=32)

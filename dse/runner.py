@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import math
 import os
 import sys
@@ -236,6 +237,4 @@ def evaluate_batch(evaluator: Evaluator, points: list[DesignPoint]) -> list[Poin
 
 
 def _spec_json(spec: SweepSpec) -> str:
-    import json
-
     return json.dumps(spec.identity(), sort_keys=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import inspect
 import sys
 
 import pandas as pd
 
+from costmodel.table import system_cost_table
 from dse.executors import EXECUTOR_NAMES, make_executor
 from dse.pareto import pareto_front, parse_objectives
 from dse.runner import run_sweep
@@ -16,6 +18,7 @@ from dse.store import load
 from dse.sweep import load_spec
 from rtmm.errors import SpecError
 from rtmm.fileio import atomic_write_csv
+from scheduler.outputs import engine_label
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -95,12 +98,22 @@ def handle_sweep(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         print(report.summary(), file=sys.stderr)
+        print(what_produced(spec), file=sys.stderr)
     return 0
 
 
 #: Columns that define *what* is being run rather than the design: a front across several values
 #: of one of them compares unlike workloads, so ``rtmm pareto`` refuses to mix them.
 WORKLOAD_COLUMNS = ("scenario",)
+
+
+def what_produced(spec) -> str:
+    """The cost analyses and engine modes of a sweep, named (the store's ``analysis`` column is
+    empty for points that use the cost model's default, so the default is named here)."""
+    default = inspect.signature(system_cost_table).parameters["analysis"].default
+    analyses = ", ".join(a or f"{default} (default)" for a in spec.analysis.values)
+    engines = ", ".join(engine_label(m) for m in spec.modes.values)
+    return f"cost analysis: {analyses}; engine: {engines}"
 
 
 def handle_pareto(args: argparse.Namespace) -> int:

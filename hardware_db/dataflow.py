@@ -78,7 +78,7 @@ def _c(size: int) -> Directive:
     return Directive("C", size)
 
 
-#: XRBench's three presets (SPEC §2), outermost first.
+#: XRBench's three presets, outermost first.
 PRESETS: dict[str, Dataflow] = {
     "WS": Dataflow(
         "WS",

@@ -1,4 +1,4 @@
-"""Per-access energy tables and the shipped presets (SPEC §2)."""
+"""Per-access energy tables and the shipped presets (see ``docs/MAESTRO_METHOD.md``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ class EnergyTable:
     ``mac_pj`` is one multiply-accumulate; ``l1_pj`` one access to a PE-local buffer; ``l2_pj`` one
     access to the shared buffer; ``noc_pj`` one word moved over the NoC (inter-PE); ``dram_pj`` one
     off-chip access. ``charges_maestro_computations``: the XRBench preset charges MAESTRO's
-    partial-sum computation count instead of the true MACs (SPEC §2); other presets charge MACs.
+    partial-sum computation count instead of the true MACs; other presets charge MACs.
     """
 
     name: str

@@ -219,13 +219,20 @@ def plot_gantt(
         Line2D([], [], marker="|", linestyle="none", color="0.2", markersize=8,
                label="frame deadline (tick in model colour)")
     )  # fmt: skip
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7)
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.005, 1.0),
+        fontsize=7,
+        title="frame counts: whole run" if end < run_ms else None,
+        title_fontsize=7,
+    )
     # fixed margins instead of tight_layout, which would lay out every text twice (~0.2 s)
     longest_legend = max(len(h.get_label()) for h in handles)
     longest_tick = max(len(f"{a}: {n}") for a, n in enumerate(result.accelerator_names))
     fig.subplots_adjust(
         left=min(0.35, (0.55 + 0.075 * longest_tick) / 12),
-        right=max(0.45, 1 - (0.3 + 0.055 * longest_legend) / 12),
+        right=max(0.45, 1 - (0.45 + 0.06 * longest_legend) / 12),
         bottom=0.55 / height_in,
         top=1 - 0.6 / height_in,
     )

@@ -42,12 +42,12 @@ from scheduler import policies
 from scheduler.costs import CostArrays
 from scheduler.engine import NativeEngine
 from scheduler.policies.base import Policy, RunContext
+from scheduler.protocols import ScenarioLike, SystemLike
 from scheduler.result import SimulationResult
 from scheduler.xrbench import run_xrbench
 from workloads import scenario as scenario_lib
 from workloads import supernet, zoo
 from workloads.model import Model
-from workloads.scenario import Scenario
 
 #: A cost source: ready arrays, a cost-table DataFrame, an external cost CSV, or ``None``.
 CostSource: TypeAlias = CostArrays | pd.DataFrame | str | os.PathLike | None
@@ -129,14 +129,14 @@ class Evaluation:
 # --- 1. names -> objects ---------------------------------------------------------------------
 
 
-def resolve_scenario(scenario: Scenario | str | os.PathLike) -> Scenario:
+def resolve_scenario(scenario: ScenarioLike | str | os.PathLike) -> ScenarioLike:
     """A :class:`Scenario` from itself, a built-in name, or a ``.yaml``/``.m`` file path."""
     if isinstance(scenario, str | os.PathLike):
         return scenario_lib.load(scenario)
     return scenario
 
 
-def resolve_system(system: System | str | os.PathLike) -> System:
+def resolve_system(system: SystemLike | str | os.PathLike) -> SystemLike:
     """A :class:`System` from itself, a library name, or a system file path."""
     if isinstance(system, str | os.PathLike):
         return library.get_system(system)
@@ -151,7 +151,7 @@ def resolve_policy(policy: str | Policy) -> Policy:
 # --- 2. the scenario's own models ------------------------------------------------------------
 
 
-def scenario_arrays(scenario: Scenario) -> tuple:
+def scenario_arrays(scenario: ScenarioLike) -> tuple:
     """(model ids, fps, parent indices, probabilities) of a scenario, validated."""
     models = tuple(scenario.models)
     ids = tuple(m.model_id for m in models)
@@ -174,7 +174,7 @@ def scenario_arrays(scenario: Scenario) -> tuple:
     return ids, fps, tuple(parents), prob
 
 
-def scenario_models(scenario: Scenario) -> list[Model]:
+def scenario_models(scenario: ScenarioLike) -> list[Model]:
     """The model run for each scenario entry, in scenario order: the entry's inline model (from
     a model file or a ``.m`` network) when it has one, else the zoo model of that id."""
     out = []
@@ -184,7 +184,7 @@ def scenario_models(scenario: Scenario) -> list[Model]:
     return out
 
 
-def supernet_variants(scenario: Scenario) -> dict[str, list[tuple[str, float]]]:
+def supernet_variants(scenario: ScenarioLike) -> dict[str, list[tuple[str, float]]]:
     """Supernet sub-networks of the scenario's *zoo* models (inline models have none)."""
     out: dict[str, list[tuple[str, float]]] = {}
     for m in scenario.models:
@@ -197,13 +197,13 @@ def supernet_variants(scenario: Scenario) -> dict[str, list[tuple[str, float]]]:
 
 
 def cost_table(
-    scenario: Scenario, system: System, analysis: str = "maestro", *, supernets: bool = False
+    scenario: ScenarioLike, system: System, analysis: str = "maestro", *, supernets: bool = False
 ) -> pd.DataFrame:
     """Cost table of the scenario's own models (and, with ``supernets``, their zoo sub-networks)
     on every accelerator of ``system``; the ``model`` column holds scenario model ids (variant
     names for sub-networks), whatever the model files call their networks."""
     models = scenario_models(scenario)
-    labels = list(scenario.model_ids)
+    labels = [m.model_id for m in scenario.models]
     if supernets:
         for model_id in supernet_variants(scenario):
             for v in supernet.variants(model_id)[1:]:
@@ -224,8 +224,8 @@ def cost_table(
 
 
 def cost_arrays(
-    scenario: Scenario,
-    system: System,
+    scenario: ScenarioLike,
+    system: SystemLike,
     costs: CostSource = None,
     *,
     analysis: str = "maestro",
@@ -245,6 +245,12 @@ def cost_arrays(
     names = [a.name for a in system.accelerators]
     clocks = [float(a.clock_hz) for a in system.accelerators]
     if costs is None:
+        if not isinstance(system, System):
+            raise SimulationError(
+                f"system {getattr(system, 'name', system)!r} is not a hardware_db System",
+                source="<api>",
+                allowed="a System (library name or file), or precomputed costs=",
+            )
         table = cost_table(scenario, system, analysis, supernets=supernets)
         if supernets:
             variants = {**supernet_variants(scenario), **(variants or {})}
@@ -266,8 +272,8 @@ def cost_arrays(
 
 
 def run(
-    scenario: Scenario | str | os.PathLike,
-    system: System | str | os.PathLike,
+    scenario: ScenarioLike | str | os.PathLike,
+    system: SystemLike | str | os.PathLike,
     policy: str | Policy = "latency_greedy",
     *,
     costs: CostSource = None,
@@ -316,7 +322,12 @@ def run(
     else:
         offchip = None
         if opts.offchip_contention:
-            offchip = float(system.offchip_bw_words_per_cycle)
+            offchip = float(getattr(system, "offchip_bw_words_per_cycle", 0) or 0)
+            if offchip <= 0:
+                raise SimulationError(
+                    "off-chip contention needs the system's offchip_bw_words_per_cycle",
+                    source="<api>",
+                )
             if any(v.offchip_words is None for m in arrays.models for v in m.variants):
                 raise SimulationError(
                     "off-chip contention needs an 'offchip_words' column in the cost table",
@@ -371,8 +382,8 @@ def score(result: SimulationResult) -> dict[str, float | int]:
 
 
 def evaluate(
-    scenario: Scenario | str | os.PathLike,
-    system: System | str | os.PathLike,
+    scenario: ScenarioLike | str | os.PathLike,
+    system: SystemLike | str | os.PathLike,
     policy: str | Policy = "latency_greedy",
     *,
     costs: CostSource = None,

@@ -1,4 +1,4 @@
-"""XRBench-compatible engine: the public XRBench runtime's rules, quirks included (SPEC §5).
+"""XRBench-compatible engine: the public XRBench runtime's rules, quirks included.
 
 Used only when ``simulate(..., xrbench_compatible=True)``. Everything here follows the reference
 runtime so that scores match the published digits:

@@ -163,3 +163,17 @@ def test_cli_names_suggest_the_closest(files, capsys, argv, hint):
     assert main([*base, *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and hint in err
+
+
+def test_model_files_accept_padding_same(tmp_path):
+    from workloads import zoo
+
+    path = tmp_path / "net.csv"
+    path.write_text(
+        "name,type,N,K,C,Y,X,R,S,stride,padding\n"
+        "c1,CONV,1,16,3,225,225,3,3,2,same\n"
+        "c2,CONV,1,16,16,113,113,5,5,1,same\n"
+    )
+    model = zoo.load(path)
+    assert [(layer.out_y, layer.out_x) for layer in model.layers] == [(113, 113), (113, 113)]
+    assert [layer.padding for layer in model.layers] == [(1, 1), (2, 2)]

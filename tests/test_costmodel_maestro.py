@@ -1,4 +1,4 @@
-"""The maestro analysis against COSTMODEL.md's worked examples and MAESTRO's calibration table."""
+"""The maestro analysis against hand-worked examples and MAESTRO's own calibration table."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ ASR_FC1 = (1, 512, 512, 128, 1, 1, 1)
 ES_CONV6 = (1, 32, 32, 80, 50, 3, 3)
 HT_CONV1 = (1, 64, 3, 128, 128, 7, 7)
 
-# COSTMODEL.md §8 (Single_4K: 4096 PEs, NoC 256): Rt_2, Rt_1, NC, L1, L2, latency, energy nJ
+# Worked by hand from the method (docs/MAESTRO_METHOD.md) and equal to MAESTRO's output
+# (Single_4K: 4096 PEs, NoC 256): Rt_2, Rt_1, NC, L1, L2, latency, energy nJ
 WORKED = [
     (ES_CONV6, "WS", 36, 36, 138_018_816, 296_315_992, 1_121_088, 33_696, 886_231.12),
     (ES_CONV6, "OS", 18, 36, 86_261_760, 203_119_104, 6_178_304, 55_296, 676_935.62),

@@ -124,7 +124,7 @@ def test_calibration_through_cost_tables(golden_data):
 # ---------------------------------------------------------------------------------------------
 # CLI
 
-LAYERS_CSV = """# worked examples of COSTMODEL.md
+LAYERS_CSV = """# layers worked by hand (tests/test_costmodel_maestro.py)
 name,type,N,K,C,Y,X,R,S,extra
 fc1,CONV,1,512,512,128,1,1,1,a
 conv6,CONV,1,32,32,80,50,3,3,b
@@ -229,3 +229,39 @@ def test_layer_tables_and_model_files_share_one_reader(tmp_path):
     assert raw["note"].tolist() == ["hi"]
     with pytest.raises(SpecError, match="unknown column 'note'"):
         parse_model_csv(annotated, name="m", source=str(path))
+
+
+def test_cost_tables_persist_on_disk_keyed_by_content_and_code(tmp_path, monkeypatch):
+    """With a disk folder, a second process (simulated by clearing the in-process caches) gets
+    the table without costing; a corrupt entry is recomputed; the key covers the code."""
+    from costmodel import cache
+    from costmodel import table as table_mod
+
+    cache.clear()
+    cache.set_disk_dir(tmp_path)
+    try:
+        first = table_mod.system_cost_table(["KD_res8_narrow"], "xrbench-4k-J")
+        files = list(tmp_path.glob("*.pkl"))
+        assert len(files) == 1
+        key = next(iter(cache.TABLES))
+        cache.clear()
+
+        def no_costing(*args, **kwargs):
+            raise AssertionError("costed again")
+
+        monkeypatch.setitem(table_mod.ANALYSES, "maestro", no_costing)
+        again = table_mod.system_cost_table(["KD_res8_narrow"], "xrbench-4k-J")
+        pd.testing.assert_frame_equal(first, again)
+        monkeypatch.undo()
+        files[0].write_bytes(b"not a pickle")
+        cache.clear()
+        third = table_mod.system_cost_table(["KD_res8_narrow"], "xrbench-4k-J")
+        pd.testing.assert_frame_equal(first, third)
+        cache.clear()
+        assert cache.get_table(key) is not None  # rewritten after the corrupt read
+        cache.clear()
+        monkeypatch.setattr(cache, "code_digest", lambda: "another cost model")
+        assert cache.get_table(key) is None
+    finally:
+        cache.set_disk_dir(None)
+        cache.clear()

@@ -149,8 +149,8 @@ def test_timeline_plot(tmp_path):
     )  # fmt: skip
     fig = plot_timeline(timeline, path=tmp_path / "gantt.png")
     assert _is_png(tmp_path / "gantt.png")
-    (blocks,) = fig.axes[0].collections  # one PolyCollection for all blocks
-    assert len(blocks.get_paths()) == 3
+    (blocks,) = fig.axes[0].collections  # one collection: a compound path per model
+    assert sum(len(path.vertices) for path in blocks.get_paths()) == 3 * 5
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["acc0", "acc1"]
 
 

@@ -15,7 +15,7 @@ from rtmm.errors import RtmmError, SpecError, UnknownNameError
 
 MiB, KiB = 1 << 20, 1 << 10
 
-# SPEC §3 and XRBench's hw_configs: style -> (dataflows, PEs at 4K, PEs at 8K)
+# XRBench's hardware configurations: style -> (dataflows, PEs at 4K, PEs at 8K)
 STYLES = {
     "A": (["WS"], [4096], [8192]),
     "B": (["OS"], [4096], [8192]),

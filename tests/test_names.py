@@ -12,7 +12,7 @@ from hardware_db.library import get_accelerator, get_system
 from rtmm.errors import RtmmError, UnknownNameError
 from rtmm.names import close_matches, did_you_mean, spec_label, unknown_name
 from scheduler import policies
-from workloads import scenario, zoo
+from workloads import scenario, supernet, zoo
 
 
 def test_close_matches_ignore_case_and_separators():
@@ -34,6 +34,7 @@ def test_close_matches_ignore_case_and_separators():
         (get_analysis, "maestr", "maestro"),
         (get_system, "xrbench-4k-Z", "xrbench-4k-"),
         (get_accelerator, "eyeris", "eyeriss"),
+        (lambda name: supernet.variant("GE_FBNet_C", name), "w05", "w0.5"),
     ],
 )
 def test_every_lookup_suggests(lookup, typo, hint):

@@ -74,6 +74,7 @@ def test_gantt_window_is_stated():
     fig = plot_gantt(_result(), max_ms=40.0)
     (ax,) = fig.axes
     assert "first 40 of 100 ms" in ax.get_title()
+    assert ax.get_legend().get_title().get_text() == "frame counts: whole run"
     assert ax.get_xlim() == (0.0, 40.0)
     (blocks,) = ax.collections  # blocks starting after the window are not drawn
     assert sum(len(p.vertices) for p in blocks.get_paths()) == 2 * 5
@@ -154,3 +155,15 @@ def test_simulate_default_out_and_run_json(tmp_path, monkeypatch, capsys):
     assert run["cost_analysis"] == "native" and run["scenario"] == "my-scn2"
     assert run["engine"].startswith("native") and run["horizon_ms"] == 200
     assert (folder / "summary.csv").is_file()
+
+
+def test_sweep_banner_names_analysis_and_engine():
+    from dse.sweep import parse_spec
+    from dse.sweep_cli import what_produced
+
+    base = {"base_system": "xrbench-4k-J", "scenarios": "vr_gaming", "policies": "fcfs"}
+    assert what_produced(parse_spec(base)) == (
+        "cost analysis: maestro (default); engine: xrbench-compatible (whole-model dispatch)"
+    )
+    both = parse_spec({**base, "analysis": ["native"], "modes": "native"})
+    assert what_produced(both) == "cost analysis: native; engine: native (layer-block dispatch)"

@@ -188,3 +188,19 @@ def test_run_options_are_checked(kwargs, match):
 
     with pytest.raises(SimulationError, match=match):
         pipeline.RunOptions(**kwargs)
+
+
+def test_supernets_add_sub_networks_of_zoo_models_only(m_scenario_zoo_name):
+    from workloads import supernet
+
+    system = get_system(SYSTEM)
+    zoo_sc = scenario_lib.load("vr_gaming")
+    arrays = pipeline.cost_arrays(zoo_sc, system, supernets=True)
+    for m in arrays.models:
+        expected = len(supernet.variants(m.model_id)) if supernet.has_variants(m.model_id) else 1
+        assert len(m.variants) == expected
+    assert any(len(m.variants) > 1 for m in arrays.models)
+    # the .m file's GE_FBNet_C is its own one-layer network: no zoo sub-networks attached
+    own = pipeline.cost_arrays(scenario_lib.load(m_scenario_zoo_name), system, supernets=True)
+    assert [len(m.variants) for m in own.models] == [1, 1]
+    assert supernet.has_variants("GE_FBNet_C")

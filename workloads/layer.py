@@ -229,7 +229,7 @@ def same_padding(
     kernel: tuple[int, int],
     stride: tuple[int, int],
     *,
-    source: object = None,
+    source: str | os.PathLike | None = None,
     field: str | None = None,
 ) -> tuple[int, int]:
     """Rows/columns on each side that give ``padding: same`` (output = ceil(input / stride)).

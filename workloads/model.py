@@ -15,7 +15,7 @@ consistent shapes, so they are never shape-checked.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -70,12 +70,16 @@ class Model:
         accuracy: float = 1.0,
         variants: Sequence[Variant] = (),
         source: str | None = None,
+        layer_dataflows: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.source = source
         self.graph = graph
         self.accuracy = float(accuracy)
         self.variants: tuple[Variant, ...] = tuple(variants)
+        #: Layers with their own mapping (MAESTRO ``Dataflow`` blocks): layer name → directive
+        #: list. The cost model costs such a layer with it instead of the accelerator's dataflow.
+        self.layer_dataflows: dict[str, str] = dict(layer_dataflows or {})
         _check_graph(graph, name=name, source=source)
 
     # -- construction -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from rtmm.errors import SpecError, UnknownNameError
 from rtmm.fileio import load_yaml
+from rtmm.names import did_you_mean
 from workloads import zoo_index as zoo
 from workloads.layer import Layer, OpType, validate_layer
 from workloads.model import Model, check_shapes
@@ -273,7 +274,8 @@ def variant(model_id: str, name: str) -> Variant:
     for v in variants(model_id):
         if v.name == full:
             return v
+    short = [v.name.partition(zoo.VARIANT_SEP)[2] for v in variants(model_id)[1:]]
     raise UnknownNameError(
-        f"model '{model_id}' has no variant '{name}'",
-        allowed=", ".join(v.name.partition(zoo.VARIANT_SEP)[2] for v in variants(model_id)[1:]),
+        f"model '{model_id}' has no variant '{name}'{did_you_mean(name, short)}",
+        allowed=", ".join(short),
     )

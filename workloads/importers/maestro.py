@@ -12,7 +12,7 @@ Both share MAESTRO's block syntax::
         Type: CONV                   // CONV, DSCONV, PWCONV, GEMM/FC, POOL, ELTWISE, ATTN
         Stride { X: 2, Y: 2 }        // optional, default 1
         Dimensions { N: 1, K: 32, C: 3, Y: 224, X: 224, R: 3, S: 3 }
-        Dataflow { ... }             // optional, ignored (dataflows live in hardware_db)
+        Dataflow { ... }             // optional: this layer's own mapping (see below)
       }
     }
 
@@ -20,6 +20,13 @@ Layers become ``padding="xrbench"`` layers (MAESTRO's Y/X are the padded input s
 ``(Y - R) // stride + 1``). DSCONV is depthwise (K = groups = C; MAESTRO writes K: 1). GEMM takes
 either our dims (K outputs, C reduction, Y rows) or MAESTRO's ``M, N, K`` (rows, outputs,
 reduction). A network's layers form a chain in file order.
+
+A layer's ``Dataflow { ... }`` block is MAESTRO's per-layer mapping. Its directives are kept, as
+text, in ``Model.layer_dataflows`` (layer name → directive list) with ``Sz(D)`` replaced by the
+layer's size of dimension D as written in the file (MAESTRO's meaning); the cost model
+(:mod:`costmodel.layer_dataflows`) costs that layer with it instead of the accelerator's dataflow.
+The block is read verbatim (``Y'``, ``Sz(R)`` and ``//`` comments allowed;
+:mod:`workloads.importers.maestro_dataflow`); its directives are checked when the layer is costed.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Union
 
 from rtmm.errors import SpecError
 from rtmm.fileio import read_text
+from workloads.importers.maestro_dataflow import DATAFLOW_OPEN, layer_dataflow_text, raw_block
 from workloads.layer import Layer, OpType, parse_op, validate_layer
 from workloads.model import Model
 
@@ -65,6 +73,15 @@ def _tokenize(text: str, source: str) -> list[_Tok]:
     line = 1
     pos = 0
     while pos < len(text):
+        if tokens and tokens[-1].kind == "word" and tokens[-1].text.lower() == "dataflow":
+            opening = DATAFLOW_OPEN.match(text, pos)
+            if opening:  # keep the block verbatim: directives use Y', Sz(R), ...
+                line += text.count("\n", pos, opening.end())
+                body, end = raw_block(text, opening.end(), source, line)
+                tokens.append(_Tok("raw", body, line))
+                line += body.count("\n")
+                pos = end
+                continue
         m = _TOKEN.match(text, pos)
         if not m:
             raise SpecError(
@@ -144,6 +161,9 @@ class _Parser:
         if key.kind != "word":
             raise self.error(f"expected a keyword, found '{key.text}'", key)
         nxt, after = self.peek(), self.peek(1)
+        if nxt is not None and nxt.kind == "raw":
+            self.pos += 1
+            return Entry(key.text, key.line, value=nxt.text)
         if (
             nxt is not None
             and nxt.kind in ("word", "num")
@@ -159,9 +179,6 @@ class _Parser:
                 raise self.error(f"missing value after '{key.text}:'", None)
         if nxt is not None and nxt.text == "{":
             self.pos += 1
-            if key.text.lower() == "dataflow":
-                self.skip_block()
-                return Entry(key.text, key.line, value=[])
             return Entry(key.text, key.line, value=self.entries(closing=True))
         if self.pos > 0 and self.tokens[self.pos - 1].text == ":":
             value = self.take()
@@ -171,13 +188,6 @@ class _Parser:
                 )
             return Entry(key.text, key.line, value=value.text)
         return Entry(key.text, key.line)  # bare word (e.g. inside Dependency { ... })
-
-    def skip_block(self) -> None:
-        depth = 1
-        while depth:
-            tok = self.take()
-            depth += tok.text == "{"
-            depth -= tok.text == "}"
 
 
 def parse_blocks(text: str, source: str = "<string>") -> list[Entry]:
@@ -250,7 +260,8 @@ def _single(entries: list[Entry], key: str, source: str, where: str) -> Entry | 
     return found[0] if found else None
 
 
-def _layer(entry: Entry, source: str) -> Layer:
+def _layer(entry: Entry, source: str) -> tuple[Layer, str | None]:
+    """The layer of a ``Layer`` block and its own dataflow text (None without a block)."""
     where = f"line {entry.line}, layer '{entry.name}'"
     body = entry.value if isinstance(entry.value, list) else []
     for item in body:
@@ -272,6 +283,11 @@ def _layer(entry: Entry, source: str) -> Layer:
         type_text = "CONV"
     op = parse_op(type_text, source=source, field=where)
     dims = _kv_block(dim_entry, source, "NKCYXRSM")
+    flow_entry = _single(body, "dataflow", source, where)
+    flow_dims = {"N": 1, "R": 1, "S": 1, **dims}
+    flow = (
+        layer_dataflow_text(flow_entry, flow_dims, source, str(entry.name)) if flow_entry else None
+    )
     stride_entry = _single(body, "stride", source, where)
     stride = _kv_block(stride_entry, source, "XY") if stride_entry else {}
     if op in (OpType.GEMM, OpType.ATTN) and "M" in dims:
@@ -310,7 +326,7 @@ def _layer(entry: Entry, source: str) -> Layer:
         R=dims["R"],
         S=dims["S"],
     )
-    return validate_layer(layer, source=source, field=where)
+    return validate_layer(layer, source=source, field=where), flow
 
 
 @dataclass(frozen=True)
@@ -336,10 +352,11 @@ def _network(entry: Entry, source: str) -> NetworkSpec:
                 field=f"line {item.line}",
                 allowed="Layer, FPS, Probability, Dependency",
             )
-    layers = [_layer(item, source) for item in body if item.key.lower() == "layer"]
-    if not layers:
+    parsed = [_layer(item, source) for item in body if item.key.lower() == "layer"]
+    if not parsed:
         raise SpecError(f"network '{name}' has no layers", source=source, field=where)
-    model = Model.chain(name, layers, source=source)
+    flows = {layer.name: flow for layer, flow in parsed if flow is not None}
+    model = Model.chain(name, [layer for layer, _ in parsed], source=source, layer_dataflows=flows)
     fps_entry = _single(body, "fps", source, where)
     prob_entry = _single(body, "probability", source, where)
     dep_entry = _single(body, "dependency", source, where)
