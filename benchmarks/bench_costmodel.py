@@ -3,9 +3,11 @@
 1. all XRBench zoo layer rows on one 4096-PE accelerator (NoC 256) for each of WS/OS/RS, through
    the vectorised core directly (cold: no cache involved);
 2. the cost tables of all 26 XRBench systems (all zoo models), cold (caches cleared) and cached;
-3. the same for the ``native`` analysis (zoo layers per preset, all systems cold).
+3. the same for the ``native`` analysis (zoo layers per preset, all systems cold);
+4. ``native`` vs ``maestro`` time per layer on the same layer batch and accelerators (the
+   target: native at most 2x maestro). ``--compare-only`` runs just this part.
 
-Run: ``python benchmarks/bench_costmodel.py [--repeat N]``.
+Run: ``python benchmarks/bench_costmodel.py [--repeat N] [--compare-only]``.
 """
 
 from __future__ import annotations
@@ -52,8 +54,12 @@ def timed(fn, repeat: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--compare-only", action="store_true", help="only part 4")
     args = parser.parse_args()
     dims, models = zoo_dims()
+    if args.compare_only:
+        native_vs_maestro(models, args.repeat)
+        return
     print(f"zoo layer rows: {len(dims)} ({len(np.unique(dims, axis=0))} distinct)")
 
     def all_dataflows() -> None:
@@ -106,6 +112,7 @@ def main() -> None:
     print(f"same, cached: best {best * 1e3:.1f} ms, median {median * 1e3:.1f} ms")
     print(f"cache: {cache.stats()}")
     native_section(models, systems, args.repeat)
+    native_vs_maestro(models, args.repeat)
 
 
 def native_section(models: list, systems: list, repeat: int) -> None:
@@ -128,6 +135,28 @@ def native_section(models: list, systems: list, repeat: int) -> None:
     best, median = timed(cold, repeat)
     what = f"native, {len(systems)} systems x {len(models)} models, cold"
     print(f"{what}: best {best:.3f} s, median {median:.3f} s")
+
+
+def native_vs_maestro(models: list, repeat: int) -> None:
+    """Time per layer of ``analyse_native`` and ``maestro.analyse_layers`` on every zoo layer
+    (all rows, duplicates included, as a cost table sees them), per accelerator."""
+    from costmodel.batch import LayerBatch
+    from costmodel.maestro import analyse_layers
+    from costmodel.native import analyse_native
+    from hardware_db.library import get_accelerator
+
+    batch = LayerBatch.from_layers([layer for m in models for layer in m.layers])
+    ratios = []
+    for name in ("xrbench-4k-A/0", "xrbench-4k-B/0", "xrbench-4k-C/0", "eyeriss-v1"):
+        acc = get_accelerator(name)
+        _, t_maestro = timed(lambda acc=acc: analyse_layers(batch, acc), repeat)
+        _, t_native = timed(lambda acc=acc: analyse_native(batch, acc), repeat)
+        ratios.append(t_native / t_maestro)
+        print(
+            f"{name}, {len(batch)} layers: maestro {t_maestro / len(batch) * 1e6:.1f} us/layer, "
+            f"native {t_native / len(batch) * 1e6:.1f} us/layer, ratio {t_native / t_maestro:.2f}"
+        )
+    print(f"native / maestro time, median over accelerators: {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":

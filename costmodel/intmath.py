@@ -32,3 +32,15 @@ def ceil0(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
     b = np.asarray(b, dtype=np.int64)
     q = cdiv(a, b)
     return q + (a - b * q != 0)
+
+
+def ceil_div_bw(words: np.ndarray | int, bw: np.ndarray | float) -> np.ndarray:
+    """Cycles to move ``words`` at ``bw`` words per cycle, as int64: :func:`ceil0` when every
+    bandwidth is integral (MAESTRO's integer arithmetic, unchanged), otherwise ``⌈words/bw⌉``
+    in float64 (a fractional bandwidth: a link that moves 1.2 words per cycle on average)."""
+    bw_arr = np.asarray(bw)
+    if bw_arr.dtype.kind in "iu" or np.all(bw_arr == np.floor(bw_arr)):
+        return ceil0(words, bw_arr.astype(np.int64))
+    w = np.asarray(words, dtype=np.float64)
+    cycles = np.ceil(np.abs(w) / bw_arr.astype(np.float64) - 1e-9)
+    return (np.sign(w) * cycles).astype(np.int64)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from costmodel.batch import LayerBatch
-from costmodel.intmath import cdiv, ceil0, crem
+from costmodel.intmath import cdiv, ceil0, ceil_div_bw, crem
 from costmodel.levels import (
     PARTNER,
     DataflowPlan,
@@ -344,7 +344,7 @@ def case_loads(
 
 def noc_delay(elements: np.ndarray, bw: np.ndarray, options: AnalysisOptions) -> np.ndarray:
     """δ(x) = h·t_hop + ⌈x/B⌉₀ − 1 (XRBench: ⌈x/B⌉ for x ≥ 1, 0 for x = 0)."""
-    return options.noc_hops * options.noc_hop_cycles + ceil0(elements, bw) - 1
+    return options.noc_hops * options.noc_hop_cycles + ceil_div_bw(elements, bw) - 1
 
 
 def evaluate_level(
@@ -458,6 +458,23 @@ def _as_rows(value: object, rows: int, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def _as_bw(value: object, rows: int, name: str) -> np.ndarray:
+    """A bandwidth per row: int64 when integral (MAESTRO's arithmetic), else float64 > 0."""
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.any(arr != np.round(arr)):
+        if np.any(arr <= 0):
+            raise CostModelError(f"{name} = {float(arr.min())}", source="<api>", allowed="> 0")
+        arr = np.broadcast_to(arr.astype(np.float64), (rows,)) if arr.ndim <= 1 else arr
+        if arr.shape != (rows,):
+            raise CostModelError(
+                f"{name} has shape {np.shape(value)}",
+                source="<api>",
+                allowed=f"a scalar or ({rows},)",
+            )
+        return np.ascontiguousarray(arr)
+    return _as_rows(value, rows, name)
+
+
 def _check_dims(dims: object) -> np.ndarray:
     arr = np.asarray(dims)
     if arr.ndim != 2 or arr.shape[1] != 7:
@@ -519,8 +536,8 @@ def analyse(
     dims = _check_dims(dims)
     rows = dims.shape[0]
     pes = _as_rows(num_pes, rows, "num_pes")
-    top = _as_rows(top_bw, rows, "top_bw")
-    col = _as_rows(col_bw, rows, "col_bw")
+    top = _as_bw(top_bw, rows, "top_bw")
+    col = _as_bw(col_bw, rows, "col_bw")
     plan = plan_dataflow(dataflow)
     energy = energy or ENERGY_PRESETS["xrbench"]
     if rows == 0:
@@ -528,8 +545,10 @@ def analyse(
     key = np.column_stack([dims[:, 1:], pes, top, col])
     unique, inverse = np.unique(key, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    unit_dims = np.column_stack([np.ones(len(unique), np.int64), unique[:, :6]])
-    result = analyse_unique(plan, unit_dims, unique[:, 6], unique[:, 7], unique[:, 8], options)
+    ints = unique[:, :7].astype(np.int64)  # a fractional bandwidth makes the key float64
+    unit_dims = np.column_stack([np.ones(len(unique), np.int64), ints[:, :6]])
+    top_u, col_u = unique[:, 7].astype(top.dtype), unique[:, 8].astype(col.dtype)
+    result = analyse_unique(plan, unit_dims, ints[:, 6], top_u, col_u, options)
     out = {k: v[inverse] for k, v in result.items()}
     batch = dims[:, 0]
     for k in ("latency_cycles", "computations", *ACCESS_COUNTS, "compute_cycles", "noc_cycles"):

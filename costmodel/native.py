@@ -1,9 +1,11 @@
 """The ``native`` analysis: MAESTRO's data-centric method, departures from physics corrected.
 
-Same machinery as :mod:`costmodel.maestro` (levels, cases, loads, double-buffered step delays),
-with seven corrections, each one field of :class:`NativeOptions` (all on by default, each
-switchable; with all of them off the result equals ``maestro`` exactly). :func:`correction_deltas`
-applies them cumulatively, in this order, and reports the cost after each one.
+Nine corrections, each one field of :class:`NativeOptions` (all on by default, each switchable;
+with all of them off the result equals ``maestro`` exactly). :func:`correction_deltas` applies
+them cumulatively, in this order, and reports the cost after each one. The first seven correct
+MAESTRO's case machinery (:mod:`costmodel.maestro`, :mod:`costmodel.levels`); the last two
+replace it by a loop-nest analysis (:mod:`costmodel.native_nest`), which is what the default
+``native`` runs and what ``docs/NATIVE_VALIDATION.md`` validates against measured silicon.
 
 1. ``true_windows`` — a map on an output dim Y' (X') of size s' becomes an input window of
    s' + R − 1 rows (the layer's filter extent at that level), not s' + (number of directives) − 1
@@ -40,9 +42,25 @@ applies them cumulatively, in this order, and reports the cost after each one.
    1 hop × 1 cycle and gives the top bandwidth to the innermost level (**[Q]** §5). The NoC-bound
    share of an inner level's runtime also counts as NoC time in the ``bound`` of the outer level
    (``maestro`` calls an outer step whose delay is the inner runtime compute-bound).
+8. ``reuse`` — the layer is costed on the loop nest of its directive list
+   (:mod:`costmodel.loopnest`: every map partitions one of N, K, C, P, Q, R, S, so the
+   computation count equals the MACs for any layer, stride, group count and mapping, coupled
+   window/filter spatial maps included; N may be mapped) with each tensor's DRAM ↔ L2 ↔ L1
+   traffic from the reuse analysis of :mod:`costmodel.reuse` (a tile is fetched again only when
+   a loop above it that indexes the tensor advances; partial sums stay in L2 while they fit).
+   It replaces ``capacity``'s per-pass refetch and the case machinery's step delays: latency =
+   max(compute, NoC in, NoC out, off-chip), with DRAM feature maps scaled by the accelerator's
+   ``fmap_compression`` and the off-chip bandwidth in words per core cycle
+   (``offchip_clock_hz``). ``noc_latency`` and ``offchip`` keep their meaning on this path;
+   ``true_windows``/``strides``/``grouped`` only choose how the layer is folded into rows.
+9. ``pass_fill`` — each processing pass first loads every PE's first step tile from L2 over the
+   top NoC; without ``double_buffered`` the array waits for it every pass, with it only what
+   exceeds the previous pass's compute shows.
 
 Outputs (per layer): the keys of :func:`costmodel.maestro.analyse` plus ``dram_rd``/``dram_wr``
-(words), ``onchip_cycles``, ``offchip_cycles``, ``l1_spill_words``, ``l2_refetch_words``;
+(words actually moved, compressed), ``onchip_cycles``, ``offchip_cycles``, ``l1_spill_words``,
+``l2_refetch_words`` (DRAM words beyond each tensor once); under ``reuse`` also ``l2_rd_output``
+(partial sums read back), ``fill_cycles`` (exposed pass fill), ``passes``, ``dram_raw_words``;
 ``bound`` ∈ {compute, noc, l1_spill, offchip, l2_spill}; ``energy_pj`` with its breakdown
 (``energy_dram_pj`` included); ``energy_nj`` is XRBench's formula on the native counts.
 Degenerate layers (no output position) do no work under ``true_windows``/``strides``.
@@ -59,7 +77,7 @@ import pandas as pd
 
 from costmodel import maestro as M
 from costmodel.batch import LayerBatch
-from costmodel.intmath import ceil0, crem
+from costmodel.intmath import ceil0, ceil_div_bw, crem
 from costmodel.levels import (
     DIM_COLUMN,
     DIMS,
@@ -69,6 +87,7 @@ from costmodel.levels import (
     LevelPlan,
     plan_dataflow,
 )
+from costmodel.native_nest import NestRows, nest_costs
 from costmodel.table import OPTIONAL_COLUMNS, register_analysis
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
@@ -84,6 +103,8 @@ CORRECTIONS: tuple[str, ...] = (
     "capacity",
     "offchip",
     "noc_latency",
+    "reuse",
+    "pass_fill",
 )
 BOUNDS = ("compute", "noc", "l1_spill", "offchip", "l2_spill")
 EXTRA_KEYS = OPTIONAL_COLUMNS  # the keys native adds; cost tables carry them as columns
@@ -104,6 +125,8 @@ class NativeOptions:
     capacity: bool = True
     offchip: bool = True
     noc_latency: bool = True
+    reuse: bool = True
+    pass_fill: bool = True
     vector_width: int = 1
 
     def key(self) -> tuple:
@@ -536,7 +559,8 @@ def _links(acc: Accelerator, rows: NativeRows, index: int, depth: int, options: 
 
 def onchip(rows: NativeRows, acc: Accelerator, options: NativeOptions) -> dict[str, np.ndarray]:
     """The levels, innermost first, on one repetition of every row (unique rows costed once)."""
-    plan = plan_dataflow(acc.dataflow)
+    flow = _without_batch_maps(acc.dataflow)
+    plan = plan_dataflow(flow)
     if acc.num_pes < plan.cluster_product:
         raise CostModelError(
             f"the Cluster sizes multiply to {plan.cluster_product} > num_pes = {acc.num_pes}",
@@ -547,7 +571,7 @@ def onchip(rows: NativeRows, acc: Accelerator, options: NativeOptions) -> dict[s
     unit_dims = rows.dims.copy()
     unit_dims[:, 0] = 1
     pes = np.full(len(unit_dims), acc.num_pes, np.int64)
-    geoms = native_materialise(plan, acc.dataflow, unit_dims, rows.stride, pes, options)
+    geoms = native_materialise(plan, flow, unit_dims, rows.stride, pes, options)
     l1_words = None
     if options.capacity:
         pes_per_unit = plan.cluster_product
@@ -568,6 +592,13 @@ def onchip(rows: NativeRows, acc: Accelerator, options: NativeOptions) -> dict[s
     out["cluster_runtimes"] = np.stack(runtimes, axis=1)
     out["pes_used"] = np.prod(np.stack([g.units for g in geoms]), axis=0)
     return out
+
+
+def _without_batch_maps(flow: Dataflow) -> Dataflow:
+    """MAESTRO's cases cannot map N: its maps are dropped (images run one after the other)."""
+    if all(d.dim != "N" for d in flow.directives):
+        return flow
+    return Dataflow(flow.name, tuple(d for d in flow.directives if d.dim != "N"))
 
 
 def dram_traffic(
@@ -600,6 +631,8 @@ def analyse_native(
         )
     batch = LayerBatch.of(batch)
     rows = native_rows(batch, options)
+    if options.reuse:
+        return _analyse_nest(batch, rows, accelerator, options)
     corrected = options.true_windows or options.strides
     live = np.where(corrected & ~rows.valid, 0, rows.dims[:, 0])
     analysed = rows.dims.copy()
@@ -620,12 +653,53 @@ def analyse_native(
     return _finish(out, batch, rows, live, accelerator, options)
 
 
+def _analyse_nest(
+    batch: LayerBatch, rows: NativeRows, acc: Accelerator, options: NativeOptions
+) -> dict[str, np.ndarray]:
+    """``reuse``: every row on the loop nest of :mod:`costmodel.native_nest`."""
+    _, k, c, y, x, r, s = rows.dims.T
+    out_rows = (y - r) // rows.stride[:, 0] + 1
+    out_cols = (x - s) // rows.stride[:, 1] + 1
+    images = batch.dims[:, 0]
+    valid = rows.valid & (out_rows >= 1) & (out_cols >= 1)
+    nest_rows = NestRows(
+        repetitions=np.where(valid, rows.dims[:, 0] // images, 0),
+        images=images, k=k, c=c, out_rows=out_rows, out_cols=out_cols, r=r, s=s,
+        stride=rows.stride, input_rows=np.minimum(batch.dims[:, 3], y),
+        input_cols=np.minimum(batch.dims[:, 4], x), weights=rows.weights,
+        channel_out=rows.channel_out,
+    )  # fmt: skip
+    if len(batch):
+        M._check_dims(np.column_stack([images, k, c, np.maximum(y, r), np.maximum(x, s), r, s]))
+    out = nest_costs(nest_rows, acc, pass_fill=options.pass_fill,
+                     noc_latency=options.noc_latency, offchip=options.offchip)  # fmt: skip
+    reps = nest_rows.repetitions * images
+    out["macs"] = reps * k * c * r * s * np.maximum(out_rows, 0) * np.maximum(out_cols, 0)
+    ratio_in, ratio_out = acc.fmap_compression
+    compulsory = np.ceil(ratio_in * rows.input_words + ratio_out * rows.output_words)
+    compulsory = compulsory.astype(np.int64) + rows.weight_words
+    out["l2_refetch_words"] = np.maximum(0, out["dram_rd"] + out["dram_wr"] - compulsory)
+    bound = np.where(out["noc_cycles"] > out["compute_cycles"], "noc", "compute")
+    if options.offchip:
+        spill = ceil_div_bw(compulsory, acc.offchip_words_per_core_cycle) <= out["onchip_cycles"]
+        dram = out["offchip_cycles"] > out["onchip_cycles"]
+        bound = np.where(dram, np.where(spill, "l2_spill", "offchip"), bound)
+    out["bound"] = bound.astype("<U8")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = out["macs"] / (out["latency_cycles"].astype(np.float64) * acc.num_pes)
+    out["utilisation"] = np.where(out["latency_cycles"] > 0, util, 0.0)
+    out.update(_energy(out, acc, options))
+    return out
+
+
 def _empty(acc: Accelerator) -> dict[str, np.ndarray]:
     z = np.zeros(0, dtype=np.int64)
     keys = ("latency_cycles", "pes_used", "computations", *M.ACCESS_COUNTS, "compute_cycles",
             "noc_cycles", "spill_cycles", "l1_spill_words")  # fmt: skip
     out = dict.fromkeys(keys, z)
-    out["cluster_runtimes"] = np.zeros((0, plan_dataflow(acc.dataflow).num_levels), np.int64)
+    out["cluster_runtimes"] = np.zeros(
+        (0, plan_dataflow(_without_batch_maps(acc.dataflow)).num_levels), np.int64
+    )
     return out
 
 
@@ -682,9 +756,15 @@ def _energy(out: dict, acc: Accelerator, options: NativeOptions) -> dict[str, np
     if options.true_windows:
         nc = out["computations"].astype(np.float64)
         energy["energy_nj"] = energy["energy_nj"] + M.XRBENCH_MAC_NJ * (out["macs"] - nc)
+    if "l2_rd_output" in out:  # partial sums read back from L2 (the loop nest counts them)
+        psum_reads = out["l2_rd_output"].astype(np.float64)
+        energy["energy_l2_pj"] = energy["energy_l2_pj"] + table.l2_pj * psum_reads
+        energy["energy_nj"] = (
+            energy["energy_nj"] + M.XRBENCH_MAC_NJ * M.XRBENCH_L2_FACTOR * psum_reads
+        )
     if options.offchip:
         energy["energy_dram_pj"] = table.dram_pj * (out["dram_rd"] + out["dram_wr"]).astype(float)
-        energy["energy_pj"] = sum(energy[f"energy_{p}_pj"] for p in M.ENERGY_PARTS)
+    energy["energy_pj"] = sum(energy[f"energy_{p}_pj"] for p in M.ENERGY_PARTS)
     return energy
 
 

@@ -10,6 +10,10 @@ Analyses are looked up by name in :data:`ANALYSES` (``maestro`` built in). ``nat
 dict[str, np.ndarray]`` returning per-layer arrays with the keys of
 :func:`costmodel.maestro.analyse`.
 
+An accelerator with ``dataflow: search[:objective]`` (:func:`hardware_db.dataflow.search_dataflow`)
+has each layer's mapping searched by :mod:`costmodel.mapper` (imported on first use; it registers
+itself with :func:`register_mapper`) and costed under its own mapping by the requested analysis.
+
 ``energy_nj`` in a cost table is ``energy_pj / 1000`` under the accelerator's own energy table;
 for the XRBench preset this equals XRBench's formula to float rounding.
 """
@@ -29,6 +33,7 @@ from costmodel.batch import LayerBatch
 from costmodel.layer_dataflows import apply_layer_dataflows
 from costmodel.maestro import ACCESS_COUNTS, ENERGY_PARTS, analyse_layers
 from hardware_db.accelerator import Accelerator
+from hardware_db.dataflow import search_objective
 from hardware_db.library import get_accelerator, get_system
 from hardware_db.system import System
 from rtmm.errors import CostModelError, RtmmError
@@ -107,6 +112,26 @@ def register_analysis(name: str, function: AnalysisFn) -> None:
     ANALYSES[name] = function
 
 
+#: Searches mappings for ``dataflow: search`` accelerators: ``(batch, accelerator, analysis,
+#: options) -> results``; provided by :data:`LAZY_MAPPER`, imported on first use.
+MapperFn = Callable[[LayerBatch, Accelerator, AnalysisFn, Any], dict[str, np.ndarray]]
+LAZY_MAPPER = "costmodel.mapper"
+_MAPPER: list[MapperFn] = []
+
+
+def register_mapper(function: MapperFn) -> None:
+    """Make ``function`` the mapper of ``dataflow: search`` accelerators."""
+    _MAPPER[:] = [function]
+
+
+def _searched(function: AnalysisFn) -> AnalysisFn:
+    """``function`` run on each layer's searched mapping."""
+    if not _MAPPER:
+        importlib.import_module(LAZY_MAPPER)
+    mapper = _MAPPER[0]
+    return lambda batch, accelerator, options: mapper(batch, accelerator, function, options)
+
+
 def analysis_names() -> list[str]:
     return sorted(set(ANALYSES) | set(LAZY_ANALYSES))
 
@@ -151,6 +176,8 @@ def layer_results(
     """Per-layer result arrays (the analysis's keys), every distinct layer costed at most once
     per (analysis, options, accelerator spec) in this process."""
     function = get_analysis(analysis)
+    if search_objective(accelerator.dataflow) is not None:
+        function = _searched(function)
     batch = LayerBatch.of(layers)
     if len(batch) == 0:
         return function(batch, accelerator, options)

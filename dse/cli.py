@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("workloads.cli", "list and show DNN models (the XRBench zoo)"),
     "scenarios": ("workloads.cli", "list and show usage scenarios"),
     "cost": ("costmodel.cli", "per-layer latency and energy of a layer table or a model"),
+    "map": ("costmodel.map_cli", "search the best mapping of every layer on an accelerator"),
     "simulate": (
         "scheduler.cli",
         "simulate a usage scenario on a system under a scheduling policy",
@@ -50,6 +51,7 @@ _SIMULATE_FILES = ("summary.csv", "timeline.csv", "frames.csv", "utilisation.csv
                    "run.json", "gantt.png", "scores.png")  # fmt: skip
 _OUTPUTS: dict[str, tuple[tuple[str, str, str, tuple[str, ...] | None], ...]] = {
     "cost": (("out", "--out", "file", None),),
+    "map": (("out", "--out", "file", None),),
     "simulate": (("out", "--out", "dir", _SIMULATE_FILES),),
     "compare": (("out", "--out", "dir", None),),
     "sweep": (("store", "--store", "file", None),),

@@ -10,9 +10,10 @@ from hardware_db.energy import EnergyTable
 
 @dataclass(frozen=True)
 class NocLevel:
-    """One NoC level. Bandwidth is in words (elements of ``word_bytes``) per cycle (MAESTRO)."""
+    """One NoC level. Bandwidth is in words (elements of ``word_bytes``) per cycle (MAESTRO); an
+    int, or a float for links that move a fraction of a word per cycle on average."""
 
-    bw_words_per_cycle: int
+    bw_words_per_cycle: int | float
     latency_cycles: int = 1
     multicast: bool = True
 
@@ -22,7 +23,14 @@ class Accelerator:
     """A spatial accelerator.
 
     ``noc_top`` connects the shared L2 to the level-0 clusters, ``noc_col`` connects units inside a
-    cluster. ``offchip_bw_words_per_cycle`` is the accelerator's port to the system's DRAM.
+    cluster. ``offchip_bw_words_per_cycle`` is the accelerator's port to the system's DRAM, in
+    words per core cycle, or per DRAM-link cycle when ``offchip_clock_hz`` is set (a link in its
+    own clock domain; :attr:`offchip_words_per_core_cycle` converts). ``fmap_compression`` is the
+    (input, output) feature-map size in DRAM relative to raw (1.0: stored raw; 0.5: compressed to
+    half), ``double_buffered`` says whether PE buffers can load the next processing pass while
+    the current one computes, ``l2_weight_bytes`` is the part of ``l2_bytes`` that only weights
+    may use (a separate filter buffer; ``None``: one shared buffer). The last five fields only
+    matter to the ``native`` analysis.
     """
 
     name: str
@@ -34,9 +42,20 @@ class Accelerator:
     l2_bytes: int
     noc_top: NocLevel
     noc_col: NocLevel
-    offchip_bw_words_per_cycle: int
+    offchip_bw_words_per_cycle: int | float
     word_bytes: int
     energy: EnergyTable
+    offchip_clock_hz: float | None = None
+    fmap_compression: tuple[float, float] = (1.0, 1.0)
+    double_buffered: bool = True
+    l2_weight_bytes: int | None = None
+
+    @property
+    def offchip_words_per_core_cycle(self) -> float:
+        """Off-chip bandwidth in words per core cycle (converted from the link clock if set)."""
+        if self.offchip_clock_hz is None:
+            return self.offchip_bw_words_per_cycle
+        return self.offchip_bw_words_per_cycle * self.offchip_clock_hz / self.clock_hz
 
     @property
     def dataflow_name(self) -> str:

@@ -3,6 +3,10 @@
 A dataflow is an ordered list (outermost first) of directives ``TemporalMap(size, offset) DIM``,
 ``SpatialMap(size, offset) DIM`` and ``Cluster(n)``. Dimensions are K, C, R, S, Y, X and the primed
 output dimensions Y', X' (written ``Y'``/``X'``, or ``OY``/``OX``).
+
+``dataflow: search`` (or ``search:latency|energy|edp``) on an accelerator is a placeholder with no
+directives (:func:`search_dataflow`): cost tables then search each layer's mapping
+(:mod:`costmodel.mapper`, docs/MAPPER.md).
 """
 
 from __future__ import annotations
@@ -64,6 +68,23 @@ class Dataflow:
 
     def __str__(self) -> str:
         return "; ".join(str(d) for d in self.directives)
+
+
+#: Objectives of ``dataflow: search:OBJECTIVE`` (``search`` alone means ``edp``).
+SEARCH_OBJECTIVES: tuple[str, ...] = ("latency", "energy", "edp")
+
+
+def search_dataflow(objective: str = "edp") -> Dataflow:
+    """The placeholder dataflow of an accelerator whose mapping is searched per layer."""
+    return Dataflow(f"search:{objective}", ())
+
+
+def search_objective(dataflow: Dataflow) -> str | None:
+    """The objective of a :func:`search_dataflow` placeholder, None for a real directive list."""
+    if dataflow.directives:
+        return None
+    prefix, _, objective = dataflow.name.partition(":")
+    return objective if prefix == "search" and objective in SEARCH_OBJECTIVES else None
 
 
 def _t(size: int, offset: int, dim: str) -> Directive:

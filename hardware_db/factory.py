@@ -42,6 +42,10 @@ def build_accelerator(checked: Mapping[str, Any]) -> Accelerator:
         offchip_bw_words_per_cycle=checked["offchip_bw_words_per_cycle"],
         word_bytes=checked["word_bytes"],
         energy=build_energy(checked["energy"]),
+        offchip_clock_hz=checked.get("offchip_clock_hz"),
+        fmap_compression=tuple(checked.get("fmap_compression", (1.0, 1.0))),
+        double_buffered=checked.get("double_buffered", True),
+        l2_weight_bytes=checked.get("l2_weight_bytes"),
     )
 
 

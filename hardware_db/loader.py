@@ -31,14 +31,25 @@ An **accelerator** mapping (also the whole content of an accelerator file)::
     l2_bytes: 2097152              # int >= 1, shared buffer
     noc_top: {bw_words_per_cycle: 128, latency_cycles: 1, multicast: true}  # L2 -> clusters
     noc_col: {bw_words_per_cycle: 128, latency_cycles: 1, multicast: true}  # inside clusters
-    offchip_bw_words_per_cycle: 128  # optional inside a system (defaults to the system's)
+    offchip_bw_words_per_cycle: 128  # optional inside a system (defaults to the system's);
+                                   # a number > 0 (fractional allowed), words per core cycle, or
+                                   # per link cycle when offchip_clock_hz is set
+    offchip_clock_hz: 6.0e+7       # optional: the DRAM link's own clock (default: core clock)
+    fmap_compression: {input: 0.5, output: 0.5}  # optional: feature-map size in DRAM / raw,
+                                   # 0 < r <= 1 (default 1.0 each, stored raw)
+    double_buffered: true          # optional (default true): PE buffers load the next pass
+                                   # while the current one computes
+    l2_weight_bytes: 8192          # optional: part of l2_bytes only weights use (a separate
+                                   # filter buffer); default: one shared buffer
     word_bytes: 1                  # int >= 1
     energy: xrbench                # preset xrbench / eyeriss / maestro, or a table
                                    # {name, mac_pj, l1_pj, l2_pj, noc_pj, dram_pj, word_bits,
                                    #  process_nm, charges_maestro_computations (default false)},
                                    # or {base: PRESET, <overrides>}
 
-NoC ``latency_cycles`` defaults to 1 and ``multicast`` to true. Everything else is required;
+NoC ``latency_cycles`` defaults to 1 and ``multicast`` to true; NoC bandwidths may be fractional
+(a float), integral values stay ints. The last four optional fields are read by the ``native``
+analysis only. Everything else is required;
 unknown keys, duplicate keys, wrong types (``true`` is not an integer), non-positive, NaN or
 infinite numbers, unknown presets and malformed directive lists (unknown dimension, a dimension
 mapped twice at one cluster level, Cluster sizes multiplying to more than ``num_pes``, no map
@@ -94,7 +105,7 @@ def _energy_to_doc(table: EnergyTable) -> str | dict[str, Any]:
 def accelerator_to_dict(acc: Accelerator) -> dict[str, Any]:
     """The YAML document of an accelerator (presets by name, every field explicit)."""
     flow = acc.dataflow
-    if dataflow_presets.PRESETS.get(flow.name) == flow:
+    if dataflow_presets.PRESETS.get(flow.name) == flow or dataflow_presets.search_objective(flow):
         flow_doc: str | dict[str, Any] = flow.name
     else:
         flow_doc = {"name": flow.name, "directives": str(flow)}
@@ -111,7 +122,22 @@ def accelerator_to_dict(acc: Accelerator) -> dict[str, Any]:
         "offchip_bw_words_per_cycle": acc.offchip_bw_words_per_cycle,
         "word_bytes": acc.word_bytes,
         "energy": _energy_to_doc(acc.energy),
+        **_native_fields(acc),
     }
+
+
+def _native_fields(acc: Accelerator) -> dict[str, Any]:
+    """The optional fields, written only when they differ from their defaults."""
+    out: dict[str, Any] = {}
+    if acc.offchip_clock_hz is not None:
+        out["offchip_clock_hz"] = float(acc.offchip_clock_hz)
+    if acc.fmap_compression != (1.0, 1.0):
+        out["fmap_compression"] = dict(zip(("input", "output"), acc.fmap_compression, strict=True))
+    if not acc.double_buffered:
+        out["double_buffered"] = False
+    if acc.l2_weight_bytes is not None:
+        out["l2_weight_bytes"] = acc.l2_weight_bytes
+    return out
 
 
 def system_to_dict(system: System) -> dict[str, Any]:

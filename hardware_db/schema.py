@@ -37,8 +37,13 @@ SYSTEM_KEYS = ("name", "description", "offchip_bw_words_per_cycle", "accelerator
 ACCELERATOR_KEYS = (
     "base", "name", "num_pes", "array_shape", "dataflow", "clock_hz", "l1_bytes_per_pe",
     "l2_bytes", "noc_top", "noc_col", "offchip_bw_words_per_cycle", "word_bytes", "energy",
+    "offchip_clock_hz", "fmap_compression", "double_buffered", "l2_weight_bytes",
 )  # fmt: skip
-_ACCELERATOR_OPTIONAL = ("base", "array_shape")
+_ACCELERATOR_OPTIONAL = (
+    "base", "array_shape", "offchip_clock_hz", "fmap_compression", "double_buffered",
+    "l2_weight_bytes",
+)  # fmt: skip
+COMPRESSION_KEYS = ("input", "output")
 NOC_KEYS = ("bw_words_per_cycle", "latency_cycles", "multicast")
 DATAFLOW_KEYS = ("name", "directives")
 ENERGY_KEYS = tuple(f.name for f in fields(EnergyTable)) + ("base",)
@@ -119,6 +124,23 @@ def positive_int(value: Any, ctx: _Ctx, minimum: int = 1) -> int:
     return value
 
 
+def bandwidth(value: Any, ctx: _Ctx) -> int | float:
+    """A bandwidth in words per cycle: an int as :func:`positive_int`, or a finite float > 0
+    (kept a float only when it is not integral, so integral values stay exact ints)."""
+    if isinstance(value, float) and math.isfinite(value) and value > 0:
+        if value.is_integer() and value <= MAX_INT:
+            return int(value)
+        if value > MAX_INT:
+            raise ctx.error(f"too large ({value:g})", "numbers > 0 and <= 2^40")
+        return value
+    if isinstance(value, float):
+        raise ctx.error(f"must be a finite number, got {value}", "numbers > 0 and <= 2^40")
+    if isinstance(value, bool) or not isinstance(value, int):
+        got = f"{_describe(value)}{_numeric_hint(value)}"
+        raise ctx.error(f"must be a number, got {got}", "numbers > 0 and <= 2^40")
+    return positive_int(value, ctx)
+
+
 #: Bounds that keep every derived energy and time finite: an access costs at most 1 µJ (10^6 pJ;
 #: real ones are 0.01-1000 pJ), a clock runs at 1 kHz to 1 THz.
 MAX_ENERGY_PJ = 1e6
@@ -183,10 +205,22 @@ def _lookup_preset(word: str, presets: Mapping[str, Any], ctx: _Ctx, what: str, 
 def validate_noc(value: Any, ctx: _Ctx) -> dict:
     doc = _mapping(value, ctx, NOC_KEYS, ("bw_words_per_cycle",))
     return {
-        "bw_words_per_cycle": positive_int(doc["bw_words_per_cycle"], ctx.at("bw_words_per_cycle")),
+        "bw_words_per_cycle": bandwidth(doc["bw_words_per_cycle"], ctx.at("bw_words_per_cycle")),
         "latency_cycles": positive_int(doc.get("latency_cycles", 1), ctx.at("latency_cycles"), 0),
         "multicast": boolean(doc.get("multicast", True), ctx.at("multicast")),
     }
+
+
+def validate_compression(value: Any, ctx: _Ctx) -> tuple[float, float]:
+    """``{input: r, output: r}``: feature-map size in DRAM relative to raw, 0 < r <= 1 each."""
+    doc = _mapping(value, ctx, COMPRESSION_KEYS, ())
+    out = []
+    for key in COMPRESSION_KEYS:
+        ratio = finite_float(doc.get(key, 1.0), ctx.at(key), positive=True)
+        if ratio > 1:
+            raise ctx.at(key).error(f"must be <= 1, got {ratio}", "numbers > 0 and <= 1")
+        out.append(ratio)
+    return out[0], out[1]
 
 
 def _directives(value: Any, ctx: _Ctx) -> tuple:
@@ -208,6 +242,13 @@ def _directives(value: Any, ctx: _Ctx) -> tuple:
 def validate_dataflow(value: Any, ctx: _Ctx) -> dict:
     """A preset name, a directive list (string or list; named ``custom``) or {name, directives}."""
     presets = dataflow_presets.PRESETS
+    if isinstance(value, str) and value.strip().lower().partition(":")[0] == "search":
+        objective = value.strip().lower().partition(":")[2] or "edp"
+        if objective not in dataflow_presets.SEARCH_OBJECTIVES:
+            allowed = ", ".join(f"search:{o}" for o in dataflow_presets.SEARCH_OBJECTIVES)
+            raise ctx.error(f"unknown mapping objective in '{value.strip()}'", f"search, {allowed}")
+        flow = dataflow_presets.search_dataflow(objective)
+        return {"name": flow.name, "directives": flow.directives}
     if isinstance(value, str) and "(" not in value:
         key = _lookup_preset(value.strip(), presets, ctx, "dataflow", " or a directive list")
         return {"name": key, "directives": presets[key].directives}
@@ -333,7 +374,7 @@ def validate_accelerator(
     *,
     source: str,
     path: str = "",
-    offchip_bw_default: int | None = None,
+    offchip_bw_default: int | float | None = None,
     resolve: Resolver | None = None,
 ) -> dict:
     """Check one accelerator document; return its checked dict (field names of Accelerator).
@@ -377,10 +418,33 @@ def validate_accelerator(
         "l2_bytes": positive_int(doc["l2_bytes"], ctx.at("l2_bytes")),
         "noc_top": validate_noc(doc["noc_top"], ctx.at("noc_top")),
         "noc_col": validate_noc(doc["noc_col"], ctx.at("noc_col")),
-        "offchip_bw_words_per_cycle": positive_int(offchip, ctx.at("offchip_bw_words_per_cycle")),
+        "offchip_bw_words_per_cycle": bandwidth(offchip, ctx.at("offchip_bw_words_per_cycle")),
         "word_bytes": positive_int(doc["word_bytes"], ctx.at("word_bytes")),
         "energy": validate_energy(doc["energy"], ctx.at("energy")),
+        "offchip_clock_hz": (
+            None
+            if doc.get("offchip_clock_hz") is None
+            else finite_float(doc["offchip_clock_hz"], ctx.at("offchip_clock_hz"), positive=True)
+        ),
+        "fmap_compression": validate_compression(
+            doc.get("fmap_compression", {}), ctx.at("fmap_compression")
+        ),
+        "double_buffered": boolean(doc.get("double_buffered", True), ctx.at("double_buffered")),
+        "l2_weight_bytes": _weight_share(doc, ctx),
     }
+
+
+def _weight_share(doc: Mapping[str, Any], ctx: _Ctx) -> int | None:
+    """``l2_weight_bytes``: absent/null, or an int from 1 to ``l2_bytes`` − 1."""
+    value = doc.get("l2_weight_bytes")
+    if value is None:
+        return None
+    where = ctx.at("l2_weight_bytes")
+    share = positive_int(value, where)
+    total = positive_int(doc["l2_bytes"], ctx.at("l2_bytes"))
+    if share >= total:
+        raise where.error(f"must be < l2_bytes ({total}), got {share}", "1 to l2_bytes - 1")
+    return share
 
 
 def validate_system(value: Any, *, source: str, resolve: Resolver | None = None) -> dict:
@@ -391,7 +455,7 @@ def validate_system(value: Any, *, source: str, resolve: Resolver | None = None)
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise ctx.at("description").error(f"expected text, got {_describe(description)}")
-    offchip = positive_int(doc["offchip_bw_words_per_cycle"], ctx.at("offchip_bw_words_per_cycle"))
+    offchip = bandwidth(doc["offchip_bw_words_per_cycle"], ctx.at("offchip_bw_words_per_cycle"))
     items = doc["accelerators"]
     if not isinstance(items, list) or not items:
         raise ctx.at("accelerators").error(

@@ -15,6 +15,7 @@ the file, the row (1-based line in the file) and the column.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rtmm.errors import SimulationError, SpecError
+from rtmm.errors import RtmmError, SimulationError, SpecError
 from rtmm.fileio import check_regular_file
+from workloads import supernet, zoo
 
 #: Columns every cost table must provide to the scheduler.
 COST_COLUMNS = ("model", "layer_idx", "accelerator", "latency_cycles", "energy_nj")
@@ -45,6 +47,9 @@ class VariantCosts:
     ``latency_cycles`` and ``energy_nj`` are ``[layers x accelerators]``; ``*_prefix`` have one more
     row (row 0 is zeros) so that the cost of layers ``[a, b)`` is ``prefix[b] - prefix[a]``.
     ``accuracy`` is the variant's quality relative to the full model (ACC = min(1, accuracy)).
+    ``input_words`` (optional, one value per layer) is the size of each layer's input activation in
+    words: what a frame moves through shared memory when its next block runs on another
+    accelerator than its previous one (the engine's migration cost).
     """
 
     name: str
@@ -52,6 +57,7 @@ class VariantCosts:
     energy_nj: np.ndarray
     accuracy: float = 1.0
     offchip_words: np.ndarray | None = None
+    input_words: np.ndarray | None = None
     latency_prefix: np.ndarray = field(init=False, repr=False)
     energy_prefix: np.ndarray = field(init=False, repr=False)
     edp_prefix: np.ndarray = field(init=False, repr=False)
@@ -75,6 +81,14 @@ class VariantCosts:
         )
         object.__setattr__(self, "energy_prefix", np.vstack([zeros, np.cumsum(en, axis=0)]))
         object.__setattr__(self, "edp_prefix", np.vstack([zeros, np.cumsum(lat * en, axis=0)]))
+        if self.input_words is not None:
+            inputs = np.asarray(self.input_words, dtype=np.float64).reshape(-1)
+            if inputs.shape != (lat.shape[0],) or not np.all(np.isfinite(inputs) & (inputs >= 0)):
+                raise SimulationError(
+                    f"variant {self.name}: input_words must hold one finite value >= 0 per layer",
+                    source="<api>",
+                )
+            object.__setattr__(self, "input_words", inputs)
         if self.offchip_words is not None:
             words = np.asarray(self.offchip_words, dtype=np.float64)
             object.__setattr__(self, "offchip_words", np.vstack([zeros, np.cumsum(words, axis=0)]))
@@ -116,6 +130,10 @@ class VariantCosts:
             return 0.0
         prefix = self.offchip_words  # stored as a prefix sum
         return float(prefix[start + n_layers, accelerator] - prefix[start, accelerator])
+
+    def undone_energy_nj(self, start: int) -> float:
+        """Energy of layers ``[start, end)``, each on its most expensive accelerator."""
+        return float(self.energy_nj[start:].max(axis=1).sum())
 
     def remaining_latency_cycles(self, start: int) -> np.ndarray:
         """Latency of layers ``[start, end)`` on each accelerator."""
@@ -217,7 +235,37 @@ def _variant_from_rows(
     if "offchip_words" in rows.columns:
         words = np.zeros((num_layers, num_acc), dtype=np.float64)
         words[layer, acc] = pd.to_numeric(rows["offchip_words"], errors="coerce").fillna(0.0)
-    return VariantCosts(name, lat, en, accuracy, words)
+    inputs = None
+    if "input_words" in rows.columns:
+        inputs = np.zeros(num_layers)
+        inputs[layer] = pd.to_numeric(rows["input_words"], errors="coerce").fillna(0.0)
+    else:
+        inputs = zoo_input_words(name, num_layers)
+    return VariantCosts(name, lat, en, accuracy, words, inputs)
+
+
+@functools.lru_cache(maxsize=256)
+def _zoo_inputs(name: str) -> tuple[float, ...] | None:
+    try:
+        base = name.split("@")[0]
+        model = zoo.load(base)
+        if "@" in name:
+            found = [v.model for v in supernet.variants(base) if v.name == name]
+            if not found:
+                return None
+            model = found[0]
+    except RtmmError:
+        return None
+    return tuple(float(layer.input_elems) for layer in model.layers)
+
+
+def zoo_input_words(name: str, num_layers: int) -> np.ndarray | None:
+    """Input activation words per layer of zoo model (or Supernet variant) ``name``; ``None`` if
+    the zoo does not know it or its layer count differs from the cost table's."""
+    inputs = _zoo_inputs(name)
+    if inputs is None or len(inputs) != num_layers:
+        return None
+    return np.array(inputs)
 
 
 def validate_table(

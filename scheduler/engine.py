@@ -1,12 +1,19 @@
-"""Native discrete-event engine: layer-block dispatch, full per-frame accounting (SPEC §5).
+"""Native discrete-event engine: layer-block dispatch, full per-frame accounting.
 
 Events live in a heap ordered by (time, kind, sequence): block completions first, then frame
 releases, then window boundaries, so an accelerator freed at t is available to a frame released at
 t. After all events of one instant are applied the engine
 
-1. drops ready jobs that have not started and whose deadline has passed (``drop_expired``), then
+1. drops hopeless ready jobs (:mod:`scheduler.mechanics`: best-case remaining latency beyond
+   ``drop_delta x slack``, started jobs included) — or, with ``drop_delta=None``, only unstarted
+   jobs whose deadline has passed (``drop_expired``), then
 2. asks the policy for decisions if a job is ready and an accelerator idle (or always, for a policy
-   with ``decide_when_busy``), validates them and applies them.
+   with ``decide_when_busy``), validates them and applies them; with feasibility-aware placement a
+   dispatch after which the job could no longer finish is held back and the policy is asked again
+   without that job.
+
+The mechanics (:class:`scheduler.mechanics.FrameMechanics`: hopeless drop, placement, migration
+cost) are the engine's, identical for every policy.
 
 Semantics:
 
@@ -22,10 +29,14 @@ Semantics:
   dropped too (the event it should have handled was missed); one that would not have been triggered
   is ``not_triggered``. A child of a not-triggered frame is not triggered. This applies down chains.
 - a block ``[next_layer, next_layer + n)`` runs non-preemptively on one accelerator for the sum of
-  its layers' latencies (cycles / clock); its energy is the sum of its layers' energies. With
+  its layers' latencies (cycles / clock); its energy is the sum of its layers' energies, plus the
+  migration cost when it runs on another accelerator than the job's previous block. With
   ``offchip_contention`` the block's latency is at least its off-chip words x (number of busy
   accelerators at dispatch, itself included) / the system's off-chip bandwidth — a processor-sharing
   approximation evaluated at dispatch time.
+- workload changes (``probability_changes``: ``(model, time_ms, p)``): frames of the model
+  released from ``time_ms`` on are triggered with probability ``p`` — a model joins (0 -> 1) or
+  leaves (1 -> 0), a cascade's probability moves — drawn from the same random stream.
 - same seed -> same result: the random streams (triggers, jitter, the policy's generator) are
   independent children of ``numpy.random.SeedSequence(seed)`` and drawn independently of the policy.
 """
@@ -41,6 +52,7 @@ import numpy as np
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays
 from scheduler.decisions import Dispatch, Drop
+from scheduler.mechanics import FrameMechanics, MechanicsRuntime, Migration, Partition
 from scheduler.result import frames_frame, timeline_frame
 from scheduler.state import FrameStatus, Job, RunningMetrics, SchedulerState, WindowMetrics
 
@@ -69,6 +81,10 @@ class NativeEngine:
         window_ms: float | None = None,
         drop_expired: bool = True,
         offchip_bw_words_per_cycle: float | None = None,
+        mechanics: FrameMechanics | None = None,
+        migration: Migration | None = None,
+        partition: Partition | None = None,
+        probability_changes: Sequence[tuple[int, float, float]] = (),
     ) -> None:
         self.model_ids = model_ids
         self.parents = parents
@@ -85,11 +101,28 @@ class NativeEngine:
         self.children = [
             tuple(c for c, p in enumerate(parents) if p == m) for m in range(len(model_ids))
         ]
+        self.options = FrameMechanics(drop_delta=None) if mechanics is None else mechanics
+        self.mech = MechanicsRuntime(
+            self.options, migration, costs, self.periods_ms, self.children, self.horizon_ms
+        )
+        self.running_move_nj: list[float] = [0.0] * self.num_acc
+        self.partition = partition
+        if partition is not None and len(partition.physical) != self.num_acc:
+            raise SimulationError(
+                f"partition has {len(partition.physical)} units for {self.num_acc} accelerators",
+                source="<api>",
+            )
+        self.conflicts = [
+            partition.conflicts(a) if partition is not None else () for a in range(self.num_acc)
+        ]
+        self.array_mode: dict[int, bool] = {}
+        self.probability_changes = tuple(sorted(probability_changes, key=lambda c: c[1]))
         self.jobs = self._make_jobs(trigger_rng, jitter_rng, jitter_ms)
         self.metrics = RunningMetrics.zeros(len(model_ids))
         self.ready: list[Job] = []
         self.running: list[Job | None] = [None] * self.num_acc
         self.running_n: list[int] = [0] * self.num_acc
+        self.running_done_ms = np.zeros(self.num_acc)
         self.heap: list[tuple] = []
         self.seq = 0
         self.now = 0.0
@@ -102,7 +135,11 @@ class NativeEngine:
         jobs = []
         for m, period in enumerate(self.periods_ms):
             n = int(np.floor(self.horizon_ms / period + 1e-9))
-            triggers = trigger_rng.random(n) < self.probabilities[m]
+            p = np.full(n, self.probabilities[m])
+            for model, at_ms, new_p in self.probability_changes:  # workload changes mid-run
+                if model == m:
+                    p[np.arange(n) * period >= at_ms] = new_p
+            triggers = trigger_rng.random(n) < p
             jitter = jitter_rng.random(n) * jitter_ms if jitter_ms > 0 else np.zeros(n)
             jobs.append(
                 [
@@ -141,20 +178,35 @@ class NativeEngine:
                     self._release(self.jobs[a][b])
                 elif kind == _WINDOW:
                     self._window(a)
-            if self.drop_expired and self.ready:
-                for job in [j for j in self.ready if j.deadline_ms < now and j.next_layer == 0]:
-                    self._drop(job)
-            if self.ready and (self.policy.decide_when_busy or None in self.running):
+            if self.ready:
+                self._drop_hopeless(now)
+            if self.ready and (self.policy.decide_when_busy or self._idle()):
                 self._decide()
             if not heap and self.ready:
                 self._wake_or_stall()
         return self._frame_rows(), timeline_frame(self.block_rows), self.now
 
+    def _drop_hopeless(self, now: float) -> None:
+        if self.options.drop_delta is not None:
+            doomed = [j for j in self.ready if self.mech.hopeless(j, now)]
+        elif self.drop_expired:
+            doomed = [j for j in self.ready if j.deadline_ms < now and j.next_layer == 0]
+        else:
+            return
+        for job in doomed:
+            self._drop(job)
+
     def _wake_or_stall(self) -> None:
-        """Nothing is pending but jobs are ready: wake up when the first can expire, or fail."""
-        unstarted = [j.deadline_ms for j in self.ready if j.next_layer == 0]
-        if self.drop_expired and unstarted:
-            self._push(float(np.nextafter(max(min(unstarted), self.now), np.inf)), _WAKE, 0)
+        """Nothing is pending but jobs are ready: wake up when the first can be dropped, or fail."""
+        if self.options.drop_delta is not None:
+            times = [self.mech.hopeless_at_ms(j) for j in self.ready]
+        elif self.drop_expired:
+            times = [j.deadline_ms for j in self.ready if j.next_layer == 0]
+        else:
+            times = []
+        times = [t for t in times if np.isfinite(t)]
+        if times:
+            self._push(float(np.nextafter(max(min(times), self.now), np.inf)), _WAKE, 0)
             return
         self._bad(
             f"left {len(self.ready)} job(s) ready with idle accelerators and nothing pending "
@@ -213,13 +265,17 @@ class NativeEngine:
             if job.ready_ms != job.ready_ms:  # never became ready (dropped with its parent)
                 met.released[m] += 1
             job.completion_ms = self.now
-            if status == FrameStatus.ON_TIME:
-                met.on_time[m] += 1
-            elif status == FrameStatus.LATE:
-                met.late[m] += 1
-            else:
+            if status == FrameStatus.DROPPED:
                 met.dropped[m] += 1
-            met.min_energy_nj[m] += self.costs.models[m].full.min_energy_nj
+                job.undone_energy_nj = job.costs.undone_energy_nj(job.next_layer)
+                met.undone_energy_nj[m] += job.undone_energy_nj
+            else:
+                if status == FrameStatus.ON_TIME:
+                    met.on_time[m] += 1
+                else:
+                    met.late[m] += 1
+                met.acc_shortfall[m] += 1.0 - min(1.0, job.costs.accuracy)
+            met.min_energy_nj[m] += job.costs.min_energy_nj
         for c in self.children[m]:
             if job.frame < len(self.jobs[c]):
                 child = self.jobs[c][job.frame]
@@ -234,7 +290,7 @@ class NativeEngine:
         job = self.running[acc]
         n = self.running_n[acc]
         self.running[acc] = None
-        energy = job.costs.block_energy_nj(job.next_layer, n, acc)
+        energy = job.costs.block_energy_nj(job.next_layer, n, acc) + self.running_move_nj[acc]
         job.energy_nj += energy
         self.metrics.energy_nj[job.model] += energy
         job.next_layer += n
@@ -258,7 +314,7 @@ class NativeEngine:
         return SchedulerState(
             now_ms=self.now,
             ready=self.ready,
-            idle=tuple(a for a in range(self.num_acc) if self.running[a] is None),
+            idle=self._idle(),
             running=self.running,
             costs=self.costs,
             model_ids=self.model_ids,
@@ -266,16 +322,39 @@ class NativeEngine:
             parents=self.parents,
             probabilities=self.probabilities,
             metrics=self.metrics,
+            mechanics=self.mech,
+            busy_until_ms=self.running_done_ms,
+            partition=self.partition,
+        )
+
+    def _idle(self) -> tuple[int, ...]:
+        """Accelerators (units) free now: not running, and no unit sharing their hardware is."""
+        run = self.running
+        return tuple(
+            a
+            for a in range(self.num_acc)
+            if run[a] is None and all(run[c] is None for c in self.conflicts[a])
         )
 
     def _decide(self) -> None:
-        state = self._state()
-        decisions = self.policy.decide(state)
-        self._apply(decisions, state)
+        held: list[Job] = []
+        while True:
+            state = self._state()
+            if held:
+                state.ready = [j for j in self.ready if all(j is not h for h in held)]
+            decisions = self.policy.decide(state)
+            new_held = self._apply(decisions, state)
+            if not new_held:
+                return
+            held += new_held
+            if not self._idle() or len(held) >= len(self.ready):
+                return
 
-    def _apply(self, decisions: Sequence, state: SchedulerState) -> None:
+    def _apply(self, decisions: Sequence, state: SchedulerState) -> list[Job]:
+        """Apply decisions; return the jobs whose dispatch placement held back."""
         seen_jobs: set[int] = set()
-        ready_ids = {id(j) for j in self.ready}
+        ready_ids = {id(j) for j in state.ready}
+        held = []
         for d in decisions:
             job = d.job
             if id(job) in seen_jobs or id(job) not in ready_ids:
@@ -284,15 +363,24 @@ class NativeEngine:
             if isinstance(d, Drop):
                 self._drop(job)
             elif isinstance(d, Dispatch):
-                self._dispatch(job, d.accelerator, d.n_layers)
+                if self.options.feasible_placement and self._placement_holds(job, d):
+                    held.append(job)
+                else:
+                    self._dispatch(job, d.accelerator, d.n_layers)
             else:
                 self._bad(f"returned {type(d).__name__}, expected Dispatch or Drop")
+        return held
+
+    def _placement_holds(self, job: Job, d: Dispatch) -> bool:
+        if not (0 <= d.accelerator < self.num_acc and 1 <= d.n_layers <= job.remaining_layers):
+            return False  # invalid: let _dispatch report it
+        return not self.mech.can_continue(job, d.accelerator, d.n_layers, self.now)
 
     def _bad(self, what: str) -> None:
         raise SimulationError(f"policy '{self.policy.name}' {what}", source="<api>")
 
     def _dispatch(self, job: Job, acc: int, n: int) -> None:
-        if not (0 <= acc < self.num_acc) or self.running[acc] is not None:
+        if not (0 <= acc < self.num_acc) or acc not in self._idle():
             self._bad(f"dispatched {job!r} to accelerator {acc}, which is not idle")
         if not 1 <= n <= job.remaining_layers:
             self._bad(f"dispatched {n} layers of {job!r} (allowed 1..{job.remaining_layers})")
@@ -302,17 +390,25 @@ class NativeEngine:
             words = job.costs.block_offchip_words(start, n, acc)
             busy = 1 + sum(1 for r in self.running if r is not None)
             cycles = max(cycles, words * busy / self.offchip_bw)
-        done = self.now + cycles * self.ms_per_cycle[acc]
+        move_ms = float(self.mech.move_ms(job)[acc])
+        if self.partition is not None:  # whole <-> split switch of the physical array
+            phys, split = self.partition.physical[acc], self.partition.split[acc]
+            if self.array_mode.get(phys, split) != split:
+                cycles += self.partition.reconfig_cycles
+            self.array_mode[phys] = split
+        self.running_move_nj[acc] = self.mech.move_energy_nj(job, acc)
+        done = self.now + move_ms + cycles * self.ms_per_cycle[acc]
         self.ready.remove(job)
         self.running[acc] = job
         self.running_n[acc] = n
+        self.running_done_ms[acc] = done
         if job.num_blocks == 0:
             job.first_dispatch_ms = self.now
         self.block_rows.append(
             (
                 acc, self.costs.accelerator_names[acc], job.model_id, job.frame, job.num_blocks,
                 start, n, job.release_ms, self.now, job.deadline_ms, done,
-                job.costs.block_energy_nj(start, n, acc),
+                job.costs.block_energy_nj(start, n, acc) + self.running_move_nj[acc],
             )
         )  # fmt: skip
         job.num_blocks += 1
@@ -329,8 +425,8 @@ class NativeEngine:
                     (
                         j.model_id, j.frame, j.variant, str(j.status), j.release_ms, j.ready_ms,
                         j.deadline_ms, j.first_dispatch_ms, j.completion_ms, j.energy_nj,
-                        j.costs.accuracy, self.costs.models[j.model].full.min_energy_nj,
-                        j.num_blocks,
+                        j.costs.accuracy, j.costs.min_energy_nj, j.num_blocks,
+                        j.undone_energy_nj,
                     )
                 )  # fmt: skip
         return frames_frame(rows)

@@ -41,6 +41,7 @@ from scheduler import costs as cost_lib
 from scheduler import policies
 from scheduler.costs import CostArrays
 from scheduler.engine import NativeEngine
+from scheduler.mechanics import FrameMechanics, Partition, resolve_migration
 from scheduler.policies.base import Policy, RunContext
 from scheduler.protocols import ScenarioLike, SystemLike
 from scheduler.result import SimulationResult
@@ -80,7 +81,11 @@ class RunOptions:
     periods; ``jitter_ms``, ``window_ms``, ``offchip_contention`` and variants do not apply);
     otherwise the native engine runs. ``analysis`` names the cost analysis used when the costs
     are computed here. ``supernets`` adds the zoo's supernet sub-networks of the scenario's zoo
-    models to the costs, for policies with a variant selector.
+    models to the costs, for policies with a variant selector. ``mechanics`` are the engine's
+    frame mechanics, the same for every policy (``None``: :class:`FrameMechanics` defaults,
+    hopeless frames dropped and migration charged); ``partition`` declares accelerators that are
+    sub-arrays of others (spatial fission); ``probability_changes`` (``(model index, time_ms,
+    p)``) change the workload mid-run.
     """
 
     xrbench_compatible: bool = False
@@ -92,6 +97,9 @@ class RunOptions:
     drop_expired: bool = True
     offchip_contention: bool = False
     supernets: bool = False
+    mechanics: FrameMechanics | None = None
+    partition: Partition | None = None
+    probability_changes: tuple[tuple[int, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         seed = self.seed
@@ -217,6 +225,10 @@ def cost_table(
             f"cost table has {len(table)} rows, expected {sum(counts)}", source="<pipeline>"
         )
     table["model"] = np.repeat(np.array(labels, dtype=object), counts)
+    # each layer's input activation (words): what moving a frame between accelerators carries
+    offsets = np.repeat(np.cumsum([0] + [len(m.layers) for m in models[:-1]]), counts)
+    inputs = np.array([float(layer.input_elems) for m in models for layer in m.layers])
+    table["input_words"] = inputs[offsets + table["layer_idx"].to_numpy(dtype=np.int64)]
     return table
 
 
@@ -345,6 +357,7 @@ def run(
                     "off-chip contention needs an 'offchip_words' column in the cost table",
                     source="<api>",
                 )
+        mechanics = FrameMechanics() if opts.mechanics is None else opts.mechanics
         engine = NativeEngine(
             **common,
             policy=policy,
@@ -355,6 +368,10 @@ def run(
             window_ms=opts.window_ms,
             drop_expired=opts.drop_expired,
             offchip_bw_words_per_cycle=offchip,
+            mechanics=mechanics,
+            migration=resolve_migration(mechanics.migration, arrays, system),
+            partition=opts.partition,
+            probability_changes=opts.probability_changes,
         )
         frames, timeline, end = engine.run()
         periods_ms = tuple(float(p) for p in engine.periods_ms)

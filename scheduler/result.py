@@ -24,6 +24,7 @@ FRAME_COLUMNS = (
     "accuracy",
     "min_energy_nj",
     "num_blocks",
+    "undone_energy_nj",
 )
 
 #: Columns of :attr:`SimulationResult.timeline`.

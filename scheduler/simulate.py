@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from hardware_db.system import System
 from scheduler.costs import CostArrays
+from scheduler.mechanics import FrameMechanics, Partition
 from scheduler.pipeline import (
     CostSource,
     RunOptions,
@@ -67,6 +68,9 @@ def simulate(
     offchip_contention: bool = False,
     variants: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     supernets: bool = False,
+    mechanics: FrameMechanics | None = None,
+    partition: Partition | None = None,
+    probability_changes: Sequence[tuple[int, float, float]] = (),
 ) -> SimulationResult:
     """Simulate ``scenario`` on ``system`` under ``policy`` for ``horizon_ms``.
 
@@ -75,7 +79,9 @@ def simulate(
     do not apply). Otherwise the native engine runs (see :mod:`scheduler.engine`); ``window_ms``
     calls the policy's ``on_window`` every window; ``variants`` names sub-network rows of the
     given cost table and ``supernets`` costs the zoo's sub-networks of the scenario's models, for
-    the policy's ``select_variant`` to choose from. See :class:`scheduler.pipeline.RunOptions`.
+    the policy's ``select_variant`` to choose from. ``mechanics`` (the engine's frame mechanics,
+    the same for every policy), ``partition`` (spatial fission) and ``probability_changes``
+    (mid-run workload changes) are described in :class:`scheduler.pipeline.RunOptions`.
     """
     options = RunOptions(
         xrbench_compatible=xrbench_compatible,
@@ -87,5 +93,8 @@ def simulate(
         drop_expired=drop_expired,
         offchip_contention=offchip_contention,
         supernets=supernets,
+        mechanics=mechanics,
+        partition=partition,
+        probability_changes=tuple((int(m), float(t), float(p)) for m, t, p in probability_changes),
     )
     return run(scenario, system, policy, costs=costs, options=options, variants=variants)

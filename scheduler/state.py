@@ -57,6 +57,7 @@ class Job:
         "status",
         "triggered",
         "num_blocks",
+        "undone_energy_nj",
     )
 
     def __init__(
@@ -89,6 +90,7 @@ class Job:
         self.completion_ms = float("nan")
         self.status: FrameStatus | None = None
         self.num_blocks = 0
+        self.undone_energy_nj = 0.0
 
     @property
     def num_layers(self) -> int:
@@ -118,7 +120,10 @@ class Job:
 
 @dataclass
 class RunningMetrics:
-    """Counters the engine keeps up to date during a run, per model (arrays indexed by model)."""
+    """Counters the engine keeps up to date during a run, per model (arrays indexed by model).
+
+    UXCost of the counters: ``scheduler.metrics.running_uxcost``.
+    """
 
     released: np.ndarray
     on_time: np.ndarray
@@ -126,16 +131,17 @@ class RunningMetrics:
     dropped: np.ndarray
     not_triggered: np.ndarray
     energy_nj: np.ndarray  # spent on the model's frames so far
-    min_energy_nj: np.ndarray  # reference energy of the model's resolved frames (UXCost's E_norm)
+    min_energy_nj: np.ndarray  # reference energy of the resolved frames' variants (UXCost)
+    undone_energy_nj: np.ndarray  # dropped frames' unexecuted layers at their dearest accelerator
+    acc_shortfall: np.ndarray  # sum of 1 - accuracy over completed frames (sub-networks)
 
     @classmethod
     def zeros(cls, num_models: int) -> RunningMetrics:
         def z(dtype: type) -> np.ndarray:
             return np.zeros(num_models, dtype=dtype)
 
-        return cls(
-            z(np.int64), z(np.int64), z(np.int64), z(np.int64), z(np.int64), z(float), z(float)
-        )
+        i = np.int64
+        return cls(z(i), z(i), z(i), z(i), z(i), z(float), z(float), z(float), z(float))
 
     def copy(self) -> RunningMetrics:
         return RunningMetrics(*(getattr(self, f).copy() for f in self.__dataclass_fields__))
@@ -149,36 +155,18 @@ class RunningMetrics:
     def resolved(self) -> np.ndarray:
         return self.on_time + self.late + self.dropped
 
-    def uxcost(self) -> float:
-        """UXCost (SPEC §5) over the frames resolved so far (or in a window, for a difference).
-
-        E_norm = energy spent / reference energy of the resolved frames; V = mean over models with
-        resolved frames of (late + dropped) / resolved, floored at 1 / total resolved. ``nan`` when
-        nothing was resolved.
-        """
-        resolved = self.resolved
-        total = int(resolved.sum())
-        if total == 0:
-            return float("nan")
-        ref = float(self.min_energy_nj.sum())
-        e_norm = float(self.energy_nj.sum()) / ref if ref > 0 else float("nan")
-        has = resolved > 0
-        v = float(np.mean((self.late[has] + self.dropped[has]) / resolved[has]))
-        return e_norm * max(v, 1.0 / total)
-
 
 @dataclass(frozen=True)
 class WindowMetrics:
-    """What happened in one window ``[start_ms, end_ms)``: the difference of running metrics."""
+    """What happened in one window ``[start_ms, end_ms)``: the difference of running metrics.
+
+    Its UXCost is ``scheduler.metrics.running_uxcost(window.delta)``.
+    """
 
     index: int
     start_ms: float
     end_ms: float
     delta: RunningMetrics
-
-    @property
-    def uxcost(self) -> float:
-        return self.delta.uxcost()
 
 
 @dataclass
@@ -195,6 +183,7 @@ class SchedulerState:
       scenario.
     - ``metrics``: running per-model counters (see :class:`RunningMetrics`).
     - ``xrbench``: ``True`` in XRBench-compatible mode (whole-model dispatch only).
+    - ``mechanics``: the engine's frame mechanics (see the field).
     """
 
     now_ms: float
@@ -209,6 +198,13 @@ class SchedulerState:
     metrics: RunningMetrics
     xrbench: bool = False
     extra: dict = field(default_factory=dict)
+    #: The engine's :class:`scheduler.mechanics.MechanicsRuntime` (native mode; ``None`` in the
+    #: XRBench-compatible runtime): best-case remaining latency, migration and placement checks.
+    mechanics: object = None
+    #: Per accelerator: when its running block completes (meaningless for idle accelerators).
+    busy_until_ms: np.ndarray | None = None
+    #: Spatial fission of the accelerators (:class:`scheduler.mechanics.Partition`) or ``None``.
+    partition: object = None
 
     @property
     def min_period_ms(self) -> float:

@@ -1,20 +1,15 @@
-"""Supernet selector: per frame, which sub-network of each model runs (SPEC §6).
+"""Supernet selector: per frame, which sub-network of each model runs.
 
 A model with supernet variants (:mod:`workloads.supernet`; in the cost arrays variant 0 is the full
 model, the others sub-networks with an accuracy relative to it) can trade accuracy for load. The
 selector keeps an *assignment* (one variant per model, a *plan*) and answers every released frame
 with its model's assigned variant.
 
-Why a simple load rule is not enough (measured on ``ar_gaming`` / ``ar_assistant``, 4K, seeds
-0-2): the right plan depends on *which* accelerator can run *which* variant in time, and on what
-the scheduler then does with the freed capacity. On the 4K dual WS+OS system the full MiDaS (DE)
-fits no accelerator (36.8 ms on WS > its 33.3 ms period), so SDRM3 drops all DE frames — which
-costs nothing in energy. A utilisation rule that shrinks DE "so that it fits" makes DE compete with
-HT/PD on the WS accelerator: DE@w0.75 completed half its frames while HT and PD lost all of
-theirs (UXCost 0.405 -> still worse in score, and the mean delivered accuracy, over the one model
-left, fell to 0.955). On ``ar_assistant`` the rule picked DE@w0.5 and PD lost 16 of 30 frames
-(UXCost 0.146 vs 0.139), while the plan that actually helps is a smaller HRViT (SS@r0.75: 0.090,
-delivered accuracy 0.986).
+A simple load rule ("shrink the models until the utilisation fits") is not enough: the right plan
+depends on *which* accelerator can run *which* variant in time and on what the scheduler then does
+with the freed capacity — shrinking a model that fits no accelerator can make it compete with
+models that did fit, and the plan that helps may shrink a different model altogether (measurements
+in ``benchmarks/RESULTS.md``).
 
 So plans are scored *jointly over all models* by the quantity they are meant to lower:
 
@@ -25,7 +20,7 @@ So plans are scored *jointly over all models* by the quantity they are meant to 
   ``lookahead_ms`` — periods, cascade probabilities (its own fixed random stream, not the run's)
   and cost tables, i.e. only what the runtime knows in advance; no jitter, no off-chip
   contention. The prediction gives the plan's UXCost and its *delivered* accuracy (below);
-- *choice*: if the full models predict no violation (``V`` at its floor) they stay: the largest
+- *choice*: if the full models predict no violation (``V = 0``) they stay: the largest
   sub-networks that keep the system schedulable. Otherwise the plan with the lowest predicted
   UXCost among those whose predicted delivered accuracy stays within the budget wins, and only if
   it beats the full models' prediction by more than ``hysteresis`` (relative);
@@ -58,6 +53,8 @@ import pandas as pd
 from rtmm.errors import SimulationError
 from scheduler.decisions import RunContext
 from scheduler.engine import NativeEngine
+from scheduler.mechanics import FrameMechanics
+from scheduler.metrics import frames_uxcost
 from scheduler.state import FrameStatus, Job, SchedulerState, WindowMetrics
 
 if TYPE_CHECKING:
@@ -69,24 +66,6 @@ MAX_PLANS = 4096
 WHATIF_SEED = 12345
 _PREDICTIONS: dict[tuple, tuple[float, float, float]] = {}
 _MAX_CACHE = 4096
-
-
-def frames_uxcost(frames: pd.DataFrame) -> tuple[float, float]:
-    """UXCost of a run's frame table (as :mod:`scheduler.metrics`) and its unfloored mean
-    violation rate over models (0 when every released frame finished on time)."""
-    status = frames["status"]
-    trig = status != FrameStatus.NOT_TRIGGERED
-    if not trig.any():
-        return float("nan"), float("nan")
-    bad = status.isin((FrameStatus.LATE, FrameStatus.DROPPED))
-    per_model = pd.DataFrame({"model": frames["model"], "trig": trig, "bad": bad & trig})
-    g = per_model[per_model["trig"]].groupby("model")
-    rates = (g["bad"].sum() / g["trig"].sum()).to_numpy(float)
-    released = int(trig.sum())
-    raw = float(rates.mean())
-    ref = float(frames.loc[trig, "min_energy_nj"].sum())
-    e_norm = float(frames["energy_nj"].sum()) / ref if ref > 0 else float("nan")
-    return e_norm * max(raw, 1.0 / released), raw
 
 
 class SupernetSelector:
@@ -229,9 +208,10 @@ class SupernetSelector:
             horizon_ms=self.lookahead_ms,
             trigger_rng=np.random.default_rng(trig),
             jitter_rng=np.random.default_rng(jit),
+            mechanics=FrameMechanics(),
         )
         frames = engine.run()[0]
-        ux, v = frames_uxcost(frames)
+        ux, _, v = frames_uxcost(frames)
         acc = float(delivered_accuracy(frames)["accuracy"].iloc[-1])
         if len(_PREDICTIONS) >= _MAX_CACHE:
             _PREDICTIONS.clear()

@@ -1,4 +1,4 @@
-"""Online tuner of SDRM3's parameters theta = (alpha, beta, gamma, delta) (SPEC §6).
+"""Online tuner of SDRM3's parameters theta (finite differences over windows of a run).
 
 Once per window the tuner receives the UXCost measured over that window (the window's energy and
 violations, :class:`scheduler.state.WindowMetrics`) and returns the theta for the next window. The
@@ -47,10 +47,8 @@ import pandas as pd
 
 from rtmm.errors import SimulationError
 from rtmm.fileio import atomic_path
-from scheduler.outputs import new_figure
-from scheduler.theta import THETA_BOUNDS, THETA_NAMES
 
-DEFAULT_NAMES = THETA_NAMES
+DEFAULT_NAMES = ("alpha", "beta", "gamma")
 
 
 class Tuner:
@@ -81,7 +79,7 @@ class Tuner:
         exploit: int = 3,
     ) -> None:
         if bounds is None:
-            bounds = THETA_BOUNDS
+            raise SimulationError("tuner: no bounds", source="<api>", allowed="[k x 2] array")
         self.bounds = np.asarray(bounds, dtype=float)
         theta = np.asarray(theta0, dtype=float)
         if self.bounds.shape != (len(theta), 2) or np.any(self.bounds[:, 1] <= self.bounds[:, 0]):
@@ -356,6 +354,8 @@ def plot_trace(
     names: Sequence[str] = DEFAULT_NAMES,
 ) -> None:
     """Two panels: window UXCost (and baseline) per window; theta in effect per window."""
+    from scheduler.outputs import new_figure
+
     fig = new_figure((7, 5))
     top, bottom = fig.subplots(2, 1, sharex=True)
     w = trace["window"].to_numpy()

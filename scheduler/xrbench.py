@@ -96,6 +96,9 @@ def run_xrbench(
                 1.0,
                 variants[job.model].min_energy_nj,
                 job.num_blocks,
+                variants[job.model].undone_energy_nj(0)
+                if job.status == FrameStatus.DROPPED
+                else 0.0,
             )
         )
 

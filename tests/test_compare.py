@@ -8,6 +8,7 @@ import pytest
 
 from dse import compare
 from dse.cli import main
+from scheduler.metrics import V_FLOOR
 
 pytest.importorskip("costmodel.table")
 
@@ -29,7 +30,7 @@ def test_compare_tiny_writes_runs_and_reductions(tmp_path, capsys):
     ]  # fmt: skip
     assert list(runs.columns[: len(expected)]) == expected
     assert len(runs) == 2 and set(runs.policy) == {"edf", "sdrm3"}
-    assert np.allclose(runs.uxcost, runs.e_norm * runs.v)
+    assert np.allclose(runs.uxcost, runs.e_norm * (runs.v + V_FLOOR))
     red = pd.read_csv(out / "reductions.csv")
     assert list(red.columns[:3]) == ["baseline", "system", "geomean_uxcost_reduction"]
     assert list(red.baseline) == ["edf"] and list(red.system) == ["xrbench-4k-J"]
@@ -39,7 +40,11 @@ def test_compare_tiny_writes_runs_and_reductions(tmp_path, capsys):
         assert (out / name).stat().st_size > 0
     assert list(out.glob("gantt_vr_gaming_xrbench-4k-J.png"))
     text = capsys.readouterr().out
-    assert "geomean UXCost reduction" in text and "edf" in text
+    assert "best fair baseline per scenario" in text and "edf" in text
+    scen = pd.read_csv(out / "scenarios.csv")
+    assert list(scen.best_baseline) == ["edf"] and scen.seeds.iloc[0] == 1
+    assert scen.reduction.iloc[0] == pytest.approx(1 - ux["sdrm3"] / ux["edf"])
+    assert {"ideal_load", "ci_low", "ci_high", "starved_sdrm3"} <= set(scen.columns)
 
 
 def test_reductions_pair_runs_by_scenario_and_seed():
@@ -79,3 +84,52 @@ def test_compare_bad_arguments_are_one_line_errors(tmp_path, capsys, args):
     err = capsys.readouterr().err.strip()
     assert err.startswith("rtmm: error:") and "\n" not in err
     assert not (tmp_path / "o" / "runs.csv").exists()
+
+
+def test_geomean_refuses_zero_or_nan_points():
+    from rtmm.errors import RtmmError
+    from scheduler.metrics import geomean
+
+    assert geomean([1.0, 4.0]) == pytest.approx(2.0)
+    for bad in ([1.0, 0.0], [1.0, float("nan")], []):
+        with pytest.raises(RtmmError, match="geometric mean"):
+            geomean(bad)
+
+
+def test_best_fair_baseline_and_bootstrap_ci():
+    from dse.compare_stats import scenario_comparison
+
+    rows = []
+    for seed in range(6):
+        pols = (("sdrm3", 1.0 + 0.1 * seed), ("edf", 2.0), ("llf", 1.5 + 0.1 * seed))
+        for policy, ux in (*pols, ("edf@published", 0.5)):
+            rows.append(
+                dict(scenario="s", system="x", policy=policy, seed=seed, uxcost=ux, score=0.5,
+                     miss_rate=0.0, drop_rate=0.1, starved_models="")
+            )  # fmt: skip
+    c = scenario_comparison(pd.DataFrame(rows))
+    assert c.best_baseline.iloc[0] == "llf"  # never an "as published" run
+    assert c.ci_low.iloc[0] <= c.reduction.iloc[0] <= c.ci_high.iloc[0]
+    assert 0 < c.reduction.iloc[0] < 0.5
+
+
+def test_compare_costs_a_scenario_files_own_models(tmp_path):
+    """A scenario entry with a model file runs that file's layers in compare too (not the zoo
+    model of the same name), with each layer's input size attached for the migration cost."""
+    from dse.compare_points import cost_arrays
+    from hardware_db.library import get_system
+    from workloads import scenario as scenario_lib
+
+    (tmp_path / "tiny.csv").write_text(
+        "name,type,N,K,C,Y,X,R,S\nc1,CONV,1,4,3,8,8,3,3\nc2,CONV,1,4,4,6,6,3,3\n"
+    )
+    (tmp_path / "s.yaml").write_text(
+        "name: own\nmodels:\n  - {model: ES_RITNet, file: tiny.csv, fps: 30}\n"
+        "  - {model: GE_FBNet_C, fps: 30}\n"
+    )
+    scenario = scenario_lib.load(tmp_path / "s.yaml")
+    arrays = cost_arrays(scenario, get_system("xrbench-4k-J"), "maestro")
+    es, ge = (m.variants[0] for m in arrays.models)
+    assert es.num_layers == 2  # the file's two layers, not the zoo's 42
+    assert list(es.input_words) == [3 * 8 * 8, 4 * 6 * 6]
+    assert ge.num_layers == 63

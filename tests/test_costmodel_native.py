@@ -94,12 +94,13 @@ def test_true_windows_on_es_conv6_ws_by_hand():
     assert maestro["latency_cycles"][0] == 33_696
 
 
-def test_full_native_with_unbounded_resources_is_true_windows_plus_egress_on_xrbench_layers():
-    # XRBench conventions (stride 1, dense, NoC latency 1, top == col): strides, grouped, capacity,
-    # offchip and noc_latency change nothing when nothing binds
+def test_case_native_with_unbounded_resources_is_true_windows_plus_egress_on_xrbench_layers():
+    # XRBench conventions (stride 1, dense, NoC latency 1, top == col): on MAESTRO's cases
+    # (reuse off), strides, grouped, capacity, offchip and noc_latency change nothing when
+    # nothing binds
     for acc in XR.values():
         big = _huge(acc)
-        full = analyse_native(ZOO_VALID, big)
+        full = analyse_native(ZOO_VALID, big, NativeOptions(reuse=False, pass_fill=False))
         core = analyse_native(
             ZOO_VALID, big, NativeOptions.none(true_windows=True, all_egress=True)
         )

@@ -66,7 +66,7 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys):
     bad.write_text("name: x\noffchip_bw_words_per_cycle: true\naccelerators: [eyeriss]\n")
     assert main(["hardware", "show", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "bad.yaml: offchip_bw_words_per_cycle: must be an integer, got bool True" in err
+    assert "bad.yaml: offchip_bw_words_per_cycle: must be a number, got bool True" in err
     assert err.count("\n") == 1
     hw = tmp_path / "hw.m"
     hw.write_text("Accelerator A {\n num_pes: lots\n}\n")

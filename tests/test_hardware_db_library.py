@@ -134,7 +134,7 @@ def test_list_accelerators():
         ("xrbench-4k-Z", "unknown system 'xrbench-4k-Z'; did you mean xrbench-4k-"),
         ("xrbench-4k-J/7", "accelerator index 7 is out of range (allowed: 0 … 1"),
         ("xrbench-4k-J/accX", "unknown accelerator of xrbench-4k-J 'accX'"),
-        ("eyeris", "unknown accelerator 'eyeris'; did you mean eyeriss?"),
+        ("eyeris", "unknown accelerator 'eyeris'; did you mean eyeriss, eyeriss-v1?"),
     ],
 )
 def test_unknown_names(name, message):

@@ -1,4 +1,4 @@
-"""SDRM3: invariants, MapScore vectorisation, predictive drop with cascades, tuner, Supernet."""
+"""SDRM3 and the engine's frame mechanics: invariants, MapScore, hopeless drop, tuner, Supernet."""
 
 from __future__ import annotations
 
@@ -10,14 +10,10 @@ from test_scheduler_properties import Acc, Model, Scenario, System, check_invari
 
 from scheduler import policies, simulate
 from scheduler.costs import CostArrays, ModelCosts, VariantCosts
+from scheduler.mechanics import FrameMechanics
 from scheduler.policies.base import RunContext
-from scheduler.policies.sdrm3 import (
-    SDRM3,
-    Theta,
-    greedy_pairs,
-    map_scores,
-    pair_terms,
-)
+from scheduler.policies.sdrm3 import SDRM3
+from scheduler.policies.sdrm3_terms import THETA_BOUNDS, Theta, greedy_pairs, map_scores, pair_terms
 from scheduler.state import Job, RunningMetrics, WindowMetrics
 from scheduler.supernet_selector import SupernetSelector, delivered_accuracy
 from scheduler.tuner import Tuner, plot_trace, settling_window
@@ -70,7 +66,7 @@ def test_map_score_matrix_equals_naive_per_pair():
             )
         )  # fmt: skip
     idle, now, block_ms = (0, 2), 6.0, 1.5
-    theta = Theta(0.7, 1.3, 0.4, 1.0)
+    theta = Theta(0.7, 1.3, 0.4)
     terms = pair_terms(jobs, idle, now, ms_per_cycle, block_ms, u_max=5.0)
     scores = map_scores(terms, theta)
     for i, j in enumerate(jobs):
@@ -114,20 +110,19 @@ def _cascade_run(policy, parent_cycles, horizon=100.0):
     return simulate(scenario, system, policy, costs=costs, horizon_ms=horizon, seed=1)
 
 
-def test_predictive_drop_drops_infeasible_parent_and_its_cascade_children():
-    # P needs 2 x 15 ms > its 20 ms period on either accelerator: hopeless from release
-    r = _cascade_run(SDRM3(tuner=False), 15_000_000)
+@pytest.mark.parametrize("policy", ["sdrm3_static", "edf", "latency_greedy", "herald"])
+def test_engine_drops_infeasible_parent_and_its_cascade_children(policy):
+    # P needs 2 x 15 ms > its 20 ms period on either accelerator: hopeless from release; the
+    # engine drops it under every policy (the mechanics are the engine's)
+    r = _cascade_run(policies.get(policy), 15_000_000)
     f = r.frames
     assert (f[f.model == "P"].status == "dropped").all()
     assert (f[f.model == "C"].status == "dropped").all()
     assert f[f.model.isin(["P", "C"])].energy_nj.sum() == 0.0  # dropped before wasting energy
     assert not r.timeline.model.isin(["P", "C"]).any()
     assert (f[f.model == "X"].status == "on_time").all()
-    # the same workload under EDF (no predictive drop) burns energy on P
-    edf = _cascade_run("edf", 15_000_000)
-    assert edf.frames[edf.frames.model == "P"].energy_nj.sum() > 0
     # a feasible parent is not dropped and its children run
-    ok = _cascade_run(SDRM3(tuner=False), 2_000_000).frames
+    ok = _cascade_run(policies.get(policy), 2_000_000).frames
     assert (ok[ok.model.isin(["P", "C"])].status == "on_time").all()
 
 
@@ -139,8 +134,10 @@ def test_started_job_past_its_deadline_is_dropped_between_blocks():
         ("a0",),
         np.full(1, 1e9),
     )
-    pol = SDRM3(tuner=False, delta=4.0)  # only drop once the slack is nearly gone
-    r = simulate(scenario, System("s", (Acc("a0"),)), pol, costs=costs, horizon_ms=100.0)
+    pol = SDRM3(tuner=False)
+    late = FrameMechanics(drop_delta=4.0)  # only drop once the slack is nearly gone
+    sys1 = System("s", (Acc("a0"),))
+    r = simulate(scenario, sys1, pol, costs=costs, horizon_ms=100.0, mechanics=late)
     assert (r.frames.status == "dropped").all()
     assert (r.frames.energy_nj > 0).all()  # started, then dropped when hopeless
     assert (r.frames.num_blocks < 10).all()
@@ -184,14 +181,14 @@ def test_tuner_descends_and_readapts_after_a_workload_change():
 
 
 def test_tuner_stays_within_bounds_and_ignores_empty_windows(tmp_path):
-    tuner = Tuner([0.0, 0.0, 0.0, 1.0])
+    tuner = Tuner([0.0, 0.0, 0.0], THETA_BOUNDS)
     for k in range(30):
         theta = tuner.step(float("nan") if k % 7 == 0 else 1.0 + 0.1 * (k % 3))
         lo, hi = tuner.bounds[:, 0], tuner.bounds[:, 1]
         assert np.all(theta >= lo) and np.all(theta <= hi)
     trace = tuner.trace_frame()
     assert len(trace) == 30 and (trace.event == "no data").sum() == 5
-    assert {"alpha", "beta", "gamma", "delta", "uxcost"} <= set(trace.columns)
+    assert {"alpha", "beta", "gamma", "uxcost"} <= set(trace.columns)
     plot_trace(trace, tmp_path / "t.png", title="x")
     assert (tmp_path / "t.png").stat().st_size > 0
 
@@ -240,6 +237,10 @@ def _window(k, released):
     delta.released[:] = released
     delta.on_time[:] = released
     return WindowMetrics(k, 20.0 * k, 20.0 * (k + 1), delta)
+
+
+def _static():
+    return SDRM3(tuner=False)
 
 
 def test_supernet_selector_downgrades_under_load_without_flapping():
@@ -344,19 +345,27 @@ def _assert_drops_are_hopeless(result, scenario, costs):
         assert t + remaining_ms(row.model, row.frame) > row.deadline_ms - 1e-6
 
 
-@pytest.mark.parametrize("policy", ["sdrm3", "sdrm3_static"])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize(
+    "policy", ["sdrm3", "sdrm3_static", "edf", "llf", "fcfs", "latency_greedy", "prema", "veltair"]
+)
+@pytest.mark.parametrize("placement", [False, True])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workload=workloads())
-def test_sdrm3_drops_only_frames_that_cannot_finish_on_time(policy, workload):
+def test_engine_drops_only_frames_that_cannot_finish_on_time(policy, placement, workload):
+    """Every policy gets the engine's drop, and it never drops a frame that could finish."""
     scenario, system, costs, horizon, seed, jitter = workload
+    mech = FrameMechanics(drop_delta=1.0, feasible_placement=placement)
     r = simulate(
-        scenario, system, policy, costs=costs, horizon_ms=horizon, seed=seed, jitter_ms=jitter
-    )
+        scenario, system, policy, costs=costs, horizon_ms=horizon, seed=seed, jitter_ms=jitter,
+        mechanics=mech,
+    )  # fmt: skip
     _assert_drops_are_hopeless(r, scenario, costs)
+    # and nothing ready is left that was hopeless: each frame is resolved exactly once
+    assert r.frames.status.notna().all()
 
 
-def test_sdrm3_rejects_delta_below_one():
+def test_drop_delta_below_one_is_rejected():
     from rtmm.errors import SimulationError
 
-    with pytest.raises(SimulationError):
-        SDRM3(delta=0.5)
+    with pytest.raises(SimulationError, match="drop_delta"):
+        FrameMechanics(drop_delta=0.5)

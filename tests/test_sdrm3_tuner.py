@@ -41,7 +41,8 @@ def test_tuner_settles_within_five_windows(scenario_name, system_name):
 
     chosen = static_uxcost_trace(trace, evaluate)
     assert settling_window(chosen, tolerance=0.05) <= 5
-    # and the tuner stops probing: the last windows run the accepted theta
+    # and the tuner stops probing: no probe starts with fewer than exploit x cycle (3) windows
+    # left, so the last two windows run the accepted theta
     assert set(trace["phase"].iloc[-2:]) <= {"hold", "baseline"}
 
 

@@ -11,7 +11,9 @@ finished, a frame was dropped — and at least one job is ready) with a
   preemption happens only between blocks. ``n_layers = job.remaining_layers`` dispatches the rest of
   the model at once.
 - :class:`Drop` ``(job)``: abandon a ready job now (the energy it already spent stays counted). Its
-  cascade children's same frames are dropped too (see ``scheduler/engine.py``).
+  cascade children's same frames are dropped too (see ``scheduler/engine.py``). Hopeless frames
+  are dropped by the engine itself for every policy (``scheduler/mechanics.py``); a policy's own
+  drops come on top and are charged by UXCost like any other.
 
 Jobs not mentioned stay ready. Invalid decisions (a busy accelerator, a job that is not ready, two
 decisions for one job or one accelerator, ``n_layers`` outside ``1..remaining``) raise
@@ -29,8 +31,9 @@ Hooks (all optional, with harmless defaults):
   window) with that window's :class:`~scheduler.state.WindowMetrics` (energy, on-time/late/dropped
   counts and their UXCost). For an online tuner that moves its parameters between windows.
 - :meth:`Policy.xrbench_accelerator` — XRBench-compatible mode only: the runtime there visits the
-  queue heads itself (alphabetical order, SPEC §5) and asks the policy only *which idle accelerator*
-  runs the whole model. Policies that do not implement it cannot run in that mode.
+  queue heads itself (in alphabetical order of model id, as the XRBench runtime does) and asks the
+  policy only *which idle accelerator* runs the whole model. Policies that do not implement it
+  cannot run in that mode.
 
 Running metrics of the whole run so far are always available as ``state.metrics``.
 

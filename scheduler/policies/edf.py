@@ -7,8 +7,10 @@ Our version (global EDF on heterogeneous accelerators): ready jobs in order of a
 (ties: release, model, frame) each take the free accelerator on which their remaining layers are
 fastest. Preemptive at layer-block boundaries: blocks are cut at ``block_fraction`` (default 0.25) x
 the shortest period, so a newly released frame with an earlier deadline gets the next free
-accelerator. With ``drop_infeasible`` a ready job whose best-case remaining latency already ends
-past its deadline is dropped instead of dispatched (off by default: classic EDF never drops).
+accelerator. Dropping hopeless frames and feasibility-aware placement are the engine's mechanics
+(:mod:`scheduler.mechanics`), applied to EDF exactly as to every other policy: under the fair
+mechanics this *is* "EDF with drop and feasibility-aware placement". ``drop_infeasible`` (off by
+default) is kept for runs with the engine's drop switched off.
 """
 
 from __future__ import annotations

@@ -21,11 +21,12 @@ Our version (the hardware is given; only the schedule part of Herald is reproduc
 - at run time, EDF: ready jobs in deadline order each take the accelerator their next layer is bound
   to, if it is free, for the run of consecutive layers bound to that accelerator (optionally cut at
   ``block_fraction`` x the shortest period). A job whose accelerator is busy waits, even if another
-  accelerator is idle. No dropping (the engine's expired-frame rule applies).
+  accelerator is idle. Dropping hopeless frames, placement checks and the migration cost of a
+  frame whose layers change accelerator are the engine's mechanics, as for every policy.
 
-Simplifications: no hardware co-exploration, no inter-accelerator transfer time in the simulation
-(only the switch penalty in the planner), the load estimate ignores queueing between layers of the
-same model. Native mode only.
+Differences from Herald ("-like"): no hardware co-exploration, the planner's switch penalty is a
+fixed weight (the simulation charges the engine's migration cost), the load estimate ignores
+queueing between layers of the same model. Native mode only.
 """
 
 from __future__ import annotations

@@ -6,22 +6,28 @@ one systolic array into sub-arrays ("fission") and, whenever a task arrives or f
 the sub-arrays among the co-running tasks according to their QoS needs: the tasks closest to missing
 their deadline get resources first, and allocations are revisited at task boundaries.
 
-Our version: the indivisible unit of partitioning is a whole accelerator of the system (we cannot
-split an accelerator, and a job's layers run one after the other, so a job holds at most one
-accelerator at a time). At every decision point:
+Our version. At every decision point:
 
 - each ready job gets an urgency ``U = R / max(slack, eps_ms)`` (``R`` its best-case remaining
-  latency, ``slack`` = deadline - now), clipped to ``[0, max_urgency]``;
-- the idle accelerators are divided among the ready jobs in proportion to urgency by water-filling:
-  share_j = min(1, c x U_j) with the shares summing to the number of idle accelerators (at most one
-  per job); jobs are served in order of urgency, the most urgent first picking its fastest
-  accelerator (for its remaining layers), the next one the fastest of the rest, and so on;
-- a job's share fixes how long it holds its accelerator before the next re-partitioning: a block of
-  ``share x lease_fraction x`` the shortest period (at least one layer). Fully-served (share 1)
-  jobs keep their accelerator for a full lease; jobs that only earned a fraction give it back
-  sooner, which is how time stands in for the sub-arrays they did not get.
+  latency, ``slack`` = deadline - now), clipped to ``[0, max_urgency]``; jobs are served most
+  urgent first;
+- *spatial fission* (when the run has a :class:`~scheduler.mechanics.Partition`, as ``rtmm
+  compare`` gives it, see :mod:`scheduler.fission`): each fully free physical array is either
+  used whole or split into its two sub-arrays. Arrays are visited fastest first (for the most
+  urgent job); an array is split when more jobs wait than there are free arrays left to serve
+  them one each, so the co-running tasks share the hardware as in Planaria. Sub-array costs come
+  from the cost model at the sub-array's PE count; switching an array between whole and split
+  mode pays the engine's reconfiguration cost;
+- the free units are divided among the jobs by water-filling on urgency (share_j = min(1, c x
+  U_j), shares summing to the number of free units); each job in turn takes the free unit where
+  its remaining layers are fastest, for a block of ``share x lease_fraction x`` the shortest
+  period (at least one layer): a job that earned a fraction of a unit gives it back sooner.
 
-Simplifications: no sub-array fission inside an accelerator, no reconfiguration cost, no dropping.
+Differences from Planaria ("-like"): two-way fission only (Planaria splits into up to 16 pods of
+a systolic array, in several shapes); the split decision is a count rule, not Planaria's
+latency-model-driven allocation search; reconfiguration is charged as refilling the array's
+buffer (Planaria overlaps it with execution); on a run without a partition, whole accelerators
+are leased as before. Dropping hopeless frames and placement checks are the engine's mechanics.
 Native mode only.
 """
 
@@ -115,10 +121,49 @@ class Planaria(Policy):
         shares = water_fill(urgencies, len(state.idle))
         return list(zip(jobs, shares, strict=True))
 
+    def free_units(self, state: SchedulerState, jobs: Sequence[Job]) -> list[int]:
+        """The units to hand out now: free sub-arrays of split arrays, then each fully free
+        array whole or split (module docstring)."""
+        part = state.partition
+        idle = set(state.idle)
+        if part is None:
+            return sorted(idle)
+        units = [u for u in idle if part.split[u] and not self._array_free(part, u, idle)]
+        arrays = sorted(
+            {part.physical[u] for u in idle if self._array_free(part, u, idle)},
+            key=lambda p: self._speed_key(part, p, jobs),
+        )
+        for k, p in enumerate(arrays):
+            left = len(arrays) - k
+            need = len(jobs) - len(units)
+            split = need > left
+            units += [
+                u
+                for u in range(len(part.physical))
+                if part.physical[u] == p and part.split[u] == split
+            ]
+        return sorted(units)
+
+    @staticmethod
+    def _array_free(part, unit: int, idle: set[int]) -> bool:
+        p = part.physical[unit]
+        return all(u in idle for u in range(len(part.physical)) if part.physical[u] == p)
+
+    @staticmethod
+    def _speed_key(part, p: int, jobs: Sequence[Job]) -> float:
+        whole = [
+            u for u in range(len(part.physical)) if part.physical[u] == p and not part.split[u]
+        ]
+        if not jobs or not whole:
+            return 0.0
+        return float(jobs[0].remaining_latency_cycles()[whole[0]])
+
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
-        free = list(state.idle)
+        plan = self.partition(state)
+        free = self.free_units(state, [j for j, _ in plan])
+        shares = water_fill(np.array([self.urgency(j, state.now_ms) for j, _ in plan]), len(free))
         decisions: list[Decision] = []
-        for job, share in self.partition(state):
+        for (job, _), share in zip(plan, shares, strict=True):
             if not free:
                 break
             acc = best_accelerator(job.remaining_latency_cycles(), free)

@@ -1,0 +1,286 @@
+"""Benchmark of the mapper (issue 16 targets); prints figures for benchmarks/RESULTS.md.
+
+Sections (``--only NAME`` runs one):
+
+- ``exhaustive``: small layers on a 16-PE accelerator, the heuristic (exhaustive phase off)
+  against full enumeration of the same space, per objective;
+- ``budget``: the zoo's distinct layers and ResNet-50 on xrbench-4k-A/0, default budget against
+  10x the budget (EDP per layer);
+- ``quality``: the zoo's distinct layers on every single-accelerator XRBench system, mapper EDP
+  against the best of the WS/OS/RS presets (same ``native`` analysis); also timed (cold cache);
+- ``eyeriss``: AlexNet (batch 4, the JSSC 2017 shapes) on an Eyeriss v1 built from
+  tests/data/silicon/eyeriss_v1_hardware.csv, mapper latency against an approximation of the
+  chip's published row-stationary mapping per layer and against the RS preset;
+- ``orientation``: the issue's GEMM in both orientations;
+- ``speed``: the whole zoo on xrbench-4k-A/0, cold, wall and CPU time.
+
+Run: ``python benchmarks/bench_mapper.py [--only SECTION]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from costmodel.batch import LayerBatch
+from costmodel.mapper import OBJECTIVES, Space, analyse_mapping, cache, search_mappings
+from costmodel.mapper.evaluate import bounds
+from costmodel.mapper.space import FULL
+from hardware_db.accelerator import Accelerator, NocLevel
+from hardware_db.dataflow import PRESETS, Dataflow, Directive
+from hardware_db.energy import PRESETS as ENERGY
+from hardware_db.library import get_accelerator
+from workloads import zoo
+from workloads.layer import Layer
+
+SILICON = Path(__file__).resolve().parents[1] / "tests" / "data" / "silicon"
+SINGLE = ["xrbench-4k-A", "xrbench-4k-B", "xrbench-4k-C",
+          "xrbench-8k-A", "xrbench-8k-B", "xrbench-8k-C"]  # fmt: skip
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (no tabulate dependency)."""
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
+             "|" + "---|" * len(frame.columns)]  # fmt: skip
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def zoo_distinct() -> LayerBatch:
+    """The zoo's distinct layers (by content key), in first-appearance order."""
+    layers = [layer for name in zoo.names() for layer in zoo.load(name).layers]
+    batch = LayerBatch.from_layers(layers)
+    _, first = np.unique(batch.key_matrix(), axis=0, return_index=True)
+    return batch.take(np.sort(first))
+
+
+def resnet50() -> LayerBatch:
+    """ResNet-50's convolutions and classifier (224x224 input, torchvision shapes)."""
+    out = [Layer("conv1", "CONV", 1, 64, 3, 224, 224, 7, 7, stride=(2, 2), padding=(3, 3))]
+    size, cin = 56, 64
+    for stage, (width, blocks) in enumerate(zip((64, 128, 256, 512), (3, 4, 6, 3), strict=True)):
+        for block in range(blocks):
+            stride = 2 if (block == 0 and stage > 0) else 1
+            name = f"s{stage + 1}b{block}"
+            out.append(Layer(f"{name}a", "CONV", 1, width, cin, size, size, 1, 1))
+            out.append(Layer(f"{name}b", "CONV", 1, width, width, size, size, 3, 3,
+                             stride=(stride, stride), padding=(1, 1)))  # fmt: skip
+            small = size // stride
+            out.append(Layer(f"{name}c", "CONV", 1, 4 * width, width, small, small, 1, 1))
+            if block == 0:
+                out.append(Layer(f"{name}d", "CONV", 1, 4 * width, cin, size, size, 1, 1,
+                                 stride=(stride, stride), padding=(0, 0)))  # fmt: skip
+            cin, size = 4 * width, small
+    out.append(Layer("fc", "CONV", 1, 1000, 2048, 1, 1, 1, 1))
+    batch = LayerBatch.from_layers(out)
+    _, first = np.unique(batch.key_matrix(), axis=0, return_index=True)
+    return batch.take(np.sort(first))
+
+
+def preset_objective(batch: LayerBatch, acc: Accelerator, objective: str) -> np.ndarray:
+    """(3, n) objective of each preset per layer."""
+    return np.stack(
+        [OBJECTIVES[objective](analyse_mapping(batch, acc, p)) for p in PRESETS.values()]
+    )
+
+
+def section_exhaustive() -> None:
+    acc = dataclasses.replace(get_accelerator("xrbench-4k-A/0"), name="pe16", num_pes=16,
+                              array_shape=(4, 4))  # fmt: skip
+    space = Space(
+        structures=((4,), (2, 2)),
+        sizes=(1, 4, FULL),
+        orders=("ws", "os"),
+        spatial0=("K", "C", "Y'"),
+        spatial1=("K", "C", "YR"),
+        inner=("tile",),
+    )
+    shapes = [(4, 4, 4, 4, 1), (8, 4, 6, 6, 3), (4, 8, 5, 3, 2), (16, 2, 4, 4, 1), (2, 16, 7, 7, 3),
+              (8, 8, 3, 3, 3)]  # fmt: skip
+    layers = [
+        Layer(f"s{i}", "CONV", 1, k, c, y, x, r, r) for i, (k, c, y, x, r) in enumerate(shapes)
+    ]
+    print("\n## exhaustive: heuristic vs enumeration (16 PEs, sizes 1, 4, whole; 2 orders)")
+    for objective in OBJECTIVES:
+        t0 = time.perf_counter()
+        full = search_mappings(layers, acc, objective, space=space, exhaustive_limit=10**9,
+                               use_cache=False)  # fmt: skip
+        t1 = time.perf_counter()
+        heur = search_mappings(layers, acc, objective, space=space, exhaustive_limit=0,
+                               use_cache=False)  # fmt: skip
+        t2 = time.perf_counter()
+        a = OBJECTIVES[objective](full.results)
+        b = OBJECTIVES[objective](heur.results)
+        gap = b / a - 1
+        points = [space.count(tuple(int(v) for v in row))
+                  for row in bounds(LayerBatch.from_layers(layers))]  # fmt: skip
+        print(f"{objective}: space {min(points)}-{max(points)} points/layer; heuristic == optimum "
+              f"on {int(np.sum(gap <= 1e-12))}/{len(layers)}; gaps {np.round(gap * 100, 2)} %; "
+              f"enumeration {t1 - t0:.1f} s ({full.calls} calls), heuristic {t2 - t1:.1f} s "
+              f"({heur.calls} calls)")  # fmt: skip
+
+
+def section_budget() -> None:
+    acc = get_accelerator("xrbench-4k-A/0")
+    print("\n## budget: default vs 10x (EDP per layer, xrbench-4k-A/0)")
+    for label, batch in (("zoo distinct", zoo_distinct()), ("ResNet-50 distinct", resnet50())):
+        runs = {}
+        for budget in (160, 1600):
+            cache.clear()
+            t = time.perf_counter()
+            runs[budget] = search_mappings(batch, acc, "edp", budget=budget, use_cache=False)
+            runs[budget] = (runs[budget], time.perf_counter() - t)
+        a, b = runs[160][0].frame.edp.to_numpy(), runs[1600][0].frame.edp.to_numpy()
+        live = b > 0
+        gap = np.where(live, a / np.where(live, b, 1) - 1, 0.0)
+        print(f"{label} ({len(batch)} layers): within 2 % of 10x on {np.mean(gap <= 0.02):.1%}; "
+              f"worst gap {gap.max():.2%}, mean {gap.mean():.2%}; total EDP gap "
+              f"{a.sum() / b.sum() - 1:.2%}; 10x better on {np.mean(gap > 1e-12):.1%}; "
+              f"time {runs[160][1]:.1f} s vs {runs[1600][1]:.1f} s; calls {runs[160][0].calls} vs "
+              f"{runs[1600][0].calls}")  # fmt: skip
+
+
+def section_quality() -> None:
+    batch = zoo_distinct()
+    print(f"\n## quality: mapper vs best preset (EDP), zoo distinct layers = {len(batch)}")
+    rows = []
+    for system in SINGLE:
+        acc = get_accelerator(f"{system}/0")
+        cache.clear()
+        t = time.perf_counter()
+        found = search_mappings(batch, acc, "edp")
+        seconds = time.perf_counter() - t
+        edp = found.frame.edp.to_numpy()
+        best = preset_objective(batch, acc, "edp").min(axis=0)
+        ratio = np.where(best > 0, edp / np.where(best > 0, best, 1), 1.0)
+        rows.append({
+            "system": system, "layers": len(batch),
+            "share <= best preset": f"{np.mean(edp <= best * (1 + 1e-9)):.1%}",
+            "geomean EDP ratio": f"{np.exp(np.mean(np.log(np.maximum(ratio, 1e-300)))):.3f}",
+            "worst ratio": f"{ratio.max():.3f}", "total EDP ratio": f"{edp.sum() / best.sum():.3f}",
+            "feasible": f"{found.frame.feasible.mean():.0%}",
+            "search s": f"{seconds:.1f}", "ms/layer": f"{seconds / len(batch) * 1e3:.0f}",
+            "calls": found.calls,
+        })  # fmt: skip
+    print(pd.DataFrame(rows).pipe(markdown))
+
+
+def eyeriss_v1() -> Accelerator:
+    """Eyeriss v1 from the vendored hardware facts (int NoC/off-chip bandwidths: the schema has
+    no fractional bandwidth, so 1.2 words/cycle off-chip is rounded to 1)."""
+    facts = pd.read_csv(SILICON / "eyeriss_v1_hardware.csv").set_index("key")["value"]
+    spad = sum(int(facts[k]) for k in ("spad_filter_bytes_per_pe", "spad_ifmap_bytes_per_pe",
+                                       "spad_psum_bytes_per_pe"))  # fmt: skip
+    return Accelerator(
+        name="eyeriss-v1-facts",
+        num_pes=int(facts["num_pes"]),
+        array_shape=(int(facts["array_rows"]), int(facts["array_cols"])),
+        dataflow=PRESETS["RS"],
+        clock_hz=float(facts["core_clock_hz"]),
+        l1_bytes_per_pe=spad,
+        l2_bytes=int(facts["glb_bytes"]),
+        noc_top=NocLevel(int(facts["noc_in_words_per_cycle"])),
+        noc_col=NocLevel(int(facts["noc_in_words_per_cycle"])),
+        offchip_bw_words_per_cycle=max(1, int(float(facts["offchip_words_per_core_cycle"]))),
+        word_bytes=int(facts["word_bits"]) // 8,
+        energy=ENERGY["eyeriss"],
+    )
+
+
+def published_mapping(row: pd.Series) -> Dataflow:
+    """An approximation of the chip's row-stationary mapping of one layer (JSSC 2017 Table):
+    PE sets of R filter rows x e output rows (Cluster(R*e), (Y, R) pairs spread inside), the
+    r*t sets over filters in chunks of p, q channels and e output rows per pass, whole rows."""
+    r, e, p, q = int(row.R), int(row.map_e), int(row.map_p), int(row.map_q)
+    return Dataflow(f"published-{row.layer}", (
+        Directive("S", p, p, "K"), Directive("T", q, q, "C"), Directive("T", e, e, "Y'"),
+        Directive("T", int(row.F), int(row.F), "X'"), Directive("C", r * e),
+        Directive("S", 1, 1, "Y"), Directive("S", 1, 1, "R"),
+    ))  # fmt: skip
+
+
+def section_eyeriss() -> None:
+    table = pd.read_csv(SILICON / "eyeriss_jssc2017_alexnet.csv")
+    acc = eyeriss_v1()
+    layers = [Layer(r.layer, "CONV", int(r.N), int(r.K), int(r.C), int(r.Y), int(r.X), int(r.R),
+                    int(r.S), stride=(int(r.stride),) * 2, padding=(int(r.pad),) * 2,
+                    groups=int(r.groups)) for r in table.itertuples()]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    found = search_mappings(batch, acc, "latency", use_cache=False)
+    more = search_mappings(batch, acc, "latency", budget=1600, use_cache=False)
+    print("\n## Eyeriss v1 AlexNet (latency cycles, native analysis, batch 4)")
+    print(f"structures searched: {Space.for_accelerator(acc).structures}")
+    rows = []
+    for i, r in table.iterrows():
+        one = batch.take([i])
+        pub = analyse_mapping(one, acc, published_mapping(r))
+        rs = analyse_mapping(one, acc, PRESETS["RS"])
+        rows.append({"layer": r.layer, "mapper": int(found.frame.latency_cycles[i]),
+                     "mapper 10x budget": int(more.frame.latency_cycles[i]),
+                     "published (approx.)": int(pub["latency_cycles"][0]),
+                     "published feasible": bool(pub["l1_spill_words"][0] == 0),
+                     "RS preset": int(rs["latency_cycles"][0]),
+                     "mapper directives": found.frame.directives[i]})  # fmt: skip
+    print(pd.DataFrame(rows).pipe(markdown))
+
+
+def section_orientation() -> None:
+    acc = get_accelerator("xrbench-4k-A/0")
+    rows = Layer("rows", "CONV", 1, 256, 256, 128, 1, 1, 1)
+    cols = Layer("cols", "CONV", 1, 256, 256, 1, 128, 1, 1)
+    print("\n## orientation (GEMM 256x256x128 on xrbench-4k-A/0)")
+    for objective in OBJECTIVES:
+        found = search_mappings([rows, cols], acc, objective, use_cache=False)
+        f = found.frame
+        print(f"{objective}: rows {f.latency_cycles[0]} cycles / {f.energy_nj[0]:.1f} nJ, "
+              f"cols {f.latency_cycles[1]} cycles / {f.energy_nj[1]:.1f} nJ")  # fmt: skip
+    ws = [analyse_mapping(LayerBatch.from_layers([x]), acc, PRESETS["WS"])["latency_cycles"][0]
+          for x in (rows, cols)]  # fmt: skip
+    print(f"WS preset: rows {ws[0]}, cols {ws[1]} cycles")
+
+
+def section_speed() -> None:
+    """The whole zoo (every layer row) on one accelerator, cold caches: wall and CPU time."""
+    layers = [layer for name in zoo.names() for layer in zoo.load(name).layers]
+    acc = get_accelerator("xrbench-4k-A/0")
+    print("\n## speed: whole zoo on xrbench-4k-A/0, cold")
+    for _ in range(2):
+        cache.clear()
+        wall, cpu = time.perf_counter(), time.process_time()
+        found = search_mappings(layers, acc, "edp")
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        n = found.searched_layers
+        print(f"{len(layers)} layer rows, {n} distinct searched: wall {wall:.1f} s "
+              f"({wall / n * 1e3:.0f} ms/distinct layer), CPU {cpu:.1f} s "
+              f"({cpu / n * 1e3:.0f} ms/distinct layer), {found.calls} analysis calls, "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
+SECTIONS = {
+    "orientation": section_orientation,
+    "exhaustive": section_exhaustive,
+    "quality": section_quality,
+    "eyeriss": section_eyeriss,
+    "budget": section_budget,
+    "speed": section_speed,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=sorted(SECTIONS))
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    for name, run in SECTIONS.items():
+        if args.only in (None, name):
+            run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""A directive list as a loop nest in output coordinates (the ``native`` analysis, ``reuse``).
+
+MAESTRO reads a directive list in input coordinates with sliding windows; its case machinery
+(:mod:`costmodel.maestro`) then double-counts or drops outputs when windows, strides and spatial
+filter maps meet (COSTMODEL.md §1, quirk #1). This module reads the same list the way a loop-nest
+model (Timeloop, ZigZag) does: every map *partitions* one of the seven problem dimensions
+
+    N (images), K (output channels), C (input channels), P, Q (output rows, columns), R, S
+
+into tiles of its **offset** (the advance; a size larger than the offset would only re-read an
+overlap). Output-coordinate maps ``Y'``/``X'`` tile P/Q directly; an input-coordinate map
+``Y``/``X`` that advances o rows owns the outputs whose windows start in those rows, o // σ of
+them (at least one). Each dimension is therefore covered exactly once and the computation count
+equals the MACs for any layer, stride and directive list.
+
+Cut at every ``Cluster``, level ℓ has n_ℓ sub-units (n_0 = ⌊PEs / ∏ cluster sizes⌋). A
+temporal map is one loop (``T``); a spatial map over u units is a temporal loop over its rounds
+(``Rd``: ⌈tile / (o·u)⌉ trips) around a spatial fan-out (``F``: min(u, ⌈tile / o⌉) units). A
+second spatial map of a level shares the units: it gets ⌊n / fan-out of the first⌋. Dimensions a
+level does not map keep their tile; the tile left after the last level is one PE's **step
+tile**, what its L1 holds while it computes.
+
+Per dimension the loops split the extent into full and edge tiles; keeping (tile, count) pairs
+per dimension gives exact totals, because the nest is a product over dimensions:
+
+- computations = ∏_v Σ count·tile over the PE step tiles;
+- compute cycles = ∏_v Σ count·tile, where in a spatial round the busiest unit sets the time;
+- processing passes = iterations of every loop outside the innermost level's temporal loops
+  (each pass reloads the PE buffers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hardware_db.dataflow import Dataflow, Directive
+from rtmm.errors import CostModelError
+
+#: The problem dimensions, in column order of :attr:`LoopNest.extents`.
+NEST_DIMS: tuple[str, ...] = ("N", "K", "C", "P", "Q", "R", "S")
+_DIM_OF = {"N": "N", "K": "K", "C": "C", "Y'": "P", "X'": "Q", "Y": "P", "X": "Q",
+           "R": "R", "S": "S"}  # fmt: skip
+_INPUT_COORD = {"Y": 0, "X": 1}  # stride column of an input-coordinate map
+
+
+@dataclass(frozen=True)
+class Loop:
+    """One loop of the nest, outermost first; per-row arrays.
+
+    ``kind``: ``T`` temporal, ``Rd`` the rounds of a spatial map, ``F`` its spatial fan-out.
+    ``outer`` is the range of ``dim`` the loop walks (its parent tile), ``inner`` one iteration's
+    range (for ``F``: one unit's), ``trips`` the iterations (for ``F``: units used).
+    """
+
+    level: int
+    dim: str
+    kind: str
+    outer: np.ndarray
+    inner: np.ndarray
+    trips: np.ndarray
+
+    @property
+    def temporal(self) -> bool:
+        return self.kind != "F"
+
+
+@dataclass(frozen=True)
+class LoopNest:
+    """The loops, the PE step tile and the exact totals of one dataflow on ``rows`` layers."""
+
+    loops: tuple[Loop, ...]
+    extents: dict[str, np.ndarray]
+    step_tile: dict[str, np.ndarray]
+    computations: np.ndarray
+    compute_cycles: np.ndarray
+    passes: np.ndarray
+    level_iterations: np.ndarray  # (rows, L): iterations of the loops of levels < ℓ
+    pes_used: np.ndarray
+    pass_boundary: int  # index of the first loop that runs inside a pass
+
+    def range_at(self, position: int, dim: str) -> np.ndarray:
+        """The array-wide range of ``dim`` covered by the loops at ``position`` and inside."""
+        for loop in self.loops[position:]:
+            if loop.dim == dim:
+                return loop.outer
+        return self.step_tile[dim]
+
+
+def _split(pairs: list, chunk: np.ndarray, span: np.ndarray | None = None) -> list:
+    """(tile, count) pairs after a loop of ``chunk`` (temporal) or a spatial round of ``span``
+    (latency: the busiest unit holds ``min(chunk, what is left)``)."""
+    out = []
+    step = chunk if span is None else span
+    for tile, count in pairs:
+        full = tile // step
+        rest = tile - full * step
+        out.append((np.minimum(chunk, tile), count * full))
+        out.append((np.minimum(chunk, rest), count * (rest > 0)))
+    return out
+
+
+def _total(pairs: list) -> np.ndarray:
+    return sum(t * c for t, c in pairs)
+
+
+def _count(pairs: list) -> np.ndarray:
+    return sum(c * (t > 0) for t, c in pairs)
+
+
+def build_loop_nest(
+    dataflow: Dataflow, extents: dict[str, np.ndarray], stride: np.ndarray, num_pes: int
+) -> LoopNest:
+    """The loop nest of ``dataflow`` on per-row ``extents`` (N, K, C, P, Q, R, S; int64 arrays,
+    all >= 1) with ``stride`` (rows, 2) on ``num_pes`` PEs (module docstring)."""
+    sizes = dataflow.cluster_sizes
+    product = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
+    if num_pes < product:
+        raise CostModelError(
+            f"the Cluster sizes multiply to {product} > num_pes = {num_pes}",
+            source=f"dataflow '{dataflow.name}'",
+            allowed=f"num_pes >= {product}",
+        )
+    rows = len(extents["K"])
+    tile = {v: np.asarray(extents[v], dtype=np.int64).copy() for v in NEST_DIMS}
+    comp = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
+    lat = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
+    loops: list[Loop] = []
+    pes_used = np.ones(rows, np.int64)
+    levels = list(dataflow.levels)
+    if not any(d.dim == "N" for d in dataflow.directives):  # images one after the other
+        levels[0] = (Directive("T", 1, 1, "N"), *levels[0])
+    level_iterations = np.ones((rows, len(levels)), np.int64)
+    boundary, passes = 0, np.ones(rows, np.int64)
+    for index, written in enumerate(levels):
+        level_iterations[:, index] = np.prod([_count(lat[v]) for v in NEST_DIMS], axis=0)
+        units = num_pes // product if index == 0 else sizes[index - 1]
+        free, seen = np.full(rows, units, np.int64), set()
+        innermost = index == len(levels) - 1
+        if innermost:
+            boundary = len(loops)
+            passes = np.prod([_count(lat[v]) for v in NEST_DIMS], axis=0)
+        for d in written:
+            dim = _DIM_OF.get(d.dim)
+            if dim is None or dim in seen:
+                what = "an unknown dimension" if dim is None else "a dimension twice"
+                raise CostModelError(
+                    f"level {index} maps {what} ({d})",
+                    source=f"dataflow '{dataflow.name}'",
+                    allowed="N, K, C, Y', X', Y, X, R, S; each at most once per level",
+                )
+            seen.add(dim)
+            chunk = np.full(rows, d.offset, np.int64)
+            if d.dim in _INPUT_COORD:
+                chunk = np.maximum(1, chunk // stride[:, _INPUT_COORD[d.dim]])
+            outer = tile[dim]
+            inner = np.minimum(chunk, outer)
+            if d.kind == "T":
+                loops.append(Loop(index, dim, "T", outer, inner, -(-outer // chunk)))
+                comp[dim] = _split(comp[dim], chunk)
+                lat[dim] = _split(lat[dim], chunk)
+            else:
+                fan = np.minimum(free, -(-outer // chunk))
+                span = chunk * free
+                loops.append(Loop(index, dim, "Rd", outer, np.minimum(span, outer),
+                                  -(-outer // span)))  # fmt: skip
+                loops.append(Loop(index, dim, "F", np.minimum(span, outer), inner, fan))
+                comp[dim] = _split(comp[dim], chunk)
+                lat[dim] = _split(lat[dim], chunk, span)
+                pes_used = pes_used * fan
+                free = np.maximum(1, free // fan)
+                if innermost:  # spatial rounds at the PE level are passes too
+                    boundary = len(loops)
+                    passes = passes * loops[-2].trips
+            tile[dim] = inner
+    computations = np.prod([_total(comp[v]) for v in NEST_DIMS], axis=0)
+    cycles = np.prod([_total(lat[v]) for v in NEST_DIMS], axis=0)
+    return LoopNest(
+        loops=tuple(loops),
+        extents={v: np.asarray(extents[v], np.int64) for v in NEST_DIMS},
+        step_tile=tile,
+        computations=computations,
+        compute_cycles=cycles,
+        passes=np.maximum(passes, 1),
+        level_iterations=level_iterations,
+        pes_used=pes_used,
+        pass_boundary=boundary,
+    )

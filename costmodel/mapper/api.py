@@ -1,0 +1,171 @@
+"""``search_mappings``: the best mapping of every layer of a batch on one accelerator.
+
+Layers are searched in a canonical orientation (:func:`costmodel.mapper.evaluate.transposed`),
+identical layers once, and found mappings are cached by content (:mod:`costmodel.mapper.cache`).
+Every reported number comes from costing the returned directive list on the layer as given, so a
+saved mapping re-costs to exactly what was reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from costmodel.batch import LayerBatch
+from costmodel.mapper import cache
+from costmodel.mapper.evaluate import (
+    OBJECTIVES,
+    analyse_mapping,
+    bounds,
+    check_objective,
+    feasible,
+    transpose,
+    transposed,
+)
+from costmodel.mapper.search import (
+    DEFAULT_BUDGET,
+    EXHAUSTIVE_LIMIT,
+    Incumbents,
+    Progress,
+    run_search,
+    written,
+)
+from costmodel.mapper.space import Space, mirror_dataflow
+from costmodel.native import DEFAULT_NATIVE, NativeOptions
+from costmodel.table import AnalysisFn, register_mapper
+from hardware_db.accelerator import Accelerator
+from hardware_db.dataflow import Dataflow, search_objective
+from workloads.layer import Layer
+
+#: Columns of :attr:`MappingSearch.frame`, one row per layer.
+RESULT_COLUMNS = ("layer", "latency_cycles", "energy_nj", "edp", "utilisation", "bound",
+                  "feasible", "exhaustive", "directives")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MappingSearch:
+    """Per layer (input order): the mapping found and its cost; plus search statistics."""
+
+    dataflows: tuple[Dataflow, ...]
+    frame: pd.DataFrame
+    results: dict[str, np.ndarray] = field(repr=False)
+    calls: int = 0
+    evaluations: int = 0
+    searched_layers: int = 0
+    seconds: float = 0.0
+
+
+def search_mappings(
+    layers: Sequence[Layer] | pd.DataFrame | LayerBatch,
+    accelerator: Accelerator,
+    objective: str = "edp",
+    *,
+    budget: int = DEFAULT_BUDGET,
+    exhaustive_limit: int = EXHAUSTIVE_LIMIT,
+    space: Space | None = None,
+    options: NativeOptions | None = None,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> MappingSearch:
+    """Search the best mapping of every layer for ``objective`` (``latency``, ``energy``,
+    ``edp``) under the ``native`` analysis; see :mod:`costmodel.mapper.search`."""
+    start = time.perf_counter()
+    objective = check_objective(objective)
+    options = options or DEFAULT_NATIVE
+    batch = LayerBatch.of(layers)
+    space = space or Space.for_accelerator(accelerator)
+    flip = transposed(batch)
+    canon = transpose(batch, flip)
+    keys = canon.key_matrix()
+    unique, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    settings = (cache.hardware_key(accelerator), objective, space.key(), budget,
+                exhaustive_limit, options.key())  # fmt: skip
+    found: list[tuple[Dataflow, bool] | None] = [
+        cache.get((row.tobytes(), settings)) if use_cache else None for row in unique
+    ]
+    missing = np.array([i for i, f in enumerate(found) if f is None], dtype=np.int64)
+    calls = evaluations = 0
+    if len(missing):
+        sub = canon.take(first[missing])
+        state = Incumbents(sub, accelerator, objective, options, bounds(sub), progress)
+        exhaustive = run_search(state, space, budget=budget, exhaustive_limit=exhaustive_limit)
+        calls, evaluations = state.calls, state.evaluations
+        for j, u in enumerate(missing):
+            df = written(state.point[j], state.bound(j), f"search-{objective}")
+            found[u] = (df, bool(exhaustive[j]))
+            if use_cache:
+                cache.put((unique[u].tobytes(), settings), df, bool(exhaustive[j]))
+    flows = []
+    for i in range(len(batch)):
+        df = found[inverse[i]][0]  # type: ignore[index]
+        flows.append(mirror_dataflow(df) if flip[i] else df)
+    results = cost_mappings(batch, accelerator, flows, options)
+    frame = pd.DataFrame({
+        "layer": list(batch.names),
+        "latency_cycles": results["latency_cycles"].astype(np.int64),
+        "energy_nj": results["energy_pj"] / 1e3,
+        "edp": OBJECTIVES["edp"](results),
+        "utilisation": results["utilisation"],
+        "bound": results["bound"],
+        "feasible": feasible(results),
+        "exhaustive": [found[inverse[i]][1] for i in range(len(batch))],  # type: ignore[index]
+        "directives": [str(df) for df in flows],
+    })  # fmt: skip
+    return MappingSearch(tuple(flows), frame, results, calls, evaluations, len(missing),
+                         time.perf_counter() - start)  # fmt: skip
+
+
+def cost_mappings(
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflows: Sequence[Dataflow],
+    options: Any = None,
+    analysis: AnalysisFn | None = None,
+) -> dict[str, np.ndarray]:
+    """The analysis of layer i under ``dataflows[i]`` (one call per distinct dataflow); the
+    per-layer keys only (``cluster_runtimes`` depends on each mapping's depth and is dropped)."""
+    groups: dict[Dataflow, list[int]] = {}
+    for i, df in enumerate(dataflows):
+        groups.setdefault(df, []).append(i)
+    out: dict[str, np.ndarray] = {}
+    for df, rows in groups.items():
+        idx = np.asarray(rows, dtype=np.int64)
+        if analysis is None:
+            part = analyse_mapping(batch.take(idx), accelerator, df, options)
+        else:
+            part = analysis(batch.take(idx), dataclasses.replace(accelerator, dataflow=df), options)
+        for key, values in part.items():
+            if values.ndim != 1:  # per-level arrays (cluster_runtimes) differ in depth
+                continue
+            if key not in out:
+                out[key] = np.empty((len(batch), *values.shape[1:]), dtype=values.dtype)
+            if values.dtype.kind == "U" and out[key].dtype.itemsize < values.dtype.itemsize:
+                out[key] = out[key].astype(values.dtype)
+            out[key][idx] = values
+    return out
+
+
+def search_and_cost(
+    batch: LayerBatch, accelerator: Accelerator, analysis: AnalysisFn, options: Any
+) -> dict[str, np.ndarray]:
+    """The cost-table hook (:func:`costmodel.table.register_mapper`): each layer searched for the
+    objective of the accelerator's ``dataflow: search[:objective]`` (under ``native`` with
+    ``options`` when they are :class:`NativeOptions`, else its defaults), then costed by
+    ``analysis`` under its mapping."""
+    objective = search_objective(accelerator.dataflow) or "edp"
+    if len(batch) == 0:
+        fallback = Space.for_accelerator(accelerator).seeds()[0].dataflow()
+        return analysis(batch, dataclasses.replace(accelerator, dataflow=fallback), options)
+    native = options if isinstance(options, NativeOptions) else None
+    found = search_mappings(batch, accelerator, objective, options=native)
+    return cost_mappings(batch, accelerator, found.dataflows, options, analysis)
+
+
+register_mapper(search_and_cost)

@@ -1,0 +1,103 @@
+"""Costing mappings: the one adapter to the ``native`` analysis, layer orientation, objectives.
+
+:func:`analyse_mapping` is the only place the mapper calls the cost model: the ``native``
+analysis (:func:`costmodel.native.analyse_native`) of a batch of layers on the accelerator with
+its dataflow replaced by the candidate. The analysis takes one dataflow per call and is vectorised
+over layers, so a candidate is costed on every layer that wants it in one call; the candidates of a
+search are looped over (module :mod:`costmodel.mapper.search`).
+
+Orientation: a layer whose output has more columns than rows (or, tied, a wider filter, a larger
+column stride) is searched transposed — Y<->X, R<->S, strides and padding exchanged — and the
+mapping found is mirrored back (Y'<->X'). Both orientations of a layer therefore run the identical
+search, so they get the same best cost (the analysis is mirror symmetric; tests check it).
+
+A mapping is *feasible* when the analysis reports no L1 spill (``l1_spill_words == 0``): a level-0
+unit's working set fits its L1. The L2 model of the analysis does not depend on the mapping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from costmodel.batch import LayerBatch
+from costmodel.native import NativeOptions, analyse_native
+from hardware_db.accelerator import Accelerator
+from hardware_db.dataflow import Dataflow
+from rtmm.errors import CostModelError
+from workloads.layer import OpType
+
+#: Objectives: the value minimised, from an analysis result (``edp`` = energy_nj x cycles).
+OBJECTIVES: dict[str, Callable[[dict], np.ndarray]] = {
+    "latency": lambda r: r["latency_cycles"].astype(np.float64),
+    "energy": lambda r: r["energy_pj"].astype(np.float64),
+    "edp": lambda r: r["energy_nj"].astype(np.float64) * r["latency_cycles"],
+}
+
+
+def check_objective(objective: str, source: str = "<api>") -> str:
+    """``objective`` lower-cased, or a :class:`CostModelError` naming the allowed ones."""
+    key = str(objective).strip().lower()
+    if key not in OBJECTIVES:
+        raise CostModelError(
+            f"unknown mapping objective '{objective}'",
+            source=source,
+            field="objective",
+            allowed=", ".join(OBJECTIVES),
+        )
+    return key
+
+
+def analyse_mapping(
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflow: Dataflow,
+    options: NativeOptions | None = None,
+) -> dict[str, np.ndarray]:
+    """The ``native`` analysis of ``batch`` on ``accelerator`` under ``dataflow`` (the adapter)."""
+    return analyse_native(batch, dataclasses.replace(accelerator, dataflow=dataflow), options)
+
+
+def feasible(result: dict[str, np.ndarray]) -> np.ndarray:
+    """Per layer: the mapping fits the buffers (no L1 spill reported by the analysis)."""
+    return result["l1_spill_words"] == 0
+
+
+def transposed(batch: LayerBatch) -> np.ndarray:
+    """Per layer: searched transposed (wider than tall, by output, then filter, then stride)."""
+    oy, ox = batch.out_y, batch.out_x
+    r, s = batch.dims[:, 5], batch.dims[:, 6]
+    key_y = np.column_stack([oy, r, batch.stride[:, 0]])
+    key_x = np.column_stack([ox, s, batch.stride[:, 1]])
+    out = np.zeros(len(batch), bool)
+    undecided = np.ones(len(batch), bool)
+    for j in range(3):
+        out |= undecided & (key_x[:, j] > key_y[:, j])
+        undecided &= key_x[:, j] == key_y[:, j]
+    return out
+
+
+def transpose(batch: LayerBatch, mask: np.ndarray) -> LayerBatch:
+    """``batch`` with the layers at ``mask`` transposed (Y<->X, R<->S, strides, padding)."""
+    dims = batch.dims.copy()
+    dims[mask] = dims[mask][:, [0, 1, 2, 4, 3, 6, 5]]
+    stride, padding = batch.stride.copy(), batch.padding.copy()
+    stride[mask] = stride[mask][:, ::-1]
+    padding[mask] = padding[mask][:, ::-1]
+    return dataclasses.replace(batch, dims=dims, stride=stride, padding=padding)
+
+
+def bounds(batch: LayerBatch) -> np.ndarray:
+    """``(n, 4)`` the K, C, Y', X' extents the analysis sees per layer (a size at or above its
+    bound covers the whole dimension): grouped layers per group; depthwise, pooling and
+    element-wise layers carry their channels in C with K = 1 (the ``grouped`` correction)."""
+    k, c, g = batch.dims[:, 1], batch.dims[:, 2], batch.groups
+    per_channel = np.isin(batch.op, (OpType.POOL.value, OpType.ELTWISE.value))
+    folded = per_channel | ((g > 1) & (c == g) & (k == g))
+    kb = np.where(folded, 1, np.maximum(k // g, 1))
+    cb = np.where(folded, k, np.maximum(c // g, 1))
+    oy = np.maximum(batch.out_y, 1)
+    ox = np.maximum(batch.out_x, 1)
+    return np.column_stack([kb, cb, oy, ox]).astype(np.int64)

@@ -1,0 +1,249 @@
+"""The mapping space: points, their directive lists, canonical forms and neighbourhoods.
+
+A :class:`Point` is a data-centric mapping (COSTMODEL.md, ``TemporalMap``/``SpatialMap``/
+``Cluster``) with one or two inner cluster levels, outermost first::
+
+    level 0 (the units = num_pes / prod(clusters), fed by noc_top):
+        the four dims K, C, Y', X' in the loop order ``order``; ``spatial0`` is a
+        SpatialMap(s0, s0) (each unit takes s0 of it), the others TemporalMap(t, t) with the
+        tile sizes ``tiles`` (sizes >= the extent mean "the whole dimension")
+    Cluster(clusters[0])
+    level 1: SpatialMap(1, 1) spatial[0] (one element per sub-unit); with ``inner = "stream"``
+        also TemporalMap(1, 1) on Y' and X' (one output position per step), with ``"tile"``
+        the sub-units inherit the level-0 tile as one step
+    [Cluster(clusters[1])
+    level 2: SpatialMap(1, 1) spatial[1]]
+
+``"YR"`` (innermost only) is SpatialMap(1,1) Y; SpatialMap(1,1) R, the row-stationary pair.
+
+Every parameter is layer independent, so one point is one dataflow that can be costed on every
+layer of a batch at once. Sizes come from :data:`SIZES`; :data:`FULL` stands for "the whole
+extent" (a map larger than its dimension is clipped to it by the analysis). For one layer, all
+sizes at or above the dimension's extent are the same mapping: :func:`canonical` folds them to
+:data:`FULL`, which is what makes per-layer enumeration finite and small for small layers.
+
+:class:`Space` fixes the domains (cluster sizes from the accelerator's array shape, sizes, orders,
+spatial choices); tests and benchmarks shrink it to enumerate exhaustively.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from hardware_db.accelerator import Accelerator
+from hardware_db.dataflow import Dataflow, Directive
+
+#: "The whole extent": larger than any dimension of a layer the zoo holds.
+FULL = 1 << 20
+#: Tile and spatial chunk sizes (a geometric grid; FULL = the whole dimension).
+SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, FULL)
+#: The level-0 dims, in the order of :attr:`Point.tiles`.
+TILE_DIMS: tuple[str, ...] = ("K", "C", "Y'", "X'")
+#: Level-0 loop orders (outermost first), named by the tensor the innermost loops keep resident.
+ORDERS: dict[str, tuple[str, ...]] = {
+    "ws": ("K", "C", "Y'", "X'"),  # weights stay while the output rows/columns sweep
+    "os": ("K", "Y'", "X'", "C"),  # outputs stay while the channels are reduced
+    "is": ("C", "Y'", "X'", "K"),  # inputs stay while the filters sweep
+}
+SPATIAL0: tuple[str, ...] = TILE_DIMS
+SPATIAL1: tuple[str, ...] = (*TILE_DIMS, "YR")
+INNER: tuple[str, ...] = ("tile", "stream")
+_MIRROR = {"Y'": "X'", "X'": "Y'", "Y": "X", "X": "Y", "R": "S", "S": "R"}
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """One mapping (module docstring). ``clusters`` are the Cluster sizes (one or two inner
+    levels), ``spatial`` the dim each inner level spreads over its sub-units (``"YR"`` only
+    innermost); ``tiles`` are the level-0 temporal tile sizes of K, C, Y', X' (the entry of
+    ``spatial0`` is unused and kept at FULL)."""
+
+    clusters: tuple[int, ...]
+    spatial0: str
+    spatial0_size: int
+    spatial: tuple[str, ...]
+    order: str
+    tiles: tuple[int, int, int, int]
+    inner: str
+
+    def dataflow(self, name: str = "searched") -> Dataflow:
+        """The point as a MAESTRO directive list."""
+        out = []
+        for dim in ORDERS[self.order]:
+            if dim == self.spatial0:
+                out.append(Directive("S", self.spatial0_size, self.spatial0_size, dim))
+            else:
+                size = self.tiles[TILE_DIMS.index(dim)]
+                out.append(Directive("T", size, size, dim))
+        for level, (c, dim) in enumerate(zip(self.clusters, self.spatial, strict=True)):
+            out.append(Directive("C", c))
+            if dim == "YR":
+                out += [Directive("S", 1, 1, "Y"), Directive("S", 1, 1, "R")]
+            else:
+                out.append(Directive("S", 1, 1, dim))
+            if level == 0 and self.inner == "stream":
+                taken = {"Y'"} if dim in ("YR", "Y'") else ({"X'"} if dim == "X'" else set())
+                out += [Directive("T", 1, 1, d) for d in ("Y'", "X'") if d not in taken]
+        return Dataflow(name, tuple(out))
+
+
+def mirror_dataflow(dataflow: Dataflow) -> Dataflow:
+    """A directive list with Y<->X, Y'<->X', R<->S exchanged (for a transposed layer)."""
+    return Dataflow(
+        dataflow.name,
+        tuple(replace(d, dim=_MIRROR.get(d.dim, d.dim)) for d in dataflow.directives),
+    )
+
+
+@dataclass(frozen=True)
+class Space:
+    """The domains of every parameter of a :class:`Point`."""
+
+    structures: tuple[tuple[int, ...], ...]
+    sizes: tuple[int, ...] = SIZES
+    orders: tuple[str, ...] = tuple(ORDERS)
+    spatial0: tuple[str, ...] = SPATIAL0
+    spatial1: tuple[str, ...] = SPATIAL1
+    inner: tuple[str, ...] = INNER
+    seed_orders: tuple[str, ...] = ("ws",)
+    seed_tilings: int = 1
+
+    @classmethod
+    def for_accelerator(cls, accelerator: Accelerator, **domains) -> Space:
+        """Cluster structures from the PE array (rows x cols): a unit = one row, ``(cols,)``, or
+        one column, ``(rows,)``; a row split in two inner levels, ``(cols/b, b)`` for b in 4, 16;
+        and the XRBench presets' own structures (16, 16), (4, 16), (16, 4) — each kept when it
+        divides the PE count and leaves at least two level-0 units."""
+        rows, cols = accelerator.array_shape
+        pes = accelerator.num_pes
+        candidates: list[tuple[int, ...]] = [(cols,), (rows,)]
+        candidates += [(cols // b, b) for b in (4, 16) if cols % b == 0 and cols // b >= 2]
+        candidates += [(16, 16), (4, 16), (16, 4)]
+        out = [c for c in candidates if 1 < math.prod(c) < pes and pes % math.prod(c) == 0]
+        return cls(structures=tuple(dict.fromkeys(out)) or ((1,),), **domains)
+
+    def key(self) -> tuple:
+        return (type(self).__name__, self.structures, self.sizes, self.orders, self.spatial0,
+                self.spatial1, self.inner, self.seed_orders, self.seed_tilings)  # fmt: skip
+
+    def spatials(self, clusters: tuple[int, ...]) -> list[tuple[str, ...]]:
+        """Spatial dims of the inner levels: any of :attr:`spatial1` innermost, a plain dim
+        (not "YR") different from it above."""
+        inner = [(d,) for d in self.spatial1]
+        if len(clusters) == 1:
+            return inner
+        upper = [d for d in self.spatial1 if d != "YR"]
+        return [(u, d) for u in upper for (d,) in inner if u != d]
+
+    def seeds(self) -> list[Point]:
+        """The starting points: every structure (clusters, spatial dims; loop orders
+        :attr:`seed_orders`) with two tilings — every temporal tile whole, or the inner levels'
+        dims tiled to their sub-unit counts and the rest one element."""
+        out: list[Point] = []
+        for clusters in self.structures:
+            for d0, spatial, order in itertools.product(
+                self.spatial0, self.spatials(clusters), self.seed_orders
+            ):
+                thin = [self.sizes[0]] * 4
+                for c, d in zip(clusters, spatial, strict=True):
+                    i = TILE_DIMS.index("Y'" if d == "YR" else d)
+                    thin[i] = self._nearest(c * (thin[i] if thin[i] > 1 else 1))
+                thin[TILE_DIMS.index(d0)] = FULL
+                whole = (FULL,) * 4
+                for tiles in (tuple(thin), whole)[: self.seed_tilings]:
+                    out.append(Point(clusters, d0, self.sizes[0], spatial, order, tiles,
+                                     self.inner[0]))  # fmt: skip
+        return list(dict.fromkeys(out))
+
+    def _nearest(self, value: int) -> int:
+        return min(self.sizes, key=lambda s: (abs(s - value), s))
+
+    def neighbours(self, p: Point) -> Iterator[Point]:
+        """Points one move away: a tile or the spatial chunk one grid step up or down (or to 1
+        / whole), another spatial dim at any level, another loop order, inner mode, structure."""
+        sizes = self.sizes
+        for i, dim in enumerate(TILE_DIMS):
+            if dim == p.spatial0:
+                continue
+            for s in _steps(sizes, p.tiles[i]):
+                yield replace(p, tiles=p.tiles[:i] + (s,) + p.tiles[i + 1 :])
+        for s in _steps(sizes, p.spatial0_size):
+            yield replace(p, spatial0_size=s)
+        for d0 in self.spatial0:
+            if d0 != p.spatial0:
+                i = TILE_DIMS.index(d0)
+                tiles = list(p.tiles)
+                tiles[TILE_DIMS.index(p.spatial0)] = p.tiles[i]
+                tiles[i] = FULL
+                yield replace(p, spatial0=d0, spatial0_size=sizes[0], tiles=tuple(tiles))
+        for spatial in self.spatials(p.clusters):
+            moved = sum(a != b for a, b in zip(spatial, p.spatial, strict=True))
+            if moved == 1:
+                yield replace(p, spatial=spatial)
+        for order in self.orders:
+            if order != p.order:
+                yield replace(p, order=order)
+        for inner in self.inner:
+            if inner != p.inner:
+                yield replace(p, inner=inner)
+        for clusters in self.structures:
+            if clusters != p.clusters and len(clusters) == len(p.clusters):
+                yield replace(p, clusters=clusters)
+
+    def enumerate(self, bounds: tuple[int, int, int, int]) -> list[Point]:
+        """Every canonical point for a layer whose K, C, Y', X' extents are at most ``bounds``
+        (the exhaustive space; sizes at or above a bound are folded into FULL)."""
+        per_dim = [self._domain(b) for b in bounds]
+        out: dict[Point, None] = {}
+        for clusters in self.structures:
+            for d0, spatial, order, inner in itertools.product(
+                self.spatial0, self.spatials(clusters), self.orders, self.inner
+            ):
+                i0 = TILE_DIMS.index(d0)
+                domains = [[FULL] if i == i0 else per_dim[i] for i in range(4)]
+                for s0 in self._chunks(bounds[i0]):
+                    for tiles in itertools.product(*domains):
+                        out[Point(clusters, d0, s0, spatial, order, tiles, inner)] = None
+        return list(out)
+
+    def count(self, bounds: tuple[int, int, int, int]) -> int:
+        """Number of canonical points for a layer with these extent bounds (len of
+        :meth:`enumerate`, computed without enumerating)."""
+        domain = [len(self._domain(b)) for b in bounds]
+        tilings = sum(len(self._chunks(bounds[i])) * math.prod(n for j, n in enumerate(domain)
+                      if j != i) for i in (TILE_DIMS.index(d) for d in self.spatial0))  # fmt: skip
+        structures = sum(len(self.spatials(c)) for c in self.structures)
+        return structures * len(self.orders) * len(self.inner) * tilings
+
+    def _domain(self, bound: int) -> list[int]:
+        """Canonical temporal tile sizes of a dimension with this bound."""
+        return sorted({s if s < bound else FULL for s in self.sizes})
+
+    def _chunks(self, bound: int) -> list[int]:
+        """Spatial chunk sizes not pruned by :func:`canonical` (below the bound, or 1)."""
+        return [s for s in self.sizes if s < bound or s == 1]
+
+
+def _steps(sizes: tuple[int, ...], current: int) -> list[int]:
+    i = sizes.index(current) if current in sizes else 0
+    picks = {sizes[max(i - 1, 0)], sizes[min(i + 1, len(sizes) - 1)], sizes[0], sizes[-1]}
+    picks.discard(current)
+    return sorted(picks)
+
+
+def canonical(p: Point, bounds: tuple[int, int, int, int]) -> Point | None:
+    """``p`` for one layer: every temporal tile at or above its dimension's bound replaced by
+    FULL (the analysis clips a temporal map to its dimension, so these are the same mapping of
+    that layer); None when the spatial chunk ``s0`` (> 1) reaches the bound — one unit would
+    take the whole dimension, and the analysis does not clip spatial maps, so such points are
+    pruned."""
+    b0 = bounds[TILE_DIMS.index(p.spatial0)]
+    if p.spatial0_size >= b0 and p.spatial0_size != 1:
+        return None
+    tiles = tuple(t if t < b else FULL for t, b in zip(p.tiles, bounds, strict=True))
+    if tiles == p.tiles:
+        return p
+    return Point(p.clusters, p.spatial0, p.spatial0_size, p.spatial, p.order, tiles, p.inner)  # type: ignore[arg-type]

@@ -1,0 +1,140 @@
+"""The ``native`` analysis on the loop nest: the ``reuse`` and ``pass_fill`` corrections.
+
+Under ``reuse`` a layer is costed on the loop nest of its directive list
+(:mod:`costmodel.loopnest`) instead of MAESTRO's cases, with the tensor traffic of the reuse
+analysis (:mod:`costmodel.reuse`):
+
+- **compute**: the busiest PE's MACs, summed over the nest (exact, edge tiles included);
+- **pass fill** (``pass_fill``): a processing pass (one iteration of everything outside the
+  innermost level's temporal loops) starts by loading every PE's first step tile of I, W and O
+  from L2 over the top NoC, as far as the previous pass did not leave it there
+  (:func:`~costmodel.reuse.pass_fill_words`): ``latency + ⌈words / bandwidth⌉`` cycles. Without
+  ``double_buffered`` the array idles during every fill; with it a fill overlaps the previous
+  pass and only what exceeds that pass's compute shows (the first fill always shows);
+- **NoC**: the words crossing the top NoC, inbound (I, W, partial-sum reads) and outbound
+  (partial-sum and output writes) separately, at its bandwidth;
+- **off-chip**: DRAM words (feature maps scaled by ``fmap_compression``) at the off-chip
+  bandwidth in words per core cycle (``offchip_clock_hz`` converts a link clock).
+
+On-chip latency = max(compute + exposed fill, NoC in, NoC out); latency = max(on-chip,
+off-chip) (DRAM traffic overlapped, as a double-buffered global buffer allows).
+
+Not modelled on this path: the inner NoC (``noc_col``; every word is charged once, on the top
+NoC) and the L1 capacity (a PE's L1 holds its step tile; ``l1_bytes_per_pe`` is not checked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from costmodel.intmath import ceil_div_bw
+from costmodel.loopnest import build_loop_nest
+from costmodel.reuse import TensorShapes, pass_fill_words, traffic
+from hardware_db.accelerator import Accelerator
+
+
+@dataclass(frozen=True)
+class NestRows:
+    """Per-row layer facts for the loop nest (one repetition = one group of ``images``)."""
+
+    repetitions: np.ndarray  # groups analysed one after the other (0: nothing to do)
+    images: np.ndarray
+    k: np.ndarray
+    c: np.ndarray
+    out_rows: np.ndarray
+    out_cols: np.ndarray
+    r: np.ndarray
+    s: np.ndarray
+    stride: np.ndarray  # (rows, 2)
+    input_rows: np.ndarray  # unpadded input rows/columns (what DRAM holds)
+    input_cols: np.ndarray
+    weights: np.ndarray
+    channel_out: np.ndarray
+
+
+def nest_costs(
+    rows: NestRows,
+    acc: Accelerator,
+    *,
+    pass_fill: bool = True,
+    noc_latency: bool = True,
+    offchip: bool = True,
+) -> dict[str, np.ndarray]:
+    """Latency, bound cycles, access counts and DRAM words of every row (all repetitions)."""
+    extents = {
+        "N": rows.images, "K": rows.k, "C": rows.c, "P": np.maximum(rows.out_rows, 1),
+        "Q": np.maximum(rows.out_cols, 1), "R": rows.r, "S": rows.s,
+    }  # fmt: skip
+    extents = {v: np.asarray(a, np.int64) for v, a in extents.items()}
+    nest = build_loop_nest(acc.dataflow, extents, rows.stride, acc.num_pes)
+    shapes = TensorShapes(rows.stride, rows.input_rows, rows.input_cols, rows.weights,
+                          rows.channel_out)  # fmt: skip
+    n = len(rows.k)
+    l2_words = np.full(n, acc.l2_bytes // acc.word_bytes, np.int64)
+    reserved = None
+    if acc.l2_weight_bytes is not None:
+        reserved = np.full(n, acc.l2_weight_bytes // acc.word_bytes, np.int64)
+    t = traffic(nest, shapes, l2_words, reserved, multicast=acc.noc_top.multicast)
+    reps = np.asarray(rows.repetitions, np.int64)
+
+    bw = acc.noc_top.bw_words_per_cycle
+    hop = acc.noc_top.latency_cycles if noc_latency else 1
+    fill_words = pass_fill_words(nest, shapes, t)
+    fill = np.where(fill_words > 0, hop + ceil_div_bw(fill_words, bw) - 1, 0)
+    if not pass_fill:
+        fill = np.zeros_like(fill)
+    per_pass = nest.compute_cycles / nest.passes
+    if acc.double_buffered:
+        hidden = np.ceil(np.maximum(0.0, fill - per_pass)).astype(np.int64)
+        exposed = fill + (nest.passes - 1) * hidden
+    else:
+        exposed = nest.passes * fill
+    compute = nest.compute_cycles + exposed
+    inbound = t["noc_I"] + t["noc_W"] + t["noc_O_rd"]
+    noc = np.maximum(ceil_div_bw(inbound, bw), ceil_div_bw(t["noc_O"], bw))
+    onchip = np.maximum(compute, noc)
+
+    ratio_in, ratio_out = acc.fmap_compression
+    dram_rd = np.ceil(ratio_in * t["dram_I"] + ratio_out * t["dram_O_rd"]).astype(np.int64)
+    dram_rd = dram_rd + t["dram_W"]
+    dram_wr = np.ceil(ratio_out * t["dram_O"]).astype(np.int64)
+    offchip_cycles = ceil_div_bw(dram_rd + dram_wr, acc.offchip_words_per_core_cycle)
+    latency = np.maximum(onchip, offchip_cycles) if offchip else onchip
+
+    macs = nest.computations
+    runtimes = [np.ceil(nest.compute_cycles / nest.level_iterations[:, i]).astype(np.int64)
+                for i in range(nest.level_iterations.shape[1])]  # fmt: skip
+    runtimes[0] = latency
+    out = {
+        "latency_cycles": latency,
+        "onchip_cycles": onchip,
+        "offchip_cycles": offchip_cycles,
+        "compute_cycles": compute,
+        "noc_cycles": noc,
+        "fill_cycles": exposed,
+        "passes": nest.passes,
+        "computations": macs,
+        "dram_rd": dram_rd,
+        "dram_wr": dram_wr,
+        "dram_raw_words": t["dram_I"] + t["dram_W"] + t["dram_O"] + t["dram_O_rd"],
+        "l2_rd_input": t["noc_I"],
+        "l2_rd_weight": t["noc_W"],
+        "l2_rd_output": t["noc_O_rd"] + t["dram_O"],
+        "l2_wr_input": t["dram_I"],
+        "l2_wr_weight": t["dram_W"],
+        "l2_wr_output": t["noc_O"] + t["dram_O_rd"],
+        "l1_wr_input": t["l1_fill_I"],
+        "l1_wr_weight": t["l1_fill_W"],
+        "l1_rd_input": macs,
+        "l1_rd_weight": np.where(rows.weights, macs, 0),
+        "l1_wr_output": macs,
+        "l1_rd_output": np.maximum(0, macs - t["noc_O"]),
+        "spill_cycles": np.zeros(n, np.int64),
+        "l1_spill_words": np.zeros(n, np.int64),
+    }
+    out = {k: v * reps for k, v in out.items() if k != "passes"} | {"passes": nest.passes * reps}
+    out["cluster_runtimes"] = np.stack(runtimes[::-1], axis=1) * reps[:, None]
+    out["pes_used"] = nest.pes_used
+    return out

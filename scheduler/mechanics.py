@@ -1,0 +1,277 @@
+"""Frame mechanics the native engine applies identically under every policy.
+
+A comparison of schedulers is a comparison of decision rules, so what a frame *can* do — be
+abandoned when it can no longer finish, be held back from an accelerator on which it would miss,
+pay for moving its activations between accelerators — belongs to the engine, not to one policy:
+
+- **hopeless drop** (``drop_delta``): at every decision instant the engine drops each ready job
+  (started or not) whose *best-case remaining latency* exceeds ``drop_delta x slack``. The best
+  case is the job's remaining layers alone on each accelerator (plus the migration latency to get
+  there), minimised over accelerators: nothing can make it finish sooner, so with
+  ``drop_delta >= 1`` no frame that could still meet its deadline is dropped. A job is kept if
+  dropping it would take along a cascade child that could still meet its own, later deadline.
+  Dropped frames' cascade children are settled by the engine (dropped or not triggered).
+- **feasibility-aware placement** (``feasible_placement``, off by default): a dispatch of a block
+  of a job to an accelerator is allowed only if, after that block, the rest of the job can still
+  finish by its deadline on some accelerator (for a whole-model dispatch: the job can finish
+  there). Otherwise the engine holds the job back (it stays ready, the accelerator stays free for
+  the other ready jobs) — "take a free accelerator only if the job can still finish there, else
+  wait". A job that cannot finish anywhere is not restricted.
+- **migration cost** (``migration``): a block that runs on another accelerator than the job's
+  previous block first moves its input activation through shared memory: ``input_words`` at the
+  system's off-chip bandwidth (latency) and one DRAM write plus one DRAM read per word (energy, at
+  the source's and the destination's DRAM energy per access). ``None`` applies it whenever the
+  cost arrays carry per-layer input sizes (every table built from the model zoo does).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rtmm.errors import SimulationError
+from scheduler.costs import CostArrays, VariantCosts
+from scheduler.state import Job
+
+
+@dataclass(frozen=True)
+class FrameMechanics:
+    """The engine's frame mechanics (module docstring). The defaults are the fair ones."""
+
+    drop_delta: float | None = 1.0
+    feasible_placement: bool = False
+    migration: bool | None = None
+
+    def __post_init__(self) -> None:
+        d = self.drop_delta
+        if d is not None and not (isinstance(d, int | float) and math.isfinite(d) and d >= 1):
+            raise SimulationError(
+                f"drop_delta {d!r} would drop frames that can still finish on time",
+                source="<api>",
+                field="drop_delta",
+                allowed="None or a finite number >= 1",
+            )
+
+    def label(self) -> str:
+        """Short description for tables: which mechanics were on."""
+        drop = "off" if self.drop_delta is None else f"delta={self.drop_delta:g}"
+        place = "feasible" if self.feasible_placement else "any"
+        mig = {None: "auto", True: "on", False: "off"}[self.migration]
+        return f"drop {drop}, placement {place}, migration {mig}"
+
+
+@dataclass(frozen=True, eq=False)
+class Migration:
+    """Cost of moving a job's activations between accelerators through shared memory."""
+
+    bw_words_per_cycle: float
+    dram_pj_per_word: np.ndarray  # per accelerator
+
+    def cycles(self, words: float) -> float:
+        return float(words) / self.bw_words_per_cycle
+
+    def energy_nj(self, words: float, source: int, dest: int) -> float:
+        return (
+            float(words) * float(self.dram_pj_per_word[source] + self.dram_pj_per_word[dest]) / 1e3
+        )
+
+
+def resolve_migration(option: bool | None, costs: CostArrays, system: object) -> Migration | None:
+    """The :class:`Migration` of a run, or ``None`` when migration is free.
+
+    ``option=None`` (auto) charges migration when every variant has ``input_words`` and the system
+    has an off-chip bandwidth; ``True`` requires both (else a :class:`SimulationError`).
+    """
+    if option is False:
+        return None
+    missing = [v.name for m in costs.models for v in m.variants if v.input_words is None]
+    bw = getattr(system, "offchip_bw_words_per_cycle", None)
+    accs = getattr(system, "accelerators", ())
+    dram = [getattr(getattr(a, "energy", None), "dram_pj", None) for a in accs]
+    usable = not missing and bw and len(dram) == costs.num_accelerators and None not in dram
+    if not usable:
+        if option is None:
+            return None
+        why = f"no input activation sizes for {missing[0]}" if missing else "no off-chip bandwidth"
+        raise SimulationError(
+            f"migration cost: {why}",
+            source="<api>",
+            field="migration",
+            allowed="an input_words column in the cost table (or zoo models), or migration=False",
+        )
+    return Migration(float(bw or 0.0), np.asarray(dram, dtype=float))
+
+
+def _costs(job: Job) -> VariantCosts:
+    """The costs of the variant ``job`` runs (set by the engine before any mechanics apply)."""
+    if job.costs is None:
+        raise SimulationError(f"internal: job of model {job.model} has no costs", source="<engine>")
+    return job.costs
+
+
+def _input_words(costs: VariantCosts) -> np.ndarray:
+    """Per layer, its input activation in words (present whenever migration is charged)."""
+    if costs.input_words is None:
+        raise SimulationError(f"internal: {costs.name} has no input sizes", source="<engine>")
+    return costs.input_words
+
+
+class MechanicsRuntime:
+    """The mechanics' arithmetic for one run; the engine and policies share it via the state."""
+
+    def __init__(
+        self,
+        options: FrameMechanics,
+        migration: Migration | None,
+        costs: CostArrays,
+        periods_ms: np.ndarray,
+        children: list[tuple[int, ...]],
+        horizon_ms: float,
+    ) -> None:
+        self.options = options
+        self.migration = migration
+        self.ms_per_cycle = 1e3 / np.asarray(costs.clock_hz, dtype=float)
+        self.periods_ms = np.asarray(periods_ms, dtype=float)
+        self.children = children
+        self.horizon_ms = float(horizon_ms)
+        self._best_full_ms = np.array(  # fastest variant of each model, on its fastest accelerator
+            [
+                min(float(np.min(v.total_latency_cycles * self.ms_per_cycle)) for v in mc.variants)
+                for mc in costs.models
+            ]
+        )
+
+    # --- migration ---------------------------------------------------------------------------
+    def move_ms(self, job: Job, layer: int | None = None, source: int | None = None) -> np.ndarray:
+        """Per accelerator: migration latency (ms) of running layer ``layer`` (default: the job's
+        next) there after a block on ``source`` (default: the job's last accelerator)."""
+        n = len(self.ms_per_cycle)
+        src = job.last_accelerator if source is None else source
+        if self.migration is None or src < 0:
+            return np.zeros(n)
+        layer = job.next_layer if layer is None else layer
+        costs = _costs(job)
+        if layer >= costs.num_layers:
+            return np.zeros(n)
+        cycles = self.migration.cycles(_input_words(costs)[layer])
+        out = cycles * self.ms_per_cycle
+        out[src] = 0.0
+        return out
+
+    def move_energy_nj(self, job: Job, accelerator: int) -> float:
+        src = job.last_accelerator
+        if self.migration is None or src < 0 or src == accelerator:
+            return 0.0
+        words = _input_words(_costs(job))[job.next_layer]
+        return self.migration.energy_nj(words, src, accelerator)
+
+    # --- best case and drop ------------------------------------------------------------------
+    def remaining_ms(self, job: Job) -> np.ndarray:
+        """Per accelerator: the job's remaining layers alone there, migration included (ms)."""
+        rem = _costs(job).remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
+        return rem + self.move_ms(job)
+
+    def best_remaining_ms(self, job: Job) -> float:
+        """Lower bound on the time the job still needs: its remaining layers alone on the
+        accelerator where they finish first."""
+        return float(self.remaining_ms(job).min())
+
+    def hopeless(self, job: Job, now_ms: float) -> bool:
+        """True if the job should be dropped now under ``drop_delta`` (module docstring)."""
+        delta = self.options.drop_delta
+        if delta is None:
+            return False
+        best = self.best_remaining_ms(job)
+        if best <= delta * (job.deadline_ms - now_ms):
+            return False
+        return not self._descendant_could_finish(job.model, job.frame, now_ms + best)
+
+    def hopeless_at_ms(self, job: Job) -> float:
+        """The time from which :meth:`hopeless` holds if nothing runs (ignoring descendants)."""
+        delta = self.options.drop_delta
+        if delta is None:
+            return math.inf
+        return job.deadline_ms - self.best_remaining_ms(job) / delta
+
+    def _descendant_could_finish(self, model: int, frame: int, finish_ms: float, depth=0) -> bool:
+        """Could a cascade descendant of (model, frame) still meet its deadline if the frame
+        finished at ``finish_ms`` (each descendant then alone on its fastest accelerator)?"""
+        if depth > len(self.children):
+            return False
+        for c in self.children[model]:
+            period = float(self.periods_ms[c])
+            if frame >= int(np.floor(self.horizon_ms / period + 1e-9)):
+                continue
+            done = finish_ms + self._best_full_ms[c]
+            if done <= (frame + 1) * period or self._descendant_could_finish(
+                c, frame, done, depth + 1
+            ):
+                return True
+        return False
+
+    # --- placement ---------------------------------------------------------------------------
+    def can_continue(self, job: Job, accelerator: int, n_layers: int, now_ms: float) -> bool:
+        """Could ``job`` still meet its deadline after running ``n_layers`` on ``accelerator`` now?
+
+        True also when it cannot meet it anywhere (placement is then not restricted).
+        """
+        slack = job.deadline_ms - now_ms
+        if self.best_remaining_ms(job) > slack:
+            return True
+        c, start, a = _costs(job), job.next_layer, accelerator
+        end_layer = start + n_layers
+        block = (c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]) * self.ms_per_cycle[a]
+        end = float(self.move_ms(job)[a] + block)
+        if end_layer >= c.num_layers:
+            return end <= slack
+        rest = (c.latency_prefix[-1] - c.latency_prefix[end_layer]) * self.ms_per_cycle
+        rest = rest + self.move_ms(job, end_layer, a)
+        return end + float(rest.min()) <= slack
+
+    def placeable(self, job: Job, accelerators, n_layers, now_ms: float) -> np.ndarray:
+        """:meth:`can_continue` for each of ``accelerators`` (``n_layers`` one per accelerator,
+        or one int); all True when feasibility-aware placement is off."""
+        accs = list(accelerators)
+        if not self.options.feasible_placement:
+            return np.ones(len(accs), dtype=bool)
+        ns = [n_layers] * len(accs) if isinstance(n_layers, int | np.integer) else list(n_layers)
+        return np.array(
+            [self.can_continue(job, a, int(n), now_ms) for a, n in zip(accs, ns, strict=True)],
+            dtype=bool,
+        )
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Spatial fission of physical arrays into sub-arrays (the cost arrays' accelerators are
+    *units*: whole arrays and their sub-arrays).
+
+    ``physical[u]`` is the physical array of unit u and ``split[u]`` whether u is a sub-array.
+    A whole array and its sub-arrays share hardware: the whole array is free only if none of its
+    sub-arrays runs, and a sub-array only if the whole array does not run (sub-arrays of the same
+    array run concurrently). Switching an array between whole and split mode costs
+    ``reconfig_cycles`` before the first block in the new mode.
+    """
+
+    physical: tuple[int, ...]
+    split: tuple[bool, ...]
+    reconfig_cycles: float = 0.0
+
+    def __post_init__(self) -> None:
+        if len(self.physical) != len(self.split) or not (
+            math.isfinite(self.reconfig_cycles) and self.reconfig_cycles >= 0
+        ):
+            raise SimulationError(
+                "partition: physical and split must have one entry per unit",
+                source="<api>",
+                allowed="equal lengths, reconfig_cycles >= 0",
+            )
+
+    def conflicts(self, unit: int) -> tuple[int, ...]:
+        """Units that cannot run while ``unit`` runs."""
+        p, s = self.physical[unit], self.split[unit]
+        return tuple(
+            u for u in range(len(self.physical)) if self.physical[u] == p and self.split[u] != s
+        )

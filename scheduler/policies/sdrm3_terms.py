@@ -1,0 +1,225 @@
+"""SDRM3's scoring terms and tuner-window arithmetic (the policy is in :mod:`.sdrm3`).
+
+For a ready job j (one frame of one model) and an idle accelerator a at time t:
+
+- urgency ``U_j = (R_j + C_j) / max(slack_j, eps)`` clipped to ``[0, u_max]``: ``R_j`` is the
+  remaining latency of j on its fastest accelerator, ``C_j`` the expected best-case latency of the
+  cascade work that still depends on j's frame, ``slack_j = deadline_j - t``;
+- starvation ``F_j = (t - last progress of j) / T_m`` (time since release or since the end of j's
+  latest block, in periods of j's model);
+- energy ``G_ja = E_a(block_ja) / min_a' E_a'(block_ja) - 1``: the relative energy overhead of
+  running j's next block (cut for a) on a instead of on its most efficient accelerator;
+- switch ``S_ja = 1`` if j's previous block ran on another accelerator than a (the block then pays
+  the engine's migration cost: moving j's input activation through shared memory), else 0;
+- ``MapScore(j, a) = U_j + alpha F_j - beta G_ja - gamma S_ja`` over the [jobs x idle] matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from scheduler.policies.base import RunContext
+from scheduler.state import Job
+
+#: Names of the tunable parameters, in the order of :attr:`Theta.as_array`.
+THETA_NAMES = ("alpha", "beta", "gamma")
+
+
+@dataclass(frozen=True)
+class Theta:
+    """SDRM3's tunable weights of MapScore (starvation, energy, switch).
+
+    Frame dropping is the engine's (``scheduler.mechanics``), the same for every policy, so its
+    threshold is not one of SDRM3's parameters.
+    """
+
+    alpha: float = 1.0
+    beta: float = 1.0
+    gamma: float = 0.0
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.alpha, self.beta, self.gamma], dtype=float)
+
+    @classmethod
+    def from_array(cls, values: Sequence[float]) -> Theta:
+        return cls(*(float(v) for v in values))
+
+
+#: Default bounds of each parameter (the tuner never leaves them).
+THETA_BOUNDS = np.array([[0.0, 4.0], [0.0, 6.0], [0.0, 4.0]])
+
+
+@dataclass(frozen=True)
+class PairTerms:
+    """The per-job and per-pair terms of MapScore at one decision point.
+
+    ``jobs`` x ``accelerators`` (the idle ones): ``urgency``/``starvation`` are per job,
+    ``energy``/``switch`` per pair, ``n_layers`` is the block each pair would dispatch.
+    """
+
+    jobs: tuple[Job, ...]
+    accelerators: np.ndarray
+    urgency: np.ndarray
+    starvation: np.ndarray
+    energy: np.ndarray
+    switch: np.ndarray
+    n_layers: np.ndarray
+    feasible: np.ndarray
+
+
+def map_scores(terms: PairTerms, theta: Theta) -> np.ndarray:
+    """``MapScore = U + alpha F - beta G - gamma S`` over all (job, accelerator) pairs at once."""
+    u = terms.urgency[:, None]
+    f = terms.starvation[:, None]
+    return u + theta.alpha * f - theta.beta * terms.energy - theta.gamma * terms.switch
+
+
+def remaining_latency_ms(jobs: Sequence[Job], ms_per_cycle: np.ndarray) -> np.ndarray:
+    """``[jobs x accelerators]`` latency of each job's remaining layers, in ms."""
+    if not jobs:
+        return np.zeros((0, len(ms_per_cycle)))
+    rows = np.stack(
+        [j.costs.latency_prefix[-1] - j.costs.latency_prefix[j.next_layer] for j in jobs]
+    )
+    return rows * ms_per_cycle
+
+
+def pair_terms(
+    jobs: Sequence[Job],
+    idle: Sequence[int],
+    now_ms: float,
+    ms_per_cycle: np.ndarray,
+    block_ms: float,
+    *,
+    eps_ms: float = 1e-3,
+    u_max: float = 10.0,
+    chain_ms: np.ndarray | None = None,
+) -> PairTerms:
+    """MapScore's terms for ``jobs`` x ``idle`` accelerators at ``now_ms``.
+
+    Blocks are cut where their latency on the pair's accelerator reaches ``block_ms`` (at least one
+    layer). Per-job quantities are vectors, per-pair ones ``[jobs x idle]`` matrices.
+    ``chain_ms[m]`` (optional, per model) is added to ``R_j``: the expected latency of the cascade
+    work that still depends on j's frame (children run after j, before the same deadline).
+    ``feasible[j, k]`` is False when j's remaining layers cannot finish by its deadline on idle
+    accelerator k although they could on its fastest one.
+    """
+    idle_arr = np.asarray(idle, dtype=np.int64)
+    n = len(jobs)
+    rem = remaining_latency_ms(jobs, ms_per_cycle)
+    best = rem.min(axis=1) if n else np.zeros(0)
+    deadline = np.array([j.deadline_ms for j in jobs], dtype=float)
+    slack = deadline - now_ms
+    chain = np.zeros(n) if chain_ms is None else np.asarray(chain_ms)[[j.model for j in jobs]]
+    urgency = np.clip((best + chain) / np.maximum(slack, eps_ms), 0.0, u_max)
+    feasible = ~((rem[:, idle_arr] > slack[:, None]) & (best <= slack)[:, None])
+    progress = np.array([j.last_progress_ms for j in jobs], dtype=float)
+    period = np.array([j.period_ms for j in jobs], dtype=float)
+    starvation = np.maximum(now_ms - progress, 0.0) / period
+    last = np.array([j.last_accelerator for j in jobs], dtype=np.int64)
+    switch = ((last[:, None] >= 0) & (last[:, None] != idle_arr[None, :])).astype(float)
+    n_layers = np.zeros((n, len(idle_arr)), dtype=np.int64)
+    energy = np.zeros((n, len(idle_arr)))
+    budget_cycles = block_ms / ms_per_cycle  # per accelerator
+    for i, job in enumerate(jobs):
+        c = job.costs
+        start = job.next_layer
+        lat = c.latency_prefix[:, idle_arr]
+        limit = lat[start] + budget_cycles[idle_arr]
+        ends = np.array(
+            [np.searchsorted(lat[:, k], limit[k], side="right") - 1 for k in range(len(idle_arr))]
+        )
+        ends = np.clip(ends, start + 1, c.num_layers)
+        n_layers[i] = ends - start
+        block_energy = c.energy_prefix[ends] - c.energy_prefix[start]  # [idle x all accelerators]
+        own = block_energy[np.arange(len(idle_arr)), idle_arr]
+        energy[i] = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
+    return PairTerms(
+        tuple(jobs),
+        idle_arr,
+        urgency,
+        starvation,
+        np.maximum(energy, 0.0),
+        switch,
+        n_layers,
+        feasible,
+    )
+
+
+def cascade_latency_ms(ctx: RunContext, ms_per_cycle: np.ndarray) -> np.ndarray:
+    """Per model: expected best-case latency of the cascade work its frame triggers.
+
+    ``chain[m] = sum over children c of p_c x (L_c + chain[c])`` with ``L_c`` the child's full-model
+    latency on its fastest accelerator.
+    """
+    n = len(ctx.model_ids)
+    best = np.array(
+        [float(np.min(mc.full.total_latency_cycles * ms_per_cycle)) for mc in ctx.costs.models]
+    )
+    chain = np.zeros(n)
+
+    def total(m: int, depth: int = 0) -> float:
+        if depth > n:
+            return 0.0
+        kids = [c for c in range(n) if ctx.parents[c] == m]
+        return sum(float(ctx.probabilities[c]) * (best[c] + total(c, depth + 1)) for c in kids)
+
+    for m in range(n):
+        chain[m] = total(m)
+    return chain
+
+
+def tuner_window_ms(periods_ms: Sequence[float], short_ms: float = 100.0) -> float:
+    """Default tuner window: the hyperperiod of the periods when that is short (at most
+    ``short_ms`` or the longest period), else the longest period.
+
+    Over a hyperperiod every window releases the same frames, so consecutive windows compare like
+    for like instead of alternating with the release pattern (e.g. 16.7 and 22.2 ms periods give
+    66.7 ms windows rather than 22.2 ms ones releasing 1 or 2 frames of a model). Scenarios whose
+    hyperperiod is long (3 fps models: 1000 ms) keep the longest period.
+    """
+    longest = float(np.max(periods_ms))
+    hyper = hyperperiod_ms(periods_ms)
+    return hyper if hyper <= max(short_ms, longest) + 1e-9 else longest
+
+
+def hyperperiod_ms(periods_ms: Sequence[float]) -> float:
+    """Least common multiple of the periods (as fractions with denominators up to 1000)."""
+    fracs = [Fraction(float(p)).limit_denominator(1000) for p in periods_ms]
+    num = 1
+    den = 0
+    for f in fracs:  # lcm of fractions: lcm of numerators / gcd of denominators
+        num = num * f.numerator // math.gcd(num, f.numerator)
+        den = math.gcd(den, f.denominator)
+    return num / den
+
+
+def tuner_cycle(periods_ms: Sequence[float], window_ms: float, max_cycle: int = 8) -> int:
+    """Windows per hyperperiod when that is a whole number up to ``max_cycle``, else 1.
+
+    Windows ``k`` and ``k + cycle`` release the same frames, so the tuner compares a window with
+    the baseline of its own slot in the cycle (333 ms windows in a 1000 ms hyperperiod: cycle 3).
+    """
+    ratio = hyperperiod_ms(periods_ms) / window_ms
+    k = round(ratio)
+    return k if 1 <= k <= max_cycle and abs(ratio - k) < 1e-6 * max(ratio, 1.0) else 1
+
+
+def greedy_pairs(scores: np.ndarray) -> list[tuple[int, int]]:
+    """(row, column) pairs picked best-first, each row and column at most once."""
+    s = np.array(scores, dtype=float, copy=True)
+    picked = []
+    for _ in range(min(s.shape)):
+        flat = int(np.argmax(s))
+        if not np.isfinite(s.flat[flat]):
+            break
+        i, k = divmod(flat, s.shape[1])
+        picked.append((i, k))
+        s[i, :] = -np.inf
+        s[:, k] = -np.inf
+    return picked

@@ -1,0 +1,192 @@
+"""The mapper: exhaustive optimum on small spaces, presets never better, orientation invariance,
+found mappings re-cost to what was reported, capacity-violating mappings never returned.
+
+No test pins the ``native`` analysis's numbers: every expectation is a relation between costs the
+same analysis computes (so the tests stay valid when the analysis is corrected).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from costmodel.batch import LayerBatch
+from costmodel.mapper import OBJECTIVES, Space, analyse_mapping, cache, search_mappings
+from costmodel.mapper.evaluate import bounds, feasible, transpose
+from costmodel.mapper.search import written
+from costmodel.mapper.space import FULL, Point, canonical, mirror_dataflow
+from costmodel.native import analyse_native
+from hardware_db.dataflow import PRESETS, Dataflow
+from hardware_db.library import get_accelerator
+from hardware_db.maestro_format import parse_directives
+from rtmm.errors import CostModelError, RtmmError
+from workloads.layer import Layer
+
+BIG = get_accelerator("xrbench-4k-A/0")
+SMALL = dataclasses.replace(BIG, name="small", num_pes=16, array_shape=(4, 4))
+TINY_SPACE = Space(
+    structures=((4,), (2, 2)),
+    sizes=(1, 2, FULL),
+    orders=("ws", "os"),
+    spatial0=("K", "Y'"),
+    spatial1=("C", "X'", "YR"),
+    inner=("tile",),
+)
+EXH_SPACE = dataclasses.replace(TINY_SPACE, sizes=(1, FULL), orders=("ws",))
+
+
+def _layer(name="l", k=4, c=4, y=4, x=4, r=1, s=1, op="CONV") -> Layer:
+    return Layer(name, op, 1, k, c, y, x, r, s)
+
+
+def _brute_force(layer: Layer, acc, space: Space, objective: str) -> float:
+    """The optimum by costing every canonical point on its own (independent of the search)."""
+    batch = LayerBatch.from_layers([layer])
+    best_ok, best_any = np.inf, np.inf
+    b = tuple(int(v) for v in bounds(batch)[0])
+    for p in space.enumerate(b):
+        r = analyse_mapping(batch, acc, written(p, b, "exhaustive"))
+        value = float(OBJECTIVES[objective](r)[0])
+        best_any = min(best_any, value)
+        if feasible(r)[0]:
+            best_ok = min(best_ok, value)
+    return best_ok if np.isfinite(best_ok) else best_any
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+def test_small_space_is_searched_exhaustively_and_returns_the_optimum(objective):
+    layer = _layer(k=4, c=2, y=4, x=3, r=2, s=1)
+    assert EXH_SPACE.count((4, 4, 3, 3)) <= 256
+    found = search_mappings([layer], SMALL, objective, space=EXH_SPACE, use_cache=False)
+    assert bool(found.frame.exhaustive[0])
+    value = float(OBJECTIVES[objective](found.results)[0])
+    assert value == pytest.approx(_brute_force(layer, SMALL, EXH_SPACE, objective), rel=1e-12)
+
+
+def test_local_search_never_loses_to_its_own_seeds():
+    layer = _layer(k=8, c=8, y=6, x=6, r=3, s=3)
+    batch = LayerBatch.from_layers([layer])
+    found = search_mappings([layer], SMALL, "edp", space=TINY_SPACE, exhaustive_limit=0,
+                            use_cache=False)  # fmt: skip
+    assert not bool(found.frame.exhaustive[0])
+    seeds = [float(OBJECTIVES["edp"](analyse_mapping(batch, SMALL, p.dataflow()))[0])
+             for p in TINY_SPACE.seeds()]  # fmt: skip
+    assert found.frame.edp[0] <= min(seeds) * (1 + 1e-12)
+
+
+def _zoo_sample():
+    from workloads import zoo
+
+    layers = list(zoo.load("KD_res8_narrow").layers) + list(zoo.load("ES_RITNet").layers)[:12]
+    return LayerBatch.from_layers(layers)
+
+
+def test_mapper_is_never_worse_than_the_best_preset_on_zoo_layers():
+    batch = _zoo_sample()
+    found = search_mappings(batch, BIG, "edp", use_cache=False)
+    presets = np.stack(
+        [OBJECTIVES["edp"](analyse_mapping(batch, BIG, p)) for p in PRESETS.values()]
+    )
+    share = np.mean(found.frame.edp.to_numpy() <= presets.min(axis=0) * (1 + 1e-9))
+    assert share >= 0.95
+
+
+def test_gemm_orientation_does_not_change_the_best_cost():
+    rows = Layer("rows", "CONV", 1, 256, 256, 128, 1, 1, 1)
+    cols = Layer("cols", "CONV", 1, 256, 256, 1, 128, 1, 1)
+    ws = [analyse_mapping(LayerBatch.from_layers([x]), BIG, PRESETS["WS"]) for x in (rows, cols)]
+    assert ws[0]["latency_cycles"][0] != ws[1]["latency_cycles"][0]  # the preset does care
+    found = search_mappings([rows, cols], BIG, "latency", use_cache=False)
+    lat = found.frame.latency_cycles.to_numpy()
+    assert lat[0] == lat[1]
+    assert found.frame.energy_nj[0] == pytest.approx(found.frame.energy_nj[1], rel=1e-12)
+
+
+def test_found_directive_list_recosts_to_the_reported_cost():
+    batch = _zoo_sample()
+    found = search_mappings(batch, BIG, "edp")
+    for i in range(0, len(batch), 5):
+        flow = Dataflow("reloaded", parse_directives(found.frame.directives[i]))
+        again = analyse_native(batch.take([i]), dataclasses.replace(BIG, dataflow=flow))
+        assert again["latency_cycles"][0] == found.frame.latency_cycles[i]
+        assert again["energy_pj"][0] / 1e3 == pytest.approx(found.frame.energy_nj[i], rel=1e-12)
+
+
+def test_capacity_violating_mappings_are_never_returned():
+    tight = dataclasses.replace(SMALL, l1_bytes_per_pe=24)
+    layer = _layer(k=4, c=4, y=6, x=6, r=3, s=3)
+    batch = LayerBatch.from_layers([layer])
+    b = tuple(int(v) for v in bounds(batch)[0])
+    points = EXH_SPACE.enumerate(b)
+    ok = [bool(feasible(analyse_mapping(batch, tight, written(p, b, "w")))[0]) for p in points[::5]]
+    assert any(ok) and not all(ok)  # the check really prunes here
+    for limit in (0, 10**6):
+        found = search_mappings([layer], tight, "latency", space=EXH_SPACE, use_cache=False,
+                                exhaustive_limit=limit)  # fmt: skip
+        assert bool(found.frame.feasible[0])
+        assert found.results["l1_spill_words"][0] == 0
+
+
+def test_cache_never_searches_the_same_layer_twice():
+    cache.clear()
+    layers = [_layer("a", k=8), _layer("b", k=8), _layer("c", k=16)]
+    first = search_mappings(layers, SMALL, "edp", space=TINY_SPACE)
+    assert first.searched_layers == 2  # a and b are the same shape
+    again = search_mappings(layers[::-1], SMALL, "edp", space=TINY_SPACE)
+    assert again.searched_layers == 0 and again.calls == 0
+    assert again.frame.directives.tolist() == first.frame.directives.tolist()[::-1]
+    other = search_mappings(layers, SMALL, "latency", space=TINY_SPACE)
+    assert other.searched_layers == 2  # the objective is part of the key
+
+
+def test_objectives_rank_their_own_quantity_first():
+    layer = _layer(k=8, c=4, y=5, x=5, r=2, s=2)
+    by = {o: search_mappings([layer], SMALL, o, space=TINY_SPACE, use_cache=False).frame
+          for o in OBJECTIVES}  # fmt: skip
+    assert by["latency"].latency_cycles[0] <= by["energy"].latency_cycles[0]
+    assert by["energy"].energy_nj[0] <= by["latency"].energy_nj[0] * (1 + 1e-12)
+    assert by["edp"].edp[0] <= min(by["latency"].edp[0], by["energy"].edp[0]) * (1 + 1e-12)
+
+
+def test_unknown_objective_is_a_one_line_error():
+    with pytest.raises(CostModelError, match="objective.*allowed: latency, energy, edp"):
+        search_mappings([_layer()], SMALL, "throughput")
+    assert issubclass(CostModelError, RtmmError)
+
+
+_dims = st.integers(1, 9)
+_PROPERTY_SPACE = Space(structures=((4,), (2, 2)), sizes=(1, 2, 4, 8, FULL))
+_ALL_POINTS = _PROPERTY_SPACE.enumerate((FULL,) * 4)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(k=_dims, c=_dims, y=st.integers(1, 9), x=st.integers(1, 9), r=st.integers(1, 3),
+       pick=st.integers(0, 10**6))  # fmt: skip
+def test_the_analysis_is_mirror_symmetric(k, c, y, x, r, pick):
+    """What orientation invariance rests on: a transposed layer under the mirrored directive
+    list costs the same."""
+    layer = Layer("l", "CONV", 1, k, c, max(y, r), max(x, 1), r, 1)
+    batch = LayerBatch.from_layers([layer])
+    b = tuple(int(v) for v in bounds(batch)[0])
+    p = _ALL_POINTS[pick % len(_ALL_POINTS)]
+    cp = canonical(p, b)
+    assume(cp is not None)
+    flow = written(cp, b)
+    one = analyse_mapping(batch, SMALL, flow)
+    other = analyse_mapping(transpose(batch, np.array([True])), SMALL, mirror_dataflow(flow))
+    assert one["latency_cycles"][0] == other["latency_cycles"][0]
+    assert one["energy_pj"][0] == pytest.approx(other["energy_pj"][0], rel=1e-12)
+
+
+def test_point_dataflows_are_valid_directive_lists():
+    space = Space.for_accelerator(BIG)
+    assert space.structures == ((256,), (16,), (64, 4), (16, 16), (4, 16), (16, 4))
+    for p in space.seeds()[::9]:
+        flow = p.dataflow()
+        assert parse_directives(str(flow)) == flow.directives
+        assert isinstance(p, Point)
+    assert space.count((3, 3, 3, 3)) == len(space.enumerate((3, 3, 3, 3)))
