@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from costmodel.batch import read_layer_table
@@ -43,8 +44,9 @@ from hardware_db.accelerator import Accelerator, NocLevel
 from hardware_db.dataflow import PRESETS as DATAFLOWS
 from hardware_db.energy import PRESETS as ENERGY_PRESETS
 from hardware_db.library import MAESTRO_SUFFIXES, get_accelerator, get_system
+from hardware_db.schema import CLOCK_HZ_RANGE, MAX_INT
 from hardware_db.system import System
-from rtmm.errors import RtmmError
+from rtmm.errors import CostModelError, RtmmError
 from rtmm.fileio import atomic_write_csv
 from rtmm.names import unknown_name
 
@@ -68,23 +70,32 @@ _SHOWN = (
 )
 
 
+_INT_ALLOWED = f"(allowed: integers from 1 to 2^40 = {MAX_INT})"
+
+
 def _positive_int(text: str) -> int:
+    """A flag's integer, 1..2^40 like every hardware integer (derived counts stay in int64)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+        raise argparse.ArgumentTypeError(
+            f"'{text[:40]}' is not an integer {_INT_ALLOWED}"
+        ) from None
+    if not 1 <= value <= MAX_INT:
+        raise argparse.ArgumentTypeError(f"{text[:40]} is out of range {_INT_ALLOWED}")
     return value
 
 
-def _positive_float(text: str) -> float:
+def _clock_hz(text: str) -> float:
+    low, high = CLOCK_HZ_RANGE
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+        value = float("nan")
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"'{text[:40]}' is not a clock rate (allowed: numbers from {low:g} to {high:g})"
+        )
     return value
 
 
@@ -153,7 +164,7 @@ _FLAG_DEFAULTS = (
     ("--l2-bytes", _positive_int, 4 << 20, "shared L2 bytes"),
     ("--offchip-bw", _positive_int, 128, "off-chip words per cycle"),
     ("--energy", _energy_arg, "xrbench", ", ".join(sorted(ENERGY_PRESETS))),
-    ("--clock-hz", _positive_float, 1e9, "clock"),
+    ("--clock-hz", _clock_hz, 1e9, "clock"),
 )
 
 
@@ -296,6 +307,20 @@ def totals(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _check_finite(frame: pd.DataFrame, *, source: str) -> None:
+    """Refuse a result with an infinite or NaN cost: never print or write overflowed numbers."""
+    numeric = frame.select_dtypes("number")
+    values = numeric.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise CostModelError(
+            f"row {row}: {numeric.columns[col]} = {values[row, col]} is not finite",
+            source=source,
+            allowed="hardware and layer values within their documented bounds",
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     if args.layers:
         frame = cost_layer_file(args)
@@ -303,6 +328,7 @@ def run(args: argparse.Namespace) -> int:
         frame = cost_model(args)
     else:
         raise RtmmError("give --layers LAYERS.csv or --model NAME", source="<cli>")
+    _check_finite(frame, source=args.layers or args.model)
     banner = f"cost analysis: {args.analysis}"
     if args.out:
         atomic_write_csv(args.out, frame)

@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: Every other argument naming an existing path is an input that no output may resolve to; all
 #: are checked before the command runs. ``dir`` outputs get a MANIFEST.json written last.
 _SIMULATE_FILES = ("summary.csv", "timeline.csv", "frames.csv", "utilisation.csv", "trace.json",
-                   "gantt.png", "scores.png")  # fmt: skip
+                   "run.json", "gantt.png", "scores.png")  # fmt: skip
 _OUTPUTS: dict[str, tuple[tuple[str, str, str, tuple[str, ...] | None], ...]] = {
     "cost": (("out", "--out", "file", None),),
     "map": (("out", "--out", "file", None),),
@@ -64,8 +64,16 @@ _OUTPUTS: dict[str, tuple[tuple[str, str, str, tuple[str, ...] | None], ...]] = 
 
 def check_paths(args: argparse.Namespace) -> dict[str, dict]:
     """Check every output path of the parsed command before any work (see :mod:`rtmm.paths`);
-    return the snapshot of each output folder, to find what the run wrote."""
+    return the snapshot of each output folder, to find what the run wrote.
+
+    A command whose output has a default computed from its other arguments sets
+    ``default_<attr>`` (a function of ``args``) with ``set_defaults``; the default is filled in
+    here so that it is checked like a given path."""
     outputs = _OUTPUTS.get(getattr(args, "command", None) or "", ())
+    for attr, *_ in outputs:
+        fill = getattr(args, f"default_{attr}", None)
+        if getattr(args, attr, None) is None and callable(fill):
+            setattr(args, attr, str(fill(args)))
     given = {attr for attr, *_ in outputs if getattr(args, attr, None)}
     inputs = paths.existing_paths(
         v for k, v in vars(args).items() if k not in given and k != "func"
@@ -124,6 +132,7 @@ def _command(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
+        # imports the command's module: a Ctrl-C here is one line too
         parser = build_parser(_command(args_list))
         args = parser.parse_args(args_list)
         if not getattr(args, "func", None):

@@ -57,7 +57,7 @@ from dse.compare_stats import (
 )
 from rtmm.errors import RtmmError
 from rtmm.fileio import atomic_write_csv, atomic_write_text
-from rtmm.limits import INT64_MAX, MAX_SEEDS
+from rtmm.limits import INT64_MAX, MAX_HORIZON_MS, MAX_SEEDS
 from scheduler.metrics import geomean
 from scheduler.outputs import engine_label
 from scheduler.pipeline import DEFAULT_ANALYSIS
@@ -397,8 +397,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise RtmmError(f"--jobs {args.jobs}", source="<cli>", allowed=">= 1")
+    if not 1 <= args.jobs <= 1024:
+        raise RtmmError(f"--jobs {args.jobs}", source="<cli>", allowed="1..1024")
+    if not 0 < args.horizon_ms <= MAX_HORIZON_MS:
+        allowed = f"> 0 and <= {MAX_HORIZON_MS:g}"
+        raise RtmmError(f"--horizon-ms {args.horizon_ms}", source="<cli>", allowed=allowed)
     config = CompareConfig(
         scenarios=tuple(args.scenarios),
         systems=tuple(args.systems),

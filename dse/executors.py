@@ -38,6 +38,8 @@ _ADDRESS = re.compile(
 def check_address(address: str) -> str:
     """``address`` if it looks like ``[tcp://]HOST:PORT`` with a port in 1..65535, else SpecError
     (checked before connecting: dask raises assorted exceptions, or waits, on malformed ones)."""
+    if isinstance(address, str) and re.fullmatch(r"inproc://[^\s/]+/\d+/\d+", address):
+        return address  # a cluster inside this process (threads)
     match = _ADDRESS.match(address) if isinstance(address, str) else None
     if not match or not 1 <= int(match.group(1)) <= 65535:
         raise SpecError(

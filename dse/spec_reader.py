@@ -178,8 +178,16 @@ def _range(raw: Mapping, kind: str, source: str, where: str) -> list[Any]:
     nums = {}
     for key in ("start", "stop", "step"):
         v = raw[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise SpecError(f"range '{key}' must be a finite number", source=source, field=where)
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or (isinstance(v, int) and abs(v) > INT64_MAX)
+            or not math.isfinite(v)
+        ):
+            raise SpecError(
+                f"range '{key}' must be a finite number", source=source, field=where,
+                allowed="numbers of magnitude < 2^63",
+            )  # fmt: skip
         nums[key] = v
     start, stop, step = nums["start"], nums["stop"], nums["step"]
     if step <= 0:

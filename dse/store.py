@@ -20,8 +20,10 @@ long as it is open, so a second sweep on the same store is refused at once with 
 is lost: the first keeps running, the second writes nothing); a file that is not a results store
 (another application's database, a text file) is refused before anything is written to it; a store
 created by a run that then failed before committing a result is removed again. Readers
-(:func:`load`) open the file read-only (SQLite ``mode=ro``), so reading never modifies anything, and
-give up after :data:`READ_TIMEOUT_S` on a store another process holds locked.
+(:func:`load`) open the file read-only (SQLite ``mode=ro``; ``immutable`` when no ``-wal`` or
+``-journal`` file shows a writer, so not even a reader's side files appear), so reading never
+modifies anything, and give up after :data:`READ_TIMEOUT_S` on a store another process holds
+locked.
 """
 
 from __future__ import annotations
@@ -83,6 +85,10 @@ class ResultStore:
             if read_only:
                 check_regular_file(self.path, "results store")
                 uri = f"{self.path.absolute().as_uri()}?mode=ro"
+                if not any(Path(f"{self.path}{x}").exists() for x in ("-wal", "-journal")):
+                    # nobody is writing and every commit is in the main file: read it as
+                    # immutable, so not even the -wal/-shm side files of a reader appear
+                    uri += "&immutable=1"
                 self._con = sqlite3.connect(
                     uri, uri=True, timeout=READ_TIMEOUT_S, isolation_level=None
                 )

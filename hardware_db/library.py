@@ -24,6 +24,7 @@ from hardware_db.loader import YAML_SUFFIXES
 from hardware_db.maestro_format import read_maestro_system
 from hardware_db.system import System
 from rtmm.errors import SpecError, UnknownNameError
+from rtmm.fileio import check_regular_file
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SYSTEMS_DIR = DATA_DIR / "systems"
@@ -119,7 +120,7 @@ def get_system(name_or_path: str | os.PathLike, *, dataflow: DataflowSpec | None
     path = Path(text)
     if isinstance(name_or_path, os.PathLike) or path.is_file() or _looks_like_path(text):
         if not path.is_file():
-            raise SpecError("file not found", source=path)
+            check_regular_file(path)  # says: not found, a directory, or a FIFO/device
         return _system_from_file(path, dataflow)
     names = list_systems()
     match = _match(text, names)
@@ -166,7 +167,7 @@ def get_accelerator(name_or_path: str | os.PathLike) -> Accelerator:
         return loader.load_accelerator(path, get_accelerator)
     system_part, sep, selector = text.rpartition("/")
     if text.endswith(YAML_SUFFIXES + MAESTRO_SUFFIXES):
-        raise SpecError("file not found", source=text)
+        check_regular_file(text)  # says: not found, a directory, or a FIFO/device
     if sep:
         if not selector:
             raise UnknownNameError(f"'{text}' names no accelerator", allowed="SYSTEM/INDEX")

@@ -141,16 +141,36 @@ def bandwidth(value: Any, ctx: _Ctx) -> int | float:
     return positive_int(value, ctx)
 
 
-def finite_float(value: Any, ctx: _Ctx, *, positive: bool) -> float:
-    """A finite number (int or float, not a bool); ``> 0`` if ``positive`` else ``>= 0``."""
+#: Bounds that keep every derived energy and time finite: an access costs at most 1 µJ (10^6 pJ;
+#: real ones are 0.01-1000 pJ), a clock runs at 1 kHz to 1 THz.
+MAX_ENERGY_PJ = 1e6
+CLOCK_HZ_RANGE = (1e3, 1e12)
+
+
+def finite_float(
+    value: Any,
+    ctx: _Ctx,
+    *,
+    positive: bool,
+    lowest: float | None = None,
+    highest: float | None = None,
+) -> float:
+    """A finite number (int or float, not a bool); ``> 0`` if ``positive`` else ``>= 0``, and
+    within ``[lowest, highest]`` when given."""
     allowed = "finite numbers > 0" if positive else "finite numbers >= 0"
+    if lowest is not None or highest is not None:
+        allowed = f"numbers from {lowest if lowest is not None else 0:g} to {highest:g}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ctx.error(f"must be a number, got {_describe(value)}{_numeric_hint(value)}", allowed)
+    if isinstance(value, int) and abs(value) > 2**1000:
+        raise ctx.error(f"too large ({len(str(value))} digits)", allowed)
     number = float(value)
     if not math.isfinite(number):
         raise ctx.error(f"must be finite, got {value}", allowed)
     if number < 0 or (positive and number == 0):
         raise ctx.error(f"must be {'> 0' if positive else '>= 0'}, got {value}", allowed)
+    if (lowest is not None and number < lowest) or (highest is not None and number > highest):
+        raise ctx.error(f"out of range, got {value}", allowed)
     return number
 
 
@@ -273,7 +293,9 @@ def validate_energy(value: Any, ctx: _Ctx) -> dict:
         if key == "name":
             out[key] = name(doc[key], where)
         elif key in _ENERGY_FLOATS:
-            out[key] = finite_float(doc[key], where, positive=key == "mac_pj")
+            out[key] = finite_float(
+                doc[key], where, positive=key == "mac_pj", highest=MAX_ENERGY_PJ
+            )
         elif key == "charges_maestro_computations":
             out[key] = boolean(doc[key], where)
         else:
@@ -385,7 +407,13 @@ def validate_accelerator(
         "num_pes": num_pes,
         "array_shape": shape,
         "dataflow": flow,
-        "clock_hz": finite_float(doc["clock_hz"], ctx.at("clock_hz"), positive=True),
+        "clock_hz": finite_float(
+            doc["clock_hz"],
+            ctx.at("clock_hz"),
+            positive=True,
+            lowest=CLOCK_HZ_RANGE[0],
+            highest=CLOCK_HZ_RANGE[1],
+        ),  # fmt: skip
         "l1_bytes_per_pe": positive_int(doc["l1_bytes_per_pe"], ctx.at("l1_bytes_per_pe")),
         "l2_bytes": positive_int(doc["l2_bytes"], ctx.at("l2_bytes")),
         "noc_top": validate_noc(doc["noc_top"], ctx.at("noc_top")),

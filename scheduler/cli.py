@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", help="output directory (default results/simulate/<scenario>_<system>_<policy>/)"
     )
-    p.set_defaults(func=run)
+    p.set_defaults(
+        func=run, default_out=lambda a: default_out_dir(a.scenario, a.system, a.policy)
+    )  # the CLI shell fills --out with it before checking every output path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seed > INT64_MAX:
         raise RtmmError(f"--seed {args.seed}", source="<cli>", allowed="integers >= 0 and < 2^63")
     policy = policies.get(args.policy)  # unknown names fail before any work
-    frames = sum(m.fps for m in load_scenario(args.scenario).models) * args.horizon_ms / 1000
+    scenario = load_scenario(args.scenario)
+    frames = sum(m.fps for m in scenario.models) * args.horizon_ms / 1000
     if frames > MAX_FRAMES:
         raise RtmmError(
             f"--horizon-ms {args.horizon_ms} releases {frames:.3g} frames of {args.scenario}",

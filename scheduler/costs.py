@@ -19,16 +19,25 @@ import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rtmm.errors import RtmmError, SimulationError, SpecError
+from rtmm.fileio import check_regular_file
 from workloads import supernet, zoo
 
 #: Columns every cost table must provide to the scheduler.
 COST_COLUMNS = ("model", "layer_idx", "accelerator", "latency_cycles", "energy_nj")
+#: Largest value per column: a layer runs at most 2^40 cycles (18 minutes at 1 GHz, beyond any
+#: horizon the simulator accepts) so prefix sums stay exact in int64 and event times in float64;
+#: a layer index is below 2^20 like every layer dimension; a layer costs at most 1 kJ (10^12 nJ).
+COLUMN_MAX = {
+    "layer_idx": 2**20,
+    "accelerator": 2**20,
+    "latency_cycles": 2**40,
+    "energy_nj": 1e12,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,19 +193,21 @@ def from_table(
     *,
     variants: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     source: str = "<cost table>",
+    layer_counts: Mapping[str, int] | None = None,
 ) -> CostArrays:
     """Convert a cost table into :class:`CostArrays` for ``model_ids`` (in that order).
 
     ``variants`` optionally maps a model id to its sub-networks as ``(table model name, accuracy)``;
     each variant's rows are looked up in ``table`` under that name. The table is validated first
     (:func:`validate_table`), so a missing model, a gap in a model's layers or a bad number is a
-    :class:`SpecError` naming ``source``.
+    :class:`SpecError` naming ``source``; ``layer_counts`` (model id -> layers of the model that
+    runs) also makes a missing last layer or an extra layer index an error.
     """
     num_acc = len(accelerator_names)
     wanted = list(model_ids)
     for extra in (variants or {}).values():
         wanted.extend(name for name, _ in extra)
-    validate_table(table, wanted, num_acc, source=source)
+    validate_table(table, wanted, num_acc, source=source, layer_counts=layer_counts)
     groups = {name: g for name, g in table.groupby("model", sort=False)}
     models = []
     for model_id in model_ids:
@@ -258,11 +269,19 @@ def zoo_input_words(name: str, num_layers: int) -> np.ndarray | None:
 
 
 def validate_table(
-    table: pd.DataFrame, model_ids: Iterable[str], num_accelerators: int, *, source: str
+    table: pd.DataFrame,
+    model_ids: Iterable[str],
+    num_accelerators: int,
+    *,
+    source: str,
+    layer_counts: Mapping[str, int] | None = None,
 ) -> None:
     """Check a cost table; raise :class:`SpecError` naming ``source``, the row and the column.
 
     Rows are reported as 1-based CSV lines (header = line 1) when the table came from a file.
+    With ``layer_counts`` (model id -> number of layers of the model that will run), a model's
+    rows must cover exactly layers ``0..n-1``: a missing last layer or an extra layer index is an
+    error (without it only gaps inside the rows present can be detected).
     """
     missing = [c for c in COST_COLUMNS if c not in table.columns]
     if missing:
@@ -290,6 +309,15 @@ def validate_table(
                 source=source,
                 field=f"line {row + 2}",
                 allowed="numbers >= 0",
+            )
+        huge = values.to_numpy(dtype=float) > COLUMN_MAX[col]
+        if huge.any():
+            row = int(np.flatnonzero(huge)[0])
+            raise SpecError(
+                f"column '{col}': value {_plain(table[col].iloc[row])} is too large",
+                source=source,
+                field=f"line {row + 2}",
+                allowed=f"numbers from 0 to {COLUMN_MAX[col]:.6g}",
             )
     acc = table["accelerator"].to_numpy(dtype=float)
     out = acc >= num_accelerators
@@ -321,6 +349,7 @@ def validate_table(
             allowed="model ids of the scenario",
         )
     present = {str(v) for v in names}
+    model_ids = list(model_ids)
     for model_id in model_ids:
         if model_id not in present:
             raise SpecError(
@@ -328,8 +357,11 @@ def validate_table(
                 source=source,
                 allowed=", ".join(sorted(present)) or "none present",
             )
+    for model_id in model_ids:
         rows = table[table["model"] == model_id]
         num_layers = int(rows["layer_idx"].max()) + 1
+        if layer_counts is not None and model_id in layer_counts:
+            _check_layer_count(table, rows, model_id, layer_counts[model_id], source)
         if len(rows) != num_layers * num_accelerators:
             pairs = zip(rows["layer_idx"].astype(int), rows["accelerator"].astype(int), strict=True)
             have = set(pairs)
@@ -345,14 +377,43 @@ def validate_table(
                         )
 
 
+def _plain(value: object) -> str:
+    """A cell for a message: numpy scalars shown as plain Python numbers."""
+    return repr(value.item() if hasattr(value, "item") else value)
+
+
+def _check_layer_count(
+    table: pd.DataFrame, rows: pd.DataFrame, model_id: str, expected: int, source: str
+) -> None:
+    """The rows of ``model_id`` must index layers ``0..expected-1`` exactly."""
+    layer = rows["layer_idx"].to_numpy(dtype=np.int64)
+    extra = layer >= expected
+    if extra.any():
+        row = int(table.index.get_loc(rows.index[int(np.flatnonzero(extra)[0])]))
+        raise SpecError(
+            f"column 'layer_idx': model '{model_id}' has {expected} layers, "
+            f"no layer {int(layer[extra][0])}",
+            source=source,
+            field=f"line {row + 2}",
+            allowed=f"layer_idx 0..{expected - 1}",
+        )
+    if int(layer.max()) + 1 < expected:
+        last = int(table.index.get_loc(rows.index[int(np.argmax(layer))]))
+        raise SpecError(
+            f"column 'layer_idx': model '{model_id}' has {expected} layers but rows stop at "
+            f"layer {int(layer.max())}",
+            source=source,
+            field=f"line {last + 2}",
+            allowed=f"one row per layer 0..{expected - 1} and accelerator",
+        )
+
+
 def read_cost_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read an external per-layer cost CSV (columns :data:`COST_COLUMNS`) without validating it.
 
     Validation against a scenario and a system happens in :func:`from_table`.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise SpecError("cost table file not found", source=p)
+    p = check_regular_file(path, "cost table file")
     try:
         table = pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -288,7 +288,24 @@ def cost_arrays(
         source = str(costs)
     else:
         table, source = costs, "<cost table>"
-    return cost_lib.from_table(table, ids, names, clocks, variants=variants, source=source)
+    return cost_lib.from_table(
+        table, ids, names, clocks, variants=variants, source=source,
+        layer_counts=_layer_counts(scenario),
+    )  # fmt: skip
+
+
+def _layer_counts(scenario: ScenarioLike) -> dict[str, int]:
+    """Layers of each model that will run, where known (an inline model, or a zoo model): a
+    given cost table must cover exactly those layers. Ids that name neither (a table written for
+    synthetic models) are checked only for gaps."""
+    counts = {}
+    for m in scenario.models:
+        inline = getattr(m, "model", None)
+        if inline is not None:
+            counts[m.model_id] = len(inline.layers)
+        elif zoo.is_known(m.model_id):
+            counts[m.model_id] = len(zoo.load(m.model_id).layers)
+    return counts
 
 
 # --- 5. simulate ---------------------------------------------------------------------------------

@@ -81,7 +81,9 @@ _WRONG_VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=-(10**400), max_value=10**400),  # beyond int64 and float range
     st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e-300, max_value=1e-300),  # denormals and tiny values
     st.text(max_size=12),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
@@ -177,8 +179,12 @@ def test_wrong_values_in_valid_documents_only_raise_rtmm_errors(reader_key, data
             st.sampled_from(["ES_RITNet", "GE_FBNet_C", "", "nope"]),
             st.one_of(st.integers(min_value=-3, max_value=80), st.just("x")),
             st.one_of(st.integers(min_value=-2, max_value=3), st.just("")),
-            st.one_of(st.integers(min_value=-5, max_value=10**6), st.floats(), st.just("x")),
-            st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just("e")),
+            st.one_of(st.integers(min_value=-5, max_value=10**30), st.floats(), st.just("x")),
+            st.one_of(
+                st.floats(allow_nan=True, allow_infinity=True),
+                st.just("e"),
+                st.floats(min_value=1e12, max_value=1e308),
+            ),  # fmt: skip
         ),
         max_size=8,
     )
@@ -210,3 +216,71 @@ def _parse_strict(reader_key: str, text: str):
         path = Path(folder) / f"f{suffix}"
         path.write_text(text)
         return reader(path)
+
+
+# --- issue 13: alias bombs, deep nesting, huge integers -------------------------------------------
+
+
+def _alias_value(levels: int, width: int) -> str:
+    """A flow-style YAML value whose aliases expand to ``width ** levels`` scalars."""
+    anchors = [f"&x0 [{', '.join(['z'] * width)}]"]
+    anchors += [f"&x{i} [{', '.join([f'*x{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "[" + ", ".join(anchors) + "]"
+
+
+@pytest.mark.parametrize("reader_key", sorted(DOCS))
+@FUZZ
+@given(data=st.data(), levels=st.integers(1, 12), width=st.integers(1, 12))
+def test_alias_expansion_is_bounded_and_messages_stay_short(reader_key, data, levels, width):
+    """A YAML alias DAG put anywhere in a valid document parses quickly or is refused; no error
+    message ever carries the expansion."""
+    import time
+
+    doc = yaml.safe_load(yaml.safe_dump(DOCS[reader_key]))
+    path = data.draw(st.sampled_from(_mutations(doc)))
+    _set(doc, path, "__BOMB__")
+    text = yaml.safe_dump(doc).replace("__BOMB__", _alias_value(levels, width))
+    suffix, reader = READERS[reader_key]
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder) / f"f{suffix}"
+        file.write_text(text)
+        t0 = time.perf_counter()
+        try:
+            reader(file)
+        except RtmmError as err:
+            assert "\n" not in str(err) and len(str(err)) < 3000
+        assert time.perf_counter() - t0 < 10.0
+
+
+@pytest.mark.parametrize("reader_key", ["maestro-model", "xrbench-scenario", "maestro-hardware",
+                                        "maestro-dataflow"])  # fmt: skip
+@FUZZ
+@given(depth=st.integers(1, 30_000), opener=st.sampled_from(["Layer L {", "{", "Dimensions {"]))
+def test_deeply_nested_maestro_blocks_only_raise_rtmm_errors(reader_key, depth, opener):
+    _parse(reader_key, "Network N {\n" + (opener + "\n") * depth + "}\n" * (depth + 1))
+
+
+_HUGE = st.integers(min_value=2**31, max_value=10**4000).map(str)
+
+
+@FUZZ
+@given(value=_HUGE, column=st.integers(0, 6))
+def test_huge_integers_in_layer_tables_only_raise_rtmm_errors(value, column):
+    cells = ["1", "8", "3", "16", "16", "3", "3"]
+    cells[column] = value
+    text = "name,type,N,K,C,Y,X,R,S\nc1,CONV," + ",".join(cells) + "\n"
+    for reader_key in ("model-csv", "layer-table"):
+        _parse(reader_key, text)
+
+
+@FUZZ
+@given(value=_HUGE, key=st.sampled_from(["num_pes", "offchip_bw", "global_shared_memory"]),
+       size=_HUGE)  # fmt: skip
+def test_huge_integers_in_maestro_files_only_raise_rtmm_errors(value, key, size):
+    _parse("maestro-hardware", f"Accelerator A {{\n  num_pes: 256\n  {key}: {value}\n}}\n")
+    _parse(
+        "maestro-dataflow",
+        f"Dataflow {{\n SpatialMap({size},1) K;\n TemporalMap(1,{size}) C;\n}}\n",
+    )
+    _parse("maestro-model", "Network N {\n Layer L {\n Type: CONV\n Dimensions { "
+           f"K: {value}, C: 3, R: 3, S: 3, Y: 16, X: 16 }}\n }}\n}}\n")  # fmt: skip

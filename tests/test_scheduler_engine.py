@@ -203,9 +203,12 @@ def test_policy_registry():
 
 def test_cli_writes_all_outputs(tmp_path, capsys):
     costs = tmp_path / "costs.csv"
-    cost_table({"ES_RITNet": 3, "GE_FBNet_C": 3, "HT_hand_graph_cnn_half": 5}, 1).to_csv(
-        costs, index=False
-    )
+    from workloads import zoo
+
+    # a --costs file must cover every layer of every model that runs (issue 15)
+    models = ("ES_RITNet", "GE_FBNet_C", "HT_hand_graph_cnn_half")
+    # (10 µs a layer, so whole models fit their frame periods and some blocks run)
+    cost_table({m: len(zoo.load(m)) for m in models}, 1, cycles=10_000).to_csv(costs, index=False)
     out = tmp_path / "out"
     rc = main(
         ["simulate", "--scenario", "vr_gaming", "--system", "xrbench-4k-A", "--policy", "edf",

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 from rtmm.errors import RtmmError, SpecError
-from workloads.layer import Layer, OpType, validate_layer
+from rtmm.fileio import check_regular_file
+from workloads.layer import MAX_LAYER_DIM, Layer, OpType, validate_layer
 from workloads.model import Model, check_shapes
 
 ELTWISE_OPS = frozenset(
@@ -66,7 +66,7 @@ def _onnx() -> Any:
 def read_onnx(path: str | os.PathLike, name: str | None = None) -> Model:
     """Read an ``.onnx`` file into a Model named after the graph (or the file stem)."""
     onnx = _onnx()
-    p = Path(path)
+    p = check_regular_file(path, "ONNX model file")
     try:
         proto = onnx.load(str(p))
     except FileNotFoundError:
@@ -144,26 +144,68 @@ class _Converter:
 
     # -- operators --------------------------------------------------------------------------------
 
-    def convert(self) -> None:
+    def ints_attr(
+        self, node: Any, attrs: dict[str, Any], key: str, default: list[int], minimum: int = 1
+    ) -> list[int]:
+        """An ``ints`` attribute with one or two entries, each in ``minimum..MAX_LAYER_DIM``."""
+        value = attrs.get(key, default)
+        ok = isinstance(value, list | tuple) and 1 <= len(value) <= 4
+        ok = ok and all(isinstance(v, int) and minimum <= v <= MAX_LAYER_DIM for v in value)
+        if not ok:
+            raise self.fail(
+                node,
+                f"attribute {key} = {list(value) if isinstance(value, list | tuple) else value!r}",
+                f"1 or 2 integers from {minimum} to {MAX_LAYER_DIM}",
+            )
+        return list(value)
+
+    def check_order(self) -> None:
+        """Refuse a graph whose nodes are not in topological order (ONNX requires it), which
+        includes every cyclic graph: a node may only read tensors produced before it."""
+        producer: dict[str, int] = {}
         for index, node in enumerate(self.graph.node):
-            op = node.op_type
-            if op in NO_ACTIVATION_OPS:
-                for out in node.output:
-                    self.producers[out] = []
-            elif op in PASSTHROUGH_OPS:
-                preds = self.preds_of(self.activations(node))
-                for out in node.output:
-                    self.producers[out] = list(preds)
-            elif op == "Conv":
-                self.conv(node, index)
-            elif op in ("Gemm", "MatMul"):
-                self.matmul(node, index)
-            elif op in POOL_OPS or op in GLOBAL_POOL_OPS:
-                self.pool(node, index)
-            elif op in ELTWISE_OPS:
-                self.eltwise(node, index)
-            else:
-                raise self.fail(node, f"unsupported ONNX operator '{op}'", ", ".join(SUPPORTED))
+            for out in node.output:
+                producer.setdefault(out, index)
+        for index, node in enumerate(self.graph.node):
+            for tensor in node.input:
+                if producer.get(tensor, -1) >= index:
+                    raise self.fail(
+                        node,
+                        f"reads '{tensor}', produced by itself or a later node (a cycle, or "
+                        "nodes out of order)",
+                        "an acyclic graph with nodes in topological order",
+                    )
+
+    def convert(self) -> None:
+        self.check_order()
+        for index, node in enumerate(self.graph.node):
+            try:
+                self.convert_node(node, index)
+            except (IndexError, KeyError, ZeroDivisionError, TypeError, ValueError) as exc:
+                # a malformed attribute or shape this converter did not anticipate
+                raise self.fail(
+                    node, f"malformed {node.op_type} node ({type(exc).__name__}: {exc})"
+                ) from None
+
+    def convert_node(self, node: Any, index: int) -> None:
+        op = node.op_type
+        if op in NO_ACTIVATION_OPS:
+            for out in node.output:
+                self.producers[out] = []
+        elif op in PASSTHROUGH_OPS:
+            preds = self.preds_of(self.activations(node))
+            for out in node.output:
+                self.producers[out] = list(preds)
+        elif op == "Conv":
+            self.conv(node, index)
+        elif op in ("Gemm", "MatMul"):
+            self.matmul(node, index)
+        elif op in POOL_OPS or op in GLOBAL_POOL_OPS:
+            self.pool(node, index)
+        elif op in ELTWISE_OPS:
+            self.eltwise(node, index)
+        else:
+            raise self.fail(node, f"unsupported ONNX operator '{op}'", ", ".join(SUPPORTED))
 
     def _spatial(self, node: Any, x_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         if len(x_shape) == 4:
@@ -184,6 +226,8 @@ class _Converter:
         """Symmetric per-side padding that reproduces ONNX's output size."""
         rank = 2 if len(kernel) == 2 else 1
         pads = list(attrs.get("pads", [0] * 2 * rank))
+        if not all(isinstance(p, int) and 0 <= p <= MAX_LAYER_DIM for p in pads):
+            raise self.fail(node, f"attribute pads = {pads}", f"integers 0..{MAX_LAYER_DIM}")
         auto = attrs.get("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else str(auto)
         result = []
@@ -211,10 +255,14 @@ class _Converter:
         if any(d != 1 for d in attrs.get("dilations", [1])):
             raise self.fail(node, f"dilations {attrs['dilations']}", "dilations of 1")
         n, c, y, x = self._spatial(node, self.shape(node, node.input[0]))
+        if len(node.input) < 2:
+            raise self.fail(node, "Conv without a weight input", "inputs X, W[, B]")
         w = self.shape(node, node.input[1])
+        if len(w) not in (3, 4):
+            raise self.fail(node, f"weight rank {len(w)}", "rank 3 (K, C, R) or 4 (K, C, R, S)")
         k, r = w[0], w[2]
         s = w[3] if len(w) == 4 else 1
-        strides = list(attrs.get("strides", [1, 1]))
+        strides = self.ints_attr(node, attrs, "strides", [1, 1])
         stride = (strides[0], strides[1] if len(strides) > 1 else 1)
         out_shape = self._spatial(node, self.shape(node, node.output[0]))
         padding = self._padding(node, attrs, (y, x), (r, s), stride, out_shape[2:])
@@ -259,9 +307,9 @@ class _Converter:
         if node.op_type in GLOBAL_POOL_OPS:
             kernel, stride, padding = (y, x), (1, 1), (0, 0)
         else:
-            ks = list(attrs.get("kernel_shape", [1, 1]))
+            ks = self.ints_attr(node, attrs, "kernel_shape", [1, 1])
             kernel = (ks[0], ks[1] if len(ks) > 1 else 1)
-            st = list(attrs.get("strides", [1] * len(ks)))
+            st = self.ints_attr(node, attrs, "strides", [1] * len(ks))
             stride = (st[0], st[1] if len(st) > 1 else 1)
             out_shape = self._spatial(node, self.shape(node, node.output[0]))
             padding = self._padding(node, attrs, (y, x), kernel, stride, out_shape[2:])
