@@ -658,7 +658,10 @@ def test_overload_is_not_an_error():
     """A scenario the hardware cannot sustain runs and reports its misses and drops."""
     from scheduler import simulate
 
-    result = simulate("ar_assistant", "xrbench-4k-G", policy="fcfs", horizon_ms=300, seed=1)
+    # maestro's costs overload this system (native's do not)
+    result = simulate(
+        "ar_assistant", "xrbench-4k-G", policy="fcfs", horizon_ms=300, seed=1, analysis="maestro"
+    )
     summary = result.summary()
     scen = summary[summary["model"].isna() | (summary["model"] == "")].iloc[0]
     assert scen["miss_rate"] + scen["drop_rate"] > 0.2
