@@ -215,3 +215,33 @@ def test_point_dataflows_are_valid_directive_lists():
         assert parse_directives(str(flow)) == flow.directives
         assert isinstance(p, Point)
     assert space.count((3, 3, 3, 3)) == len(space.enumerate((3, 3, 3, 3)))
+
+
+def test_final_choice_is_made_on_exact_costs(monkeypatch):
+    """Under an analysis that does not clip oversized maps (here a surrogate that looks cheaper
+    than the exact list), every layer's final value is the exact cost of its chosen point."""
+    from costmodel.mapper import search
+
+    def unclipped(batch, acc, flow, options=None):
+        out = dict(analyse_mapping(batch, acc, flow, options))
+        ext = bounds(batch)
+        penalty = np.ones(len(batch))
+        for d in flow.directives:
+            if d.kind == "T" and d.dim in ("K", "C", "Y'", "X'"):
+                penalty *= np.where(d.size > ext[:, ("K", "C", "Y'", "X'").index(d.dim)], 0.5, 1)
+        out["latency_cycles"] = np.ceil(out["latency_cycles"] * penalty).astype(np.int64)
+        return out
+
+    monkeypatch.setattr(search, "analyse_mapping", unclipped)
+    cache.clear()
+    layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=4, y=3, x=3),
+              _layer("c", k=2, c=2, y=3, x=3)]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    state = search.Incumbents(batch, SMALL, "latency", None, bounds(batch))
+    search.run_search(state, TINY_SPACE, budget=16, exhaustive_limit=0)
+    for r in range(len(batch)):
+        flow = written(state.point[r], state.bound(r))
+        exact = unclipped(batch.take([r]), SMALL, flow)["latency_cycles"][0]
+        assert state.value[r] == exact
+    assert all(exact for best in state.best for _, _, exact in best)  # shortlists re-costed
+    cache.clear()
