@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from costmodel.batch import LayerBatch
 from costmodel.mapper import OBJECTIVES, Space, analyse_mapping, cache, search_mappings
+from costmodel.mapper.capacity import capacity_excess_bytes, working_set_words
 from costmodel.mapper.evaluate import bounds, feasible, transpose
 from costmodel.mapper.search import written
 from costmodel.mapper.space import FULL, Point, canonical, mirror_dataflow
@@ -49,10 +50,11 @@ def _brute_force(layer: Layer, acc, space: Space, objective: str) -> float:
     best_ok, best_any = np.inf, np.inf
     b = tuple(int(v) for v in bounds(batch)[0])
     for p in space.enumerate(b):
-        r = analyse_mapping(batch, acc, written(p, b, "exhaustive"))
+        flow = written(p, b, "exhaustive")
+        r = analyse_mapping(batch, acc, flow)
         value = float(OBJECTIVES[objective](r)[0])
         best_any = min(best_any, value)
-        if feasible(r)[0]:
+        if feasible(batch, acc, flow, r)[0]:
             best_ok = min(best_ok, value)
     return best_ok if np.isfinite(best_ok) else best_any
 
@@ -122,24 +124,47 @@ def test_capacity_violating_mappings_are_never_returned():
     batch = LayerBatch.from_layers([layer])
     b = tuple(int(v) for v in bounds(batch)[0])
     points = EXH_SPACE.enumerate(b)
-    ok = [bool(feasible(analyse_mapping(batch, tight, written(p, b, "w")))[0]) for p in points[::5]]
+    flows = [written(p, b, "w") for p in points]
+    ok = [bool(feasible(batch, tight, f, analyse_mapping(batch, tight, f))[0]) for f in flows[::5]]
     assert any(ok) and not all(ok)  # the check really prunes here
+    costed = [(f, analyse_mapping(batch, tight, f)) for f in flows]
+    best_fit = min(float(r["latency_cycles"][0]) for f, r in costed
+                   if feasible(batch, tight, f, r)[0])  # fmt: skip
     for limit in (0, 10**6):
         found = search_mappings([layer], tight, "latency", space=EXH_SPACE, use_cache=False,
                                 exhaustive_limit=limit)  # fmt: skip
         assert bool(found.frame.feasible[0])
+        assert capacity_excess_bytes(batch, tight, found.dataflows[0])[0] == 0
         assert found.results["l1_spill_words"][0] == 0
+    assert found.frame.latency_cycles[0] == best_fit  # exhaustive: the best mapping that fits
+
+
+def test_working_set_is_the_true_window_of_each_tile():
+    """Golden numbers by hand: K=8, C=4, 10x10 input, 3x3 filter, stride 2 -> 4x4 outputs."""
+    layer = Layer("w", "CONV", 1, 8, 4, 10, 10, 3, 3, stride=(2, 2), padding=(0, 0))
+    batch = LayerBatch.from_layers([layer])
+    flow = Dataflow("t", parse_directives(
+        "TemporalMap(2,2) K; SpatialMap(1,1) C; TemporalMap(2,2) Y'; TemporalMap(4,4) X'; "
+        "Cluster(4); SpatialMap(1,1) X'"))  # fmt: skip
+    pe, chip = working_set_words(batch, SMALL, flow)
+    # PE: K 2, C 1, Y' 2 -> rows (2-1)*2+3 = 5, X' 1 -> cols 3: weights 2*1*9, inputs 1*5*3,
+    # outputs 2*2*1.
+    assert pe[0] == 18 + 15 + 4
+    # chip (16 PEs / 4 = 4 units, C spread over (4-1)*1+1 = 4): weights 2*4*9, inputs
+    # 4*5*(3*2+3)=180, outputs 2*2*4.
+    assert chip[0] == 72 + 180 + 16
 
 
 def test_cache_never_searches_the_same_layer_twice():
     cache.clear()
     layers = [_layer("a", k=8), _layer("b", k=8), _layer("c", k=16)]
-    first = search_mappings(layers, SMALL, "edp", space=TINY_SPACE)
+    quick = {"space": TINY_SPACE, "exhaustive_limit": 0}  # the local search: a fast test
+    first = search_mappings(layers, SMALL, "edp", **quick)
     assert first.searched_layers == 2  # a and b are the same shape
-    again = search_mappings(layers[::-1], SMALL, "edp", space=TINY_SPACE)
+    again = search_mappings(layers[::-1], SMALL, "edp", **quick)
     assert again.searched_layers == 0 and again.calls == 0
     assert again.frame.directives.tolist() == first.frame.directives.tolist()[::-1]
-    other = search_mappings(layers, SMALL, "latency", space=TINY_SPACE)
+    other = search_mappings(layers, SMALL, "latency", **quick)
     assert other.searched_layers == 2  # the objective is part of the key
 
 
@@ -190,3 +215,33 @@ def test_point_dataflows_are_valid_directive_lists():
         assert parse_directives(str(flow)) == flow.directives
         assert isinstance(p, Point)
     assert space.count((3, 3, 3, 3)) == len(space.enumerate((3, 3, 3, 3)))
+
+
+def test_final_choice_is_made_on_exact_costs(monkeypatch):
+    """Under an analysis that does not clip oversized maps (here a surrogate that looks cheaper
+    than the exact list), every layer's final value is the exact cost of its chosen point."""
+    from costmodel.mapper import search
+
+    def unclipped(batch, acc, flow, options=None):
+        out = dict(analyse_mapping(batch, acc, flow, options))
+        ext = bounds(batch)
+        penalty = np.ones(len(batch))
+        for d in flow.directives:
+            if d.kind == "T" and d.dim in ("K", "C", "Y'", "X'"):
+                penalty *= np.where(d.size > ext[:, ("K", "C", "Y'", "X'").index(d.dim)], 0.5, 1)
+        out["latency_cycles"] = np.ceil(out["latency_cycles"] * penalty).astype(np.int64)
+        return out
+
+    monkeypatch.setattr(search, "analyse_mapping", unclipped)
+    cache.clear()
+    layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=4, y=3, x=3),
+              _layer("c", k=2, c=2, y=3, x=3)]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    state = search.Incumbents(batch, SMALL, "latency", None, bounds(batch))
+    search.run_search(state, TINY_SPACE, budget=16, exhaustive_limit=0)
+    for r in range(len(batch)):
+        flow = written(state.point[r], state.bound(r))
+        exact = unclipped(batch.take([r]), SMALL, flow)["latency_cycles"][0]
+        assert state.value[r] == exact
+    assert all(exact for best in state.best for _, _, exact in best)  # shortlists re-costed
+    cache.clear()

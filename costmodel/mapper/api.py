@@ -114,12 +114,31 @@ def search_mappings(
         "edp": OBJECTIVES["edp"](results),
         "utilisation": results["utilisation"],
         "bound": results["bound"],
-        "feasible": feasible(results),
+        "feasible": fits(batch, accelerator, flows, results),
         "exhaustive": [found[inverse[i]][1] for i in range(len(batch))],  # type: ignore[index]
         "directives": [str(df) for df in flows],
     })  # fmt: skip
     return MappingSearch(tuple(flows), frame, results, calls, evaluations, len(missing),
                          time.perf_counter() - start)  # fmt: skip
+
+
+def fits(
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflows: Sequence[Dataflow],
+    results: dict[str, np.ndarray],
+) -> np.ndarray:
+    """Per layer: ``dataflows[i]`` fits the buffers of ``accelerator`` on layer i
+    (:func:`costmodel.mapper.evaluate.feasible`, one check per distinct dataflow)."""
+    out = np.zeros(len(batch), bool)
+    groups: dict[Dataflow, list[int]] = {}
+    for i, df in enumerate(dataflows):
+        groups.setdefault(df, []).append(i)
+    for df, rows in groups.items():
+        idx = np.asarray(rows, dtype=np.int64)
+        part = {k: v[idx] for k, v in results.items() if k == "l1_spill_words"}
+        out[idx] = feasible(batch.take(idx), accelerator, df, part)
+    return out
 
 
 def cost_mappings(

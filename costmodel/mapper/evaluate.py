@@ -11,8 +11,9 @@ column stride) is searched transposed — Y<->X, R<->S, strides and padding exch
 mapping found is mirrored back (Y'<->X'). Both orientations of a layer therefore run the identical
 search, so they get the same best cost (the analysis is mirror symmetric; tests check it).
 
-A mapping is *feasible* when the analysis reports no L1 spill (``l1_spill_words == 0``): a level-0
-unit's working set fits its L1. The L2 model of the analysis does not depend on the mapping.
+A mapping is *feasible* when its working sets fit the buffers by the mapper's own physical check
+(:mod:`costmodel.mapper.capacity`: a PE's tile in ``l1_bytes_per_pe``, the chip's level-0 step in
+``l2_bytes``) and, when the analysis reports one, with no L1 spill (``l1_spill_words == 0``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from costmodel.batch import LayerBatch
+from costmodel.mapper.capacity import capacity_excess_bytes
 from costmodel.native import NativeOptions, analyse_native
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
@@ -60,9 +62,22 @@ def analyse_mapping(
     return analyse_native(batch, dataclasses.replace(accelerator, dataflow=dataflow), options)
 
 
-def feasible(result: dict[str, np.ndarray]) -> np.ndarray:
-    """Per layer: the mapping fits the buffers (no L1 spill reported by the analysis)."""
-    return result["l1_spill_words"] == 0
+def overflow(
+    batch: LayerBatch, accelerator: Accelerator, dataflow: Dataflow, result: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Per layer: how far ``dataflow`` is from fitting — bytes over L1 / L2 by the mapper's own
+    check plus the analysis's ``l1_spill_words`` when it reports them (0: feasible)."""
+    out = capacity_excess_bytes(batch, accelerator, dataflow)
+    if "l1_spill_words" in result:
+        out = out + result["l1_spill_words"].astype(np.float64) * accelerator.word_bytes
+    return out
+
+
+def feasible(
+    batch: LayerBatch, accelerator: Accelerator, dataflow: Dataflow, result: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Per layer: ``dataflow`` fits the buffers (:func:`overflow` is 0)."""
+    return overflow(batch, accelerator, dataflow, result) == 0
 
 
 def transposed(batch: LayerBatch) -> np.ndarray:

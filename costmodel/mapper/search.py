@@ -5,8 +5,9 @@ One analysis call costs a candidate dataflow on many layers at once (about 10 ms
 layers*, not around one layer at a time:
 
 1. **Exhaustive layers** — a layer whose canonical space (:meth:`Space.count`) holds at most
-   ``exhaustive_limit`` points is enumerated completely; a point shared by several such layers is
-   costed for all of them in one call.
+   ``exhaustive_limit`` points (2,048 by default, about 10 s of analysis calls for one layer) is
+   enumerated completely under exact costs, so it gets the exact optimum of the space; layers
+   with the same exact directive list share a call.
 2. **Seeds** — every other layer is costed under every seed of :meth:`Space.seeds` (each
    structure with whole and thin tiles), one call per seed over all those layers.
 3. **Local search** — each layer holds its incumbent (best feasible point so far). Every round,
@@ -16,19 +17,23 @@ layers*, not around one layer at a time:
    neighbour (every layer sits at a local optimum of the neighbourhood) or after ``budget`` calls.
 
 **Exact and surrogate costs.** A point is layer independent, whole dimensions written as FULL.
-The ``native`` analysis sizes a level-0 unit's L1 working set (and output windows) from the written
-map sizes unclipped, so an oversized map is not the same as one of the extent; the exact directive
-list of a layer writes every whole dimension as its extent (:func:`written`), which differs between
-layers. Exhaustive layers are costed exactly (one call per distinct exact list). Seeds and the
-local search cost one list on all the layers of a call, every tile clipped to the largest extent
-among those layers: a *surrogate*, exact for a layer at that extent (and whenever the call holds
-one layer), and otherwise overstating the working set of tiles that reach the layer's extent
-(whole-dimension tiles look worse than they are). The mapping returned is always re-costed
-exactly (:func:`costmodel.mapper.api.search_mappings`), so every reported number is exact; the
-surrogate only steers the search, and its effect is part of the measured optimality gap.
+The exact directive list of a layer writes every whole dimension as its extent (:func:`written`),
+which differs between layers. Exhaustive layers are costed exactly (one call per distinct exact
+list). Seeds and the local search cost one list on all the layers of a call, every tile clipped to
+the largest extent among those layers: a *surrogate*, exact for a layer at that extent (and
+whenever the call holds one layer). The loop-nest ``native`` analysis clips every map to its
+dimension, so there the surrogate equals the exact cost; other analysis paths need not. Either
+way the **final choice is made on exact costs**: every layer keeps a shortlist of its
+``SHORTLIST`` best candidates, and :meth:`Incumbents.finalise` re-costs those that were only
+costed as a surrogate under their own lists and picks the best exactly costed one. Exact costs
+are memoised by content (:func:`costmodel.mapper.cache.get_cost`), so searches of several
+objectives on the same layers share one enumeration.
 
-Candidates are compared on feasibility first (no L1 spill), then the objective; a layer keeps the
-least-spilling point only when no feasible one was found (reported ``feasible = False``).
+Candidates are compared on feasibility first (the working sets fit L1 and L2 by the mapper's own
+check, :mod:`costmodel.mapper.capacity`, and the analysis reports no L1 spill), then the objective;
+a layer keeps the least-overflowing point only when no feasible one was found (reported
+``feasible = False``). The capacity check is computed per layer from its own extents, so it is
+exact even in a surrogate call.
 Points are canonicalised per layer (:func:`canonical`) so no (layer, mapping) pair is costed twice.
 Because layers vote together, a layer's result can depend on the other layers of its batch; the
 search is deterministic for a given batch. The optimality gap is measured, not bounded: see
@@ -45,7 +50,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from costmodel.batch import LayerBatch
-from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, feasible
+from costmodel.mapper import cache
+from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, overflow
 from costmodel.mapper.space import Point, Space, canonical
 from costmodel.native import NativeOptions
 from hardware_db.accelerator import Accelerator
@@ -54,16 +60,19 @@ from hardware_db.dataflow import Dataflow
 #: Analysis calls of the local search (after seeds and exhaustive layers).
 DEFAULT_BUDGET = 160
 #: Layers with at most this many canonical points are searched exhaustively.
-EXHAUSTIVE_LIMIT = 256
+EXHAUSTIVE_LIMIT = 2048
 #: Neighbours costed per round of the local search.
 PER_ROUND = 16
+#: Best candidates per layer kept for the final choice on exact costs.
+SHORTLIST = 3
 
 Progress = Callable[[int], None]
 
 
 @dataclass
 class Incumbents:
-    """Per layer of a batch: the best point found, its objective value and spill, what was seen."""
+    """Per layer of a batch: the best point found, its objective value and overflow, what was
+    seen, and a shortlist of the best candidates with whether their cost is exact."""
 
     batch: LayerBatch
     accelerator: Accelerator
@@ -72,6 +81,7 @@ class Incumbents:
     bounds: np.ndarray
     progress: Progress | None = None
     record: list | None = None
+    shortlist: int = SHORTLIST
 
     def __post_init__(self) -> None:
         n = len(self.batch)
@@ -80,8 +90,14 @@ class Incumbents:
         self.ok = np.zeros(n, bool)
         self.point: list[Point | None] = [None] * n
         self.seen: list[set[Point]] = [set() for _ in range(n)]
+        self.best: list[list[tuple[tuple[float, float, float], Point, bool]]] = [
+            [] for _ in range(n)
+        ]
         self.calls = 0
         self.evaluations = 0
+        self._rows = [row.tobytes() for row in self.batch.key_matrix()]
+        self._hw = (cache.hardware_key(self.accelerator),
+                    self.options.key() if self.options is not None else None)  # fmt: skip
 
     def bound(self, row: int) -> tuple[int, int, int, int]:
         return tuple(int(v) for v in self.bounds[row])  # type: ignore[return-value]
@@ -92,7 +108,7 @@ class Incumbents:
         ``exact``: each layer gets the point's directive list for its own extents
         (:func:`written`), layers with the same list sharing a call. Otherwise one list is costed
         on all of them in one call, every tile clipped to the largest extent among them — a
-        surrogate, exact for the layers at that extent (module docstring)."""
+        surrogate, exact for the layers whose own list it is (module docstring)."""
         fresh: list[tuple[int, Point]] = []
         for r in rows:
             cp = canonical(point, self.bound(r))
@@ -111,31 +127,80 @@ class Incumbents:
             rows_, points = groups.setdefault(flow, ([], []))
             rows_.append(r)
             points.append(cp)
+        called = False
         for flow, (keep, canon) in groups.items():
-            self._call(flow, keep, canon)
-        if groups and self.progress is not None:
+            called |= self._call(flow, keep, canon)
+        if called and self.progress is not None:
             self.progress(1)
 
-    def _call(self, flow: Dataflow, keep: list[int], canon: list[Point]) -> None:
-        idx = np.asarray(keep, dtype=np.int64)
-        result = analyse_mapping(self.batch.take(idx), self.accelerator, flow, self.options)
-        self.calls += 1
-        self.evaluations += len(keep)
-        value = OBJECTIVES[self.objective](result)
-        ok = feasible(result)
-        spill = result["l1_spill_words"].astype(np.float64)
-        cur_ok, cur_v, cur_s = self.ok[idx], self.value[idx], self.spill[idx]
-        better = (ok & (~cur_ok | (value < cur_v))) | (
-            ~ok & ~cur_ok & ((spill < cur_s) | ((spill == cur_s) & (value < cur_v)))
-        )
-        for j in np.flatnonzero(better):
-            r = keep[j]
-            self.point[r] = canon[j]
-            self.value[r], self.spill[r], self.ok[r] = value[j], spill[j], ok[j]
+    def _call(self, flow: Dataflow, keep: list[int], canon: list[Point]) -> bool:
+        """Cost ``flow`` on the layers ``keep`` (exact costs come from the content-keyed memo
+        when known); offer each result to its layer. Returns whether the analysis ran."""
+        exact = [flow == written(cp, self.bound(r)) for r, cp in zip(keep, canon, strict=True)]
+        costs: list[tuple[float, float, float, float] | None] = [
+            cache.get_cost((self._rows[r], self._hw, flow)) if e else None
+            for r, e in zip(keep, exact, strict=True)
+        ]
+        todo = [j for j, c in enumerate(costs) if c is None]
+        if todo:
+            idx = np.asarray([keep[j] for j in todo], dtype=np.int64)
+            sub = self.batch.take(idx)
+            result = analyse_mapping(sub, self.accelerator, flow, self.options)
+            self.calls += 1
+            self.evaluations += len(todo)
+            lat = result["latency_cycles"].astype(np.float64)
+            spill = overflow(sub, self.accelerator, flow, result)
+            for i, j in enumerate(todo):
+                costs[j] = (float(lat[i]), float(result["energy_pj"][i]),
+                            float(result["energy_nj"][i]), float(spill[i]))  # fmt: skip
+                if exact[j]:
+                    cache.put_cost((self._rows[keep[j]], self._hw, flow), costs[j])
+        for j, r in enumerate(keep):
+            self._offer(r, canon[j], costs[j], exact[j])  # type: ignore[arg-type]
+        return bool(todo)
+
+    def _offer(self, r: int, point: Point, cost: tuple[float, float, float, float],
+               exact: bool) -> None:  # fmt: skip
+        """Rank one costed candidate of layer r (``cost``: latency_cycles, energy_pj, energy_nj,
+        overflow): feasible first, then the objective; among infeasible ones the least overflow.
+        The incumbent is the best of the shortlist."""
+        latency, energy_pj, energy_nj, spill = cost
+        quantities = {"latency_cycles": np.float64(latency), "energy_pj": np.float64(energy_pj),
+                      "energy_nj": np.float64(energy_nj)}  # fmt: skip
+        v = float(OBJECTIVES[self.objective](quantities))
+        key = (0.0, 0.0, v) if spill == 0 else (1.0, spill, v)
         if self.record is not None:
-            for j, r in enumerate(keep):
-                self.record.append((r, canon[j], float(result["latency_cycles"][j]),
-                                    float(result["energy_pj"][j]), bool(ok[j])))  # fmt: skip
+            self.record.append((r, point, latency, energy_pj, spill == 0))
+        best = self.best[r]
+        best.append((key, point, exact))
+        best.sort(key=lambda e: e[0])
+        del best[self.shortlist :]
+        self._adopt(r)
+
+    def _adopt(self, r: int) -> None:
+        key, point, _ = self.best[r][0]
+        self.point[r] = point
+        self.ok[r] = key[0] == 0
+        self.spill[r] = key[1]
+        self.value[r] = key[2]
+
+    def finalise(self) -> None:
+        """Make the final choice of every layer on exact costs: the shortlisted candidates that
+        were costed only as a surrogate are re-costed under their own directive lists (layers
+        sharing a list share a call) and each layer keeps the best exactly costed one."""
+        redo: dict[Dataflow, tuple[list[int], list[Point]]] = {}
+        for r, best in enumerate(self.best):
+            for _, point, exact in best:
+                if not exact:
+                    rows_, points = redo.setdefault(written(point, self.bound(r)), ([], []))
+                    rows_.append(r)
+                    points.append(point)
+            self.best[r] = [e for e in best if e[2]]
+        for flow, (keep, canon) in redo.items():
+            self._call(flow, keep, canon)
+        for r, best in enumerate(self.best):
+            if best:
+                self._adopt(r)
 
 
 def run_search(
@@ -159,6 +224,7 @@ def run_search(
         state.cost(p, wanted[p], exact=True)
     rest = [int(r) for r in np.flatnonzero(~exhaustive)]
     if not rest:
+        state.finalise()
         return exhaustive
     for p in space.seeds():
         state.cost(p, rest)
@@ -178,6 +244,7 @@ def run_search(
         for q in ranked[: min(per_round, budget - spent)]:
             state.cost(q, votes[q])
             spent += 1
+    state.finalise()
     return exhaustive
 
 
