@@ -151,10 +151,11 @@ class Incumbents:
             lat = result["latency_cycles"].astype(np.float64)
             spill = overflow(sub, self.accelerator, flow, result)
             for i, j in enumerate(todo):
-                costs[j] = (float(lat[i]), float(result["energy_pj"][i]),
-                            float(result["energy_nj"][i]), float(spill[i]))  # fmt: skip
+                cost = (float(lat[i]), float(result["energy_pj"][i]),
+                        float(result["energy_nj"][i]), float(spill[i]))  # fmt: skip
+                costs[j] = cost
                 if exact[j]:
-                    cache.put_cost((self._rows[keep[j]], self._hw, flow), costs[j])
+                    cache.put_cost((self._rows[keep[j]], self._hw, flow), cost)
         for j, r in enumerate(keep):
             self._offer(r, canon[j], costs[j], exact[j])  # type: ignore[arg-type]
         return bool(todo)
@@ -217,7 +218,7 @@ def run_search(
     sizes = np.array([space.count(state.bound(r)) for r in range(n)])
     exhaustive = sizes <= exhaustive_limit
     wanted: dict[Point, list[int]] = defaultdict(list)
-    for r in np.flatnonzero(exhaustive):
+    for r in (int(i) for i in np.flatnonzero(exhaustive)):
         for p in space.enumerate(state.bound(r)):
             wanted[p].append(int(r))
     for p in sorted(wanted):
@@ -233,6 +234,8 @@ def run_search(
         votes: dict[Point, list[int]] = defaultdict(list)
         for r in rest:
             incumbent = state.point[r]
+            if incumbent is None:  # every seed failed the capacity check: nothing to move from
+                continue
             b = state.bound(r)
             for q in dict.fromkeys(space.neighbours(incumbent)):
                 cq = canonical(q, b)

@@ -66,7 +66,7 @@ class Point:
     spatial0_size: int
     spatial: tuple[str, ...]
     order: str
-    tiles: tuple[int, int, int, int]
+    tiles: tuple[int, ...]  # one temporal tile per dim of TILE_DIMS
     inner: str
 
     def dataflow(self, name: str = "searched") -> Dataflow:
@@ -132,7 +132,7 @@ class Space:
     def spatials(self, clusters: tuple[int, ...]) -> list[tuple[str, ...]]:
         """Spatial dims of the inner levels: any of :attr:`spatial1` innermost, a plain dim
         (not "YR") different from it above."""
-        inner = [(d,) for d in self.spatial1]
+        inner: list[tuple[str, ...]] = [(d,) for d in self.spatial1]
         if len(clusters) == 1:
             return inner
         upper = [d for d in self.spatial1 if d != "YR"]
