@@ -347,6 +347,23 @@ def noc_delay(elements: np.ndarray, bw: np.ndarray, options: AnalysisOptions) ->
     return options.noc_hops * options.noc_hop_cycles + ceil_div_bw(elements, bw) - 1
 
 
+def accumulate_counts(acc, n, b, lam_i, lam_w, tau_i, tau_w) -> None:
+    """Add one block of level-0 cases to the access counts and the computation count: L2 reads of
+    the step loads, L1 writes of the per-sub-unit loads (**[Q]** the first sub-unit's volume for
+    every active one), L1 reads and writes of the partial sums, and NC."""
+    na = n * b.units
+    nap = (na * b.psum).sum(axis=0)
+    acc["l2_rd_input"] += (n * tau_i).sum(axis=0)
+    acc["l2_rd_weight"] += (n * tau_w).sum(axis=0)
+    acc["l1_wr_input"] += (na * lam_i).sum(axis=0)
+    acc["l1_wr_weight"] += (na * lam_w).sum(axis=0)
+    acc["l1_rd_input"] += nap
+    acc["l1_rd_weight"] += nap
+    acc["l1_wr_output"] += (n * b.psum).sum(axis=0)
+    acc["l1_rd_output"] += (n * (b.psum - 1)).sum(axis=0)
+    acc["computations"] += (n * ((b.units - 1) * b.psum + b.psum_edge)).sum(axis=0)
+
+
 def evaluate_level(
     geom: LevelGeometry,
     bw: np.ndarray,
@@ -385,17 +402,7 @@ def evaluate_level(
         acc["noc_cycles"] += np.where(noc_bound, weighted, 0).sum(axis=0)
         acc["compute_cycles"] += np.where(noc_bound, 0, weighted).sum(axis=0)
         if counts:
-            na = n * b.units
-            nap = (na * b.psum).sum(axis=0)
-            acc["l2_rd_input"] += (n * tau_i).sum(axis=0)
-            acc["l2_rd_weight"] += (n * tau_w).sum(axis=0)
-            acc["l1_wr_input"] += (na * lam_i).sum(axis=0)  # [Q] first-PE volume for all
-            acc["l1_wr_weight"] += (na * lam_w).sum(axis=0)
-            acc["l1_rd_input"] += nap
-            acc["l1_rd_weight"] += nap
-            acc["l1_wr_output"] += (n * b.psum).sum(axis=0)
-            acc["l1_rd_output"] += (n * (b.psum - 1)).sum(axis=0)
-            acc["computations"] += (n * ((b.units - 1) * b.psum + b.psum_edge)).sum(axis=0)
+            accumulate_counts(acc, n, b, lam_i, lam_w, tau_i, tau_w)
     if counts:
         k, cc, y, x, r, s = (geom.extents[v] for v in ("K", "C", "Y", "X", "R", "S"))
         acc["l2_wr_input"] = cc * y * x

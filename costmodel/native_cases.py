@@ -131,25 +131,11 @@ def native_evaluate_level(
         acc["l1_spill_words"] += (n * spilled).sum(axis=0)
         if counts:
             reads = (tau_i + b.units * spill_i, tau_w + b.units * spill_w)
-            _accumulate_counts(acc, n, b, lam_i + spill_i, lam_w + spill_w, *reads)
+            # spilled words are L2 reads and L1 writes too
+            M.accumulate_counts(acc, n, b, lam_i + spill_i, lam_w + spill_w, *reads)
     if counts:
         acc.update(_l2_fills(geom, links, c))
     return acc
-
-
-def _accumulate_counts(acc, n, b, lam_i, lam_w, tau_i, tau_w) -> None:
-    """§6 level-0 counts of one block of cases (spilled words are L2 reads and L1 writes)."""
-    na = n * b.units
-    nap = (na * b.psum).sum(axis=0)
-    acc["l2_rd_input"] += (n * tau_i).sum(axis=0)
-    acc["l2_rd_weight"] += (n * tau_w).sum(axis=0)
-    acc["l1_wr_input"] += (na * lam_i).sum(axis=0)
-    acc["l1_wr_weight"] += (na * lam_w).sum(axis=0)
-    acc["l1_rd_input"] += nap
-    acc["l1_rd_weight"] += nap
-    acc["l1_wr_output"] += (n * b.psum).sum(axis=0)
-    acc["l1_rd_output"] += (n * (b.psum - 1)).sum(axis=0)
-    acc["computations"] += (n * ((b.units - 1) * b.psum + b.psum_edge)).sum(axis=0)
 
 
 def _l2_fills(geom: LevelGeometry, links: LevelLinks, c: NativeConstants) -> dict:
