@@ -58,6 +58,7 @@ from dse.compare_stats import (
 from rtmm.errors import RtmmError
 from rtmm.fileio import atomic_write_csv, atomic_write_text
 from rtmm.limits import INT64_MAX, MAX_HORIZON_MS, MAX_SEEDS
+from rtmm.names import spec_label
 from scheduler.metrics import geomean
 from scheduler.outputs import engine_label
 from scheduler.pipeline import DEFAULT_ANALYSIS
@@ -164,7 +165,14 @@ def scenario_loads(config: CompareConfig) -> pd.DataFrame:
         for sy in config.systems:
             costs = cost_arrays(scenario, library.get_system(sy), config.analysis)
             load = ideal_load(costs, periods, parents, prob)
-            rows.append({"system": sy, "scenario": sc, "ideal_load": load, "overloaded": load > 1})
+            rows.append(
+                {
+                    "system": spec_label(sy),
+                    "scenario": spec_label(sc),
+                    "ideal_load": load,
+                    "overloaded": load > 1,
+                }
+            )
     return pd.DataFrame(rows, columns=["system", "scenario", "ideal_load", "overloaded"])
 
 
@@ -217,6 +225,14 @@ def validate(config: CompareConfig) -> None:
         library.get_system(name)
     for name in config.policies:
         policies.get_class(name)
+    for kind, specs in (("scenarios", config.scenarios), ("systems", config.systems)):
+        labels = [spec_label(s) for s in specs]
+        if len(set(labels)) != len(labels):
+            raise RtmmError(
+                f"two {kind} have the same name ({', '.join(map(str, specs))})",
+                source="<cli>",
+                allowed=f"{kind} whose names (file stems) differ",
+            )
     if not config.seeds:
         raise RtmmError("no seeds", source="<cli>", allowed="one or more integers")
     if not (np.isfinite(config.jitter_ms) and config.jitter_ms >= 0):
@@ -272,10 +288,12 @@ def write_gantt(runs: pd.DataFrame, config: CompareConfig, out: Path) -> None:
     from scheduler.outputs import plot_gantt
     from workloads import scenario as scenario_lib
 
-    scenario_name, system_name = hardest(runs)
+    scenario_name, system_name = hardest(runs)  # labels (file stems); map back to the specs
+    scenario_spec = {spec_label(s): s for s in config.scenarios}[scenario_name]
+    system_spec = {spec_label(s): s for s in config.systems}[system_name]
     policy = REFERENCE if REFERENCE in config.policies else config.policies[0]
-    scenario = scenario_lib.load(scenario_name)
-    system = library.get_system(system_name)
+    scenario = scenario_lib.load(scenario_spec)
+    system = library.get_system(system_spec)
     costs = cost_arrays(scenario, system, config.analysis)
     result = simulate(
         scenario,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from rtmm.names import spec_label
 from scheduler.fission import fission_system
 from scheduler.mechanics import FrameMechanics
 
@@ -89,8 +90,8 @@ def run_point(point: Point) -> tuple[dict, pd.DataFrame | None, pd.DataFrame | N
     acc = delivered_accuracy(result.frames)
     starved = summary.loc[(summary["model"] != "") & (summary["starved"] > 0), "model"]
     row = {
-        "scenario": point.scenario,
-        "system": point.system,
+        "scenario": spec_label(point.scenario),  # a file's stem, not its path
+        "system": spec_label(point.system),
         "policy": point.policy + (PUBLISHED_SUFFIX if point.published else ""),
         "seed": point.seed,
         **{k: float(s[k]) for k in ("uxcost", "score", "miss_rate", "drop_rate", "energy_mj")},

@@ -133,3 +133,36 @@ def test_compare_costs_a_scenario_files_own_models(tmp_path):
     assert es.num_layers == 2  # the file's two layers, not the zoo's 42
     assert list(es.input_words) == [3 * 8 * 8, 4 * 6 * 6]
     assert ge.num_layers == 63
+
+
+def test_compare_names_outputs_after_file_stems_and_records_the_analysis(tmp_path, capsys):
+    """A scenario file is shown by its stem (rows and figure names), the banner and run.json name
+    the engine and the cost analysis."""
+    import json
+
+    (tmp_path / "my-scn.yaml").write_text(
+        "name: mine\nmodels:\n  - {model: KD_res8_narrow, fps: 10}\n"
+    )
+    out = tmp_path / "o"
+    args = ["compare", "--quiet", "--out", str(out), "--scenarios", str(tmp_path / "my-scn.yaml"),
+            "--systems", "xrbench-4k-J", "--policies", "edf,sdrm3", "--seeds", "1",
+            "--horizon-ms", "200"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "engine: native (layer-block dispatch); cost analysis: native" in printed
+    runs = pd.read_csv(out / "runs.csv")
+    assert set(runs["scenario"]) == {"my-scn"} and set(runs["system"]) == {"xrbench-4k-J"}
+    assert (out / "uxcost_xrbench-4k-J.png").is_file()
+    assert (out / "gantt_my-scn_xrbench-4k-J.png").is_file()
+    info = json.loads((out / "run.json").read_text())
+    assert info["cost_analysis"] == "native" and info["engine"].startswith("native")
+
+
+def test_compare_refuses_two_specs_with_one_name(tmp_path, capsys):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "s.yaml").write_text("models:\n  - {model: KD_res8_narrow, fps: 10}\n")
+    code = main(["compare", "--quiet", "--out", str(tmp_path / "o"), "--scenarios",
+                 f"{tmp_path / 'a' / 's.yaml'},{tmp_path / 'b' / 's.yaml'}"])  # fmt: skip
+    assert code == 2
+    assert "same name" in capsys.readouterr().err
