@@ -103,13 +103,9 @@ class ResultStore:
             self._columns = self._existing_columns()
         except sqlite3.OperationalError as exc:
             self.close()
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise SpecError(
-                    "store is locked by another process",
-                    source=self.path,
-                    allowed="try again when the other process (e.g. a running sweep) is done",
-                ) from None
-            raise SpecError(f"cannot open the results store ({exc})", source=self.path) from None
+            raise self._operational_error(
+                exc, "cannot open the results store", "(e.g. a running sweep) "
+            ) from None
         except sqlite3.DatabaseError as exc:
             self.close()
             raise SpecError(
@@ -118,6 +114,19 @@ class ResultStore:
         except BaseException:
             self.close()
             raise
+
+    def _operational_error(
+        self, exc: sqlite3.OperationalError, what: str, example: str = ""
+    ) -> SpecError:
+        """The one-line error of a failed SQLite operation: a lock held by another process, or
+        ``what`` with SQLite's reason."""
+        if "locked" in str(exc) or "busy" in str(exc):
+            return SpecError(
+                "store is locked by another process",
+                source=self.path,
+                allowed=f"try again when the other process {example}is done",
+            )
+        return SpecError(f"{what} ({exc})", source=self.path)
 
     def _lock(self) -> None:
         """Create the file if needed and take the writer's exclusive lock, or refuse at once."""
@@ -264,13 +273,7 @@ class ResultStore:
         try:
             return pd.read_sql_query(f"SELECT {cols} FROM points ORDER BY seq", self._con)
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise SpecError(
-                    "store is locked by another process",
-                    source=self.path,
-                    allowed="try again when the other process is done",
-                ) from None
-            raise SpecError(f"unreadable results store ({exc})", source=self.path) from None
+            raise self._operational_error(exc, "unreadable results store") from None
         except sqlite3.DatabaseError as exc:
             raise SpecError(f"corrupted results store ({exc})", source=self.path) from None
 
