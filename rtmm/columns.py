@@ -5,10 +5,12 @@ length). :func:`format_table` gives the text of ``pandas.DataFrame(columns).to_s
 and :func:`write_csv` the bytes of ``DataFrame.to_csv(path, index=False)``, for columns of int,
 float, bool and str values, so that ``rtmm cost`` and ``rtmm models list`` keep their output byte
 for byte without importing pandas (about 0.7 s of CPU at start-up, several times the work they
-do). Only the rules these outputs use are reproduced — pandas' defaults for ``display.precision``
-(6), ``display.max_colwidth`` (given), ``float_format`` as a function, no index, no wrapping —
-and ``tests/test_cli_startup.py`` checks them against pandas on the tables the commands print.
-Libraries that want a DataFrame build one from the same columns with one call.
+do). Only the rules these outputs use are reproduced — pandas' default ``display.precision``
+(6), ``float_format`` as a function, no index, no wrapping, no cutting of long cells (``to_string``
+ignores ``display.max_colwidth``). ``tests/test_rtmm_columns.py`` checks them against pandas on
+edge cases and on the tables the commands print; ``tests/test_cli_startup.py`` against outputs
+vendored from the pandas path. Libraries that want a DataFrame build one from the same columns
+with one call.
 """
 
 from __future__ import annotations
@@ -101,18 +103,6 @@ def _column_texts(
     return [_object_text(v) for v in values.tolist()], False
 
 
-def _fixed_width(texts: list[str], minimum: int, max_colwidth: int | None) -> list[str]:
-    """Right-justify to a common width (at least ``minimum``), cutting cells wider than
-    ``max_colwidth`` to end in ``...``."""
-    width = max(minimum, max(len(t) for t in texts))
-    if max_colwidth is not None:
-        width = min(width, max_colwidth)
-        keep = max(width - 3, 0)
-        dots = "..."[: width - keep]
-        texts = [t[:keep] + dots if len(t) > width else t for t in texts]
-    return [t.rjust(width) for t in texts]
-
-
 def _as_array(values: np.ndarray | Sequence[Any]) -> np.ndarray:
     if isinstance(values, np.ndarray):
         return values
@@ -120,14 +110,9 @@ def _as_array(values: np.ndarray | Sequence[Any]) -> np.ndarray:
     return array if array.dtype.kind in "iufb" else np.asarray(values, dtype=object)
 
 
-def format_table(
-    columns: Columns,
-    *,
-    float_format: Callable[[float], str] | None = None,
-    max_colwidth: int | None = 50,
-) -> str:
-    """The text of ``DataFrame(columns).to_string(index=False, float_format=float_format)``
-    under ``display.max_colwidth = max_colwidth`` (pandas' default 50)."""
+def format_table(columns: Columns, *, float_format: Callable[[float], str] | None = None) -> str:
+    """The text of ``DataFrame(columns).to_string(index=False, float_format=float_format)``:
+    each column right-justified to its widest cell or header, one space between columns."""
     arrays = {str(name): _as_array(values) for name, values in columns.items()}
     lengths = {len(a) for a in arrays.values()}
     if len(lengths) != 1 or 0 in lengths:
@@ -136,16 +121,9 @@ def format_table(
     for name, values in arrays.items():
         texts, numeric = _column_texts(values, float_format)
         header = f" {name}" if numeric else name
-        texts = _fixed_width(texts, 0, max_colwidth)
-        texts = _fixed_width(texts, len(header), max_colwidth)
-        width = max(len(texts[0]), len(header))
-        blocks.append([header.rjust(width), *texts])
-    widths = [max(len(t) for t in block) + 1 for block in blocks[:-1]]
-    widths.append(max(len(t) for t in blocks[-1]))
-    rows = zip(*(
-        [t.ljust(w) for t in block] for block, w in zip(blocks, widths, strict=True)
-    ), strict=True)  # fmt: skip
-    return "\n".join("".join(row) for row in rows)
+        width = max(len(header), *(len(t) for t in texts))
+        blocks.append([t.rjust(width) for t in (header, *texts)])
+    return "\n".join(" ".join(row) for row in zip(*blocks, strict=True))
 
 
 def _csv_cells(values: np.ndarray) -> list[str]:

@@ -23,9 +23,6 @@ from workloads import zoo
 if TYPE_CHECKING:
     import pandas as pd
 
-#: pandas' ``display.max_colwidth`` of these listings (longer cells end in ``...``).
-MAX_COLWIDTH = 80
-
 #: Columns of ``rtmm models show --format csv``.
 CSV_COLUMNS = ["layer_idx", "name", "type", "N", "K", "C", "Y", "X", "R", "S", "stride",
                "padding", "groups", "macs", "inputs"]  # fmt: skip
@@ -61,7 +58,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _print(frame: pd.DataFrame) -> None:
     import pandas as pd
 
-    with pd.option_context("display.max_colwidth", MAX_COLWIDTH, "display.width", 250):
+    with pd.option_context("display.max_colwidth", 80, "display.width", 250):
         print(frame.to_string(index=False))
 
 
@@ -78,7 +75,7 @@ def _models_list(args: argparse.Namespace) -> int:
         rows["GMACs"].append(round(model.total_macs / 1e9, 3))
         rows["aliases"].append(",".join(entry.aliases))
         rows["variants"].append(",".join(variants))
-    print(format_table(rows, max_colwidth=MAX_COLWIDTH))
+    print(format_table(rows))
     return 0
 
 
