@@ -360,6 +360,12 @@ def _check_dag(dag: LayerDag, *, name: str, source: str | None) -> tuple[Layer, 
     and no graph library is needed; otherwise networkx sorts the graph and finds any cycle."""
     if not dag.layers:
         raise SpecError(f"model '{name}' has no layers", source=source)
+    if len(dag.inputs) != len(dag.layers):
+        raise SpecError(
+            f"model '{name}': {len(dag.layers)} layers but {len(dag.inputs)} input lists",
+            source=source,
+            allowed="one input list per layer",
+        )
     seen: set[str] = set()
     ordered = True
     for layer, inputs in zip(dag.layers, dag.inputs, strict=True):
