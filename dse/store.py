@@ -11,6 +11,10 @@ Tables:
   metric, added as metrics appear. Every value in this table is a deterministic function of the
   spec, so an interrupted and resumed sweep ends with the same table as an uninterrupted one.
 - ``timings(point_id, wall_s, worker, finished_unix)``: wall-clock data, kept apart on purpose.
+- ``artifacts(point_id, name, data)``: optional per-point blobs an evaluator returns beside its
+  metrics (``rtmm compare`` keeps tuner traces and the block traces of its Gantt charts there, so
+  figures are drawn from the store). Written in the point's transaction; a store without this
+  table (older writers) simply has none.
 
 Rows are written only by the parent process, one transaction per finished batch, so a killed sweep
 leaves every committed batch intact and nothing half-written.
@@ -48,10 +52,10 @@ SCHEMA_VERSION = "1"
 #: Columns of ``points`` that come before the parameter and metric columns.
 BASE_COLUMNS = ("seq", "point_id", "status", "error", "params_json", "metrics_json")
 #: The tables of a results store; a database with other tables belongs to something else.
-TABLES = ("meta", "points", "timings")
+TABLES = ("meta", "points", "timings", "artifacts")
 #: Seconds a reader waits for a lock held by another process before giving up with one line.
 READ_TIMEOUT_S = 2.0
-_NOT_A_STORE = "a results store written by rtmm sweep"
+_NOT_A_STORE = "a results store written by rtmm sweep or rtmm compare"
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class PointResult:
     error: str | None = None
     wall_s: float = 0.0
     worker: str = ""
+    artifacts: Mapping[str, bytes] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -149,7 +154,7 @@ class ResultStore:
             os.close(fd)
             self.created = False  # the other process owns it now; never remove it
             raise SpecError(
-                "store is in use by another rtmm sweep",
+                "store is in use by another rtmm sweep or compare",
                 source=self.path,
                 allowed="wait for that sweep to finish (then --resume), or another --store path",
             ) from None
@@ -189,23 +194,35 @@ class ResultStore:
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike, *, fingerprint: str, spec_json: str, resume: bool
+        cls,
+        path: str | os.PathLike,
+        *,
+        fingerprint: str,
+        spec_json: str,
+        resume: bool,
+        adopt: bool = False,
+        refusal: tuple[str, str] | None = None,
     ) -> ResultStore:
         """Open (or create) the store of the spec with this ``fingerprint``.
 
-        A store holding results of a different spec is an error; so is a non-empty store of the
-        same spec without ``resume`` (the user must say whether to continue it).
+        A store holding results of a different spec is an error unless ``adopt`` (the store then
+        keeps them and records this spec as its latest); so is a non-empty store of the same spec
+        without ``resume`` (the user must say whether to continue it). ``refusal`` words the
+        first error for other callers than ``rtmm sweep``: (what made the results, what is
+        allowed).
         """
         store = cls(path)
         try:
             stored = store.meta().get("spec_fingerprint")
             count = store.count()
-            if stored is not None and stored != fingerprint and (count or resume):
+            other = stored is not None and stored != fingerprint
+            if other and not adopt and (count or resume):
+                what, allowed = refusal or (
+                    f"a different sweep spec (fingerprint {stored}, this spec {fingerprint})",
+                    "a new --store path, or the spec that created this store",
+                )
                 raise SpecError(
-                    f"store holds {count} results of a different sweep spec "
-                    f"(fingerprint {stored}, this spec {fingerprint})",
-                    source=store.path,
-                    allowed="a new --store path, or the spec that created this store",
+                    f"store holds {count} results of {what}", source=store.path, allowed=allowed
                 )
             if count and not resume:
                 raise SpecError(
@@ -280,6 +297,25 @@ class ResultStore:
     def timings(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM timings ORDER BY point_id", self._con)
 
+    def artifacts(self, name: str, point_ids: Iterable[str] | None = None) -> dict[str, bytes]:
+        """``point_id -> data`` of the artifact ``name`` (of ``point_ids`` only, when given)."""
+        if "artifacts" not in self._tables():
+            return {}
+        rows = self._con.execute("SELECT point_id, data FROM artifacts WHERE name = ?", (name,))
+        wanted = None if point_ids is None else set(point_ids)
+        return {pid: bytes(d) for pid, d in rows if wanted is None or pid in wanted}
+
+    def artifact_ids(self, name: str) -> set[str]:
+        """Point ids that have the artifact ``name``."""
+        if "artifacts" not in self._tables():
+            return set()
+        rows = self._con.execute("SELECT point_id FROM artifacts WHERE name = ?", (name,))
+        return {row[0] for row in rows}
+
+    def _tables(self) -> set[str]:
+        rows = self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in rows}
+
     # -- writing --------------------------------------------------------------------------------
 
     def write(self, results: Sequence[PointResult]) -> None:
@@ -310,6 +346,11 @@ class ResultStore:
                     "INSERT OR REPLACE INTO timings VALUES (?, ?, ?, ?)",
                     (r.point_id, r.wall_s, r.worker, time.time()),
                 )
+                cur.execute("DELETE FROM artifacts WHERE point_id = ?", (r.point_id,))
+                cur.executemany(
+                    "INSERT INTO artifacts VALUES (?, ?, ?)",
+                    [(r.point_id, k, sqlite3.Binary(v)) for k, v in r.artifacts.items()],
+                )
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
@@ -331,6 +372,10 @@ class ResultStore:
             );
             CREATE TABLE IF NOT EXISTS timings (
                 point_id TEXT PRIMARY KEY, wall_s REAL, worker TEXT, finished_unix REAL
+            );
+            CREATE TABLE IF NOT EXISTS artifacts (
+                point_id TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
+                PRIMARY KEY (point_id, name)
             );
             """
         )
