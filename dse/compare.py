@@ -61,7 +61,7 @@ from dse.compare_run import (
     validate,
 )
 from dse.compare_stats import REFERENCE, geomean_by_policy, reductions
-from dse.executors import EXECUTOR_NAMES
+from dse.executors import EXECUTOR_NAMES, check_address
 from rtmm.errors import RtmmError
 from rtmm.fileio import atomic_write_csv, atomic_write_text
 from rtmm.limits import INT64_MAX, MAX_HORIZON_MS, MAX_SEEDS
@@ -269,6 +269,8 @@ def _settings(args: argparse.Namespace) -> dict:
         if value is not None and not 1 <= value <= most:
             raise RtmmError(f"{flag} {value}", source="<cli>", allowed=f"1..{most}")
     executor = args.executor or ("dask" if args.scheduler_address else "local")
+    if args.scheduler_address is not None:
+        check_address(args.scheduler_address)
     return {
         "jobs": int(args.jobs),
         "executor": executor,
@@ -316,8 +318,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = _config(args, settings)
         validate(config)
+        created = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
-        result = run_compare(config, progress=not args.quiet, store=store, extend=args.extend)
+        try:
+            result = run_compare(config, progress=not args.quiet, store=store, extend=args.extend)
+        except BaseException:
+            if created and not any(out.iterdir()):
+                out.rmdir()  # a run that failed before storing anything leaves no folder
+            raise
     write_outputs(result, out, config, plots=not args.no_plots)
     print(
         f"rtmm compare: engine: {engine_label('native')}; cost analysis: {config.analysis}; "

@@ -125,6 +125,4 @@ def decode_result(data: bytes) -> SimulationResult:
 
 
 def _read_csv(text: str) -> pd.DataFrame:
-    return pd.read_csv(
-        io.StringIO(text), keep_default_na=False, na_values=[""]
-    )
+    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])

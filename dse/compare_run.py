@@ -144,23 +144,25 @@ def run_compare(
     st = open_store(store, config, extend=extend)
     try:
         done, drawn = st.completed_ids(), st.artifact_ids("run")
+        todo = list(
+            {p.point_id: p for p in points
+             if p.point_id not in done or (p.keep_blocks and p.point_id not in drawn)}.values()
+        )  # fmt: skip
+        if not todo:
+            st.close()
+        else:
+            name = "serial" if config.executor == "local" and config.jobs == 1 else config.executor
+            size = config.batch_size or max(1, len(config.policies))
+            with make_executor(
+                name, workers=config.jobs, address=config.scheduler_address
+            ) as executor:
+                run_points(
+                    st, todo, compare_eval.evaluate, executor, size, key=attrgetter("batch_key"),
+                    total=len(todo), progress=progress, desc="compare",
+                )  # fmt: skip
     except BaseException:
-        st.discard_if_empty()
+        st.discard_if_empty()  # a no-op when run_points already closed it
         raise
-    todo = list(
-        {p.point_id: p for p in points
-         if p.point_id not in done or (p.keep_blocks and p.point_id not in drawn)}.values()
-    )  # fmt: skip
-    if todo:
-        name = "serial" if config.executor == "local" and config.jobs == 1 else config.executor
-        size = config.batch_size or max(1, len(config.policies))
-        with make_executor(name, workers=config.jobs, address=config.scheduler_address) as executor:
-            run_points(
-                st, todo, compare_eval.evaluate, executor, size,
-                key=attrgetter("batch_key"), total=len(todo), progress=progress, desc="compare",
-            )  # fmt: skip
-    else:
-        st.close()
     result = results_from_store(store, config, points)
     result.computed = len(todo)
     result.reused = len({p.point_id for p in points}) - len(todo)

@@ -106,7 +106,7 @@ def test_figures_only_refuses_run_options_and_a_missing_store(tmp_path, capsys):
 
 def test_a_stopped_run_keeps_its_committed_runs(tmp_path, capsys, monkeypatch):
     """A run that stops at its third point (batches of one run) keeps the first two; the same
-    command then computes only the rest."""
+    command then computes only the rest, and ends with the table of an uninterrupted run."""
     out = tmp_path / "o"
     real = compare_eval.simulate_point
     calls = []
@@ -124,6 +124,9 @@ def test_a_stopped_run_keeps_its_committed_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(compare_eval, "simulate_point", real)
     assert _compare(out, *args) == 0
     assert "runs: 2 computed, 2 reused" in capsys.readouterr().out
+    whole = tmp_path / "whole"
+    assert _compare(whole, *args) == 0  # an uninterrupted run gives the same table
+    assert (out / "runs.csv").read_bytes() == (whole / "runs.csv").read_bytes()
 
 
 def test_dask_scheduler_gives_the_serial_numbers(tmp_path):
@@ -155,3 +158,29 @@ def test_store_artifacts_are_written_with_their_point(tmp_path):
     with pytest.raises(RtmmError, match="different sweep spec"):
         ResultStore.open(path, fingerprint="g", spec_json="{}", resume=True)
     ResultStore.open(path, fingerprint="g", spec_json="{}", resume=True, adopt=True).close()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--scheduler-address", "tcp://no port"], "--scheduler-address"),
+        (["--scheduler-address", "tcp://127.0.0.1:9", "--jobs", "2"], "cannot connect"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--executor", "serial", "--scheduler-address", "tcp://127.0.0.1:9"], "needs --executor"),
+    ],
+)
+def test_executor_errors_are_one_line_and_leave_nothing(tmp_path, capsys, extra, message):
+    out = tmp_path / "o"
+    assert _compare(out, *extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rtmm: error:") and "\n" not in err and message in err
+    assert not out.exists()
+
+
+def test_a_foreign_file_as_the_store_is_refused_untouched(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / STORE_NAME).write_text("not a database\n")
+    assert _compare(out) == 2
+    assert "not a results store" in capsys.readouterr().err
+    assert (out / STORE_NAME).read_text() == "not a database\n"
