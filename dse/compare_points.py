@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dse.compare_stats import REFERENCE
 from rtmm.names import spec_label
 from scheduler import pipeline
 from scheduler.costs import CostArrays
@@ -36,8 +37,6 @@ AS_PUBLISHED = FrameMechanics(drop_delta=None, feasible_placement=False, migrati
 PUBLISHED_SUFFIX = "@published"
 #: Policies that run on the system split into sub-arrays (:mod:`scheduler.fission`).
 FISSION_POLICIES = ("planaria",)
-#: The policy whose reductions are reported (and whose run is drawn as a Gantt chart).
-REFERENCE = "sdrm3"
 DEFAULT_SCENARIOS = (
     "social_interaction_a",
     "outdoor_activity_a",
@@ -178,7 +177,7 @@ class Point:
 
     @property
     def point_id(self) -> str:
-        return _hash(self.identity())
+        return content_hash(self.identity())
 
     @property
     def batch_key(self) -> tuple[str, str, str]:
@@ -204,7 +203,7 @@ def points_of(config: CompareConfig) -> list[Point]:
     out: list[Point] = []
     for sc in config.scenarios:
         for sy in config.systems:
-            inputs = _hash([code, _file_digest(sc), _file_digest(sy)])
+            inputs = content_hash([code, _file_digest(sc), _file_digest(sy)])
             for seed in config.seeds:
                 for p in config.policies:
                     baseline = config.as_published and not p.startswith("sdrm3")
@@ -241,6 +240,7 @@ def _file_digest(spec: str) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:24]
 
 
-def _hash(obj: Any) -> str:
+def content_hash(obj: Any) -> str:
+    """Short SHA-256 of ``obj`` as canonical JSON (point ids, store fingerprints)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from dse import compare_eval
-from dse.compare_points import CompareConfig, Point, _hash, inputs_digest, points_of
+from dse.compare_points import CompareConfig, Point, content_hash, inputs_digest, points_of
 from dse.compare_stats import overall, reductions, scenario_comparison, summary_table
 from dse.executors import make_executor
 from dse.runner import run_points
@@ -89,7 +89,7 @@ def validate(config: CompareConfig) -> None:
 
 def fingerprint(config: CompareConfig) -> str:
     """Content hash of the options and of the simulator's inputs (:func:`inputs_digest`)."""
-    return _hash([config.identity(), inputs_digest()])
+    return content_hash([config.identity(), inputs_digest()])
 
 
 def open_store(path: str | Path, config: CompareConfig, *, extend: bool = False) -> ResultStore:
