@@ -60,7 +60,14 @@ from dse.compare_run import (
     stored_config,
     validate,
 )
-from dse.compare_stats import REFERENCE, geomean_by_policy, reductions
+from dse.compare_stats import (
+    REFERENCE,
+    geomean_by_policy,
+    overall,
+    reductions,
+    scenario_comparison,
+    summary_table,
+)
 from dse.executors import EXECUTOR_NAMES, check_address
 from rtmm.errors import RtmmError
 from rtmm.fileio import atomic_write_csv, atomic_write_text
@@ -71,8 +78,9 @@ from scheduler.pipeline import DEFAULT_ANALYSIS
 __all__ = [
     "DEFAULT_JITTER_MS", "DEFAULT_SCENARIOS", "DEFAULT_SYSTEMS", "FAIR", "REFERENCE",
     "RUN_COLUMNS", "SDRM3_POLICIES", "STORE_NAME", "CompareConfig", "CompareResult", "Point",
-    "cost_arrays", "default_policies", "format_report", "hardest", "points_of", "reductions",
-    "results_from_store", "run_compare", "validate", "write_outputs",
+    "cost_arrays", "default_policies", "format_report", "geomean_by_policy", "hardest", "overall",
+    "points_of", "reductions", "results_from_store", "run_compare", "scenario_comparison",
+    "summary_table", "validate", "write_outputs",
 ]  # fmt: skip
 
 
