@@ -34,17 +34,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from dse.point_result import PointResult, dumps, quote, sql_value
 from rtmm.errors import SpecError
 from rtmm.fileio import check_regular_file
 
@@ -56,25 +54,6 @@ TABLES = ("meta", "points", "timings", "artifacts")
 #: Seconds a reader waits for a lock held by another process before giving up with one line.
 READ_TIMEOUT_S = 2.0
 _NOT_A_STORE = "a results store written by rtmm sweep or rtmm compare"
-
-
-@dataclass(frozen=True)
-class PointResult:
-    """The outcome of evaluating one design point (what a worker sends back to the parent)."""
-
-    point_id: str
-    seq: int
-    params: Mapping[str, Any]
-    flat_params: Mapping[str, Any]
-    metrics: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    wall_s: float = 0.0
-    worker: str = ""
-    artifacts: Mapping[str, bytes] = field(default_factory=dict)
-
-    @property
-    def status(self) -> str:
-        return "ok" if self.error is None else "error"
 
 
 class ResultStore:
@@ -286,7 +265,7 @@ class ResultStore:
 
     def to_frame(self) -> pd.DataFrame:
         """All points, ordered by ``seq`` (JSON columns kept; timings not included)."""
-        cols = ", ".join(_quote(c) for c in self._columns)
+        cols = ", ".join(quote(c) for c in self._columns)
         try:
             return pd.read_sql_query(f"SELECT {cols} FROM points ORDER BY seq", self._con)
         except sqlite3.OperationalError as exc:
@@ -332,12 +311,12 @@ class ResultStore:
                     "point_id": r.point_id,
                     "status": r.status,
                     "error": r.error,
-                    "params_json": _dumps(r.params),
-                    "metrics_json": _dumps(r.metrics),
-                    **{k: _sql_value(v) for k, v in r.flat_params.items()},
-                    **{k: _sql_value(v) for k, v in r.metrics.items()},
+                    "params_json": dumps(r.params),
+                    "metrics_json": dumps(r.metrics),
+                    **{k: sql_value(v) for k, v in r.flat_params.items()},
+                    **{k: sql_value(v) for k, v in r.metrics.items()},
                 }
-                names = ", ".join(_quote(k) for k in row)
+                names = ", ".join(quote(k) for k in row)
                 marks = ", ".join("?" for _ in row)
                 cur.execute(
                     f"INSERT OR REPLACE INTO points ({names}) VALUES ({marks})", list(row.values())
@@ -408,7 +387,7 @@ class ResultStore:
                 )
         for k in new:
             try:
-                self._con.execute(f"ALTER TABLE points ADD COLUMN {_quote(k)}")
+                self._con.execute(f"ALTER TABLE points ADD COLUMN {quote(k)}")
             except sqlite3.OperationalError as exc:
                 if "duplicate column" not in str(exc):
                     raise
@@ -428,27 +407,3 @@ def load(path: str | os.PathLike, *, with_json: bool = False) -> pd.DataFrame:
     if not with_json:
         frame = frame.drop(columns=["params_json", "metrics_json"])
     return frame
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_value(v: Any) -> Any:
-    if isinstance(v, bool):
-        return int(v)
-    if v is None or isinstance(v, int | float | str):
-        return v
-    if hasattr(v, "item"):  # numpy scalar
-        return _sql_value(v.item())
-    return _dumps(v)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
-
-
-def _json_default(v: Any) -> Any:
-    if hasattr(v, "item"):
-        return v.item()
-    raise TypeError(f"not JSON-serialisable: {type(v).__name__}")
