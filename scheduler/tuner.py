@@ -80,7 +80,7 @@ class Tuner:
         noise_floor: float = 0.01,
         memory: int = 20,
         cusum_k: float = 0.5,
-        cusum_h: float = 5.0,
+        cusum_h: float = 8.0,
         tunable: Sequence[bool] | None = None,
         coarse: Sequence[Sequence[float]] | None = None,
         coarse_tolerance: float = 0.2,
