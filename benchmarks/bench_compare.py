@@ -4,6 +4,7 @@
     python benchmarks/bench_compare.py --sweep      # theta sweep of sdrm3_static on the TUNING set
     python benchmarks/bench_compare.py --heldout --analysis maestro --out results/heldout_maestro
     python benchmarks/bench_compare.py --heldout --analysis native --out results/heldout_native
+    python benchmarks/bench_compare.py --tuner-synthetic  # tuner on the tests' objectives
     python benchmarks/bench_compare.py --tuner-grid     # tuner options on the TUNING set's changes
     python benchmarks/bench_compare.py --tuner-change   # tuner after a change, held-out systems
 
@@ -165,13 +166,16 @@ def cumulative_settle(series: np.ndarray, tolerance: float = 0.05) -> int:
 
 def theta_after_change(trace, change_ms: float) -> tuple[int, int, int]:
     """(windows after the change until the accepted theta last changed, until the tuner first
-    held theta, restarts) — counted over the tuner's windows that end after the change."""
+    held theta after its first restart there (or after the change if none), restarts) — counted
+    over the tuner's windows that end after the change."""
     after = trace[trace["end_ms"] > change_ms].reset_index(drop=True)
     accepted = after[[c for c in after.columns if c.startswith("accepted_")]].to_numpy(float)
     moved = np.flatnonzero(np.any(np.diff(accepted, axis=0) != 0, axis=1))
     last_move = int(moved[-1]) + 1 if len(moved) else 0
-    hold = np.flatnonzero(after["phase"].to_numpy() == "hold")
-    first_hold = int(hold[0]) if len(hold) else len(after)
+    restarts = np.flatnonzero(after["event"].to_numpy() == "restart")
+    start = int(restarts[0]) + 1 if len(restarts) else 0  # held after exploring the new workload
+    hold = np.flatnonzero(after["phase"].to_numpy()[start:] == "hold")
+    first_hold = start + int(hold[0]) if len(hold) else len(after)
     return last_move, first_hold, int((after["event"] == "restart").sum())
 
 
@@ -262,11 +266,53 @@ def tuner_grid(seeds: tuple[int, ...]) -> None:
         )
 
 
+def tuner_synthetic(runs: int = 20) -> None:
+    """The tests' synthetic objectives over more seeds (tests/test_sdrm3_tuner.py uses fewer)."""
+    from scheduler.tuner import Tuner
+
+    bounds = np.array([[0.0, 4.0], [0.0, 4.0]])
+    first, second = np.array([3.0, 1.0]), np.array([1.0, 3.0])
+    dist = []
+    for seed in range(runs):  # noisy quadratic, the optimum moves at window 150
+        rng = np.random.default_rng(seed)
+        tuner = Tuner([1.0, 3.0], bounds, names=("a", "b"))
+        theta = tuner.current
+        for k in range(300):
+            opt = first if k < 150 else second
+            noise = np.exp(rng.normal(0.0, 0.05))
+            theta = tuner.step((1.0 + 0.25 * float(np.sum((theta - opt) ** 2))) * noise)
+            if k == 149:
+                dist.append([np.linalg.norm(tuner.theta - first), 0.0])
+        dist[-1][1] = np.linalg.norm(tuner.theta - second)
+    d = np.array(dist)
+    print(f"quadratic: within 0.6 of the optimum {(d < 0.6).sum(axis=0)} of {runs}, max {d.max(0)}")
+    moved = 0
+    for seed in range(30):  # pure noise
+        rng = np.random.default_rng(100 + seed)
+        tuner = Tuner([1.0, 1.0], bounds, names=("a", "b"))
+        for _ in range(300):
+            tuner.step(float(np.exp(rng.normal(0.0, 0.05))))
+        moved += int(not np.array_equal(tuner.theta, [1.0, 1.0]))
+    print(f"pure noise: theta moved in {moved} of 30 runs of 300 windows")
+    delays, false = [], 0
+    for seed in range(runs):  # a 30 % level shift at window 100
+        rng = np.random.default_rng(200 + seed)
+        tuner = Tuner([1.0, 1.0], bounds, names=("a", "b"))
+        for k in range(200):
+            tuner.step((1.0 if k < 100 else 1.3) * float(np.exp(rng.normal(0.0, 0.03))))
+        restarts = np.flatnonzero(tuner.trace_frame().event.to_numpy() == "restart")
+        false += int((restarts < 100).sum())
+        late = restarts[restarts >= 100]
+        delays.append(int(late[0]) - 99 if len(late) else -1)
+    print(f"30 % shift: detected after {sorted(delays)} windows; false alarms {false}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweep", action="store_true", help="theta sweep on the tuning systems")
     ap.add_argument("--heldout", action="store_true", help="the held-out evaluation")
     ap.add_argument("--tuner-change", action="store_true", help="tuner after a workload change")
+    ap.add_argument("--tuner-synthetic", action="store_true", help="tuner on synthetic objectives")
     ap.add_argument("--tuner-grid", action="store_true", help="tuner options on the tuning set")
     ap.add_argument("--systems", default="", help="comma-separated systems of --tuner-change")
     ap.add_argument("--tuner-options", default="{}", help="JSON Tuner options of --tuner-change")
@@ -277,6 +323,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.sweep:
         sweep(tuple(np.arange(args.seeds).tolist()))
+    elif args.tuner_synthetic:
+        tuner_synthetic()
     elif args.tuner_grid:
         tuner_grid(tuple(np.arange(args.seeds).tolist()))
     elif args.tuner_change:
