@@ -6,7 +6,8 @@ rule is coordinate-wise finite-difference descent with an adaptive step (Rprop-l
 and step sizes change only on statistical evidence; nothing changes with the passing of time:
 
 - UXCost is compared in log space (it is a product, and its noise is roughly proportional to it).
-  ``warmup`` windows at the start are ignored. With ``cycle > 1`` (windows shorter than the
+  ``warmup`` windows at the start are ignored, and so is a window without a finite positive
+  UXCost (nothing resolved in it). With ``cycle > 1`` (windows shorter than the
   workload's hyperperiod) windows are compared per *slot* ``k mod cycle`` so that a window is only
   compared with windows releasing the same frames;
 - *baseline*: after a (re)start ``baseline_rounds`` windows per slot run the accepted theta. Their
