@@ -37,7 +37,7 @@ from dse.compare_points import DEFAULT_JITTER_MS, FAIR, cost_arrays
 from hardware_db import library
 from scheduler import policies, simulate
 from scheduler.metrics import frames_uxcost, geomean
-from scheduler.policies.sdrm3 import TUNING_SYSTEMS
+from scheduler.policies.sdrm3 import THETA_NAMES, TUNING_SYSTEMS
 from scheduler.policies.sdrm3_terms import tuner_window_ms
 from scheduler.tuner import settling_window
 from workloads import scenario as scenario_lib
@@ -221,6 +221,10 @@ def change_runs(systems, seeds, tuner_options: dict, static_cache: dict | None =
                         row["theta_moved_w"], row["first_hold_w"], row["restarts"] = (
                             theta_after_change(trace, half)
                         )
+                        end = trace.iloc[-1]
+                        row["theta_end"] = "/".join(
+                            f"{end[f'accepted_{n}']:.2g}" for n in THETA_NAMES
+                        )
                         row["restarts_before"] = int(
                             ((trace["end_ms"] <= half) & (trace["event"] == "restart")).sum()
                         )
@@ -241,9 +245,13 @@ def tuner_change(seeds: tuple[int, ...], systems: tuple[str, ...], tuner_options
         print(frame.round(4).to_string(index=False))
         print("\nper change (seeds as lists):")
         cols = ["settle_w", "settle_cum_w", "settled_ux", "cv", "theta_moved_w", "first_hold_w"]
-        cols += ["restarts"]
+        cols += ["restarts", "theta_end"]
         agg = frame.groupby(["system", "change", "policy"], sort=False)[cols]
-        print(agg.agg(lambda c: ", ".join(f"{v:.3g}" for v in c)).to_string())
+        print(
+            agg.agg(
+                lambda c: ", ".join(v if isinstance(v, str) else f"{v:.3g}" for v in c)
+            ).to_string()
+        )
 
 
 def tuner_grid(seeds: tuple[int, ...]) -> None:
