@@ -2,39 +2,47 @@
 
 Once per window the tuner receives the UXCost measured over that window (the window's energy and
 violations, :class:`scheduler.state.WindowMetrics`) and returns the theta for the next window. The
-rule is coordinate-wise finite-difference descent with an adaptive step (Rprop-like):
+rule is coordinate-wise finite-difference descent with an adaptive step (Rprop-like) whose moves
+and step sizes change only on statistical evidence; nothing changes with the passing of time:
 
-- ``warmup`` windows at the start are ignored; the first window(s) after a (re)start measure the
-  *baseline* f of the current theta. With ``cycle > 1`` (windows shorter than the workload's
-  hyperperiod) f is kept per *slot* ``k mod cycle`` so that a window is only compared with windows
-  releasing the same frames; an accepted move rescales every slot's f by the judged slot's ratio;
-- *coarse search* first: for each tunable coordinate the values ``factor x theta_i`` of
-  ``coarse[i]`` (clipped to the bounds) are probed one window each, in order; the first whose
-  UXCost is below ``f x (1 - coarse_tolerance)`` (a clear gain, beyond window noise) is accepted and
-  the coordinate's remaining coarse values are skipped. This reaches a distant better value (e.g.
-  SDRM3's gamma = 0) that small finite differences would not;
-- then one coordinate at a time is *probed*: theta_i + d_i s_i r_i for one window (``r_i`` is the
-  width of the coordinate's bounds, ``s_i`` its step as a fraction of it, ``d_i = +-1`` its
-  direction; the probe is clipped to the bounds). The one-sided difference decides: if the probe's
-  UXCost is below ``f x (1 - tolerance)`` it is accepted (theta moves, f becomes the probe's
-  UXCost, ``s_i x grow``, same direction next time); otherwise theta stays, ``s_i x shrink`` and the
-  direction flips. Coordinates are visited round-robin;
-- every window also multiplies all steps by ``decay`` (< 1), so exploration is concentrated in the
-  first windows after a (re)start and the tuner settles within a bounded number of windows
-  (``step0 x decay^k < min_step``: 6 windows with the defaults) even when noise keeps producing
-  accepted probes;
+- UXCost is compared in log space (it is a product, and its noise is roughly proportional to it).
+  ``warmup`` windows at the start are ignored, and so is a window without a finite positive
+  UXCost (nothing resolved in it). With ``cycle > 1`` (windows shorter than the
+  workload's hyperperiod) windows are compared per *slot* ``k mod cycle`` so that a window is only
+  compared with windows releasing the same frames;
+- *baseline*: after a (re)start ``baseline_rounds`` windows per slot run the accepted theta. Their
+  per-slot means are the baseline f; the spread around them estimates the window noise sigma
+  (pooled over slots and over the accepted thetas since the last restart, at least
+  ``noise_floor``);
+- *probe*: a candidate theta runs up to ``probe_rounds`` windows per slot. Its mean log difference
+  d to the slots' baselines is judged with a one-sided two-sample t-test (standard error from sigma,
+  the probe's and the baselines' sample sizes; critical value of Student's t at level ``alpha``,
+  ``scipy.stats.t``): the probe is *accepted* only if it is significantly better and its gain
+  ``1 - exp(d)`` is at least ``tolerance``; it is *rejected* as soon as it is significantly worse,
+  or at its end otherwise. An accepted theta's probe windows become its baseline;
+- *coarse search* first (optional): for each tunable coordinate the values ``factor x theta_i`` of
+  ``coarse[i]`` (clipped to the bounds) are probed in order, with the same test and
+  ``coarse_tolerance`` as minimum gain; the first accepted one places the coordinate. This reaches
+  a distant better value that small finite differences would not;
+- then one coordinate at a time is probed at theta_i + d_i s_i r_i (``r_i`` the width of the
+  coordinate's bounds, ``s_i`` its step as a fraction of it, ``d_i = +-1`` its direction; clipped
+  to the bounds). Accepted: theta moves, ``s_i x grow`` (at most ``max_step``), same direction
+  next time. Rejected: ``s_i x shrink`` and the direction flips. Steps change on no other event;
+  coordinates are visited round-robin, skipping those whose step is below ``min_step``;
+- *settled* when every tunable coordinate's step fell below ``min_step`` (through rejections) and
+  no coarse value is left: theta is then held;
+- *workload change*: windows that run the held theta feed a two-sided CUSUM (Page's test) of their
+  standardised residuals ``(log u - f) / (sigma sqrt(1 + 1/n))``, reference ``cusum_k``, threshold
+  ``cusum_h`` (in sigma units). An alarm means the workload changed (a model joined or left, a
+  cascade probability moved): the steps return to ``step0``, the noise estimate is discarded and a
+  new baseline is measured, then exploration starts again;
 - ``tunable`` (one bool per parameter) holds the others at theta0: they are never probed;
-- ``windows`` (the run's length in windows, if known): no probe is started with fewer than
-  ``exploit x cycle`` windows left after it, too few to earn back what a bad probe costs;
-- a coordinate whose step fell below ``min_step`` is settled; once all are, theta is held and f is
-  tracked as a moving average of the windows' UXCost;
-- *workload change*: when ``patience`` consecutive windows measured with the accepted theta (held
-  or baseline windows) deviate from f by more than ``jump`` (relative) in the same direction, the
-  workload is taken to have changed (a model joined or left, a cascade probability moved): steps
-  are reset to ``step0`` and a new baseline is measured.
+- ``windows`` (the run's length in windows, if known): no probe is started that would leave fewer
+  than ``exploit x cycle`` windows after it, too few to earn back what a bad probe costs.
 
-Every window is recorded in :meth:`Tuner.trace_frame` (theta in effect, UXCost, baseline, phase,
-event); :func:`plot_trace` draws it, :func:`settling_window` finds when a UXCost series settled.
+Every window is recorded in :meth:`Tuner.trace_frame` (theta in effect, UXCost, baseline, noise,
+CUSUM statistic, phase, event); :func:`plot_trace` draws it, :func:`settling_window` finds when a
+UXCost series settled.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from rtmm.errors import SimulationError
 from rtmm.fileio import atomic_path
@@ -52,7 +61,7 @@ DEFAULT_NAMES = ("alpha", "beta", "gamma")
 
 
 class Tuner:
-    """Adaptive-step coordinate descent over bounded parameters, one window at a time."""
+    """Evidence-driven adaptive-step coordinate descent over bounded parameters."""
 
     def __init__(
         self,
@@ -66,10 +75,13 @@ class Tuner:
         min_step: float = 0.03,
         max_step: float = 0.5,
         tolerance: float = 0.02,
-        jump: float = 0.5,
-        patience: int = 2,
-        smoothing: float = 0.5,
-        decay: float = 0.7,
+        alpha: float = 0.05,
+        baseline_rounds: int = 6,
+        probe_rounds: int = 3,
+        noise_floor: float = 0.01,
+        memory: int = 20,
+        cusum_k: float = 0.5,
+        cusum_h: float = 8.0,
         tunable: Sequence[bool] | None = None,
         coarse: Sequence[Sequence[float]] | None = None,
         coarse_tolerance: float = 0.2,
@@ -88,20 +100,34 @@ class Tuner:
                 source="<api>",
                 allowed="[[low, high], ...] with low < high, one row per parameter",
             )
-        if not 0 < shrink < 1 < grow or not 0 < min_step <= step0 <= max_step or not 0 < decay <= 1:
+        if not 0 < shrink < 1 < grow or not 0 < min_step <= step0 <= max_step:
             raise SimulationError(
-                f"tuner: grow {grow}, shrink {shrink}, decay {decay}, "
-                f"steps {min_step}/{step0}/{max_step}",
+                f"tuner: grow {grow}, shrink {shrink}, steps {min_step}/{step0}/{max_step}",
                 source="<api>",
-                allowed="0 < shrink < 1 < grow, 0 < decay <= 1, 0 < min_step <= step0 <= max_step",
+                allowed="0 < shrink < 1 < grow, 0 < min_step <= step0 <= max_step",
+            )
+        if not (0 < alpha < 0.5 and 0 <= tolerance < 1 and noise_floor > 0 and cusum_h > 0):
+            raise SimulationError(
+                f"tuner: alpha {alpha}, tolerance {tolerance}, noise_floor {noise_floor}, "
+                f"cusum_h {cusum_h}",
+                source="<api>",
+                allowed="0 < alpha < 0.5, 0 <= tolerance < 1, noise_floor > 0, cusum_h > 0",
+            )
+        if int(baseline_rounds) < 2 or int(probe_rounds) < 1 or int(memory) < baseline_rounds:
+            raise SimulationError(
+                f"tuner: baseline_rounds {baseline_rounds}, probe_rounds {probe_rounds}, "
+                f"memory {memory}",
+                source="<api>",
+                allowed="baseline_rounds >= 2, probe_rounds >= 1, memory >= baseline_rounds",
             )
         self.names = tuple(names)
         self.theta = np.clip(theta, self.bounds[:, 0], self.bounds[:, 1])
         self.step0, self.grow, self.shrink = step0, grow, shrink
         self.min_step, self.max_step = min_step, max_step
-        self.tolerance, self.jump, self.patience = tolerance, jump, patience
-        self.smoothing = smoothing
-        self.decay = decay
+        self.tolerance, self.alpha, self.noise_floor = tolerance, alpha, noise_floor
+        self.baseline_rounds, self.probe_rounds = int(baseline_rounds), int(probe_rounds)
+        self.memory = int(memory)
+        self.cusum_k, self.cusum_h = cusum_k, cusum_h
         mask = np.ones(len(theta), dtype=bool) if tunable is None else np.asarray(tunable, bool)
         self.tunable = mask
         if self.tunable.shape != (len(theta),) or not self.tunable.any():
@@ -126,18 +152,23 @@ class Tuner:
         self.windows, self.exploit = windows, int(exploit)
         self._windows = 0
         self._slot = 0
+        self._closing = False  # too few windows left to start a probe
         self.rows: list[dict] = []
         self._restart()
 
     # --- state machine ---------------------------------------------------------------------
     def _restart(self) -> None:
-        self.steps = np.where(self.tunable, self.step0, 0.0)
+        """Forget the workload: steps at least ``step0``, a new baseline and noise estimate."""
+        previous = getattr(self, "steps", np.zeros(len(self.theta)))
+        self.steps = np.where(self.tunable, np.maximum(previous, self.step0), 0.0)
         self.direction = np.ones(len(self.theta))
         self.coordinate = 0
-        self.baselines = np.full(self.cycle, np.nan)
+        self.epoch: list[list[float]] = [[] for _ in range(self.cycle)]  # log UXCost per slot
+        self._pooled_ss, self._pooled_df = 0.0, 0  # noise of earlier accepted thetas
+        self.trial: list[tuple[int, float]] = []  # (slot, log UXCost) of the running probe
+        self.cusum = np.zeros(2)  # upper, lower
         self.phase = "baseline"
         self.candidate = self.theta.copy()
-        self._streak = 0
         self.queue: list[tuple[int, float]] = []  # coarse candidates (coordinate, value), in order
         for i in np.flatnonzero(self.tunable):
             low, high = self.bounds[i]
@@ -148,25 +179,43 @@ class Tuner:
                     seen.add(v)
                     self.queue.append((int(i), v))
 
+    def _slot_mean(self, slot: int) -> float:
+        values = self.epoch[slot]
+        return float(np.mean(values)) if values else float("nan")
+
     @property
     def baseline(self) -> float:
-        """Baseline f of the accepted theta for the current window's slot in the cycle."""
-        return float(self.baselines[self._slot])
+        """Baseline f (geometric mean UXCost) of the accepted theta for the current slot."""
+        return float(np.exp(self._slot_mean(self._slot)))
 
-    def _rebase(self, uxcost: float) -> None:
-        """An accepted move: the slot's baseline becomes ``uxcost``, the others scale with it."""
-        f = self.baseline
-        if self.cycle == 1 or not (np.isfinite(f) and f > 0):
-            self.baselines[:] = np.nan
-        else:
-            self.baselines *= uxcost / f
-        self.baselines[self._slot] = uxcost
+    @staticmethod
+    def _within(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
+        """Sum of squares around each group's mean and its degrees of freedom."""
+        ss, df = 0.0, 0
+        for values in groups:
+            if len(values) > 1:
+                ss += float(np.sum((np.asarray(values) - np.mean(values)) ** 2))
+                df += len(values) - 1
+        return ss, df
+
+    def _trial_groups(self) -> list[list[float]]:
+        return [[v for s, v in self.trial if s == slot] for slot in range(self.cycle)]
+
+    def _noise(self) -> tuple[float, int]:
+        """(sigma of log UXCost, degrees of freedom): within-slot spread since the restart, pooled
+        over the accepted thetas and the running probe (a pooled two-sample estimate)."""
+        ss, df = self._within([*self.epoch, *self._trial_groups()])
+        ss, df = ss + self._pooled_ss, df + self._pooled_df
+        sigma = np.sqrt(ss / df) if df > 0 else 0.0
+        return max(float(sigma), self.noise_floor), df
 
     @property
     def settled(self) -> bool:
         return not self.queue and bool(np.all(self.steps < self.min_step))
 
     def _search_phase(self) -> str:
+        if self._closing:
+            return "hold"
         if self.queue:
             return "coarse"
         return "hold" if self.settled else "probe"
@@ -181,31 +230,25 @@ class Tuner:
         phase, used = self.phase, self.candidate.copy()
         self._slot = self._windows % self.cycle
         self._windows += 1
-        event = ""
         if self._windows <= self.warmup:
             event = "warmup"
-        elif not np.isfinite(uxcost):
+        elif not (np.isfinite(uxcost) and uxcost > 0):
             event = "no data"
-        elif phase == "coarse":
-            event = self._judge_coarse(uxcost)
-        elif phase == "probe":
-            event = self._judge_probe(uxcost)
+        elif phase in ("coarse", "probe"):
+            event = self._judge(float(np.log(uxcost)))
         else:
-            event = self._track(uxcost)
-        if event not in ("no data", "restart", "warmup"):
-            self.steps *= self.decay
-            if self.phase == "probe" and self.settled:
-                self.phase = "hold"
-        if event == "warmup":
-            pass
-        elif self.phase != "hold" or event == "restart":
+            event = self._track(float(np.log(uxcost)))
+        if not self.trial and event != "warmup":
             self._propose()
+        sigma, _ = self._noise()
         self.rows.append(
             {
                 "window": len(self.rows),
                 "end_ms": time_ms,
                 "uxcost": uxcost,
                 "baseline": self.baseline,
+                "noise": sigma,
+                "cusum": float(self.cusum.max()),
                 "phase": phase,
                 "event": event,
                 **{f"{n}": float(v) for n, v in zip(self.names, used, strict=True)},
@@ -215,79 +258,108 @@ class Tuner:
         )
         return self.current
 
-    def _judge_coarse(self, uxcost: float) -> str:
-        i, _ = self.queue.pop(0)
-        if uxcost <= self.baseline * (1.0 - self.coarse_tolerance):
-            self.theta = self.candidate.copy()
-            self._rebase(uxcost)
-            self.queue = [(k, v) for k, v in self.queue if k != i]  # coordinate i is placed
-            event = "accept"
+    def _difference(self) -> tuple[float, float, float]:
+        """(mean log difference d of the probe to the baselines, its standard error, t critical)."""
+        slots = np.array([s for s, _ in self.trial])
+        x = np.array([v for _, v in self.trial])
+        means = np.array([self._slot_mean(s) for s in range(self.cycle)])
+        sizes = np.array([len(e) for e in self.epoch], dtype=float)
+        n = len(x)
+        d = float(np.mean(x - means[slots]))
+        counts = np.bincount(slots, minlength=self.cycle)
+        sigma, df = self._noise()
+        with np.errstate(divide="ignore", invalid="ignore"):  # a slot without baseline: se = inf
+            spread = np.where(counts > 0, counts**2 / sizes, 0.0)
+        se = sigma * np.sqrt(n + np.sum(spread)) / n
+        crit = stats.t.ppf(1.0 - self.alpha / self.probe_rounds, max(df, 1))
+        return d, float(se), float(crit)
+
+    def _judge(self, log_ux: float) -> str:
+        """One more window of the running probe: a sequential test, decided as soon as it can be.
+
+        Rejected as soon as its gain is significantly below the minimum gain (at any window);
+        accepted at the end of a round (one window per slot) once it is significantly better with
+        at least the minimum gain; rejected after ``probe_rounds`` rounds otherwise. Each round's
+        look is tested at ``alpha / probe_rounds`` (Bonferroni), so repeated looks do not raise
+        the chance of accepting a probe that is no better.
+        """
+        self.trial.append((self._slot, log_ux))
+        d, se, crit = self._difference()
+        floor = float(
+            np.log1p(-(self.coarse_tolerance if self.phase == "coarse" else self.tolerance))
+        )
+        if d - crit * se > floor:
+            return self._decide(accept=False)
+        if len(self.trial) % self.cycle:
+            return "probe"
+        if d < -crit * se and d <= floor:
+            return self._decide(accept=True)
+        if len(self.trial) >= self.probe_rounds * self.cycle:
+            return self._decide(accept=False)
+        return "probe"
+
+    def _decide(self, accept: bool) -> str:
+        trial, self.trial = self.trial, []
+        if self.phase == "coarse":
+            i, _ = self.queue.pop(0)
+            if accept:
+                self.queue = [(k, v) for k, v in self.queue if k != i]  # coordinate i is placed
         else:
-            event = "reject"
-        self.phase = self._search_phase()
-        if self.phase == "hold":
-            self.candidate = self.theta.copy()
-        return event
-
-    def _judge_probe(self, uxcost: float) -> str:
-        i = self.coordinate
-        if uxcost <= self.baseline * (1.0 - self.tolerance):
-            self.theta = self.candidate.copy()
-            self._rebase(uxcost)
-            self.steps[i] = min(self.steps[i] * self.grow, self.max_step)
-            event = "accept"
-        else:
-            self.steps[i] *= self.shrink
-            self.direction[i] = -self.direction[i]
-            event = "reject"  # a probe window cannot tell a jump from a bad probe
-        self.coordinate = (i + 1) % len(self.theta)
-        if self.settled:
-            self.phase = "hold"
-            self.candidate = self.theta.copy()
-        return event
-
-    def _is_jump(self, uxcost: float) -> bool:
-        f = self.baseline
-        return bool(np.isfinite(f) and f > 0 and abs(uxcost - f) > self.jump * f)
-
-    def _track(self, uxcost: float) -> str:
-        """A window run with the accepted theta: (re)measure the baseline, watch for a jump."""
-        if self.phase == "baseline" or not np.isfinite(self.baseline):
-            self.baselines[self._slot] = uxcost
-            if np.all(np.isfinite(self.baselines)):
-                self.phase = self._search_phase()
+            i = self.coordinate
+            if accept:
+                self.steps[i] = min(self.steps[i] * self.grow, self.max_step)
             else:
-                self.phase = "baseline"
+                self.steps[i] *= self.shrink
+                self.direction[i] = -self.direction[i]
+            self.coordinate = (i + 1) % len(self.theta)
+        if accept:  # the probe's windows become the new theta's baseline
+            self.theta = self.candidate.copy()
+            ss, df = self._within(self.epoch)
+            self._pooled_ss, self._pooled_df = self._pooled_ss + ss, self._pooled_df + df
+            self.epoch = [[] for _ in range(self.cycle)]
+            for slot, value in trial:
+                self.epoch[slot].append(value)
+        short = accept and min(map(len, self.epoch)) < self.baseline_rounds
+        self.phase = "baseline" if short else self._search_phase()
+        return "accept" if accept else "reject"
+
+    def _track(self, log_ux: float) -> str:
+        """A window run with the accepted theta: baseline sample, or CUSUM watch while held."""
+        values = self.epoch[self._slot]
+        if self.phase == "baseline" or not values:
+            values.append(log_ux)
+            if self.phase == "baseline" and min(map(len, self.epoch)) >= self.baseline_rounds:
+                self.phase = self._search_phase()
             return "baseline"
-        if self._is_jump(uxcost):
-            sign = 1 if uxcost > self.baseline else -1
-            self._streak = self._streak + sign if self._streak * sign >= 0 else sign
-            if abs(self._streak) >= self.patience:
-                self._restart()
-                self.baselines[self._slot] = uxcost
-                if np.all(np.isfinite(self.baselines)):
-                    self.phase = self._search_phase()
-                return "restart"
-            return "jump?"
-        self._streak = 0
-        a = self.smoothing
-        self.baselines[self._slot] = a * uxcost + (1 - a) * self.baseline
+        sigma, df = self._noise()
+        t = (log_ux - float(np.mean(values))) / (sigma * np.sqrt(1.0 + 1.0 / len(values)))
+        # a new window's residual follows Student's t with the noise estimate's degrees of freedom:
+        # map it to a standard normal score so that a small baseline does not raise false alarms
+        z = float(np.clip(stats.norm.ppf(stats.t.cdf(t, max(df, 1))), -8.0, 8.0))
+        self.cusum = np.maximum(0.0, self.cusum + np.array([z, -z]) - self.cusum_k)
+        if self.cusum.max() > self.cusum_h:
+            self._restart()
+            self.epoch[self._slot].append(log_ux)
+            return "restart"
+        values.append(log_ux)
+        if len(values) > self.memory:
+            values.pop(0)
         return "hold"
 
     def _propose(self) -> None:
-        left = None if self.windows is None else self.windows - self._windows - 1
-        short = left is not None and left < self.exploit * self.cycle
+        """Set the theta of the coming window: the next probe's, or the accepted one."""
+        left = None if self.windows is None else self.windows - self._windows
+        length = self.probe_rounds * self.cycle
+        short = left is not None and left - length < self.exploit * self.cycle
         if self.phase in ("coarse", "probe") and short:
-            self.queue = []  # too few windows left to exploit what a probe could find
-            self.steps[:] = 0.0
+            self._closing = True  # too few windows left to exploit what a probe could find
             self.phase = "hold"
+        self.candidate = self.theta.copy()
         if self.phase == "coarse":
             i, value = self.queue[0]
-            self.candidate = self.theta.copy()
             self.candidate[i] = value
             return
         if self.phase != "probe":
-            self.candidate = self.theta.copy()
             return
         n = len(self.theta)
         for _ in range(n):
@@ -297,18 +369,17 @@ class Tuner:
         i = self.coordinate
         low, high = self.bounds[i]
         width = high - low
-        cand = self.theta.copy()
+        cand = self.candidate
         cand[i] = np.clip(cand[i] + self.direction[i] * self.steps[i] * width, low, high)
         if cand[i] == self.theta[i]:  # at a bound: probe the other side
             self.direction[i] = -self.direction[i]
             cand[i] = np.clip(self.theta[i] + self.direction[i] * self.steps[i] * width, low, high)
-        self.candidate = cand
 
     # --- outputs ---------------------------------------------------------------------------
     def trace_frame(self) -> pd.DataFrame:
-        """One row per window: theta in effect, accepted theta, UXCost, baseline, phase, event."""
-        cols = ["window", "end_ms", "uxcost", "baseline", "phase", "event", *self.names]
-        cols += [f"accepted_{n}" for n in self.names] + ["step"]
+        """One row per window: theta in effect, accepted theta, UXCost, baseline, noise, phase."""
+        cols = ["window", "end_ms", "uxcost", "baseline", "noise", "cusum", "phase", "event"]
+        cols += [*self.names, *(f"accepted_{n}" for n in self.names), "step"]
         return pd.DataFrame(self.rows, columns=cols)
 
 

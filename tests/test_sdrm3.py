@@ -164,7 +164,7 @@ def _bowl(optimum):
 
 def test_tuner_descends_and_readapts_after_a_workload_change():
     bounds = np.array([[0.0, 4.0], [0.0, 4.0]])
-    tuner = Tuner([0.5, 0.5], bounds, names=("a", "b"), step0=0.25, jump=0.3, min_step=0.01)
+    tuner = Tuner([0.5, 0.5], bounds, names=("a", "b"), step0=0.25, min_step=0.01)
     f = _bowl([3.0, 2.0])
     theta = tuner.current
     for _ in range(40):
