@@ -92,9 +92,11 @@ def lookup(model: Any, loc: Sequence[str | int]) -> tuple[Any, list[Any]] | None
 
 
 def _number(value: float) -> str:
-    """``2^40`` for large powers of two, else the shortest readable form."""
-    if isinstance(value, int) and value >= 1024 and value & (value - 1) == 0:
+    """``2^40`` / ``2^63 - 1`` for large powers of two (minus one), else the shortest form."""
+    if isinstance(value, int) and value >= 2**20 and value & (value - 1) == 0:
         return f"2^{value.bit_length() - 1}"
+    if isinstance(value, int) and value >= 2**20 and value & (value + 1) == 0:
+        return f"2^{value.bit_length()} - 1"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e6:
         return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)
@@ -288,7 +290,8 @@ class Checker:
 def field_checker(model: type[BaseModel], name: str) -> Checker:
     """A :class:`Checker` of one field of ``model`` (its type, bounds and validators)."""
     info = model.model_fields[name]
-    return Checker(model, name, TypeAdapter(Annotated[info.annotation, *info.metadata]))
+    annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    return Checker(model, name, TypeAdapter(annotation))
 
 
 def validate(

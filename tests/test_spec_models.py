@@ -117,3 +117,120 @@ def test_models_are_frozen():
     with pytest.raises(Exception, match="frozen"):
         spec.num_pes = 5  # type: ignore[misc]
     assert unwrap(schema.SystemSpec.model_fields["accelerators"].annotation)[0] is not None
+
+
+def test_sweep_axes_are_the_models_fields():
+    """The hardware axes are every number, flag and preset of the hardware models (and only
+    those), plus the sweep-only pe_split; each axis checks values with its field's constraints."""
+    from dse import spec as sweep_spec
+
+    accel = {
+        name
+        for name, info in schema.AcceleratorSpec.model_fields.items()
+        if unwrap(info.annotation)[0] in (int, float, bool, schema.DataflowSpec, schema.EnergySpec)
+    }
+    nested = {
+        f"{name}.{sub}"
+        for name in ("noc_top", "noc_col", "fmap_compression")
+        for sub in unwrap(schema.AcceleratorSpec.model_fields[name].annotation)[0].model_fields
+    }
+    assert set(sweep_spec.ACCELERATOR_FIELDS) == accel | nested
+    assert set(sweep_spec.SYSTEM_FIELDS) == {"offchip_bw_words_per_cycle", "pe_split"}
+    for path, (model, name) in sweep_spec.ACCELERATOR_FIELDS.items():
+        assert lookup(schema.AcceleratorSpec, path.split(".")) == lookup(model, (name,))
+
+
+def test_formats_doc_states_the_models_bounds():
+    from dse import spec as sweep_spec
+    from rtmm.validation import allowed_values
+
+    doc = (Path(__file__).parent.parent / "docs" / "FORMATS.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in doc.splitlines() if line.startswith("| `")}
+    fields = {**sweep_spec.SYSTEM_FIELDS, **sweep_spec.ACCELERATOR_FIELDS}
+    for path, (model, name) in fields.items():
+        if name in ("dataflow", "energy"):
+            continue
+        key = f"`{path}`" if path in sweep_spec.SYSTEM_FIELDS else f"`accelerators[i].{path}`"
+        row = next(line for cell, line in rows.items() if key in cell)
+        assert allowed_values(*lookup(model, (name,))) in row, (path, row)
+
+
+def test_sweep_axis_values_use_the_field_bounds(tmp_path):
+    from dse.sweep import parse_spec
+
+    base = {"base_system": "xrbench-4k-J", "scenarios": ["vr_gaming"], "policies": ["x"]}
+    axes = {"accelerators[0].noc_top.bw_words_per_cycle": [0.5, 64.0],
+            "accelerators[*].double_buffered": [True, False]}  # fmt: skip
+    spec = parse_spec({**base, "axes": axes})
+    assert spec.hardware_axes[0].values == (0.5, 64)  # integral bandwidths stay ints
+    with pytest.raises(SpecError, match=r"axes.accelerators\[1\].clock_hz: must be <= 1e\+12, got "
+                       r"10000000000000.0 \(allowed: numbers from 1000 to 1e\+12\)"):  # fmt: skip
+        parse_spec({**base, "axes": {"accelerators[1].clock_hz": [1e9, 1e13]}}, source="s.yaml")
+
+
+def _good_documents():
+    """A valid document of every spec model (hardware, scenario, sweep)."""
+    from dse import spec as sweep_spec
+    from workloads import scenario
+
+    acc = GOOD_SYSTEM["accelerators"][0]
+    entry = {"model": "ES_RITNet", "fps": 60.0, "parent": "GE_FBNet_C", "probability": 0.5}
+    point = {"base_system": "s", "scenarios": "x", "policies": "p", "modes": "native",
+             "seeds": 0, "horizon_ms": 700.0, "analysis": "maestro",
+             "cascade_probabilities": 0.5}  # fmt: skip
+    return [
+        (schema.NocSpec, acc["noc_top"]),
+        (schema.CompressionSpec, {"input": 0.5, "output": 0.5}),
+        (schema.EnergySpec, {"base": "eyeriss"}),
+        (schema.AcceleratorSpec, {**acc, "offchip_clock_hz": 1e8, "l2_weight_bytes": 1024}),
+        (schema.SystemSpec, GOOD_SYSTEM),
+        (scenario.ScenarioEntrySpec, entry),
+        (scenario.ScenarioFileSpec, {"models": [entry]}),
+        (sweep_spec.PointValues, point),
+        (sweep_spec.SweepOnlyAxes, {"pe_split": 0.5}),
+        (sweep_spec.SampleModel, {"method": "lhs", "n": 10, "seed": 1}),
+        (sweep_spec.ExecutorModel, {"name": "local", "workers": 2}),
+        (
+            sweep_spec.SweepFile,
+            {"base_system": "s", "scenarios": "x", "policies": "p", "batch_size": 4},
+        ),  # fmt: skip
+    ]
+
+
+def _bounded_fields():
+    out = []
+    for model, doc in _good_documents():
+        for name in model.model_fields:
+            tp, metadata = lookup(model, (name,))
+            strategies = _violations(tp, metadata) if tp in (int, float) else []
+            if strategies:
+                out.append((model, doc, name, strategies))
+    return out
+
+
+BOUNDED = _bounded_fields()
+
+
+def test_good_documents_are_valid():
+    from rtmm.validation import validate
+
+    for model, doc in _good_documents():
+        validate(model, doc, source="ok.yaml")
+    assert len(BOUNDED) >= 25
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_bound_of_every_spec_model_is_enforced(data):
+    """Any value outside a field's stated bounds is refused with one line naming the field and
+    the allowed values derived from those bounds."""
+    from rtmm.validation import allowed_values, validate
+
+    model, doc, name, strategies = data.draw(st.sampled_from(BOUNDED))
+    value = data.draw(st.one_of(*strategies))
+    with pytest.raises(SpecError) as info:
+        validate(model, {**doc, name: value}, source="f.yaml")
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(f"f.yaml: {name}: "), text
+    assert text.endswith(f"(allowed: {allowed_values(*lookup(model, (name,)))})"), text
