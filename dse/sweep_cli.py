@@ -18,7 +18,7 @@ from dse.store import load
 from dse.sweep import load_spec
 from rtmm.errors import SpecError
 from rtmm.fileio import atomic_write_csv
-from rtmm.validation import allowed_values, field_checker, lookup, validate
+from rtmm.validation import field_checker, flag_help, validate
 from scheduler.outputs import engine_label
 from scheduler.pipeline import default_analysis
 
@@ -27,13 +27,6 @@ FLAG_FIELDS: dict[str, tuple[type[BaseModel], str]] = {
     "workers": (ExecutorModel, "workers"),
     "batch_size": (SweepFile, "batch_size"),
 }
-
-
-def _flag_help(key: str, text: str) -> str:
-    model, name = FLAG_FIELDS[key]
-    found = lookup(model, (name,))
-    allowed = allowed_values(*found) if found else None
-    return f"{text} ({allowed})" if allowed else text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=_flag_help("workers", "worker processes"),
+        help=flag_help(*FLAG_FIELDS["workers"], "worker processes"),
     )
     p.add_argument(
         "--scheduler-address",
@@ -71,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=_flag_help("batch_size", "points per task"),
+        help=flag_help(*FLAG_FIELDS["batch_size"], "points per task"),
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
     p.set_defaults(func=handle_sweep)

@@ -30,7 +30,16 @@ from hardware_db import energy as energy_presets
 from hardware_db.directives import DirectiveSyntaxError, parse_directives
 from hardware_db.energy import EnergyTable
 from rtmm.errors import SpecError, UnknownNameError
-from rtmm.validation import custom, describe, hint_for, unwrap, validate
+from rtmm.limits import CLOCK_HZ_RANGE, MAX_ENERGY_PJ, MAX_INT
+from rtmm.validation import (
+    custom,
+    describe,
+    flag_help,
+    flag_type,
+    hint_for,
+    unwrap,
+    validate,
+)
 
 Resolver = Callable[[str, str], Mapping[str, Any]]
 
@@ -41,13 +50,6 @@ class UnknownPresetError(SpecError, UnknownNameError):
 
 #: Error classes of the custom errors raised below.
 _CLASSES = {"unknown_name": UnknownPresetError}
-
-#: Largest integer a hardware field may hold: keeps every derived count inside int64.
-MAX_INT = 2**40
-#: Bounds that keep every derived energy and time finite: an access costs at most 1 µJ (10^6 pJ;
-#: real ones are 0.01-1000 pJ), a clock runs at 1 kHz to 1 THz.
-MAX_ENERGY_PJ = 1e6
-CLOCK_HZ_RANGE = (1e3, 1e12)
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,3 +467,11 @@ def sweep_fields(
         elif kind is not None:
             out[name] = (model, name)
     return out
+
+
+def accelerator_flag(path: str, text: str) -> dict[str, Any]:
+    """``type`` and ``help`` for a command-line flag that sets accelerator field ``path``
+    (``num_pes``, ``noc_top.bw_words_per_cycle``, ...), derived from the model:
+    ``parser.add_argument("--pes", **accelerator_flag("num_pes", "number of PEs"))``."""
+    model, name = sweep_fields()[path]
+    return {"type": flag_type(model, name), "help": flag_help(model, name, text)}

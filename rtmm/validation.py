@@ -14,10 +14,11 @@ below the validator's location (``at``) and an error class (``kind``).
 
 from __future__ import annotations
 
+import argparse
 import math
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -316,3 +317,39 @@ def validate(
                 within=(target.name,),
             ) from None  # fmt: skip
         raise to_rtmm_error(exc, target, source=source, prefix=prefix, classes=classes) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Command-line flags that set a model field
+
+
+def flag_help(model: type[BaseModel], name: str, text: str) -> str:
+    """A flag's help: ``text`` and the field's allowed values (from its constraints)."""
+    found = lookup(model, (name,))
+    allowed = allowed_values(*found) if found else None
+    return f"{text} ({allowed})" if allowed else text
+
+
+def flag_type(model: type[BaseModel], name: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` for a flag that sets field ``name`` of ``model``: the text is read
+    as the field's number type and checked by the field's constraints; a bad value is an
+    ``argparse.ArgumentTypeError`` whose one line says what is allowed."""
+    found = lookup(model, (name,))
+    parse: Callable[[str], Any] = found[0] if found and found[0] in (int, float) else str
+    check = field_checker(model, name)
+
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            allowed = allowed_values(*found) if found else None
+            suffix = f" (allowed: {allowed})" if allowed else ""
+            noun = "an integer" if parse is int else "a number"
+            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not {noun}{suffix}") from None
+        try:
+            return validate(check, value, source="")
+        except RtmmError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name  # argparse names the type in its messages
+    return convert

@@ -234,3 +234,18 @@ def test_every_bound_of_every_spec_model_is_enforced(data):
     assert "\n" not in text
     assert text.startswith(f"f.yaml: {name}: "), text
     assert text.endswith(f"(allowed: {allowed_values(*lookup(model, (name,)))})"), text
+
+
+def test_command_line_flags_take_type_help_and_bounds_from_the_model():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="rtmm cost", exit_on_error=False)
+    parser.add_argument("--pes", **schema.accelerator_flag("num_pes", "number of PEs"))
+    parser.add_argument("--noc-bw", **schema.accelerator_flag("noc_top.bw_words_per_cycle", "bw"))
+    args = parser.parse_args(["--pes", "64", "--noc-bw", "32"])
+    assert (args.pes, args.noc_bw) == (64, 32) and isinstance(args.noc_bw, int)
+    assert "number of PEs (integers from 1 to 2^40)" in parser.format_help()
+    for bad, message in (("0", "must be >= 1, got 0"), ("2.5", "'2.5' is not an integer"),
+                         ("1" + "0" * 20, "too large")):  # fmt: skip
+        with pytest.raises(argparse.ArgumentError, match=message):
+            parser.parse_args(["--pes", bad])
