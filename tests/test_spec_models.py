@@ -153,6 +153,12 @@ def test_formats_doc_states_the_models_bounds():
         key = f"`{path}`" if path in sweep_spec.SYSTEM_FIELDS else f"`accelerators[i].{path}`"
         row = next(line for cell, line in rows.items() if key in cell)
         assert allowed_values(*lookup(model, (name,))) in row, (path, row)
+    from workloads.scenario import ScenarioEntrySpec
+
+    point, top = sweep_spec.PointValues, sweep_spec.SweepFile
+    for model, name in ((ScenarioEntrySpec, "fps"), (point, "seeds"), (point, "horizon_ms"),
+                        (top, "batch_size"), (point, "cascade_probabilities")):  # fmt: skip
+        assert allowed_values(*lookup(model, (name,))) in rows[f"`{name}`"], name
 
 
 def test_sweep_axis_values_use_the_field_bounds(tmp_path):
