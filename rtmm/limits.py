@@ -13,6 +13,10 @@ or exhaust memory, and so that the CLI and the sweep spec refuse the same values
 - :data:`MAX_ENERGY_PJ`, :data:`CLOCK_HZ_RANGE`: an access costs at most 1 µJ (10^6 pJ; real ones
   are 0.01-1000 pJ) and a clock runs at 1 kHz to 1 THz, so every derived energy and time is
   finite.
+- :data:`MIN_FPS`, :data:`MAX_FPS`: frame rates a scenario may request. Above 10 kHz the
+  per-frame jobs alone (one per layer per frame) outgrow any horizon worth simulating; below one
+  frame per 1000 s the period overflows the horizons the simulator handles (and denormal rates
+  give infinite periods).
 
 The spec models (``hardware_db.schema``, ``dse.spec``, ``workloads.scenario``) use these in
 their field bounds; this module imports nothing, so a command may read them without loading the
@@ -29,3 +33,5 @@ MAX_SEEDS = 1000
 MAX_INT = 2**40
 MAX_ENERGY_PJ = 1e6
 CLOCK_HZ_RANGE = (1e3, 1e12)
+MIN_FPS = 1e-3
+MAX_FPS = 1e4

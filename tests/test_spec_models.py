@@ -153,7 +153,7 @@ def test_formats_doc_states_the_models_bounds():
         key = f"`{path}`" if path in sweep_spec.SYSTEM_FIELDS else f"`accelerators[i].{path}`"
         row = next(line for cell, line in rows.items() if key in cell)
         assert allowed_values(*lookup(model, (name,))) in row, (path, row)
-    from workloads.scenario import ScenarioEntrySpec
+    from workloads.scenario_spec import ScenarioEntrySpec
 
     point, top = sweep_spec.PointValues, sweep_spec.SweepFile
     for model, name in ((ScenarioEntrySpec, "fps"), (point, "seeds"), (point, "horizon_ms"),
@@ -177,7 +177,7 @@ def test_sweep_axis_values_use_the_field_bounds(tmp_path):
 def _good_documents():
     """A valid document of every spec model (hardware, scenario, sweep)."""
     from dse import spec as sweep_spec
-    from workloads import scenario
+    from workloads import scenario_spec as scenario
 
     acc = GOOD_SYSTEM["accelerators"][0]
     entry = {"model": "ES_RITNet", "fps": 60.0, "parent": "GE_FBNet_C", "probability": 0.5}

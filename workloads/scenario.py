@@ -22,19 +22,20 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rtmm.errors import SpecError
 from rtmm.fileio import load_yaml, load_yaml_text, read_text
 from rtmm.names import unknown_name
-from rtmm.validation import Checker, custom, field_checker, validate
 from workloads import zoo
 from workloads.importers.maestro import parse_networks
 from workloads.model import Model
+
+if TYPE_CHECKING:
+    from workloads.scenario_spec import ScenarioEntrySpec
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "scenarios"
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".m")
@@ -132,61 +133,22 @@ class Scenario:
         return pd.DataFrame(rows)
 
 
-#: Frame rates a scenario may request. Above 10 kHz the per-frame jobs alone (one per layer per
-#: frame) outgrow any horizon worth simulating; below one frame per 1000 s the period overflows
-#: the horizons the simulator handles (and denormal rates give infinite periods).
-MIN_FPS = 1e-3
-MAX_FPS = 1e4
+def check_field(name: str, value: object, *, source: str, prefix: str) -> None:
+    """Check one value against the bounds of scenario entry field ``name`` (one-line error)."""
+    from workloads.scenario_spec import check_entry_field  # lazy: pydantic only when checking
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
-_Id = Annotated[str, Field(strict=True, min_length=1)]
-
-
-class ScenarioEntrySpec(BaseModel):
-    """One entry of a scenario file's ``models`` list (``model`` or ``file`` required)."""
-
-    model_config = _FROZEN
-
-    model: _Id | None = Field(None, description="zoo id, alias or variant; the entry's id")
-    file: _Id | None = Field(None, description="model file (.csv/.m/.onnx), relative to the YAML")
-    fps: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=MIN_FPS, le=MAX_FPS)] = Field(
-        description="input frame rate, frames per second"
-    )
-    parent: _Id | None = Field(None, description="cascade parent: a model of this scenario")
-    probability: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)] = Field(
-        1.0, description="probability that the parent's frame triggers this model's frame"
-    )
-
-    @model_validator(mode="after")
-    def _model_or_file(self) -> ScenarioEntrySpec:
-        if self.model is None and self.file is None:
-            raise custom("missing 'model'", "model: ZOO_ID or file: PATH")
-        return self
-
-
-class ScenarioFileSpec(BaseModel):
-    """A scenario YAML file."""
-
-    model_config = _FROZEN
-
-    name: _Id | None = Field(None, description="default: the file's stem")
-    description: Annotated[str, Field(strict=True)] = ""
-    models: list[ScenarioEntrySpec] = Field(min_length=1)
-
-
-@functools.cache
-def _checker(name: str) -> Checker:
-    return field_checker(ScenarioEntrySpec, name)
+    check_entry_field(name, value, source=source, prefix=prefix)
 
 
 def validate_scenario(scenario: Scenario) -> Scenario:
     """Check a scenario; return it or raise :class:`SpecError`/:class:`UnknownNameError`.
 
     Rules: at least one model; no duplicate model ids; every model known (inline, or in the zoo);
-    FPS and probability within the bounds of :class:`ScenarioEntrySpec`; probability below 1 only
+    FPS and probability within the bounds of
+    :class:`~workloads.scenario_spec.ScenarioEntrySpec`; probability below 1 only
     for cascaded models; every parent is a model of the scenario, not the model itself; no cascade
-    cycle. (A YAML file is checked by :class:`ScenarioFileSpec` first; an XRBench ``.m`` file or a
-    scenario built in code only here.)
+    cycle. (A YAML file is checked by :class:`~workloads.scenario_spec.ScenarioFileSpec` first; an
+    XRBench ``.m`` file or a scenario built in code only here.)
     """
     src = scenario.source or f"scenario '{scenario.name}'"
     if not scenario.models:
@@ -214,7 +176,7 @@ def validate_scenario(scenario: Scenario) -> Scenario:
                 extra="(zoo models) or 'file: PATH'",
             )
         for key in ("fps", "probability"):
-            validate(_checker(key), getattr(m, key), source=src, prefix=f"{where}.{key}")
+            check_field(key, getattr(m, key), source=src, prefix=f"{where}.{key}")
         if m.parent is None and m.probability != 1.0:
             raise SpecError(
                 f"probability = {m.probability} without a parent",
@@ -251,14 +213,17 @@ def validate_scenario(scenario: Scenario) -> Scenario:
 def parse_scenario_data(
     data: object, *, name: str, source: str, base_dir: Path | None = None
 ) -> Scenario:
-    """Build and validate a scenario from parsed YAML data (:class:`ScenarioFileSpec`, then the
+    """Build and validate a scenario from parsed YAML data (the file's spec model, then the
     rules of :func:`validate_scenario`)."""
-    doc: ScenarioFileSpec = validate(ScenarioFileSpec, data, source=source)
+    from workloads.scenario_spec import validate_file  # lazy: pydantic only when reading files
+
+    doc = validate_file(data, source=source)
     models = tuple(_scenario_model(entry, base_dir) for entry in doc.models)
     return validate_scenario(Scenario(doc.name or name, models, doc.description, source))
 
 
 def _scenario_model(entry: ScenarioEntrySpec, base_dir: Path | None) -> ScenarioModel:
+    """A :class:`ScenarioModel` from a checked entry (its model file loaded, if any)."""
     inline = None
     if entry.file is not None:
         path = Path(entry.file)
