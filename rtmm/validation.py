@@ -269,7 +269,9 @@ def to_rtmm_error(
 ) -> RtmmError:
     """The one-line error for the first problem ``exc`` reports (``model``: what was validated;
     ``within``: where in ``model`` the validated value sits, for looking up its constraints)."""
-    first = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelt key also leaves its field missing: name the misspelling (with a hint) first.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     err: dict[str, Any] = {**first, "loc": within + tuple(first["loc"])}
     message, loc, allowed = _message(err, model)
     loc = loc[len(within) :]
