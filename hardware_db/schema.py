@@ -91,7 +91,7 @@ Name = Annotated[
         },
     ),
 ]
-Text = Annotated[str, Field(strict=True, json_schema_extra={"allowed": "text"})]
+Text = Annotated[str, Field(strict=True)]
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 

@@ -32,6 +32,8 @@ from rtmm.names import close_matches
 
 #: The error type of :func:`custom` errors.
 CUSTOM = "rtmm"
+#: Pydantic error types of a key the model does not have (a misspelling, or not a string).
+_UNKNOWN_KEY = ("extra_forbidden", "invalid_key")
 
 
 def custom(
@@ -137,10 +139,14 @@ def allowed_values(tp: Any, metadata: Sequence[Any]) -> str | None:
         return "true, false"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return "a mapping with keys " + ", ".join(tp.model_fields)
-    noun = {int: "integers", float: "numbers", str: "text"}.get(tp)
+    b = bounds(metadata)
+    if get_origin(tp) is list or tp is list:
+        return "a non-empty list" if b.get("min_length") else "a list"
+    if tp is str:
+        return "non-empty text" if b.get("min_length") else "text"
+    noun = {int: "integers", float: "numbers"}.get(tp)
     if noun is None:
         return None
-    b = bounds(metadata)
     low = ("ge", b["ge"]) if "ge" in b else ("gt", b["gt"]) if "gt" in b else None
     high = ("le", b["le"]) if "le" in b else ("lt", b["lt"]) if "lt" in b else None
     if low and high and low[0] == "ge" and high[0] == "le":
@@ -221,7 +227,7 @@ def _message(err: Mapping[str, Any], model: Any) -> tuple[str, tuple[Any, ...], 
     if kind == "missing":
         _, required = _fields_of(model, loc[:-1])
         return f"missing field '{loc[-1]}'", loc[:-1], "required: " + ", ".join(required)
-    if kind == "extra_forbidden":
+    if kind in _UNKNOWN_KEY:
         keys, _ = _fields_of(model, loc[:-1])
         hint = hint_for(str(loc[-1]), keys)
         return f"unknown key '{loc[-1]}'{hint}", loc[:-1], ", ".join(keys)
@@ -242,7 +248,9 @@ def _message(err: Mapping[str, Any], model: Any) -> tuple[str, tuple[Any, ...], 
         return f"must be a finite number, got {value}", loc, allowed
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false, got {describe(value)}", loc, allowed
-    if kind in ("string_type", "string_too_short"):
+    if kind == "string_type":
+        return f"expected text, got {describe(value)}", loc, allowed
+    if kind == "string_too_short":
         return f"expected non-empty text, got {describe(value)}", loc, allowed
     if kind in ("list_type", "tuple_type", "too_short", "too_long"):
         min_length = bounds(found[1]).get("min_length") if found else None
@@ -271,7 +279,7 @@ def to_rtmm_error(
     ``within``: where in ``model`` the validated value sits, for looking up its constraints)."""
     errors = exc.errors(include_url=False)
     # A misspelt key also leaves its field missing: name the misspelling (with a hint) first.
-    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    first = next((e for e in errors if e["type"] in _UNKNOWN_KEY), errors[0])
     err: dict[str, Any] = {**first, "loc": within + tuple(first["loc"])}
     message, loc, allowed = _message(err, model)
     loc = loc[len(within) :]
