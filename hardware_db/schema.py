@@ -22,7 +22,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from hardware_db import dataflow as dataflow_presets
@@ -148,13 +157,21 @@ def _directives(value: Any, at: tuple = ()) -> tuple:
         raise custom(exc.message, exc.allowed, at=at) from None
 
 
+class _PresetName(str):
+    """The name of a shipped dataflow (``search:edp`` included), not a user-written name."""
+
+
+def _preset_name(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+    return str(value) if isinstance(value, _PresetName) else handler(value)
+
+
 class DataflowSpec(BaseModel):
     """A preset name (WS / OS / RS, any case; ``search[:objective]``), a directive list (string or
     list; named ``custom``) or ``{name, directives}``."""
 
     model_config = _FROZEN
 
-    name: Name
+    name: Annotated[Name, WrapValidator(_preset_name)]
     directives: tuple
 
     @model_validator(mode="before")
@@ -169,10 +186,10 @@ class DataflowSpec(BaseModel):
                     f"unknown mapping objective in '{value.strip()}'", f"search, {objectives}"
                 )
             flow = dataflow_presets.search_dataflow(objective)
-            return {"name": flow.name, "directives": flow.directives}
+            return {"name": _PresetName(flow.name), "directives": flow.directives}
         if isinstance(value, str) and "(" not in value:
             key = _preset_key(value.strip(), presets, "dataflow", " or a directive list")
-            return {"name": key, "directives": presets[key].directives}
+            return {"name": _PresetName(key), "directives": presets[key].directives}
         if isinstance(value, str | list):
             return {"name": "custom", "directives": _directives(value)}
         if isinstance(value, Mapping):

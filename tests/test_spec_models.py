@@ -255,3 +255,16 @@ def test_command_line_flags_take_type_help_and_bounds_from_the_model():
                          ("1" + "0" * 20, "too large")):  # fmt: skip
         with pytest.raises(argparse.ArgumentError, match=message):
             parser.parse_args(["--pes", bad])
+
+
+def test_preset_and_search_dataflow_names_are_not_user_names():
+    acc = {**GOOD_SYSTEM["accelerators"][0]}
+    assert (
+        schema.validate_accelerator({**acc, "dataflow": "search:edp"}, source="a.yaml")["dataflow"][
+            "name"
+        ]
+        == "search:edp"
+    )
+    user = {"name": "search:edp", "directives": "SpatialMap(1,1) K"}
+    with pytest.raises(SpecError, match=r"dataflow.name: invalid name str 'search:edp'"):
+        schema.validate_accelerator({**acc, "dataflow": user}, source="a.yaml")
