@@ -312,14 +312,13 @@ def validate(
     source: str,
     prefix: str = "",
     classes: Mapping[str, type[RtmmError]] | None = None,
-    context: Mapping[str, Any] | None = None,
 ) -> Any:
     """``value`` validated by ``target`` (a pydantic model class or a :class:`Checker`), any
     problem raised as a one-line :class:`SpecError` (see :func:`to_rtmm_error`)."""
     try:
         if isinstance(target, Checker):
-            return target.adapter.validate_python(value, context=context)
-        return target.model_validate(value, context=context)
+            return target.adapter.validate_python(value)
+        return target.model_validate(value)
     except ValidationError as exc:
         if isinstance(target, Checker):
             raise to_rtmm_error(
