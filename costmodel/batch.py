@@ -8,15 +8,19 @@ of each layer (what the caches hash).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from rtmm.fileio import read_text
 from workloads.layer import Layer, OpType
 from workloads.modelfile import REQUIRED_COLUMNS, layer_from_record, read_layer_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Operator codes used in :meth:`LayerBatch.key_matrix` (stable order).
 OP_CODES: dict[str, int] = {op.value: i for i, op in enumerate(OpType)}
@@ -118,21 +122,28 @@ class LayerBatch:
         )
 
     @classmethod
-    def of(cls, layers: Sequence[Layer] | pd.DataFrame | LayerBatch) -> LayerBatch:
+    def of(cls, layers: Sequence[Layer] | LayerBatch | pd.DataFrame) -> LayerBatch:
         if isinstance(layers, LayerBatch):
             return layers
-        if isinstance(layers, pd.DataFrame):
-            return cls.from_frame(layers)
-        return cls.from_layers(layers)
+        if _is_frame(layers):
+            return cls.from_frame(layers)  # type: ignore[arg-type]
+        return cls.from_layers(layers)  # type: ignore[arg-type]
 
 
-def read_layer_table(path: str | os.PathLike) -> tuple[pd.DataFrame, LayerBatch]:
+def _is_frame(value: object) -> bool:
+    """Whether ``value`` is a DataFrame (without importing pandas: none exists unless it is)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def read_layer_columns(path: str | os.PathLike) -> tuple[dict[str, list[str]], LayerBatch]:
     """Read a standalone layer-table CSV: the model-file format of :mod:`workloads.modelfile`
     (same reader, same per-row rules) with any extra columns kept as annotations.
 
     A ``layer`` column stands in for ``name`` when there is no ``name`` column (as in XRBench's
-    ``xrbench_model_layers.csv``). Returns the raw table (all columns as strings, rows in file
-    order) and the validated :class:`LayerBatch`. Errors name the file, line and column.
+    ``xrbench_model_layers.csv``). Returns the raw table as columns (header → cells as strings,
+    rows in file order) and the validated :class:`LayerBatch`. Errors name the file, line and
+    column.
     """
     source = os.fspath(path)
     table = read_layer_rows(read_text(path), source=source, annotations=True)
@@ -140,7 +151,13 @@ def read_layer_table(path: str | os.PathLike) -> tuple[pd.DataFrame, LayerBatch]
         layer_from_record(record, source=source, where=f"line {lineno}")
         for lineno, record in table.rows
     ]
-    raw = pd.DataFrame(
-        [{h: record[h] for h in table.header} for _, record in table.rows], columns=table.header
-    )
+    raw = {h: [record[h] for _, record in table.rows] for h in table.header}
     return raw, LayerBatch.from_layers(layers)
+
+
+def read_layer_table(path: str | os.PathLike) -> tuple[pd.DataFrame, LayerBatch]:
+    """:func:`read_layer_columns` with the raw table as a DataFrame (all columns strings)."""
+    import pandas as pd  # lazy: ``rtmm cost --layers`` uses the columns
+
+    raw, batch = read_layer_columns(path)
+    return pd.DataFrame(raw, columns=list(raw)), batch

@@ -5,13 +5,15 @@ Two levels, both keyed by *content*, never by names or object identity:
 - :class:`RowCache` — per (analysis, options, accelerator spec) the results of every distinct layer
   already costed, looked up vectorised by each layer's int64 key row. A sweep that meets the same
   layer on the same accelerator again never costs it twice.
-- :data:`TABLES` — whole cost tables (DataFrames) keyed by a hash of everything they depend on.
+- :data:`TABLES` — whole cost tables (as columns: column name → numpy array, see
+  :func:`costmodel.table.cost_columns`) keyed by a hash of everything they depend on.
 
 Optionally the tables are also kept on disk, so that a second process (another ``rtmm`` run)
 skips costing: set the environment variable ``RTMM_COST_CACHE`` to a folder, or call
 :func:`set_disk_dir`. On-disk keys also cover the source code of the ``costmodel`` package
 (:func:`code_digest`), so a changed cost model never reads tables computed by an older one; an
-unreadable entry is ignored and recomputed.
+unreadable entry is ignored and recomputed. Entries are pickled dicts of numpy arrays, so reading
+one needs neither pandas nor the cost analyses.
 
 :func:`clear` empties the in-process caches (tests and benchmarks use it to measure cold runs).
 """
@@ -29,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from hardware_db.accelerator import Accelerator
 from rtmm.fileio import atomic_path
@@ -99,8 +100,10 @@ class RowCache:
 
 
 _ROWS: OrderedDict[Hashable, RowCache] = OrderedDict()
+#: A cost table as columns (column name → 1-D array).
+Table = dict[str, np.ndarray]
 #: Whole cost tables by content digest.
-TABLES: OrderedDict[str, pd.DataFrame] = OrderedDict()
+TABLES: OrderedDict[str, Table] = OrderedDict()
 
 
 def row_cache(key: Hashable) -> RowCache:
@@ -145,12 +148,12 @@ def _disk_path(key: str) -> Path | None:
     return None if folder is None else folder / f"{digest(key, code_digest())}.pkl"
 
 
-def get_table(key: str) -> pd.DataFrame | None:
+def get_table(key: str) -> Table | None:
     """The cached table of ``key`` (in process, else on disk when enabled), or ``None``."""
-    frame = TABLES.get(key)
-    if frame is not None:
+    table = TABLES.get(key)
+    if table is not None:
         TABLES.move_to_end(key)
-        return frame
+        return table
     path = _disk_path(key)
     if path is None or not path.is_file():
         return None
@@ -159,23 +162,23 @@ def get_table(key: str) -> pd.DataFrame | None:
             loaded = pickle.load(fh)
     except Exception:  # a truncated or foreign file is a miss, never an error
         return None
-    if not isinstance(loaded, pd.DataFrame):
+    if not isinstance(loaded, dict) or not all(isinstance(v, np.ndarray) for v in loaded.values()):
         return None
     _remember(key, loaded)
     return loaded
 
 
-def put_table(key: str, frame: pd.DataFrame) -> None:
-    """Cache ``frame`` under ``key`` (and write it to disk when enabled)."""
-    _remember(key, frame)
+def put_table(key: str, table: Table) -> None:
+    """Cache ``table`` under ``key`` (and write it to disk when enabled)."""
+    _remember(key, table)
     path = _disk_path(key)
     if path is not None:
         with atomic_path(path) as tmp, tmp.open("wb") as fh:
-            pickle.dump(frame, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _remember(key: str, frame: pd.DataFrame) -> None:
-    TABLES[key] = frame
+def _remember(key: str, table: Table) -> None:
+    TABLES[key] = table
     while len(TABLES) > MAX_TABLES:
         TABLES.popitem(last=False)
 

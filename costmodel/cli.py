@@ -21,6 +21,11 @@ On what (one of):
 Without ``--out`` the table is printed with totals per accelerator in cycles, seconds (each
 accelerator at its own clock) and energy. Every output names the cost analysis that produced it
 (``analysis`` column; printed banner). Defaults: ``maestro`` analysis, XRBench energy, 1 GHz.
+
+The command works on column arrays (:func:`costmodel.table.cost_columns`) and prints and writes
+them with :mod:`rtmm.columns`, byte for byte what pandas printed and wrote, without importing
+pandas or networkx: start-up is most of what costing one model takes. With ``RTMM_COST_CACHE``
+set, a second run reads the model's cost table from disk instead of costing it.
 """
 
 from __future__ import annotations
@@ -29,16 +34,15 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from costmodel.batch import read_layer_table
+from costmodel.batch import read_layer_columns
 from costmodel.levels import plan_dataflow
 from costmodel.table import (
     COST_COLUMNS,
+    CostColumns,
     analysis_names,
-    layer_costs,
-    model_cost_table,
-    system_cost_table,
+    cost_columns,
+    layer_cost_columns,
 )
 from hardware_db.accelerator import Accelerator, NocLevel
 from hardware_db.dataflow import PRESETS as DATAFLOWS
@@ -46,8 +50,8 @@ from hardware_db.energy import PRESETS as ENERGY_PRESETS
 from hardware_db.library import MAESTRO_SUFFIXES, get_accelerator, get_system
 from hardware_db.schema import CLOCK_HZ_RANGE, MAX_INT
 from hardware_db.system import System
+from rtmm.columns import format_table, write_csv
 from rtmm.errors import CostModelError, RtmmError
-from rtmm.fileio import atomic_write_csv
 from rtmm.names import unknown_name
 
 #: Columns added to a layer table by ``--layers`` (the per-layer cost columns).
@@ -261,61 +265,70 @@ def hardware(args: argparse.Namespace) -> Accelerator | System:
     return get_accelerator(spec) if args.accelerator else get_system(spec)
 
 
-def cost_layer_file(args: argparse.Namespace) -> pd.DataFrame:
+def cost_layer_file(args: argparse.Namespace) -> CostColumns:
     """The input table with ``accelerator_name`` and the cost columns added (rows in input
     order), once per accelerator of the target."""
-    raw, batch = read_layer_table(args.layers)
+    raw, batch = read_layer_columns(args.layers)
     target = hardware(args)
     accelerators = target.accelerators if isinstance(target, System) else (target,)
     parts = []
     for acc in accelerators:
-        costs = layer_costs(batch, acc, analysis=args.analysis)
-        out = raw.copy()
-        out["accelerator_name"] = acc.name
+        costs = layer_cost_columns(batch, acc, analysis=args.analysis)
+        out: CostColumns = {name: np.array(cells, dtype=object) for name, cells in raw.items()}
+        out["accelerator_name"] = np.full(len(batch), acc.name, dtype=object)
         for column in ADDED_COLUMNS:
-            out[column] = costs[column].to_numpy()
+            out[column] = costs[column]
         parts.append(out)
-    return pd.concat(parts, ignore_index=True)
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
-def cost_model(args: argparse.Namespace) -> pd.DataFrame:
+def cost_model(args: argparse.Namespace) -> CostColumns:
     target = hardware(args)
-    if isinstance(target, System):
-        return system_cost_table([args.model], target, analysis=args.analysis)
-    return model_cost_table(args.model, target, analysis=args.analysis)
+    accelerators = target.accelerators if isinstance(target, System) else [target]
+    return cost_columns([args.model], accelerators, analysis=args.analysis)
 
 
-def totals(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per accelerator: layers, cycles, clock, seconds and energy (cycles of accelerators with
-    different clocks are not comparable; seconds are)."""
-    by = "accelerator_name" if "accelerator_name" in frame else None
-    keys = frame[by] if by else pd.Series("", index=frame.index)
-    rows = []
-    for name, part in frame.groupby(keys, sort=False):
-        cycles = int(part["latency_cycles"].sum())
-        seconds = float(part["latency_s"].sum())
-        rows.append(
-            {
-                "accelerator": name,
-                "layers": len(part),
-                "latency_cycles": cycles,
-                "clock_ghz": cycles / seconds / 1e9 if seconds > 0 else float("nan"),
-                "latency_ms": seconds * 1e3,
-                "energy_uj": float(part["energy_nj"].sum()) / 1e3,
-            }
-        )
-    return pd.DataFrame(rows)
+def totals(columns: CostColumns) -> CostColumns:
+    """Per accelerator (in order of first row): layers, cycles, clock, seconds and energy
+    (cycles of accelerators with different clocks are not comparable; seconds are)."""
+    n = len(columns["latency_cycles"])
+    keys = columns.get("accelerator_name", np.full(n, "", dtype=object))
+    names = list(dict.fromkeys(keys.tolist()))
+    rows: dict[str, list] = {
+        k: [] for k in ("accelerator", "layers", "latency_cycles", "clock_ghz", "latency_ms")
+    }
+    rows["energy_uj"] = []
+    for name in names:
+        part = keys == name
+        cycles = int(columns["latency_cycles"][part].sum())
+        seconds = float(columns["latency_s"][part].sum())
+        rows["accelerator"].append(name)
+        rows["layers"].append(int(part.sum()))
+        rows["latency_cycles"].append(cycles)
+        rows["clock_ghz"].append(cycles / seconds / 1e9 if seconds > 0 else float("nan"))
+        rows["latency_ms"].append(seconds * 1e3)
+        rows["energy_uj"].append(float(columns["energy_nj"][part].sum()) / 1e3)
+    return {
+        "accelerator": np.array(rows["accelerator"], dtype=object),
+        "layers": np.array(rows["layers"], dtype=np.int64),
+        "latency_cycles": np.array(rows["latency_cycles"], dtype=np.int64),
+        **{
+            k: np.array(rows[k], dtype=np.float64) for k in ("clock_ghz", "latency_ms", "energy_uj")
+        },
+    }
 
 
-def _check_finite(frame: pd.DataFrame, *, source: str) -> None:
+def _check_finite(columns: CostColumns, *, source: str) -> None:
     """Refuse a result with an infinite or NaN cost: never print or write overflowed numbers."""
-    numeric = frame.select_dtypes("number")
-    values = numeric.to_numpy(dtype=float)
+    numeric = [name for name, values in columns.items() if values.dtype.kind in "iuf"]
+    if not numeric:
+        return
+    values = np.column_stack([columns[name].astype(float) for name in numeric])
     bad = ~np.isfinite(values)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
         raise CostModelError(
-            f"row {row}: {numeric.columns[col]} = {values[row, col]} is not finite",
+            f"row {row}: {numeric[col]} = {values[row, col]} is not finite",
             source=source,
             allowed="hardware and layer values within their documented bounds",
         )
@@ -323,26 +336,26 @@ def _check_finite(frame: pd.DataFrame, *, source: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.layers:
-        frame = cost_layer_file(args)
+        columns = cost_layer_file(args)
     elif args.model:
-        frame = cost_model(args)
+        columns = cost_model(args)
     else:
         raise RtmmError("give --layers LAYERS.csv or --model NAME", source="<cli>")
-    _check_finite(frame, source=args.layers or args.model)
+    _check_finite(columns, source=args.layers or args.model)
     banner = f"cost analysis: {args.analysis}"
+    n_rows = len(columns["latency_cycles"])
     if args.out:
-        atomic_write_csv(args.out, frame)
-        print(f"wrote {len(frame)} rows to {args.out} ({banner}; 'analysis' column)")
+        write_csv(args.out, columns)
+        print(f"wrote {n_rows} rows to {args.out} ({banner}; 'analysis' column)")
         return 0
-    shown = [c for c in _SHOWN if c in frame.columns] or list(frame.columns)
+    shown = [c for c in _SHOWN if c in columns] or list(columns)
     if args.layers:
-        label_col = "name" if "name" in frame.columns else "layer"
+        label_col = "name" if "name" in columns else "layer"
         wanted = [label_col, "accelerator_name", "type", "dataflow", "latency_cycles"]
         wanted += ["energy_nj", "macs", "utilisation", "bound"]
-        shown = [c for c in wanted if c in frame.columns]
+        shown = [c for c in wanted if c in columns]
     print(banner)
-    with pd.option_context("display.max_rows", None, "display.width", 200):
-        print(frame[shown].to_string(index=False))
-        print("\ntotal per accelerator (each at its own clock):")
-        print(totals(frame).to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    print(format_table({c: columns[c] for c in shown}))
+    print("\ntotal per accelerator (each at its own clock):")
+    print(format_table(totals(columns), float_format=lambda v: f"{v:.6g}"))
     return 0

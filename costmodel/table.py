@@ -1,5 +1,10 @@
 """Cost tables: per-layer costs of models on accelerators and systems, as DataFrames.
 
+Every table is first built as *columns* (an ordered dict of column name → numpy array,
+:func:`cost_columns`), which is what the caches keep and what ``rtmm cost`` prints and writes; the
+DataFrame functions (:func:`layer_costs`, :func:`model_cost_table`, :func:`system_cost_table`)
+wrap those columns, importing pandas on first use, so the command line never loads pandas.
+
 The contract with the scheduler (docs/ARCHITECTURE.md): one row per (model, layer_idx,
 accelerator), with at least ``model, layer_idx, layer, accelerator, accelerator_name,
 latency_cycles (int64), energy_nj (float64)``. Further columns: see :data:`COST_COLUMNS`.
@@ -23,10 +28,9 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from costmodel import cache
 from costmodel.batch import LayerBatch
@@ -41,6 +45,12 @@ from rtmm.names import unknown_name
 from workloads import zoo
 from workloads.layer import Layer
 from workloads.model import Model
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: A cost table as columns: column name → 1-D array, in :data:`COST_COLUMNS` order.
+CostColumns = dict[str, np.ndarray]
 
 AnalysisFn = Callable[[LayerBatch, Accelerator, Any], dict[str, np.ndarray]]
 
@@ -168,7 +178,7 @@ def _options_key(options: Any) -> Any:
 
 
 def layer_results(
-    layers: Sequence[Layer] | pd.DataFrame | LayerBatch,
+    layers: Sequence[Layer] | LayerBatch | pd.DataFrame,
     accelerator: Accelerator,
     analysis: str = "maestro",
     options: Any = None,
@@ -194,7 +204,14 @@ def layer_results(
     return rows.take(positions[inverse.reshape(-1)])
 
 
-def _frame(
+def as_frame(columns: CostColumns) -> pd.DataFrame:
+    """The DataFrame of a cost table's columns (its own copy of the arrays)."""
+    import pandas as pd  # lazy: the command line prints and writes the columns without pandas
+
+    return pd.DataFrame(columns, columns=list(columns), copy=True)
+
+
+def _columns(
     results: Sequence[dict[str, np.ndarray]],
     accelerators: Sequence[Accelerator],
     model_names: np.ndarray,
@@ -202,7 +219,7 @@ def _frame(
     layer_names: np.ndarray,
     analysis: str,
     dataflow_names: np.ndarray | None = None,
-) -> pd.DataFrame:
+) -> CostColumns:
     """Layer-major table: for each layer, one row per accelerator (in accelerator order).
 
     ``dataflow_names`` (layers x accelerators) names the dataflow of each row when layers carry
@@ -221,7 +238,7 @@ def _frame(
     latency = stacked("latency_cycles").astype(np.int64)
     clock = per_acc([a.clock_hz for a in accelerators], np.float64)
     energy_pj = stacked("energy_pj").astype(np.float64)
-    columns: dict[str, Any] = {
+    columns: CostColumns = {
         "model": per_layer(model_names),
         "layer_idx": per_layer(layer_idx).astype(np.int64),
         "layer": per_layer(layer_names),
@@ -232,7 +249,7 @@ def _frame(
             if dataflow_names is None
             else dataflow_names.reshape(-1)
         ),
-        "analysis": analysis,
+        "analysis": np.full(len(latency), analysis, dtype=object),
         "latency_cycles": latency,
         "latency_s": latency / clock,
         "energy_nj": energy_pj / 1e3,
@@ -244,11 +261,28 @@ def _frame(
     optional = [c for c in OPTIONAL_COLUMNS if all(c in r for r in results)]
     for column in optional:
         columns[column] = stacked(column)
-    return pd.DataFrame(columns, columns=[*COST_COLUMNS, *optional])
+    return {c: columns[c] for c in (*COST_COLUMNS, *optional)}
+
+
+def layer_cost_columns(
+    layers: Sequence[Layer] | LayerBatch | pd.DataFrame,
+    accelerator: Accelerator | str,
+    analysis: str = "maestro",
+    options: Any = None,
+    *,
+    model: str = "",
+) -> CostColumns:
+    """Cost columns of ``layers`` (in order) on one accelerator (``accelerator`` = 0)."""
+    acc = _accelerator(accelerator)
+    batch = LayerBatch.of(layers)
+    result = layer_results(batch, acc, analysis, options)
+    n = len(batch)
+    names = np.array(batch.names, dtype=object)
+    return _columns([result], [acc], np.full(n, model, dtype=object), np.arange(n), names, analysis)
 
 
 def layer_costs(
-    layers: Sequence[Layer] | pd.DataFrame | LayerBatch,
+    layers: Sequence[Layer] | LayerBatch | pd.DataFrame,
     accelerator: Accelerator | str,
     analysis: str = "maestro",
     options: Any = None,
@@ -256,12 +290,7 @@ def layer_costs(
     model: str = "",
 ) -> pd.DataFrame:
     """Cost table of ``layers`` (in order) on one accelerator (``accelerator`` = 0)."""
-    acc = _accelerator(accelerator)
-    batch = LayerBatch.of(layers)
-    result = layer_results(batch, acc, analysis, options)
-    n = len(batch)
-    names = np.array(batch.names, dtype=object)
-    return _frame([result], [acc], np.full(n, model, dtype=object), np.arange(n), names, analysis)
+    return as_frame(layer_cost_columns(layers, accelerator, analysis, options, model=model))
 
 
 def model_cost_table(
@@ -288,7 +317,7 @@ def model_cost_table(
     n = len(batch)
     names = np.array(batch.names, dtype=object)
     model_names = np.full(n, m.name, dtype=object)
-    return _frame(results, [acc], model_names, np.arange(n), names, analysis, flows)
+    return as_frame(_columns(results, [acc], model_names, np.arange(n), names, analysis, flows))
 
 
 def system_cost_table(
@@ -299,31 +328,47 @@ def system_cost_table(
 ) -> pd.DataFrame:
     """Cost table of every layer of every model on every accelerator of ``system``.
 
-    Rows are ordered by model (as given), layer_idx, accelerator. Results are cached by content:
-    the same models on an identically specified system come back without recomputation (a copy,
-    so callers may modify it).
+    Rows are ordered by model (as given), layer_idx, accelerator. Results are cached by content
+    (:func:`cost_columns`); each call returns a new DataFrame, so callers may modify it.
+    """
+    return as_frame(cost_columns(models, _system(system).accelerators, analysis, options))
+
+
+def cost_columns(
+    models: Sequence[Model | str] | Model | str,
+    accelerators: Sequence[Accelerator],
+    analysis: str = "maestro",
+    options: Any = None,
+) -> CostColumns:
+    """Cost columns of every layer of every model on each of ``accelerators`` (what
+    :func:`system_cost_table` wraps; ``rtmm cost`` prints them).
+
+    Rows are ordered by model (as given), layer_idx, accelerator. The columns are cached by
+    content — the models' layers and per-layer mappings, the accelerators' specs and names, the
+    analysis and its options — in process and, when enabled, on disk (:mod:`costmodel.cache`),
+    so a second ``rtmm cost`` run with ``RTMM_COST_CACHE`` set costs nothing. Treat the arrays
+    as read-only (they are shared with the cache).
     """
     if isinstance(models, Model | str):
         models = [models]
     loaded = [_model(m) for m in models]
-    sys_ = _system(system)
     batches = [_model_batch(m) for m in loaded]
     key = cache.digest(
-        "system_cost_table",
+        "cost_columns",
         analysis,
         _options_key(options),
-        [(a.name, cache.accelerator_key(a)) for a in sys_.accelerators],
+        [(a.name, cache.accelerator_key(a)) for a in accelerators],
         [(m.name, digest) for m, (_, digest) in zip(loaded, batches, strict=True)],
     )
     cached = cache.get_table(key)
     if cached is not None:
-        return cached.copy()
+        return cached
     batch = LayerBatch.concat([b for b, _ in batches])
-    results = [layer_results(batch, acc, analysis, options) for acc in sys_.accelerators]
+    results = [layer_results(batch, acc, analysis, options) for acc in accelerators]
     offsets = np.cumsum([0] + [len(b) for b, _ in batches])[:-1].tolist()
     flows = apply_layer_dataflows(
         results,
-        sys_.accelerators,
+        list(accelerators),
         loaded,
         offsets,
         lambda rows, acc: layer_results(batch.take(rows), acc, analysis, options),
@@ -332,17 +377,17 @@ def system_cost_table(
         [np.full(len(b), m.name, dtype=object) for m, (b, _) in zip(loaded, batches, strict=True)]
     )
     layer_idx = np.concatenate([np.arange(len(b)) for b, _ in batches])
-    frame = _frame(
+    columns = _columns(
         results,
-        sys_.accelerators,
+        accelerators,
         model_names,
         layer_idx,
         np.array(batch.names, dtype=object),
         analysis,
         flows,
     )
-    cache.put_table(key, frame)
-    return frame.copy()
+    cache.put_table(key, columns)
+    return columns
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,8 +21,11 @@ model; release jitter (default 2 ms, uniform per frame) makes seeds differ. ``--
 adds each baseline once more without the engine's drop and placement, labelled
 ``<name>@published``; those runs never enter the "best fair baseline".
 
-Points run in a process pool (``--jobs``); cost tables are built once per (scenario, system) per
-worker.
+The runs are a built-in sweep (:mod:`dse.compare_run`): they run on the sweep runner and its
+executors (``--executor local|dask|serial``, ``--jobs``, ``--scheduler-address``) into the results
+store ``OUT/results.sqlite`` (``results.sqlite`` beside the tables), batched per (scenario, system)
+so a worker costs a system once. Running the same command again computes only the runs the store
+lacks; ``--figures-only`` redraws every table and figure from the store without simulating.
 """
 
 from __future__ import annotations
@@ -31,216 +34,54 @@ import argparse
 import dataclasses
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import Any
 
 from dse import compare_plots
 from dse.compare_points import (
     DEFAULT_JITTER_MS,
+    DEFAULT_SCENARIOS,
+    DEFAULT_SYSTEMS,
     FAIR,
+    SDRM3_POLICIES,
+    CompareConfig,
     Point,
     cost_arrays,
-    run_group,
+    default_policies,
+    points_of,
+)
+from dse.compare_run import (
+    RUN_COLUMNS,
+    STORE_NAME,
+    CompareResult,
+    hardest,
+    results_from_store,
+    run_compare,
+    stored_config,
+    validate,
 )
 from dse.compare_stats import (
     REFERENCE,
     geomean_by_policy,
-    ideal_load,
     overall,
     reductions,
     scenario_comparison,
     summary_table,
 )
+from dse.executors import EXECUTOR_NAMES, check_address
 from rtmm.errors import RtmmError
 from rtmm.fileio import atomic_write_csv, atomic_write_text
 from rtmm.limits import INT64_MAX, MAX_HORIZON_MS, MAX_SEEDS
-from rtmm.names import spec_label
-from scheduler.metrics import geomean
 from scheduler.outputs import engine_label
 from scheduler.pipeline import DEFAULT_ANALYSIS
 
-DEFAULT_SCENARIOS = (
-    "social_interaction_a",
-    "outdoor_activity_a",
-    "ar_assistant",
-    "ar_gaming",
-    "vr_gaming",
-)
-DEFAULT_SYSTEMS = ("xrbench-4k-J", "xrbench-8k-J")
-SDRM3_POLICIES = ("sdrm3", "sdrm3_static", "sdrm3_supernet", "sdrm3_static_supernet")
-RUN_COLUMNS = (
-    "scenario",
-    "system",
-    "policy",
-    "seed",
-    "uxcost",
-    "score",
-    "miss_rate",
-    "drop_rate",
-    "energy_mj",
-    "e_norm",
-    "v",
-    "accuracy",
-    "starved",
-    "starved_models",
-)
-
-
-@dataclass(frozen=True)
-class CompareConfig:
-    """What to run. Defaults are the README's ``rtmm compare``."""
-
-    scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
-    systems: tuple[str, ...] = DEFAULT_SYSTEMS
-    policies: tuple[str, ...] = field(default_factory=lambda: default_policies())
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    horizon_ms: float = 2000.0
-    analysis: str = DEFAULT_ANALYSIS["native"]
-    jobs: int = 2
-    policy_params: tuple[tuple[str, tuple], ...] = ()
-    jitter_ms: float = DEFAULT_JITTER_MS
-    contention: bool = True
-    as_published: bool = False
-
-
-def default_policies() -> tuple[str, ...]:
-    """Every registered baseline, then the SDRM3 variants."""
-    from scheduler import policies
-
-    names = policies.names()
-    baselines = [n for n in names if not n.startswith("sdrm3")]
-    return tuple(baselines) + tuple(p for p in SDRM3_POLICIES if p in names)
-
-
-# --- the whole comparison -------------------------------------------------------------------------
-
-
-@dataclass
-class CompareResult:
-    runs: pd.DataFrame
-    reductions: pd.DataFrame
-    summary: pd.DataFrame
-    traces: pd.DataFrame
-    accuracy: pd.DataFrame
-    scenarios: pd.DataFrame
-    overall: pd.DataFrame
-    loads: pd.DataFrame
-
-
-def points_of(config: CompareConfig) -> list[Point]:
-    params = dict(config.policy_params)
-    out = []
-    for sc in config.scenarios:
-        for sy in config.systems:
-            for p in config.policies:
-                published = (
-                    (False, True) if config.as_published and not p.startswith("sdrm3") else (False,)
-                )
-                for pub in published:
-                    for seed in config.seeds:
-                        out.append(
-                            Point(
-                                sc, sy, p, seed, config.horizon_ms, config.analysis,
-                                params.get(p, ()), config.jitter_ms, config.contention, pub,
-                            )
-                        )  # fmt: skip
-    return out
-
-
-def scenario_loads(config: CompareConfig) -> pd.DataFrame:
-    """Ideal load (work / capacity) of every (system, scenario) of ``config``."""
-    from hardware_db import library
-    from scheduler.simulate import scenario_arrays
-    from workloads import scenario as scenario_lib
-
-    rows = []
-    for sc in config.scenarios:
-        scenario = scenario_lib.load(sc)
-        _, fps, parents, prob = scenario_arrays(scenario)
-        periods = np.array([1000.0 / f for f in fps])
-        for sy in config.systems:
-            costs = cost_arrays(scenario, library.get_system(sy), config.analysis)
-            load = ideal_load(costs, periods, parents, prob)
-            rows.append(
-                {
-                    "system": spec_label(sy),
-                    "scenario": spec_label(sc),
-                    "ideal_load": load,
-                    "overloaded": load > 1,
-                }
-            )
-    return pd.DataFrame(rows, columns=["system", "scenario", "ideal_load", "overloaded"])
-
-
-def run_compare(config: CompareConfig, progress: bool = True) -> CompareResult:
-    """Run every point of ``config`` (in a process pool when ``jobs > 1``)."""
-    from tqdm import tqdm
-
-    validate(config)
-    points = points_of(config)
-    # one group per (scenario, system, seed): the worker builds that cost table once
-    groups: dict[tuple, list[Point]] = {}
-    for p in points:
-        groups.setdefault((p.scenario, p.system, p.seed), []).append(p)
-    outputs: list[tuple] = []
-    with tqdm(total=len(points), disable=not progress, unit="run", desc="compare") as bar:
-        if config.jobs > 1 and len(groups) > 1:
-            with ProcessPoolExecutor(max_workers=config.jobs) as pool:
-                for out in pool.map(run_group, groups.values()):
-                    outputs += out
-                    bar.update(len(out))
-        else:
-            for group in groups.values():
-                out = run_group(group)
-                outputs += out
-                bar.update(len(out))
-    runs = pd.DataFrame([o[0] for o in outputs], columns=list(RUN_COLUMNS))
-    traces = [o[1] for o in outputs if o[1] is not None]
-    accuracy = [o[2] for o in outputs if o[2] is not None]
-    loads = scenario_loads(config)
-    return CompareResult(
-        runs=runs,
-        reductions=reductions(runs),
-        summary=summary_table(runs),
-        traces=pd.concat(traces, ignore_index=True) if traces else pd.DataFrame(),
-        accuracy=pd.concat(accuracy, ignore_index=True) if accuracy else pd.DataFrame(),
-        scenarios=scenario_comparison(runs, loads),
-        overall=overall(runs),
-        loads=loads,
-    )
-
-
-def validate(config: CompareConfig) -> None:
-    from hardware_db import library
-    from scheduler import policies
-    from workloads import scenario as scenario_lib
-
-    for name in config.scenarios:
-        scenario_lib.load(name)
-    for name in config.systems:
-        library.get_system(name)
-    for name in config.policies:
-        policies.get_class(name)
-    for kind, specs in (("scenarios", config.scenarios), ("systems", config.systems)):
-        labels = [spec_label(s) for s in specs]
-        if len(set(labels)) != len(labels):
-            raise RtmmError(
-                f"two {kind} have the same name ({', '.join(map(str, specs))})",
-                source="<cli>",
-                allowed=f"{kind} whose names (file stems) differ",
-            )
-    if not config.seeds:
-        raise RtmmError("no seeds", source="<cli>", allowed="one or more integers")
-    if not (np.isfinite(config.jitter_ms) and config.jitter_ms >= 0):
-        raise RtmmError(f"--jitter-ms {config.jitter_ms}", source="<cli>", allowed=">= 0")
-    if not config.horizon_ms > 0:
-        raise RtmmError(f"--horizon-ms {config.horizon_ms}", source="<cli>", allowed="> 0")
-    if not config.policies or not config.scenarios or not config.systems:
-        raise RtmmError("empty selection", source="<cli>", allowed="at least one of each")
+__all__ = [
+    "DEFAULT_JITTER_MS", "DEFAULT_SCENARIOS", "DEFAULT_SYSTEMS", "FAIR", "REFERENCE",
+    "RUN_COLUMNS", "SDRM3_POLICIES", "STORE_NAME", "CompareConfig", "CompareResult", "Point",
+    "cost_arrays", "default_policies", "format_report", "geomean_by_policy", "hardest", "overall",
+    "points_of", "reductions", "results_from_store", "run_compare", "scenario_comparison",
+    "summary_table", "validate", "write_outputs",
+]  # fmt: skip
 
 
 # --- outputs ------------------------------------------------------------------------------------
@@ -252,6 +93,8 @@ def write_outputs(result: CompareResult, out: Path, config: CompareConfig, plots
         "engine": engine_label("native"),
         "cost_analysis": config.analysis,
         **{k: v for k, v in dataclasses.asdict(config).items() if k != "analysis"},
+        "runs_computed": result.computed,
+        "runs_reused": result.reused,
     }
     atomic_write_text(out / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
     atomic_write_csv(out / "runs.csv", result.runs)
@@ -270,43 +113,17 @@ def write_outputs(result: CompareResult, out: Path, config: CompareConfig, plots
             compare_plots.plot_uxcost_bars(result.summary, system, out / f"uxcost_{system}.png")
         if len(result.traces):
             compare_plots.plot_tuner_convergence(result.traces, out / "tuner_convergence.png")
-        write_gantt(result.runs, config, out)
+        write_gantt(result, out)
 
 
-def hardest(runs: pd.DataFrame) -> tuple[str, str]:
-    """(scenario, system) with the highest geomean UXCost of the baselines."""
-    base = runs[~runs["policy"].str.startswith("sdrm3")]
-    if not len(base):
-        base = runs
-    g = base.groupby(["scenario", "system"])["uxcost"].apply(lambda s: geomean(s))
-    return tuple(g.idxmax())
-
-
-def write_gantt(runs: pd.DataFrame, config: CompareConfig, out: Path) -> None:
-    from hardware_db import library
-    from scheduler import policies, simulate
+def write_gantt(result: CompareResult, out: Path) -> None:
+    """The Gantt chart of the stored run of the hardest scenario (no simulation)."""
     from scheduler.outputs import plot_gantt
-    from workloads import scenario as scenario_lib
 
-    scenario_name, system_name = hardest(runs)  # labels (file stems); map back to the specs
-    scenario_spec = {spec_label(s): s for s in config.scenarios}[scenario_name]
-    system_spec = {spec_label(s): s for s in config.systems}[system_name]
-    policy = REFERENCE if REFERENCE in config.policies else config.policies[0]
-    scenario = scenario_lib.load(scenario_spec)
-    system = library.get_system(system_spec)
-    costs = cost_arrays(scenario, system, config.analysis)
-    result = simulate(
-        scenario,
-        system,
-        policies.get(policy, **dict(dict(config.policy_params).get(policy, ()))),
-        costs=costs,
-        horizon_ms=config.horizon_ms,
-        seed=config.seeds[0],
-        jitter_ms=config.jitter_ms,
-        offchip_contention=config.contention,
-        mechanics=FAIR,
-    )
-    plot_gantt(result, out / f"gantt_{scenario_name}_{system_name}.png", max_ms=700.0)
+    run = result.gantt
+    if run is not None:
+        scenario, system = hardest(result.runs)
+        plot_gantt(run, out / f"gantt_{scenario}_{system}.png", max_ms=700.0)
 
 
 def format_report(result: CompareResult) -> str:
@@ -374,6 +191,21 @@ def _seeds(text: str) -> tuple[int, ...]:
         ) from None
 
 
+#: Options that choose the runs (``None``: not given); ``--figures-only`` takes them from the store.
+_RUN_OPTIONS: dict[str, Any] = {
+    "scenarios": DEFAULT_SCENARIOS,
+    "systems": DEFAULT_SYSTEMS,
+    "policies": None,
+    "seeds": (0, 1, 2, 3, 4),
+    "horizon_ms": 2000.0,
+    "analysis": DEFAULT_ANALYSIS["native"],
+    "jitter_ms": DEFAULT_JITTER_MS,
+    "no_contention": False,
+    "as_published": False,
+    "extend": False,
+}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "compare",
@@ -382,23 +214,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "SDRM3 (with/without tuner, with/without Supernet) over several seeds, all with the same "
         "engine mechanics and release jitter; print per scenario SDRM3 against the best fair "
         "baseline with 95 %% bootstrap CIs; write runs.csv, scenarios.csv, overall.csv, "
-        "reductions.csv, summary.csv, loads.csv, tuner.csv, accuracy.csv and PNG figures.",
+        "reductions.csv, summary.csv, loads.csv, tuner.csv, accuracy.csv and PNG figures. Every "
+        "run is kept in OUT/results.sqlite: the same command again computes only the runs it "
+        "lacks, and --figures-only redraws the outputs from it without simulating.",
     )
-    p.add_argument("--scenarios", type=_csv_list, default=DEFAULT_SCENARIOS, help="comma list")
-    p.add_argument("--systems", type=_csv_list, default=DEFAULT_SYSTEMS, help="comma list")
+    p.add_argument("--scenarios", type=_csv_list, default=None, help="comma list")
+    p.add_argument("--systems", type=_csv_list, default=None, help="comma list")
     p.add_argument("--policies", type=_csv_list, default=None, help="comma list (default: all)")
-    p.add_argument(
-        "--seeds", type=_seeds, default=(0, 1, 2, 3, 4), help="N, a list or a range (default 5)"
-    )
-    p.add_argument("--horizon-ms", type=float, default=2000.0, help="simulated time per run")
+    p.add_argument("--seeds", type=_seeds, default=None, help="N, a list or a range (default 5)")
+    p.add_argument("--horizon-ms", type=float, default=None, help="simulated time per run (2000)")
     p.add_argument(
         "--analysis",
-        default=DEFAULT_ANALYSIS["native"],
+        default=None,
         help=f"cost analysis: maestro or native (default {DEFAULT_ANALYSIS['native']})",
     )
-    p.add_argument(
-        "--jitter-ms", type=float, default=DEFAULT_JITTER_MS, help="release jitter (default 2)"
-    )
+    p.add_argument("--jitter-ms", type=float, default=None, help="release jitter (default 2)")
     p.add_argument(
         "--no-contention", action="store_true", help="no shared off-chip bandwidth contention"
     )
@@ -407,36 +237,111 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also run each baseline without the engine's drop and placement (labelled)",
     )
-    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="processes")
+    p.add_argument(
+        "--jobs", "--workers", dest="jobs", type=int, default=min(2, os.cpu_count() or 1),
+        metavar="N", help="worker processes (1: in this process)",
+    )  # fmt: skip
+    p.add_argument(
+        "--executor",
+        choices=EXECUTOR_NAMES,
+        default=None,
+        help="where to run (default: local, or serial with --jobs 1)",
+    )
+    p.add_argument(
+        "--scheduler-address",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="a running dask scheduler (implies --executor dask)",
+    )
+    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="runs per task")
+    p.add_argument(
+        "--extend",
+        action="store_true",
+        help=f"add to an OUT/{STORE_NAME} of other options (keeping its runs) instead of refusing",
+    )
+    p.add_argument(
+        "--figures-only",
+        action="store_true",
+        help=f"redraw tables and figures from OUT/{STORE_NAME} with its options; never simulate",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", default="results/compare", help="output folder")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    if not 1 <= args.jobs <= 1024:
-        raise RtmmError(f"--jobs {args.jobs}", source="<cli>", allowed="1..1024")
-    if not 0 < args.horizon_ms <= MAX_HORIZON_MS:
+def _settings(args: argparse.Namespace) -> dict:
+    """How to run (never changes a number), checked."""
+    for flag, value, most in (("--jobs", args.jobs, 1024), ("--batch-size", args.batch_size,
+                                                            1_000_000)):  # fmt: skip
+        if value is not None and not 1 <= value <= most:
+            raise RtmmError(f"{flag} {value}", source="<cli>", allowed=f"1..{most}")
+    executor = args.executor or ("dask" if args.scheduler_address else "local")
+    if args.scheduler_address is not None:
+        check_address(args.scheduler_address)
+    return {
+        "jobs": int(args.jobs),
+        "executor": executor,
+        "scheduler_address": args.scheduler_address,
+        "batch_size": args.batch_size,
+    }
+
+
+def _config(args: argparse.Namespace, settings: dict) -> CompareConfig:
+    given = {k: getattr(args, k) for k in _RUN_OPTIONS}
+    v: dict[str, Any] = {k: _RUN_OPTIONS[k] if x is None else x for k, x in given.items()}
+    if not 0 < v["horizon_ms"] <= MAX_HORIZON_MS:
         allowed = f"> 0 and <= {MAX_HORIZON_MS:g}"
-        raise RtmmError(f"--horizon-ms {args.horizon_ms}", source="<cli>", allowed=allowed)
-    config = CompareConfig(
-        scenarios=tuple(args.scenarios),
-        systems=tuple(args.systems),
-        policies=tuple(args.policies) if args.policies else default_policies(),
-        seeds=tuple(args.seeds),
-        horizon_ms=float(args.horizon_ms),
-        analysis=args.analysis,
-        jobs=int(args.jobs),
-        jitter_ms=float(args.jitter_ms),
-        contention=not args.no_contention,
-        as_published=bool(args.as_published),
+        raise RtmmError(f"--horizon-ms {v['horizon_ms']}", source="<cli>", allowed=allowed)
+    return CompareConfig(
+        scenarios=tuple(v["scenarios"]),
+        systems=tuple(v["systems"]),
+        policies=tuple(v["policies"]) if v["policies"] else default_policies(),
+        seeds=tuple(v["seeds"]),
+        horizon_ms=float(v["horizon_ms"]),
+        analysis=v["analysis"],
+        jitter_ms=float(v["jitter_ms"]),
+        contention=not v["no_contention"],
+        as_published=bool(v["as_published"]),
+        **settings,
     )
-    result = run_compare(config, progress=not args.quiet)
-    write_outputs(result, Path(args.out), config, plots=not args.no_plots)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    out = Path(args.out)
+    store = out / STORE_NAME
+    if args.figures_only:
+        given = [k for k in _RUN_OPTIONS if getattr(args, k) not in (None, False)]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise RtmmError(
+                f"{flag} with --figures-only",
+                source="<cli>",
+                allowed=f"--figures-only alone: it redraws the runs of the options in {store}",
+            )
+        config = stored_config(store, **settings)
+        result = results_from_store(store, config)
+        result.reused = len(result.runs)
+    else:
+        config = _config(args, settings)
+        validate(config)
+        created = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            result = run_compare(config, progress=not args.quiet, store=store, extend=args.extend)
+        except BaseException:
+            if created and not any(out.iterdir()):
+                out.rmdir()  # a run that failed before storing anything leaves no folder
+            raise
+    write_outputs(result, out, config, plots=not args.no_plots)
     print(
         f"rtmm compare: engine: {engine_label('native')}; cost analysis: {config.analysis}; "
         f"{len(config.seeds)} seeds x {config.horizon_ms:g} ms; jitter {config.jitter_ms:g} ms"
+    )
+    print(
+        f"runs: {result.computed} computed, {result.reused} reused from {store}"
+        + (" (figures only, nothing simulated)" if args.figures_only else "")
     )
     print(format_report(result))
     print(f"-> {args.out}")

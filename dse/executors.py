@@ -122,7 +122,8 @@ class LocalExecutor(Executor):
         except BrokenProcessPool as exc:
             raise SimulationError(
                 f"a worker process died ({exc}); completed points are saved in the store",
-                allowed="rerun with --resume to compute the missing points",
+                allowed="rerun with --resume (rtmm sweep) or as it was (rtmm compare) to compute "
+                "the missing points",
             ) from None
         finally:
             for fut in pending:

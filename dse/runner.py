@@ -10,7 +10,10 @@ The recipe (:func:`run_sweep`):
 4. run the batches on the executor, committing each finished batch in the parent process.
 
 The machinery never looks inside a point's metrics, so any deterministic evaluator works with it;
-that is how the resume and executor tests run without the simulator.
+that is how the resume and executor tests run without the simulator. Steps 3-4 are
+:func:`run_points`, which ``rtmm compare`` (:mod:`dse.compare_run`) drives with its own points:
+anything with ``point_id``, ``index``, ``params()`` and ``flat_params()``. An evaluator may return
+an :class:`Evaluation` (metrics plus named byte blobs) to keep more than scalars in the store.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from tqdm import tqdm
@@ -33,11 +37,36 @@ from tqdm import tqdm
 from dse.evaluate import evaluate_point
 from dse.executors import Executor, LocalExecutor
 from dse.store import PointResult, ResultStore
-from dse.sweep import DesignPoint, SweepSpec, expand
+from dse.sweep import SweepSpec, expand
 from rtmm.errors import RtmmError, SimulationError, SpecError
 
-#: An evaluator maps one design point to a flat mapping of metric name -> number (or string).
-Evaluator = Callable[[DesignPoint], Mapping[str, Any]]
+
+class RunnablePoint(Protocol):
+    """What the runner needs of a point: a content id, its position, its parameters."""
+
+    @property
+    def point_id(self) -> str: ...
+
+    @property
+    def index(self) -> int: ...
+
+    def params(self) -> dict[str, Any]: ...
+
+    def flat_params(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """An evaluator's result with artifacts: metrics plus named byte blobs kept in the store's
+    ``artifacts`` table (e.g. a run's block trace, so its figure never needs the simulator)."""
+
+    metrics: Mapping[str, Any]
+    artifacts: Mapping[str, bytes] = field(default_factory=dict)
+
+
+#: An evaluator maps one design point to a flat mapping of metric name -> number (or string), or
+#: to an :class:`Evaluation`.
+Evaluator = Callable[[Any], Mapping[str, Any] | Evaluation]
 
 
 @dataclass(frozen=True)
@@ -104,28 +133,19 @@ def run_sweep(
         spec_json=_spec_json(spec),
         resume=resume,
     )
-    computed = errors = 0
-    finished = False
     try:
         done = store.completed_ids()
         total = spec.num_points
         todo_count = total - len(done)
         size = batch_size or spec.batch_size or auto_batch_size(todo_count, executor.workers)
         todo = (p for p in expand(spec) if p.point_id not in done)
-        task = functools.partial(evaluate_batch, evaluator)
-        show = progress and sys.stderr.isatty()
-        with tqdm(total=todo_count, disable=not show, unit="pt", desc="sweep") as bar:
-            for results in executor.imap_unordered(task, batches(todo, size)):
-                store.write(results)
-                computed += len(results)
-                errors += sum(r.error is not None for r in results)
-                bar.update(len(results))
-        finished = True
+        computed, errors = run_points(
+            store, todo, evaluator, executor, size, total=todo_count, progress=progress
+        )
+    except BaseException:
+        store.discard_if_empty()  # a no-op when run_points already closed it
+        raise
     finally:
-        if finished:
-            store.close()
-        else:  # a run that failed before committing anything leaves no store behind
-            store.discard_if_empty()
         if own_executor:
             executor.close()
     return SweepReport(
@@ -138,16 +158,53 @@ def run_sweep(
     )
 
 
+def run_points(
+    store: ResultStore,
+    points: Iterable[RunnablePoint],
+    evaluator: Evaluator,
+    executor: Executor,
+    batch_size: int,
+    *,
+    key: Callable[[Any], Any] = attrgetter("hardware_key"),
+    total: int | None = None,
+    progress: bool = True,
+    desc: str = "sweep",
+) -> tuple[int, int]:
+    """Evaluate ``points`` in batches of consecutive points with the same ``key`` on ``executor``,
+    committing each finished batch to ``store``; close the store (or remove it when this run
+    created it and failed before committing anything). Returns ``(computed, errors)``."""
+    computed = errors = 0
+    finished = False
+    try:
+        task = functools.partial(evaluate_batch, evaluator)
+        show = progress and sys.stderr.isatty()
+        with tqdm(total=total, disable=not show, unit="pt", desc=desc) as bar:
+            for results in executor.imap_unordered(task, batches(points, batch_size, key)):
+                store.write(results)
+                computed += len(results)
+                errors += sum(r.error is not None for r in results)
+                bar.update(len(results))
+        finished = True
+    finally:
+        if finished:
+            store.close()
+        else:  # a run that failed before committing anything leaves no store behind
+            store.discard_if_empty()
+    return computed, errors
+
+
 def auto_batch_size(num_points: int, workers: int) -> int:
     """About eight batches per worker, 1..64 points each: small per-task overhead, good balance."""
     return max(1, min(64, math.ceil(num_points / (8 * max(1, workers)))))
 
 
-def batches(points: Iterable[DesignPoint], size: int) -> Iterator[list[DesignPoint]]:
-    """Consecutive points with the same hardware, at most ``size`` per batch."""
-    batch: list[DesignPoint] = []
+def batches(
+    points: Iterable[Any], size: int, key: Callable[[Any], Any] = attrgetter("hardware_key")
+) -> Iterator[list[Any]]:
+    """Consecutive points with the same ``key`` (default: hardware), at most ``size`` per batch."""
+    batch: list[Any] = []
     for p in points:
-        if batch and (len(batch) >= size or p.hardware_key != batch[-1].hardware_key):
+        if batch and (len(batch) >= size or key(p) != key(batch[-1])):
             yield batch
             batch = []
         batch.append(p)
@@ -164,7 +221,7 @@ class EvaluatorError(SimulationError):
 _INT64_MAX = 2**63 - 1
 
 
-def checked_metrics(raw: object, point: DesignPoint) -> dict[str, Any]:
+def checked_metrics(raw: object, point: Any) -> dict[str, Any]:
     """The evaluator's metrics as a dict of storable scalars.
 
     A result that is not a mapping of names to numbers/strings is an evaluator bug
@@ -199,7 +256,18 @@ def checked_metrics(raw: object, point: DesignPoint) -> dict[str, Any]:
     return out
 
 
-def evaluate_batch(evaluator: Evaluator, points: list[DesignPoint]) -> list[PointResult]:
+def checked_artifacts(raw: Mapping[str, bytes], point: Any) -> dict[str, bytes]:
+    """An :class:`Evaluation`'s artifacts (names to bytes), else :class:`EvaluatorError`."""
+    for name, data in raw.items():
+        if not isinstance(name, str) or not name or not isinstance(data, bytes):
+            raise EvaluatorError(
+                f"point {point.index} ({point.point_id}): artifact {name!r} is not bytes",
+                allowed="a mapping of non-empty names to bytes",
+            )
+    return dict(raw)
+
+
+def evaluate_batch(evaluator: Evaluator, points: list[Any]) -> list[PointResult]:
     """Evaluate a batch in a worker. A point whose evaluation raises an :class:`RtmmError` (bad
     hardware value, an inconsistent configuration, an infinite metric) becomes an ``error`` row.
     Any other exception is a bug of the evaluator: it stops the sweep as one
@@ -208,12 +276,17 @@ def evaluate_batch(evaluator: Evaluator, points: list[DesignPoint]) -> list[Poin
     out = []
     for p in points:
         t0 = time.perf_counter()
+        artifacts: dict[str, bytes] = {}
         try:
-            metrics, error = checked_metrics(evaluator(p), p), None
+            raw = evaluator(p)
+            if isinstance(raw, Evaluation):
+                artifacts = checked_artifacts(raw.artifacts, p)
+                raw = raw.metrics
+            metrics, error = checked_metrics(raw, p), None
         except EvaluatorError:
             raise
         except RtmmError as exc:
-            metrics, error = {}, str(exc)
+            metrics, error, artifacts = {}, str(exc), {}
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [""])[0][:200]
             raise EvaluatorError(
@@ -231,6 +304,7 @@ def evaluate_batch(evaluator: Evaluator, points: list[DesignPoint]) -> list[Poin
                 error=error,
                 wall_s=time.perf_counter() - t0,
                 worker=worker,
+                artifacts=artifacts,
             )
         )
     return out

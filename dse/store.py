@@ -11,6 +11,10 @@ Tables:
   metric, added as metrics appear. Every value in this table is a deterministic function of the
   spec, so an interrupted and resumed sweep ends with the same table as an uninterrupted one.
 - ``timings(point_id, wall_s, worker, finished_unix)``: wall-clock data, kept apart on purpose.
+- ``artifacts(point_id, name, data)``: optional per-point blobs an evaluator returns beside its
+  metrics (``rtmm compare`` keeps tuner traces and the block traces of its Gantt charts there, so
+  figures are drawn from the store). Written in the point's transaction; a store without this
+  table (older writers) simply has none.
 
 Rows are written only by the parent process, one transaction per finished batch, so a killed sweep
 leaves every committed batch intact and nothing half-written.
@@ -30,17 +34,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from dse.point_result import PointResult, dumps, quote, sql_value
 from rtmm.errors import SpecError
 from rtmm.fileio import check_regular_file
 
@@ -48,28 +50,10 @@ SCHEMA_VERSION = "1"
 #: Columns of ``points`` that come before the parameter and metric columns.
 BASE_COLUMNS = ("seq", "point_id", "status", "error", "params_json", "metrics_json")
 #: The tables of a results store; a database with other tables belongs to something else.
-TABLES = ("meta", "points", "timings")
+TABLES = ("meta", "points", "timings", "artifacts")
 #: Seconds a reader waits for a lock held by another process before giving up with one line.
 READ_TIMEOUT_S = 2.0
-_NOT_A_STORE = "a results store written by rtmm sweep"
-
-
-@dataclass(frozen=True)
-class PointResult:
-    """The outcome of evaluating one design point (what a worker sends back to the parent)."""
-
-    point_id: str
-    seq: int
-    params: Mapping[str, Any]
-    flat_params: Mapping[str, Any]
-    metrics: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    wall_s: float = 0.0
-    worker: str = ""
-
-    @property
-    def status(self) -> str:
-        return "ok" if self.error is None else "error"
+_NOT_A_STORE = "a results store written by rtmm sweep or rtmm compare"
 
 
 class ResultStore:
@@ -149,7 +133,7 @@ class ResultStore:
             os.close(fd)
             self.created = False  # the other process owns it now; never remove it
             raise SpecError(
-                "store is in use by another rtmm sweep",
+                "store is in use by another rtmm sweep or compare",
                 source=self.path,
                 allowed="wait for that sweep to finish (then --resume), or another --store path",
             ) from None
@@ -189,23 +173,35 @@ class ResultStore:
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike, *, fingerprint: str, spec_json: str, resume: bool
+        cls,
+        path: str | os.PathLike,
+        *,
+        fingerprint: str,
+        spec_json: str,
+        resume: bool,
+        adopt: bool = False,
+        refusal: tuple[str, str] | None = None,
     ) -> ResultStore:
         """Open (or create) the store of the spec with this ``fingerprint``.
 
-        A store holding results of a different spec is an error; so is a non-empty store of the
-        same spec without ``resume`` (the user must say whether to continue it).
+        A store holding results of a different spec is an error unless ``adopt`` (the store then
+        keeps them and records this spec as its latest); so is a non-empty store of the same spec
+        without ``resume`` (the user must say whether to continue it). ``refusal`` words the
+        first error for other callers than ``rtmm sweep``: (what made the results, what is
+        allowed).
         """
         store = cls(path)
         try:
             stored = store.meta().get("spec_fingerprint")
             count = store.count()
-            if stored is not None and stored != fingerprint and (count or resume):
+            other = stored is not None and stored != fingerprint
+            if other and not adopt and (count or resume):
+                what, allowed = refusal or (
+                    f"a different sweep spec (fingerprint {stored}, this spec {fingerprint})",
+                    "a new --store path, or the spec that created this store",
+                )
                 raise SpecError(
-                    f"store holds {count} results of a different sweep spec "
-                    f"(fingerprint {stored}, this spec {fingerprint})",
-                    source=store.path,
-                    allowed="a new --store path, or the spec that created this store",
+                    f"store holds {count} results of {what}", source=store.path, allowed=allowed
                 )
             if count and not resume:
                 raise SpecError(
@@ -269,7 +265,7 @@ class ResultStore:
 
     def to_frame(self) -> pd.DataFrame:
         """All points, ordered by ``seq`` (JSON columns kept; timings not included)."""
-        cols = ", ".join(_quote(c) for c in self._columns)
+        cols = ", ".join(quote(c) for c in self._columns)
         try:
             return pd.read_sql_query(f"SELECT {cols} FROM points ORDER BY seq", self._con)
         except sqlite3.OperationalError as exc:
@@ -279,6 +275,25 @@ class ResultStore:
 
     def timings(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM timings ORDER BY point_id", self._con)
+
+    def artifacts(self, name: str, point_ids: Iterable[str] | None = None) -> dict[str, bytes]:
+        """``point_id -> data`` of the artifact ``name`` (of ``point_ids`` only, when given)."""
+        if "artifacts" not in self._tables():
+            return {}
+        rows = self._con.execute("SELECT point_id, data FROM artifacts WHERE name = ?", (name,))
+        wanted = None if point_ids is None else set(point_ids)
+        return {pid: bytes(d) for pid, d in rows if wanted is None or pid in wanted}
+
+    def artifact_ids(self, name: str) -> set[str]:
+        """Point ids that have the artifact ``name``."""
+        if "artifacts" not in self._tables():
+            return set()
+        rows = self._con.execute("SELECT point_id FROM artifacts WHERE name = ?", (name,))
+        return {row[0] for row in rows}
+
+    def _tables(self) -> set[str]:
+        rows = self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in rows}
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -296,12 +311,12 @@ class ResultStore:
                     "point_id": r.point_id,
                     "status": r.status,
                     "error": r.error,
-                    "params_json": _dumps(r.params),
-                    "metrics_json": _dumps(r.metrics),
-                    **{k: _sql_value(v) for k, v in r.flat_params.items()},
-                    **{k: _sql_value(v) for k, v in r.metrics.items()},
+                    "params_json": dumps(r.params),
+                    "metrics_json": dumps(r.metrics),
+                    **{k: sql_value(v) for k, v in r.flat_params.items()},
+                    **{k: sql_value(v) for k, v in r.metrics.items()},
                 }
-                names = ", ".join(_quote(k) for k in row)
+                names = ", ".join(quote(k) for k in row)
                 marks = ", ".join("?" for _ in row)
                 cur.execute(
                     f"INSERT OR REPLACE INTO points ({names}) VALUES ({marks})", list(row.values())
@@ -309,6 +324,11 @@ class ResultStore:
                 cur.execute(
                     "INSERT OR REPLACE INTO timings VALUES (?, ?, ?, ?)",
                     (r.point_id, r.wall_s, r.worker, time.time()),
+                )
+                cur.execute("DELETE FROM artifacts WHERE point_id = ?", (r.point_id,))
+                cur.executemany(
+                    "INSERT INTO artifacts VALUES (?, ?, ?)",
+                    [(r.point_id, k, sqlite3.Binary(v)) for k, v in r.artifacts.items()],
                 )
             cur.execute("COMMIT")
         except BaseException:
@@ -331,6 +351,10 @@ class ResultStore:
             );
             CREATE TABLE IF NOT EXISTS timings (
                 point_id TEXT PRIMARY KEY, wall_s REAL, worker TEXT, finished_unix REAL
+            );
+            CREATE TABLE IF NOT EXISTS artifacts (
+                point_id TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
+                PRIMARY KEY (point_id, name)
             );
             """
         )
@@ -363,7 +387,7 @@ class ResultStore:
                 )
         for k in new:
             try:
-                self._con.execute(f"ALTER TABLE points ADD COLUMN {_quote(k)}")
+                self._con.execute(f"ALTER TABLE points ADD COLUMN {quote(k)}")
             except sqlite3.OperationalError as exc:
                 if "duplicate column" not in str(exc):
                     raise
@@ -383,27 +407,3 @@ def load(path: str | os.PathLike, *, with_json: bool = False) -> pd.DataFrame:
     if not with_json:
         frame = frame.drop(columns=["params_json", "metrics_json"])
     return frame
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_value(v: Any) -> Any:
-    if isinstance(v, bool):
-        return int(v)
-    if v is None or isinstance(v, int | float | str):
-        return v
-    if hasattr(v, "item"):  # numpy scalar
-        return _sql_value(v.item())
-    return _dumps(v)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
-
-
-def _json_default(v: Any) -> Any:
-    if hasattr(v, "item"):
-        return v.item()
-    raise TypeError(f"not JSON-serialisable: {type(v).__name__}")

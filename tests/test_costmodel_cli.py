@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costmodel import cli as cost_cli
-from costmodel.table import layer_costs, system_cost_table
+from costmodel.batch import read_layer_table
+from costmodel.table import cost_columns, layer_costs, system_cost_table
 from dse.cli import main
 from hardware_db.library import get_accelerator, get_system
 from rtmm.errors import SpecError
@@ -88,9 +89,7 @@ def test_layer_table_on_a_library_accelerator_and_system(files, capsys):
     argv = ["cost", "--layers", str(files / "layers.csv")]
     assert main([*argv, "--accelerator", "eyeriss", "--out", str(out)]) == 0
     frame = pd.read_csv(out)
-    ref = layer_costs(
-        cost_cli.read_layer_table(files / "layers.csv")[1], get_accelerator("eyeriss")
-    )
+    ref = layer_costs(read_layer_table(files / "layers.csv")[1], get_accelerator("eyeriss"))
     assert frame["latency_cycles"].tolist() == ref["latency_cycles"].tolist()
     assert set(frame["accelerator_name"]) == {"eyeriss"}
     assert main([*argv, "--system", "xrbench-4k-K", "--out", str(out)]) == 0
@@ -103,7 +102,7 @@ def test_layer_table_on_a_library_accelerator_and_system(files, capsys):
 
 
 def test_padding_same_gives_ceil_output(files):
-    _, batch = cost_cli.read_layer_table(files / "layers.csv")
+    _, batch = read_layer_table(files / "layers.csv")
     assert batch.padding[:2].tolist() == [[1, 1], [1, 1]]
     assert batch.out_y[:2].tolist() == [112, 112]
 
@@ -131,8 +130,9 @@ def test_totals_report_seconds_at_each_clock():
     base = get_system("xrbench-4k-K")
     slow = dataclasses.replace(base.accelerators[1], clock_hz=0.5e9)
     system = dataclasses.replace(base, accelerators=(base.accelerators[0], slow))
-    frame = system_cost_table(["KD_res8_narrow"], system)
-    totals = cost_cli.totals(frame).set_index("accelerator")
+    columns = cost_columns(["KD_res8_narrow"], system.accelerators)
+    frame = pd.DataFrame(columns)
+    totals = pd.DataFrame(cost_cli.totals(columns)).set_index("accelerator")
     for acc in system.accelerators:
         cycles = frame.loc[frame.accelerator_name == acc.name, "latency_cycles"].sum()
         assert totals.loc[acc.name, "latency_cycles"] == cycles

@@ -6,17 +6,22 @@
 - ``rtmm scenarios list``: one row per built-in scenario.
 - ``rtmm scenarios show NAME``: models, FPS, periods, cascade parent and probability; NAME is a
   built-in scenario or a scenario file (.yaml, XRBench .m).
+
+``models list`` prints with :mod:`rtmm.columns` (what pandas printed, without importing pandas);
+the other actions import pandas and the scenario module (networkx) when they run.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from workloads import scenario as scenario_mod
+from rtmm.columns import format_table
 from workloads import zoo
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Columns of ``rtmm models show --format csv``.
 CSV_COLUMNS = ["layer_idx", "name", "type", "N", "K", "C", "Y", "X", "R", "S", "stride",
@@ -51,27 +56,26 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _print(frame: pd.DataFrame) -> None:
+    import pandas as pd
+
     with pd.option_context("display.max_colwidth", 80, "display.width", 250):
         print(frame.to_string(index=False))
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    rows = []
+    rows: dict[str, list] = {k: [] for k in ("model", "task", "layers", "GMACs")}
+    rows |= {"aliases": [], "variants": []}
     for name in zoo.names():
         model = zoo.load(name)
         entry = zoo.info(name)
         variants = [v.name.partition(zoo.VARIANT_SEP)[2] for v in model.variants[1:]]
-        rows.append(
-            {
-                "model": name,
-                "task": entry.task,
-                "layers": len(model),
-                "GMACs": round(model.total_macs / 1e9, 3),
-                "aliases": ",".join(entry.aliases),
-                "variants": ",".join(variants),
-            }
-        )
-    _print(pd.DataFrame(rows))
+        rows["model"].append(name)
+        rows["task"].append(entry.task)
+        rows["layers"].append(len(model))
+        rows["GMACs"].append(round(model.total_macs / 1e9, 3))
+        rows["aliases"].append(",".join(entry.aliases))
+        rows["variants"].append(",".join(variants))
+    print(format_table(rows))
     return 0
 
 
@@ -100,6 +104,10 @@ def _models_show(args: argparse.Namespace) -> int:
 
 
 def _scenarios_list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from workloads import scenario as scenario_mod
+
     rows = []
     for name in scenario_mod.names():
         scn = scenario_mod.load(name)
@@ -116,6 +124,8 @@ def _scenarios_list(args: argparse.Namespace) -> int:
 
 
 def _scenarios_show(args: argparse.Namespace) -> int:
+    from workloads import scenario as scenario_mod
+
     scn = scenario_mod.load(args.name)
     frame = scn.to_frame()
     if args.format == "csv":

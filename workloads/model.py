@@ -1,9 +1,14 @@
-"""A DNN model: a networkx DAG of :class:`~workloads.layer.Layer` objects with a thin wrapper.
+"""A DNN model: a DAG of :class:`~workloads.layer.Layer` objects with a thin wrapper.
 
-Nodes are layer names; node attribute ``"layer"`` holds the :class:`Layer`. Edges run from a
-producer layer to its consumers. ``Model.layers`` lists the layers in a *stable* topological order:
-among the layers that are ready, the one inserted first into the graph comes first, so a chain read
-from a table keeps the table's order.
+A model holds its layers in insertion order and, per layer, the names of its producers.
+``Model.layers`` lists the layers in a *stable* topological order: among the layers that are
+ready, the one inserted first comes first, so a chain read from a table keeps the table's order.
+``Model.graph`` is the same DAG as a networkx ``DiGraph`` (nodes are layer names, node attribute
+``"layer"`` holds the :class:`Layer`, edges run from producer to consumer). It is built on first
+use: the readers list layers in an order where every producer comes before its consumers, and
+such a list already is the stable topological order (a ready layer inserted earlier would
+precede it), so costing a model never imports networkx. Only a model whose layers are inserted
+out of order (or one built from a ``DiGraph``) is sorted and cycle-checked with networkx.
 
 Construction (:meth:`Model.__init__`, :meth:`Model.chain`) only rejects what would make the object
 meaningless (a cycle, a node without a layer). Checking that connected layers agree on their shapes
@@ -16,17 +21,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
-import pandas as pd
 
 from rtmm.errors import SpecError
 from workloads.layer import Layer, OpType
 
 if TYPE_CHECKING:
+    import networkx as nx
+    import pandas as pd
+
     from workloads.supernet import Variant
 
 #: Columns of :meth:`Model.to_frame`, in order.
@@ -54,18 +61,28 @@ FRAME_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class LayerDag:
+    """A model's DAG without networkx: layers in insertion order and, per layer, the names of
+    the layers feeding it (what the file readers build)."""
+
+    layers: tuple[Layer, ...]
+    inputs: tuple[tuple[str, ...], ...]
+
+
 class Model:
     """A named DAG of layers with an accuracy figure (relative quality, full model = 1.0).
 
-    ``variants`` lists the supernet sub-networks available for this model (largest first, the
-    full model included) and is empty for models without a supernet. Treat the graph as read-only:
-    models are cached and shared.
+    ``graph`` is a :class:`LayerDag` or a networkx ``DiGraph`` (nodes named by layer, attribute
+    ``"layer"``). ``variants`` lists the supernet sub-networks available for this model (largest
+    first, the full model included) and is empty for models without a supernet. Treat the graph
+    as read-only: models are cached and shared.
     """
 
     def __init__(
         self,
         name: str,
-        graph: nx.DiGraph,
+        graph: LayerDag | nx.DiGraph,
         *,
         accuracy: float = 1.0,
         variants: Sequence[Variant] = (),
@@ -74,13 +91,25 @@ class Model:
     ) -> None:
         self.name = name
         self.source = source
-        self.graph = graph
         self.accuracy = float(accuracy)
         self.variants: tuple[Variant, ...] = tuple(variants)
         #: Layers with their own mapping (MAESTRO ``Dataflow`` blocks): layer name → directive
         #: list. The cost model costs such a layer with it instead of the accelerator's dataflow.
         self.layer_dataflows: dict[str, str] = dict(layer_dataflows or {})
-        _check_graph(graph, name=name, source=source)
+        self._graph: nx.DiGraph | None = None
+        self.layers: tuple[Layer, ...]
+        """Layers in stable topological order (file order for chains)."""
+        if isinstance(graph, LayerDag):
+            self._dag = graph
+            self.layers = _check_dag(graph, name=name, source=source)
+        else:
+            _check_graph(graph, name=name, source=source)
+            self._graph = graph
+            self._dag = LayerDag(
+                tuple(graph.nodes[n]["layer"] for n in graph.nodes),
+                tuple(tuple(graph.predecessors(n)) for n in graph.nodes),
+            )
+            self.layers = _sorted_layers(graph)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -105,28 +134,28 @@ class Model:
         layers = list(layers)
         given = kwargs.get("source")
         source = given if isinstance(given, str | os.PathLike) else None
-        graph = nx.DiGraph(name=name)
+        known: set[str] = set()
         for layer in layers:
-            if layer.name in graph:
+            if layer.name in known:
                 raise SpecError(
                     f"duplicate layer name '{layer.name}'",
                     source=source,
                     allowed="unique layer names per model",
                 )
-            graph.add_node(layer.name, layer=layer)
+            known.add(layer.name)
         if inputs is None:
-            graph.add_edges_from((a.name, b.name) for a, b in zip(layers, layers[1:], strict=False))
+            inputs = [()] + [(a.name,) for a in layers[:-1]]
         else:
             for layer, preds in zip(layers, inputs, strict=True):
                 for pred in preds:
-                    if pred not in graph:
+                    if pred not in known:
                         raise SpecError(
                             f"layer '{layer.name}' takes input from unknown layer '{pred}'",
                             source=source,
                             allowed="names of layers in the same model",
                         )
-                    graph.add_edge(pred, layer.name)
-        return cls(name, graph, **kwargs)  # type: ignore[arg-type]
+        dag = LayerDag(tuple(layers), tuple(tuple(p) for p in inputs))
+        return cls(name, dag, **kwargs)  # type: ignore[arg-type]
 
     def with_(self, **changes: object) -> Model:
         """A copy with some of name/accuracy/variants/source replaced (graph shared)."""
@@ -137,16 +166,33 @@ class Model:
         }
         name = str(changes.pop("name", self.name))
         kwargs.update(changes)
-        return Model(name, self.graph, **kwargs)  # type: ignore[arg-type]
+        copy = Model(name, self._dag, **kwargs)  # type: ignore[arg-type]
+        copy._graph = self._graph
+        return copy
 
     # -- views --------------------------------------------------------------------------------
 
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The DAG as a networkx ``DiGraph`` (built on first use; shared, read-only)."""
+        if self._graph is None:
+            self._graph = _digraph(self.name, self._dag)
+        return self._graph
+
     @cached_property
-    def layers(self) -> tuple[Layer, ...]:
-        """Layers in stable topological order (file order for chains)."""
-        order = {n: i for i, n in enumerate(self.graph.nodes)}
-        names = nx.lexicographical_topological_sort(self.graph, key=order.__getitem__)
-        return tuple(self.graph.nodes[n]["layer"] for n in names)
+    def _preds(self) -> dict[str, tuple[str, ...]]:
+        return {
+            layer.name: inputs
+            for layer, inputs in zip(self._dag.layers, self._dag.inputs, strict=True)
+        }
+
+    @cached_property
+    def _succs(self) -> dict[str, list[str]]:
+        succs: dict[str, list[str]] = {layer.name: [] for layer in self._dag.layers}
+        for name, preds in self._preds.items():
+            for pred in dict.fromkeys(preds):
+                succs[pred].append(name)
+        return succs
 
     @cached_property
     def layer_names(self) -> tuple[str, ...]:
@@ -167,14 +213,19 @@ class Model:
 
     @property
     def is_chain(self) -> bool:
-        return all(d <= 1 for _, d in self.graph.in_degree()) and all(
-            d <= 1 for _, d in self.graph.out_degree()
+        return all(len(set(p)) <= 1 for p in self._preds.values()) and all(
+            len(s) <= 1 for s in self._succs.values()
         )
 
     def predecessors(self, layer: str | int) -> list[str]:
         """Names of the layers feeding ``layer`` (a name or an index), in layer order."""
         name = self.layer_names[layer] if isinstance(layer, int) else layer
-        return sorted(self.graph.predecessors(name), key=self._index.__getitem__)
+        return sorted(set(self._preds[name]), key=self._index.__getitem__)
+
+    def successors(self, layer: str | int) -> list[str]:
+        """Names of the layers ``layer`` (a name or an index) feeds, in layer order."""
+        name = self.layer_names[layer] if isinstance(layer, int) else layer
+        return sorted(self._succs[name], key=self._index.__getitem__)
 
     def index_of(self, name: str) -> int:
         try:
@@ -185,7 +236,7 @@ class Model:
             ) from None
 
     def __len__(self) -> int:
-        return self.graph.number_of_nodes()
+        return len(self._dag.layers)
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -213,12 +264,14 @@ class Model:
                 source=self.source,
                 allowed=f"a non-empty range within 0..{len(self)}",
             )
-        graph = nx.DiGraph(name=self.name)
-        graph.add_nodes_from((n, self.graph.nodes[n]) for n in names)
-        graph.add_edges_from(self.graph.subgraph(names).edges)
+        kept = set(names)
+        dag = LayerDag(
+            tuple(self.layers[self._index[n]] for n in names),
+            tuple(tuple(p for p in self._preds[n] if p in kept) for n in names),
+        )
         return Model(
             f"{self.name}[{names[0]}:{names[-1]}]",
-            graph,
+            dag,
             accuracy=self.accuracy,
             source=self.source,
         )
@@ -267,6 +320,8 @@ class Model:
         ``stride`` and ``padding`` are strings as in the model CSV format (``"2"`` or ``"2x1"``;
         ``"xrbench"`` or ``"1"``/``"1x0"``); ``inputs`` is the ';'-joined predecessor names.
         """
+        import pandas as pd  # lazy: listing and costing models needs no pandas
+
         arrays = self._dim_arrays()
         frame = pd.DataFrame(
             {
@@ -298,9 +353,67 @@ def format_padding(padding: str | tuple[int, int]) -> str:
     return padding if isinstance(padding, str) else format_pair(padding)
 
 
+def _check_dag(dag: LayerDag, *, name: str, source: str | None) -> tuple[Layer, ...]:
+    """Check a :class:`LayerDag` and return its layers in stable topological order.
+
+    When every layer's producers come before it (the readers' order), that order is the answer
+    and no graph library is needed; otherwise networkx sorts the graph and finds any cycle."""
+    if not dag.layers:
+        raise SpecError(f"model '{name}' has no layers", source=source)
+    if len(dag.inputs) != len(dag.layers):
+        raise SpecError(
+            f"model '{name}': {len(dag.layers)} layers but {len(dag.inputs)} input lists",
+            source=source,
+            allowed="one input list per layer",
+        )
+    seen: set[str] = set()
+    ordered = True
+    for layer, inputs in zip(dag.layers, dag.inputs, strict=True):
+        if not isinstance(layer, Layer):
+            raise SpecError(f"model '{name}': {layer!r} is not a Layer", source=source)
+        if layer.name in seen:
+            raise SpecError(
+                f"duplicate layer name '{layer.name}'",
+                source=source,
+                allowed="unique layer names per model",
+            )
+        ordered = ordered and all(p in seen for p in inputs)
+        seen.add(layer.name)
+    if ordered:
+        return dag.layers
+    graph = _digraph(name, dag)
+    _check_graph(graph, name=name, source=source)
+    return _sorted_layers(graph)
+
+
+def _digraph(name: str, dag: LayerDag) -> nx.DiGraph:
+    """The networkx graph of ``dag`` (networkx imported here: only graph features need it)."""
+    import networkx as nx
+
+    graph = nx.DiGraph(name=name)
+    for layer in dag.layers:
+        graph.add_node(layer.name, layer=layer)
+    for layer, inputs in zip(dag.layers, dag.inputs, strict=True):
+        graph.add_edges_from((pred, layer.name) for pred in inputs)
+    return graph
+
+
+def _sorted_layers(graph: nx.DiGraph) -> tuple[Layer, ...]:
+    """Layers in stable topological order: among ready layers, the one inserted first."""
+    import networkx as nx
+
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    names = nx.lexicographical_topological_sort(graph, key=order.__getitem__)
+    return tuple(graph.nodes[n]["layer"] for n in names)
+
+
 def _check_graph(graph: object, *, name: str, source: str | None) -> None:
+    import networkx as nx
+
     if not isinstance(graph, nx.DiGraph):
-        raise SpecError(f"model '{name}' graph is {type(graph).__name__}, expected nx.DiGraph")
+        raise SpecError(
+            f"model '{name}' graph is {type(graph).__name__}, expected a LayerDag or nx.DiGraph"
+        )
     if graph.number_of_nodes() == 0:
         raise SpecError(f"model '{name}' has no layers", source=source)
     for node, data in graph.nodes(data=True):
@@ -358,10 +471,10 @@ def check_shapes(model: Model) -> Model:
     broadcasting operands of an element-wise layer. Skipped for layers with ``padding="xrbench"``.
     """
     for name in model.layer_names:
-        layer = model.graph.nodes[name]["layer"]
+        layer = model[name]
         if layer.padding == "xrbench":
             continue
-        preds = [model.graph.nodes[p]["layer"] for p in model.predecessors(name)]
+        preds = [model[p] for p in model.predecessors(name)]
         if preds and not _inputs_fit(preds, layer):
             got = ", ".join(f"'{p.name}' {p.N}x{p.K}x{p.out_y}x{p.out_x}" for p in preds)
             raise SpecError(

@@ -77,11 +77,10 @@ def scale_channels(value: int, factor: float) -> int:
 
 def scale_width(model: Model, factor: float, *, name: str | None = None) -> Model:
     """Scale channel counts by ``factor`` (see module docstring)."""
-    graph = model.graph
     new_layers = []
     for layer in model.layers:
-        is_input = graph.in_degree(layer.name) == 0
-        is_output = graph.out_degree(layer.name) == 0
+        is_input = not model.predecessors(layer.name)
+        is_output = not model.successors(layer.name)
         c = layer.C if is_input else scale_channels(layer.C, factor)
         k = layer.K if is_output else scale_channels(layer.K, factor)
         groups = layer.groups
