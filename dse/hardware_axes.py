@@ -1,7 +1,8 @@
 """Building a design point's system: the base system with the point's hardware axis values applied.
 
-Every modified system is checked by the hardware loader's own rules
-(:func:`validate_system_values`).
+Which fields an axis may set, and their types and bounds, come from the hardware spec models
+(:data:`dse.spec.ACCELERATOR_FIELDS`, read off :class:`hardware_db.schema.AcceleratorSpec`); every
+modified system is checked by the hardware loader's own rules (:func:`validate_system_values`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def _set_accelerator_field(acc: Any, fld: str, value: Any) -> Any:
         return replace(acc, dataflow=presets("dataflow")[value])
     if fld == "energy":
         return replace(acc, energy=presets("energy")[value])
+    if fld.startswith("fmap_compression."):
+        ratios = dict(zip(("input", "output"), acc.fmap_compression, strict=True))
+        ratios[fld.split(".", 1)[1]] = value
+        return replace(acc, fmap_compression=(ratios["input"], ratios["output"]))
     if "." in fld:
         level, attr = fld.split(".", 1)
         return replace(acc, **{level: replace(getattr(acc, level), **{attr: value})})

@@ -13,69 +13,148 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
 from hardware_db import dataflow as dataflow_presets
 from hardware_db import energy as energy_presets
+from hardware_db.schema import AcceleratorSpec, SystemSpec, sweep_fields
+from rtmm.limits import INT64_MAX, MAX_HORIZON_MS, MAX_POINTS
+from rtmm.validation import unwrap
 
-#: Accelerator fields a hardware axis may set, with their value kind.
-ACCELERATOR_FIELDS: dict[str, str] = {
-    "num_pes": "pos_int",
-    "dataflow": "dataflow",
-    "energy": "energy",
-    "clock_hz": "pos_float",
-    "l1_bytes_per_pe": "pos_int",
-    "l2_bytes": "pos_int",
-    "offchip_bw_words_per_cycle": "pos_int",
-    "word_bytes": "pos_int",
-    "noc_top.bw_words_per_cycle": "pos_int",
-    "noc_top.latency_cycles": "nonneg_int",
-    "noc_top.multicast": "bool",
-    "noc_col.bw_words_per_cycle": "pos_int",
-    "noc_col.latency_cycles": "nonneg_int",
-    "noc_col.multicast": "bool",
-}
-#: System-level axis fields.
-SYSTEM_FIELDS: dict[str, str] = {"offchip_bw_words_per_cycle": "pos_int", "pe_split": "fraction"}
-
-MODES = ("xrbench", "native")
-ANALYSES = ("maestro", "native")
-SAMPLE_METHODS = ("lhs", "random")
-EXECUTORS = ("local", "dask", "serial")
 DEFAULT_HORIZON_MS = 700.0
+#: Bounds the CLI flags share with the spec (``--workers``, ``--batch-size``).
+MAX_WORKERS = 1024
+MAX_BATCH_SIZE = 1_000_000
 
-_TOP_KEYS = (
-    "name",
-    "base_system",
-    "axes",
-    "scenarios",
-    "policies",
-    "modes",
-    "seeds",
-    "cascade_probabilities",
-    "horizon_ms",
-    "analysis",
-    "sample",
-    "executor",
-    "batch_size",
-    "evaluator",
-)
-_ACCEL_RE = re.compile(r"^accelerators\[(\*|\d+)\]\.(.+)$")
-_KIND_ALLOWED = {
-    "pos_int": "integers >= 1",
-    "nonneg_int": "integers >= 0",
-    "pos_float": "numbers > 0",
-    "bool": "true or false",
-    "fraction": "numbers strictly between 0 and 1",
-    "probability": "numbers from 0 to 1",
-    "dataflow": "dataflow preset names",
-    "energy": "energy preset names",
-    "str": "names (strings)",
-    "int": "integers",
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+_Label = Annotated[
+    str,
+    Field(strict=True, pattern=r"\S", json_schema_extra={"pattern_name": "name",
+                                                          "allowed": "names (non-empty strings)"}),
+]  # fmt: skip
+_Seed = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX)]
+
+
+# --------------------------------------------------------------------------------------------
+# Spec models: the types and bounds of every field of a sweep file, stated once
+# --------------------------------------------------------------------------------------------
+
+
+class PointValues(BaseModel):
+    """One value of each non-hardware axis (every axis is a list of such values)."""
+
+    model_config = _FROZEN
+
+    base_system: _Label = Field(description="library system name or system file")
+    scenarios: _Label = Field(description="built-in scenario name or scenario file")
+    policies: _Label = Field(description="scheduling policy name")
+    modes: Literal["xrbench", "native"] = Field(description="simulator engine mode")
+    seeds: _Seed = Field(description="random seed")
+    horizon_ms: Annotated[
+        float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_HORIZON_MS)
+    ] = Field(description="simulated time per run, ms")
+    analysis: Literal["maestro", "native"] = Field(description="cost analysis")
+    cascade_probabilities: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)] = (
+        Field(description="trigger probability of every cascaded model")
+    )
+
+
+class SweepOnlyAxes(BaseModel):
+    """Hardware axes that are not fields of a hardware file."""
+
+    model_config = _FROZEN
+
+    pe_split: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, lt=1)] = Field(
+        description="fraction of a two-accelerator system's PEs given to accelerator 0"
+    )
+
+
+class SampleModel(BaseModel):
+    """``sample: {method, n, seed}``: a seeded subset of the cross product."""
+
+    model_config = _FROZEN
+
+    method: Literal["lhs", "random"]
+    n: Annotated[int, Field(strict=True, ge=1, le=MAX_POINTS)] = Field(description="points")
+    seed: _Seed = 0
+
+
+class ExecutorModel(BaseModel):
+    """``executor``: a name or ``{name, workers, address}`` (the CLI may override each)."""
+
+    model_config = _FROZEN
+
+    name: Literal["local", "dask", "serial"] = "local"
+    workers: Annotated[int, Field(strict=True, ge=1, le=MAX_WORKERS)] | None = None
+    address: (
+        Annotated[
+            str,
+            Field(strict=True, pattern=r"^\w+://\S+$", json_schema_extra={
+                "pattern_name": "address", "allowed": "a scheduler address like tcp://HOST:PORT"}),
+        ]
+        | None
+    ) = None  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_only(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class SweepFile(BaseModel):
+    """The top level of a sweep file. Axes (``base_system`` ... ``analysis``) are a list,
+    ``{values: [...]}``, ``{start, stop, step}`` or one value, each value checked by
+    :class:`PointValues`; ``axes`` maps hardware field paths to such axes."""
+
+    model_config = _FROZEN
+
+    name: Annotated[str, Field(strict=True)] = ""
+    base_system: Any
+    axes: dict[str, Any] | None = None
+    scenarios: Any
+    policies: Any
+    modes: Any = "xrbench"
+    seeds: Any = 0
+    cascade_probabilities: Any = None
+    horizon_ms: Any = DEFAULT_HORIZON_MS
+    analysis: Any = None
+    sample: SampleModel | None = None
+    executor: ExecutorModel | None = None
+    batch_size: Annotated[int, Field(strict=True, ge=1, le=MAX_BATCH_SIZE)] | None = None
+    evaluator: (
+        Annotated[
+            str,
+            Field(strict=True, pattern=r"^[\w.]+:\w+$", json_schema_extra={
+                "pattern_name": "evaluator", "allowed": "module.path:function"}),
+        ]
+        | None
+    ) = None  # fmt: skip
+
+
+def _choices(model: type[BaseModel], name: str) -> tuple[str, ...]:
+    return get_args(unwrap(model.model_fields[name].annotation)[0])
+
+
+MODES = _choices(PointValues, "modes")
+ANALYSES = _choices(PointValues, "analysis")
+SAMPLE_METHODS = _choices(SampleModel, "method")
+EXECUTORS = _choices(ExecutorModel, "name")
+
+#: Accelerator fields a hardware axis may set (``accelerators[i].PATH``), read off the hardware
+#: model: path -> (model, field) whose type and bounds check the axis values.
+ACCELERATOR_FIELDS: dict[str, tuple[type[BaseModel], str]] = sweep_fields(AcceleratorSpec)
+#: System-level axis fields: the system model's numbers, and ``pe_split``.
+SYSTEM_FIELDS: dict[str, tuple[type[BaseModel], str]] = {
+    **sweep_fields(SystemSpec),
+    **sweep_fields(SweepOnlyAxes),
 }
+
+_TOP_KEYS = tuple(SweepFile.model_fields)
+_ACCEL_RE = re.compile(r"^accelerators\[(\*|\d+)\]\.(.+)$")
 
 
 # --------------------------------------------------------------------------------------------

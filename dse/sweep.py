@@ -26,9 +26,11 @@ A sweep spec is a YAML file::
 Hardware axis fields (``i`` is an accelerator index or ``*`` for every accelerator):
 
 - ``offchip_bw_words_per_cycle``: the shared off-chip bandwidth; also sets every accelerator's port.
-- ``accelerators[i].FIELD`` with FIELD one of :data:`ACCELERATOR_FIELDS` (an accelerator whose PE
-  count or dataflow changes gets the loader's default ``array_shape``; ``dataflow`` and ``energy``
-  take preset names). Every modified system is validated by the hardware loader's rules.
+- ``accelerators[i].FIELD`` with FIELD one of :data:`ACCELERATOR_FIELDS` — every number, flag and
+  preset of the hardware model :class:`hardware_db.schema.AcceleratorSpec`, whose field
+  constraints check the axis values (an accelerator whose PE count or dataflow changes gets the
+  loader's default ``array_shape``; ``dataflow`` and ``energy`` take preset names). Every modified
+  system is validated by the hardware loader's rules.
 - ``pe_split``: the fraction of the system's total PEs given to accelerator 0 of a two-accelerator
   system (the rest go to accelerator 1), applied after every other axis.
 

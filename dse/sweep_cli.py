@@ -8,16 +8,25 @@ import difflib
 import sys
 
 import pandas as pd
+from pydantic import BaseModel
 
 from dse.executors import EXECUTOR_NAMES, make_executor
 from dse.pareto import pareto_front, parse_objectives
 from dse.runner import run_sweep
+from dse.spec import ExecutorModel, SweepFile
 from dse.store import load
 from dse.sweep import load_spec
 from rtmm.errors import SpecError
 from rtmm.fileio import atomic_write_csv
+from rtmm.validation import field_checker, flag_help, validate
 from scheduler.outputs import engine_label
 from scheduler.pipeline import default_analysis
+
+#: Flags that set a field of the sweep spec: their bounds (and help) come from the spec model.
+FLAG_FIELDS: dict[str, tuple[type[BaseModel], str]] = {
+    "workers": (ExecutorModel, "workers"),
+    "batch_size": (SweepFile, "batch_size"),
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="where to run (default: the spec's, else local)",
     )
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help=flag_help(*FLAG_FIELDS["workers"], "worker processes"),
+    )
     p.add_argument(
         "--scheduler-address",
         default=None,
@@ -44,7 +59,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a running dask scheduler (implies --executor dask)",
     )
     p.add_argument("--resume", action="store_true", help="continue a sweep already in the store")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="points per task")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help=flag_help(*FLAG_FIELDS["batch_size"], "points per task"),
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
     p.set_defaults(func=handle_sweep)
 
@@ -76,13 +97,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
-    for flag, value, most in (("--workers", args.workers, 1024),
-                              ("--batch-size", args.batch_size, 1_000_000)):  # fmt: skip
-        if value is not None and not 1 <= value <= most:
-            raise SpecError(
-                f"must be in 1..{most}, got {value}", source="<cli>", field=flag,
-                allowed=f"integers 1..{most}",
-            )  # fmt: skip
+    for key, value in (("workers", args.workers), ("batch_size", args.batch_size)):
+        if value is not None:
+            flag = "--" + key.replace("_", "-")
+            validate(field_checker(*FLAG_FIELDS[key]), value, source="<cli>", prefix=flag)
     name = args.executor or ("dask" if args.scheduler_address else spec.executor.name)
     address = args.scheduler_address or (spec.executor.address if name == "dask" else None)
     workers = args.workers or spec.executor.workers

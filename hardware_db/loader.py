@@ -54,7 +54,9 @@ unknown keys, duplicate keys, wrong types (``true`` is not an integer), non-posi
 infinite numbers, unknown presets and malformed directive lists (unknown dimension, a dimension
 mapped twice at one cluster level, Cluster sizes multiplying to more than ``num_pes``, no map
 directive) are rejected with a one-line :class:`rtmm.errors.SpecError` naming the file, the
-field path and what is allowed.
+field path and what is allowed. Each field's type and bounds are stated once, on the spec models
+of :mod:`hardware_db.schema` (``AcceleratorSpec``, ``SystemSpec``, ...), which check a document
+before :mod:`hardware_db.factory` builds the frozen dataclasses.
 
 :func:`dump_system` / :func:`dump_accelerator` write this format (presets by name, everything
 explicit) such that load → dump → load gives an equal object.

@@ -482,7 +482,7 @@ CASES: list[Case] = [
          ["sweep", "sw.yaml", "--store", "r.sqlite", "--scheduler-address", "tcp://no port here"],
          ["--scheduler-address", "HOST:PORT"], ["r.sqlite"]),
     Case("sweep-workers-huge", {"sw.yaml": SWEEP_OK},
-         ["sweep", "sw.yaml", "--store", "r.sqlite", "--workers", "1" + "0" * 20], ["--workers", "1..1024"], ["r.sqlite"]),
+         ["sweep", "sw.yaml", "--store", "r.sqlite", "--workers", "1" + "0" * 20], ["--workers", "integers from 1 to 1024"], ["r.sqlite"]),
     Case("pareto-corrupted-store", {"r.sqlite": lambda: _store_bytes()[:100] + b"\x13" * 4000},
          ["pareto", "r.sqlite"], ["r.sqlite", "store"]),
     Case("pareto-wrong-schema-store", {"r.sqlite": lambda: _sqlite_bytes("CREATE TABLE points (seq INTEGER)")},

@@ -13,7 +13,16 @@ import pytest
 from dse import cli
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("pandas", "matplotlib", "scipy", "networkx", "dse.store", "costmodel", "scheduler")
+HEAVY = (
+    "pandas",
+    "matplotlib",
+    "scipy",
+    "networkx",
+    "pydantic",
+    "dse.store",
+    "costmodel",
+    "scheduler",
+)
 
 
 def registered(module: str) -> dict[str, str]:

@@ -247,6 +247,6 @@ def test_cascade_probability_axis_changes_vr_gaming(cost_stack):
     assert m[0]["not_triggered"] > 0 and m[1]["not_triggered"] == 0
     assert m[0]["released"] < m[1]["released"]
     assert m[2] == m[3]
-    with pytest.raises(SpecError, match="bad value 1.5") as err:
+    with pytest.raises(SpecError, match="must be <= 1, got 1.5") as err:
         _spec(cascade_probabilities=[0.5, 1.5])
     assert str(err.value).startswith("sweep.yaml: cascade_probabilities: ")

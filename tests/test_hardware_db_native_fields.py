@@ -49,7 +49,7 @@ def test_existing_files_dump_unchanged_and_new_fields_round_trip():
         ("fmap_compression: {inputs: 0.5}\n", "fmap_compression: unknown key 'inputs'"),
         ("fmap_compression: {output: 0}\n", "fmap_compression.output: must be > 0"),
         ("double_buffered: 1\n", "double_buffered: must be true or false"),
-        ("offchip_clock_hz: -5.0\n", "offchip_clock_hz: must be > 0"),
+        ("offchip_clock_hz: -5.0\n", "offchip_clock_hz: must be >= 1000"),
         ("l2_weight_bytes: 4194304\n", "l2_weight_bytes: must be < l2_bytes (4194304)"),
     ],
 )

@@ -74,4 +74,4 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys):
     bad.write_text("models:\n  - {model: ES_RITNet, fps: -5}\n")
     assert main(["scenarios", "show", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "fps = -5.0" in err and err.count("\n") == 1
+    assert "models[0].fps: must be >= 0.001, got -5" in err and err.count("\n") == 1

@@ -22,6 +22,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import pandas as pd
@@ -32,6 +33,9 @@ from rtmm.names import unknown_name
 from workloads import zoo
 from workloads.importers.maestro import parse_networks
 from workloads.model import Model
+
+if TYPE_CHECKING:
+    from workloads.scenario_spec import ScenarioEntrySpec
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "scenarios"
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".m")
@@ -129,19 +133,22 @@ class Scenario:
         return pd.DataFrame(rows)
 
 
-#: Frame rates a scenario may request. Above 10 kHz the per-frame jobs alone (one per layer per
-#: frame) outgrow any horizon worth simulating; below one frame per 1000 s the period overflows
-#: the horizons the simulator handles (and denormal rates give infinite periods).
-MIN_FPS = 1e-3
-MAX_FPS = 1e4
+def check_field(name: str, value: object, *, source: str, prefix: str) -> None:
+    """Check one value against the bounds of scenario entry field ``name`` (one-line error)."""
+    from workloads.scenario_spec import check_entry_field  # lazy: pydantic only when checking
+
+    check_entry_field(name, value, source=source, prefix=prefix)
 
 
 def validate_scenario(scenario: Scenario) -> Scenario:
     """Check a scenario; return it or raise :class:`SpecError`/:class:`UnknownNameError`.
 
     Rules: at least one model; no duplicate model ids; every model known (inline, or in the zoo);
-    FPS in [:data:`MIN_FPS`, :data:`MAX_FPS`]; probability in [0, 1] and only below 1 for cascaded
-    models; every parent is a model of the scenario, not the model itself; no cascade cycle.
+    FPS and probability within the bounds of
+    :class:`~workloads.scenario_spec.ScenarioEntrySpec`; probability below 1 only
+    for cascaded models; every parent is a model of the scenario, not the model itself; no cascade
+    cycle. (A YAML file is checked by :class:`~workloads.scenario_spec.ScenarioFileSpec` first; an
+    XRBench ``.m`` file or a scenario built in code only here.)
     """
     src = scenario.source or f"scenario '{scenario.name}'"
     if not scenario.models:
@@ -168,17 +175,8 @@ def validate_scenario(scenario: Scenario) -> Scenario:
                 field=where,
                 extra="(zoo models) or 'file: PATH'",
             )
-        if not _is_number(m.fps) or not MIN_FPS <= m.fps <= MAX_FPS:
-            raise SpecError(
-                f"fps = {m.fps!r}",
-                source=src,
-                field=where,
-                allowed=f"a number from {MIN_FPS:g} to {MAX_FPS:g}",
-            )
-        if not _is_number(m.probability) or not (0.0 <= m.probability <= 1.0):
-            raise SpecError(
-                f"probability = {m.probability!r}", source=src, field=where, allowed="0 <= p <= 1"
-            )
+        for key in ("fps", "probability"):
+            check_field(key, getattr(m, key), source=src, prefix=f"{where}.{key}")
         if m.parent is None and m.probability != 1.0:
             raise SpecError(
                 f"probability = {m.probability} without a parent",
@@ -212,101 +210,32 @@ def validate_scenario(scenario: Scenario) -> Scenario:
     return scenario
 
 
-def _is_number(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and not (isinstance(value, float) and math.isnan(value))
-    )
-
-
-_MODEL_KEYS = {"model", "file", "fps", "parent", "probability"}
-_TOP_KEYS = {"name", "description", "models"}
-
-
 def parse_scenario_data(
     data: object, *, name: str, source: str, base_dir: Path | None = None
 ) -> Scenario:
-    """Build and validate a scenario from parsed YAML data."""
-    if not isinstance(data, dict):
-        raise SpecError(
-            "expected a mapping at top level",
-            source=source,
-            allowed="keys " + ", ".join(sorted(_TOP_KEYS)),
-        )
-    unknown = set(map(str, data)) - _TOP_KEYS
-    if unknown:
-        raise SpecError(
-            f"unknown key '{sorted(unknown)[0]}'",
-            source=source,
-            allowed=", ".join(sorted(_TOP_KEYS)),
-        )
-    scn_name = data.get("name", name)
-    if not isinstance(scn_name, str) or not scn_name:
-        raise SpecError(
-            f"name = {scn_name!r}", source=source, field="name", allowed="a non-empty string"
-        )
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise SpecError("description must be a string", source=source, field="description")
-    entries = data.get("models")
-    if not isinstance(entries, list) or not entries:
-        raise SpecError("'models' must be a non-empty list", source=source, field="models")
-    models = tuple(
-        _scenario_model(entry, source=source, where=f"models[{i}]", base_dir=base_dir)
-        for i, entry in enumerate(entries)
-    )
-    return validate_scenario(Scenario(scn_name, models, description, source))
+    """Build and validate a scenario from parsed YAML data (the file's spec model, then the
+    rules of :func:`validate_scenario`)."""
+    from workloads.scenario_spec import validate_file  # lazy: pydantic only when reading files
+
+    doc = validate_file(data, source=source)
+    models = tuple(_scenario_model(entry, base_dir) for entry in doc.models)
+    return validate_scenario(Scenario(doc.name or name, models, doc.description, source))
 
 
-def _scenario_model(
-    entry: object, *, source: str, where: str, base_dir: Path | None
-) -> ScenarioModel:
-    if not isinstance(entry, dict):
-        raise SpecError(
-            "expected a mapping",
-            source=source,
-            field=where,
-            allowed="keys " + ", ".join(sorted(_MODEL_KEYS)),
-        )
-    unknown = set(map(str, entry)) - _MODEL_KEYS
-    if unknown:
-        raise SpecError(
-            f"unknown key '{sorted(unknown)[0]}'",
-            source=source,
-            field=where,
-            allowed=", ".join(sorted(_MODEL_KEYS)),
-        )
-    for key in ("model", "parent", "file"):
-        if key in entry and not isinstance(entry[key], str):
-            raise SpecError(
-                f"{key} = {entry[key]!r}", source=source, field=f"{where}.{key}", allowed="a string"
-            )
+def _scenario_model(entry: ScenarioEntrySpec, base_dir: Path | None) -> ScenarioModel:
+    """A :class:`ScenarioModel` from a checked entry (its model file loaded, if any)."""
     inline = None
-    if "file" in entry:
-        path = Path(entry["file"])
+    if entry.file is not None:
+        path = Path(entry.file)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         inline = zoo.load_file(path)
-    model_id = entry.get("model") or (inline.name if inline is not None else None)
-    if not model_id:
-        raise SpecError(
-            "missing 'model'", source=source, field=where, allowed="model: ZOO_ID or file: PATH"
-        )
-    if "fps" not in entry:
-        raise SpecError("missing 'fps'", source=source, field=where)
-    fps = entry["fps"]
-    probability = entry.get("probability", 1.0)
-    for key, value in (("fps", fps), ("probability", probability)):
-        if not _is_number(value) or (isinstance(value, int) and abs(value) > 2**53):
-            raise SpecError(
-                f"{key} = {value!r}", source=source, field=f"{where}.{key}", allowed="a number"
-            )
+    model_id = entry.model or (inline.name if inline is not None else "")
     return ScenarioModel(
         model_id=model_id,
-        fps=float(fps),
-        parent=entry.get("parent"),
-        probability=float(probability),
+        fps=entry.fps,
+        parent=entry.parent,
+        probability=entry.probability,
         model=inline,
     )
 
