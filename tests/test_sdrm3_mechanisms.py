@@ -85,12 +85,12 @@ def test_efficient_accelerator_chosen_only_when_the_deadline_keeps_its_slack(per
     # laxity (>= 75 %): it is chosen for energy. At 16 ms a1 still meets the deadline but keeps
     # only 6 of the 11 ms (< 75 %): a0 is chosen.
     v = _variant("A", [[5_000_000, 10_000_000]], [[4.0, 1.0]])
-    pol = SDRM3(tuner=False, urgency="laxity", energy_slack=0.75)
+    pol = SDRM3(tuner=False, urgency="laxity", energy_term="energy", energy_slack=0.75, defer=False)
     _, state = _setup([v], [period], policy=pol)
     (d,) = pol.decide(state)
     assert isinstance(d, Dispatch) and d.accelerator == expected
     # without the slack rule the energy term alone sends it to a1 in both cases
-    plain = SDRM3(tuner=False, urgency="laxity")
+    plain = SDRM3(tuner=False, urgency="laxity", energy_term="energy", defer=False)
     _, state = _setup([v], [period], policy=plain)
     assert plain.decide(state)[0].accelerator == 1
 
@@ -98,7 +98,7 @@ def test_efficient_accelerator_chosen_only_when_the_deadline_keeps_its_slack(per
 def test_unsafe_pair_still_uses_an_idle_accelerator():
     # two jobs, both tight: each prefers a0 (fast); the second still gets a1 rather than waiting
     v = _variant("A", [[5_000_000, 9_000_000]], [[4.0, 1.0]])
-    pol = SDRM3(tuner=False, urgency="laxity", energy_slack=0.9)
+    pol = SDRM3(tuner=False, urgency="laxity", energy_slack=0.9, defer=False)
     jobs = [_job(0, v, 12.0), _job(0, v, 12.0, frame=1, release=0.0)]
     _, state = _setup([v], [12.0], policy=pol, ready=jobs)
     decisions = pol.decide(state)
@@ -117,8 +117,8 @@ def _defer_case(periods, *, loaded=True, running_rest_ms=0.0):
     big = _variant("R", [[4_000_000, 4_000_000], [max(rest, 1), max(rest, 1)]], [[1.0, 1.0]] * 2)
     run = _job(0, big, 20.0, frame=9)
     run.next_layer = 1 if rest else 2
-    pol = SDRM3(tuner=False, urgency="laxity", defer=True, defer_margin=0.5,
-                defer_when_loaded=loaded)  # fmt: skip
+    pol = SDRM3(tuner=False, urgency="laxity", energy_term="energy", defer=True,
+                defer_margin=0.5, defer_when_loaded=loaded, defer_load=1.0)  # fmt: skip
     _, state = _setup([v], [100.0], policy=pol, ready=jobs, running=[run, None],
                       busy=[2.0, 0.0])  # fmt: skip
     return jobs, pol.decide(state)
@@ -209,7 +209,7 @@ def test_sdrm3_admission_drops_the_cheap_frame_when_overloaded():
     jobs = [_job(0, a, 10.0), _job(1, b, 40.0, release=-30.0)]
     run = _job(0, a, 10.0, frame=5)
     run.next_layer = 1  # its one block is running: nothing left after it
-    pol = SDRM3(tuner=False, urgency="laxity", admission=True)
+    pol = SDRM3(tuner=False, urgency="laxity", admission=True, defer=False)
     _, state = _setup([a, b], [10.0, 40.0], policy=pol, ready=jobs, running=[None, run],
                       busy=[0.0, 9.0])  # fmt: skip
     decisions = pol.decide(state)
@@ -218,10 +218,25 @@ def test_sdrm3_admission_drops_the_cheap_frame_when_overloaded():
     assert drops == [jobs[0]] and dispatched == [jobs[1]]
 
 
+def test_model_starvation_favours_the_model_that_lost_frames():
+    # two identical jobs of two models, one idle accelerator; model 1 lost half its frames so far
+    v = [_variant(n, [[2_000_000, 2_000_000]], [[1.0, 1.0]]) for n in ("A", "B")]
+    for mode, first in (("job", 0), ("model", 1)):
+        pol = SDRM3(tuner=False, urgency="laxity", starvation=mode, defer=False)
+        _, state = _setup(v, [20.0, 20.0], policy=pol, running=[_job(0, v[0], 20.0), None],
+                          busy=[5.0, 0.0])  # fmt: skip
+        state.metrics.released[:] = [4, 4]
+        state.metrics.dropped[:] = [0, 2]
+        (d,) = pol.decide(state)
+        assert d.job is state.ready[first]
+
+
 def test_new_options_are_validated():
     with pytest.raises(SimulationError, match="urgency"):
         SDRM3(urgency="slack")
     with pytest.raises(SimulationError, match="energy_term"):
         SDRM3(energy_term="power")
+    with pytest.raises(SimulationError, match="starvation"):
+        SDRM3(starvation="frame")
     with pytest.raises(SimulationError, match="energy_slack"):
         SDRM3(energy_slack=1.5)

@@ -24,6 +24,18 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   energy (``G_ja > 0``) when its most efficient accelerator is busy but the job, queued there
   behind the running block and the more urgent jobs already waiting for it, keeps at least
   ``defer_margin`` of its laxity (see :meth:`SDRM3._deferred`).
+  With ``defer_when_loaded=False`` nobody waits while the work due within the lookahead (the
+  ready and running jobs' best-case remaining work and the expected frames still to be released,
+  due within the longest period) exceeds ``defer_load`` x the accelerators' capacity by then:
+  under load an idle accelerator is worth more than the energy it would save.
+- Options measured on the tuning set and kept off unless the defaults say otherwise
+  (``benchmarks/RESULTS.md``, "Issue 12b"): *laxity* urgency (``urgency``, see
+  :mod:`~.sdrm3_terms`); the *affinity* energy term (``energy_term``); blocks cut where the layers'
+  cheapest accelerator changes (``cut_on_affinity``); *slack-aware energy placement*
+  (``energy_slack``: a pair that keeps less than that share of the job's laxity is taken only
+  after every pair that does, :func:`~.sdrm3_terms.slack_safe`); *overload-aware admission*
+  (``admission``: when the work due within the lookahead exceeds the capacity, shed the unstarted
+  frames that free the most work per unit of V lost, :func:`~.sdrm3_terms.shed_for_capacity`).
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
   ``block_fraction`` x the scenario's shortest period (at least one layer).
 
@@ -93,15 +105,17 @@ class SDRM3(Policy):
         block_fraction: float = 0.25,
         u_max: float = 10.0,
         eps_ms: float = 1e-3,
-        defer: bool = False,
+        defer: bool = True,
         defer_margin: float = 0.5,
         progress: bool = True,
-        urgency: str = "density",
-        energy_term: str = "energy",
+        urgency: str = "laxity",
+        energy_term: str = "affinity",
         energy_slack: float | None = None,
         admission: bool = False,
         cut_on_affinity: bool = False,
-        defer_when_loaded: bool = True,
+        defer_when_loaded: bool = False,
+        defer_load: float = 0.5,
+        starvation: str = "job",
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -124,6 +138,7 @@ class SDRM3(Policy):
         for name, value, allowed in (
             ("urgency", urgency, ("density", "laxity")),
             ("energy_term", energy_term, ("energy", "affinity")),
+            ("starvation", starvation, ("job", "model")),
         ):
             if value not in allowed:
                 raise SimulationError(
@@ -141,6 +156,8 @@ class SDRM3(Policy):
         self.admission = admission
         self.cut_on_affinity = cut_on_affinity
         self.defer_when_loaded = defer_when_loaded
+        self.defer_load = defer_load
+        self.starvation = starvation
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -199,6 +216,7 @@ class SDRM3(Policy):
                 urgency=self.urgency, energy_term=self.energy_term,
                 energy_slack=self.energy_slack, admission=self.admission,
                 cut_on_affinity=self.cut_on_affinity, defer_when_loaded=self.defer_when_loaded,
+                defer_load=self.defer_load, starvation=self.starvation,
             )  # fmt: skip
             options = {
                 "policy_factory": lambda: SDRM3(tuner=False, supernet=False, **static),
@@ -257,6 +275,10 @@ class SDRM3(Policy):
             scale_ms=self.min_period_ms, energy_term=self.energy_term,
             cut_on_affinity=self.cut_on_affinity,
         )  # fmt: skip
+        if self.starvation == "model":  # + the share of the model's frames lost so far
+            m = state.metrics
+            lost = (m.dropped + m.late) / np.maximum(m.released, 1)
+            terms.starvation[:] += lost[[j.model for j in terms.jobs]]
         feasible = terms.feasible
         self._now = now
         if self.progress:
@@ -265,7 +287,8 @@ class SDRM3(Policy):
         if self.energy_slack is not None:  # unsafe pairs only after every safe one (lexicographic)
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
-        if self.defer and not (self.defer_when_loaded is False and self._overloaded(jobs, state)):
+        loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
+        if self.defer and not loaded:
             scores = np.where(self._deferred(terms, state), -np.inf, scores)
         for i, k in greedy_pairs(scores):
             acc = int(terms.accelerators[k])
@@ -354,13 +377,13 @@ class SDRM3(Policy):
         shed = shed_for_capacity(*self._demand_items(jobs, state))
         return [jobs[i] for i in np.flatnonzero(shed[: len(jobs)])]
 
-    def _overloaded(self, jobs: list[Job], state: SchedulerState) -> bool:
-        """True if the work due within the lookahead (:meth:`_demand_items`) exceeds the capacity
-        at some deadline: then no accelerator may be left idle for energy's sake."""
+    def _overloaded(self, jobs: list[Job], state: SchedulerState, load: float = 1.0) -> bool:
+        """True if the work due within the lookahead (:meth:`_demand_items`) exceeds ``load`` x
+        the capacity at some deadline: then no accelerator may be left idle for energy's sake."""
         d, work, _, _, free = self._demand_items(jobs, state)
         order = np.argsort(d, kind="stable")
         cap = np.maximum(d[order][:, None] - free[None, :], 0.0).sum(axis=1)
-        return bool(np.any(np.cumsum(work[order]) > cap + 1e-9))
+        return bool(np.any(np.cumsum(work[order]) > load * cap + 1e-9))
 
     def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
         """``feasible`` extended with *progress pairs* (see the module docstring, decision 2)."""
