@@ -114,7 +114,7 @@ class SDRM3(Policy):
         admission: bool = False,
         cut_on_affinity: bool = False,
         defer_when_loaded: bool = False,
-        defer_load: float = 0.5,
+        defer_load: float = 0.75,
         starvation: str = "job",
         window_ms: float | None = None,
         tuner_options: dict | None = None,
