@@ -24,30 +24,46 @@ from dse.compare_stats import REFERENCE, overall, scenario_comparison
 from scheduler.metrics import geomean
 from scheduler.policies.sdrm3 import TUNING_SYSTEMS
 
-#: Candidate changes (parameters of ``sdrm3_static``); ``current`` is every new mechanism off.
+#: SDRM3 before issue 12b: density urgency, raw block energy, no deferral or admission.
+BEFORE: dict = {
+    "urgency": "density", "energy_term": "energy", "energy_slack": None, "admission": False,
+    "cut_on_affinity": False, "defer": False, "defer_when_loaded": True, "defer_load": 1.0,
+    "starvation": "job",
+}  # fmt: skip
+_LAX_DEFER = {"urgency": "laxity", "defer": True}
+_AFF = {"energy_term": "affinity"}
+
+#: Candidate changes, each relative to :data:`BEFORE` (``defaults`` = the policy's own defaults).
 VARIANTS: dict[str, dict] = {
-    "current": {
-        "urgency": "density",
-        "energy_term": "energy",
-        "energy_slack": None,
-        "admission": False,
-        "cut_on_affinity": False,
-        "defer": False,
+    "before": BEFORE,
+    "laxity": {**BEFORE, "urgency": "laxity"},
+    "affinity": {**BEFORE, **_AFF},
+    "admission": {**BEFORE, "admission": True},
+    "lax+admission": {**BEFORE, "urgency": "laxity", "admission": True},
+    "lax+slack0.5": {**BEFORE, "urgency": "laxity", "energy_slack": 0.5},
+    "lax+affinity": {**BEFORE, "urgency": "laxity", **_AFF},
+    "lax+cut": {**BEFORE, "urgency": "laxity", "cut_on_affinity": True},
+    "lax+defer": {**BEFORE, **_LAX_DEFER},
+    "lax+defer.75": {**BEFORE, **_LAX_DEFER, "defer_margin": 0.75},
+    "lax+aff+defer": {**BEFORE, **_LAX_DEFER, **_AFF},
+    "lax+cut+defer.75": {**BEFORE, **_LAX_DEFER, "cut_on_affinity": True, "defer_margin": 0.75},
+    **{
+        f"lax{aff}+defer/ol{load:g}": {
+            **BEFORE,
+            **_LAX_DEFER,
+            **(_AFF if aff else {}),
+            "defer_when_loaded": False,
+            "defer_load": load,
+        }
+        for aff in ("", "+aff")
+        for load in (1.0, 0.75, 0.5)
     },
-    "laxity": {"urgency": "laxity"},
-    "slack0.5": {"energy_slack": 0.5},
-    "affinity": {"energy_term": "affinity"},
-    "admission": {"admission": True},
-    "lax+slack0.5": {"urgency": "laxity", "energy_slack": 0.5},
-    "lax+affinity": {"urgency": "laxity", "energy_term": "affinity"},
-    "lax+cut": {"urgency": "laxity", "cut_on_affinity": True},
-    "lax+cut+defer": {"urgency": "laxity", "cut_on_affinity": True, "defer": True},
-    "lax+slack+defer": {"urgency": "laxity", "energy_slack": 0.5, "defer": True},
-    "lax+slack+cut+defer": {
-        "urgency": "laxity",
-        "energy_slack": 0.5,
-        "defer": True,
-        "cut_on_affinity": True,
+    "lax+defer/ol0.5+ms": {
+        **BEFORE,
+        **_LAX_DEFER,
+        "defer_when_loaded": False,
+        "defer_load": 0.5,
+        "starvation": "model",
     },
     "defaults": {},
 }
