@@ -24,23 +24,28 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   energy (``G_ja > 0``) when its most efficient accelerator is busy but the job, queued there
   behind the running block and the more urgent jobs already waiting for it, keeps at least
   ``defer_margin`` of its laxity (see :meth:`SDRM3._deferred`).
-  With ``defer_when_loaded=False`` nobody waits while the work due within the lookahead (the
-  ready and running jobs' best-case remaining work and the expected frames still to be released,
-  due within the longest period) exceeds ``defer_load`` x the accelerators' capacity by then:
+  With ``defer_when_loaded=False`` (the default) nobody waits while the work due within the
+  lookahead (the ready and running jobs' best-case remaining work and the expected frames still
+  to be released, due within the longest period) exceeds ``defer_load`` x the accelerators' capacity by then:
   under load an idle accelerator is worth more than the energy it would save.
-- Options measured on the tuning set and kept off unless the defaults say otherwise
-  (``benchmarks/RESULTS.md``, "Issue 12b"): *laxity* urgency (``urgency``, see
-  :mod:`~.sdrm3_terms`); the *affinity* energy term (``energy_term``); blocks cut where the layers'
-  cheapest accelerator changes (``cut_on_affinity``); *slack-aware energy placement*
+- Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
+  ``benchmarks/RESULTS.md``, "Issue 12b"). On by default: laxity urgency, the affinity term,
+  deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75; the rest is off. The options:
+  *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
+  (``energy_term``); blocks cut where the layers' cheapest accelerator changes
+  (``cut_on_affinity``); *slack-aware energy placement*
   (``energy_slack``: a pair that keeps less than that share of the job's laxity is taken only
   after every pair that does, :func:`~.sdrm3_terms.slack_safe`); *overload-aware admission*
   (``admission``: when the work due within the lookahead exceeds the capacity, shed the unstarted
-  frames that free the most work per unit of V lost, :func:`~.sdrm3_terms.shed_for_capacity`).
+  frames that free the most work per unit of V lost, :func:`~.sdrm3_terms.shed_for_capacity`);
+  *model-level starvation* (``starvation="model"``: F also counts the share of the model's frames
+  lost so far, so a model whose frames keep being dropped gains priority).
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
   ``block_fraction`` x the scenario's shortest period (at least one layer).
 
-Defaults of theta = (alpha, beta, gamma) are chosen on the tuning set
-(:data:`TUNING_SYSTEMS`, ``benchmarks/bench_compare.py --sweep``; the measurements are in
+Defaults of theta = (alpha, beta, gamma) and of the options are chosen on the tuning set
+(:data:`TUNING_SYSTEMS`, ``benchmarks/bench_compare.py --sweep`` and
+``benchmarks/bench_sdrm3_dev.py``; the measurements are in
 ``benchmarks/RESULTS.md``) and never on the held-out systems the comparison reports.
 
 ``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
