@@ -26,8 +26,8 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   ``defer_margin`` of its laxity (see :meth:`SDRM3._deferred`).
   With ``defer_when_loaded=False`` (the default) nobody waits while the work due within the
   lookahead (the ready and running jobs' best-case remaining work and the expected frames still
-  to be released, due within the longest period) exceeds ``defer_load`` x the accelerators' capacity by then:
-  under load an idle accelerator is worth more than the energy it would save.
+  to be released, due within the longest period) exceeds ``defer_load`` x the accelerators'
+  capacity by then: under load an idle accelerator is worth more than the energy it would save.
 - Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
   ``benchmarks/RESULTS.md``, "Issue 12b"). On by default: laxity urgency, the affinity term,
   deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75; the rest is off. The options:
