@@ -20,14 +20,32 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   jobs that can finish *only* on b, in deadline order from ``free_at``, one of them misses): the
   block is the longest one that keeps finishing on b possible, so j uses the contended b as little
   as it can. Otherwise j waits for b.
-- *Energy-aware deferral* (``defer=True``, off by default): a job is not started on an accelerator
-  that costs more energy (``G_ja > 0``) when its most efficient accelerator is busy but frees up
-  early enough for the job to finish there with ``defer_margin`` of its slack to spare.
+- *Energy-aware deferral* (``defer=True``): a job is not started on an accelerator that costs more
+  energy (``G_ja > 0``) when its most efficient accelerator is busy but the job, queued there
+  behind the running block and the more urgent jobs already waiting for it, keeps at least
+  ``defer_margin`` of its laxity (see :meth:`SDRM3._deferred`).
+  With ``defer_when_loaded=False`` (the default) nobody waits while the work due within the
+  lookahead (the ready and running jobs' best-case remaining work and the expected frames still
+  to be released, due within the longest period) exceeds ``defer_load`` x the accelerators'
+  capacity by then: under load an idle accelerator is worth more than the energy it would save.
+- Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
+  ``benchmarks/RESULTS.md``, "Issue 12b"). On by default: laxity urgency, the affinity term,
+  deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75; the rest is off. The options:
+  *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
+  (``energy_term``); blocks cut where the layers' cheapest accelerator changes
+  (``cut_on_affinity``); *slack-aware energy placement*
+  (``energy_slack``: a pair that keeps less than that share of the job's laxity is taken only
+  after every pair that does, :func:`~.sdrm3_terms.slack_safe`); *overload-aware admission*
+  (``admission``: when the work due within the lookahead exceeds the capacity, shed the unstarted
+  frames that free the most work per unit of V lost, :func:`~.sdrm3_terms.shed_for_capacity`);
+  *model-level starvation* (``starvation="model"``: F also counts the share of the model's frames
+  lost so far, so a model whose frames keep being dropped gains priority).
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
   ``block_fraction`` x the scenario's shortest period (at least one layer).
 
-Defaults of theta = (alpha, beta, gamma) are chosen on the tuning set
-(:data:`TUNING_SYSTEMS`, ``benchmarks/bench_compare.py --sweep``; the measurements are in
+Defaults of theta = (alpha, beta, gamma) and of the options are chosen on the tuning set
+(:data:`TUNING_SYSTEMS`, ``benchmarks/bench_compare.py --sweep`` and
+``benchmarks/bench_sdrm3_dev.py``; the measurements are in
 ``benchmarks/RESULTS.md``) and never on the held-out systems the comparison reports.
 
 ``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
@@ -45,22 +63,30 @@ import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.metrics import running_uxcost
-from scheduler.policies.base import Decision, Dispatch, Policy, RunContext
+from scheduler.policies.base import Decision, Dispatch, Drop, Policy, RunContext
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
     THETA_NAMES,
     PairTerms,
     Theta,
     cascade_latency_ms,
+    frame_loss,
     greedy_pairs,
     map_scores,
     pair_terms,
+    shed_for_capacity,
+    slack_safe,
     tuner_cycle,
     tuner_window_ms,
 )
 from scheduler.state import Job, RunningMetrics, SchedulerState, WindowMetrics
 from scheduler.supernet_selector import SupernetSelector
 from scheduler.tuner import Tuner
+
+#: Subtracted from the MapScore of a pair that would spend too much of the job's laxity
+#: (:func:`~.sdrm3_terms.slack_safe`): larger than any spread of MapScores, so such pairs are
+#: taken only when no safe pair is left, yet an idle accelerator is still used.
+UNSAFE_PENALTY = 1e6
 
 #: The systems SDRM3's defaults were chosen on; comparisons report on other systems only.
 TUNING_SYSTEMS = ("xrbench-4k-J", "xrbench-8k-J")
@@ -84,9 +110,17 @@ class SDRM3(Policy):
         block_fraction: float = 0.25,
         u_max: float = 10.0,
         eps_ms: float = 1e-3,
-        defer: bool = False,
-        defer_margin: float = 0.25,
+        defer: bool = True,
+        defer_margin: float = 0.5,
         progress: bool = True,
+        urgency: str = "laxity",
+        energy_term: str = "affinity",
+        energy_slack: float | None = None,
+        admission: bool = False,
+        cut_on_affinity: bool = False,
+        defer_when_loaded: bool = False,
+        defer_load: float = 0.75,
+        starvation: str = "job",
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -106,6 +140,29 @@ class SDRM3(Policy):
             raise SimulationError(
                 f"sdrm3: block_fraction {block_fraction}", source="<api>", allowed="0 < x <= 10"
             )
+        for name, value, allowed in (
+            ("urgency", urgency, ("density", "laxity")),
+            ("energy_term", energy_term, ("energy", "affinity")),
+            ("starvation", starvation, ("job", "model")),
+        ):
+            if value not in allowed:
+                raise SimulationError(
+                    f"sdrm3: {name} {value!r}", source="<api>", field=name,
+                    allowed=", ".join(allowed),
+                )  # fmt: skip
+        if energy_slack is not None and not 0 <= energy_slack <= 1:
+            raise SimulationError(
+                f"sdrm3: energy_slack {energy_slack}", source="<api>", field="energy_slack",
+                allowed="None or 0 <= x <= 1",
+            )  # fmt: skip
+        self.urgency = urgency
+        self.energy_term = energy_term
+        self.energy_slack = energy_slack
+        self.admission = admission
+        self.cut_on_affinity = cut_on_affinity
+        self.defer_when_loaded = defer_when_loaded
+        self.defer_load = defer_load
+        self.starvation = starvation
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -129,6 +186,14 @@ class SDRM3(Policy):
         self.block_ms = self.block_fraction * float(np.min(ctx.periods_ms))
         self.busy_until = np.zeros(ctx.costs.num_accelerators)
         self.chain_ms = cascade_latency_ms(ctx, self.ms_per_cycle)
+        self.min_period_ms = float(np.min(ctx.periods_ms))
+        self.loss = frame_loss(ctx.periods_ms, ctx.parents, ctx.probabilities)
+        self.best_full_ms = np.array(
+            [
+                float(np.min(mc.full.total_latency_cycles * self.ms_per_cycle))
+                for mc in ctx.costs.models
+            ]
+        )
         self.window_ms = self.window_ms_option or tuner_window_ms(ctx.periods_ms)
         self._engine_windows = False
         self._next_window = self.window_ms
@@ -153,6 +218,10 @@ class SDRM3(Policy):
                 alpha=self.theta0.alpha, beta=self.theta0.beta, gamma=self.theta0.gamma,
                 block_fraction=self.block_fraction, u_max=self.u_max,
                 eps_ms=self.eps_ms, defer=self.defer, defer_margin=self.defer_margin,
+                urgency=self.urgency, energy_term=self.energy_term,
+                energy_slack=self.energy_slack, admission=self.admission,
+                cut_on_affinity=self.cut_on_affinity, defer_when_loaded=self.defer_when_loaded,
+                defer_load=self.defer_load, starvation=self.starvation,
             )  # fmt: skip
             options = {
                 "policy_factory": lambda: SDRM3(tuner=False, supernet=False, **static),
@@ -199,16 +268,32 @@ class SDRM3(Policy):
         decisions: list[Decision] = []
         if not jobs or not state.idle:
             return decisions
+        if self.admission:
+            shed = self._admission(jobs, state)
+            decisions += [Drop(j) for j in shed]
+            jobs = [j for j in jobs if j not in shed]
+            if not jobs:
+                return decisions
         terms = pair_terms(
             jobs, state.idle, now, self.ms_per_cycle, self.block_ms, eps_ms=self.eps_ms,
-            u_max=self.u_max, chain_ms=self.chain_ms,
+            u_max=self.u_max, chain_ms=self.chain_ms, urgency=self.urgency,
+            scale_ms=self.min_period_ms, energy_term=self.energy_term,
+            cut_on_affinity=self.cut_on_affinity,
         )  # fmt: skip
+        if self.starvation == "model":  # + the share of the model's frames lost so far
+            m = state.metrics
+            lost = (m.dropped + m.late) / np.maximum(m.released, 1)
+            terms.starvation[:] += lost[[j.model for j in terms.jobs]]
         feasible = terms.feasible
         self._now = now
         if self.progress:
             feasible = self._progress_pairs(terms, state)
         scores = np.where(feasible, map_scores(terms, self.theta), -np.inf)
-        if self.defer:
+        if self.energy_slack is not None:  # unsafe pairs only after every safe one (lexicographic)
+            safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
+            scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
+        loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
+        if self.defer and not loaded:
             scores = np.where(self._deferred(terms, state), -np.inf, scores)
         for i, k in greedy_pairs(scores):
             acc = int(terms.accelerators[k])
@@ -218,6 +303,92 @@ class SDRM3(Policy):
             cycles = job.costs.block_latency_cycles(job.next_layer, n, acc)
             self.busy_until[acc] = now + cycles * self.ms_per_cycle[acc]
         return decisions
+
+    def _laxity_after(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
+        """``[jobs x idle]``: each job's laxity (ms) if its next block (as cut for the pair) runs
+        on the pair's accelerator now and the rest where it finishes first, migrations included
+        (the engine's), its expected cascade work after it."""
+        mech = state.mechanics
+        n_acc = len(self.ms_per_cycle)
+        out = np.empty(terms.n_layers.shape)
+        for i, job in enumerate(terms.jobs):
+            c, start = job.costs, job.next_layer
+            slack = job.deadline_ms - state.now_ms - float(self.chain_ms[job.model])
+            move = mech.move_ms(job) if mech is not None else np.zeros(n_acc)
+            for k, a in enumerate(terms.accelerators):
+                a = int(a)
+                end_layer = start + int(terms.n_layers[i, k])
+                block = (c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]) * float(
+                    self.ms_per_cycle[a]
+                )
+                rest = 0.0
+                if end_layer < c.num_layers:
+                    tail = (c.latency_prefix[-1] - c.latency_prefix[end_layer]) * self.ms_per_cycle
+                    if mech is not None:
+                        tail = tail + mech.move_ms(job, end_layer, a)
+                    rest = float(tail.min())
+                out[i, k] = slack - float(move[a]) - block - rest
+        return out
+
+    def _demand_items(self, jobs: list[Job], state: SchedulerState) -> tuple:
+        """(deadlines, work, loss, sheddable, free_from) of the demand within a lookahead.
+
+        Items: the ready jobs (unstarted ones sheddable; work = best-case remaining latency plus
+        expected cascade work), the running jobs' work after their current block (not sheddable),
+        and the expected frames of the root models still to be released whose deadline falls
+        within the longest period from now (sheddable later, on release: if one of them is the
+        cheapest to lose, nothing is shed now). Capacity counts each accelerator from when its
+        running block ends.
+        """
+        now = state.now_ms
+        horizon = now + float(np.max(state.periods_ms))
+        free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
+        free[[a for a in range(len(free)) if state.running[a] is None]] = now
+        mech = state.mechanics
+        deadlines, work, loss, can = [], [], [], []
+
+        def add(d: float, w: float, lo: float, sheddable: bool) -> None:
+            deadlines.append(d)
+            work.append(w)
+            loss.append(lo)
+            can.append(sheddable)
+
+        for j in jobs:
+            best = mech.best_remaining_ms(j) if mech is not None else float(
+                np.min(j.remaining_latency_cycles() * self.ms_per_cycle)
+            )  # fmt: skip
+            add(j.deadline_ms, best + self.chain_ms[j.model], self.loss[j.model], not j.started)
+        for j in state.running:
+            if j is None:
+                continue
+            rest = j.costs.remaining_latency_cycles(j.next_layer) * self.ms_per_cycle
+            add(j.deadline_ms, float(rest.min()) + self.chain_ms[j.model], 0.0, False)
+        for m, parent in enumerate(state.parents):
+            if parent is not None:
+                continue
+            period = float(state.periods_ms[m])
+            share = float(state.probabilities[m])
+            f = int(np.floor(now / period + 1e-9)) + 1  # the first frame released after now
+            while (f + 1) * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
+                w = share * (self.best_full_ms[m] + self.chain_ms[m])
+                add((f + 1) * period, w, self.loss[m], True)
+                f += 1
+        return np.array(deadlines), np.array(work), np.array(loss), np.array(can), free
+
+    def _admission(self, jobs: list[Job], state: SchedulerState) -> list[Job]:
+        """Unstarted ready jobs to shed now because the work due within a lookahead exceeds the
+        capacity even in an ideal schedule (:meth:`_demand_items`,
+        :func:`~.sdrm3_terms.shed_for_capacity`)."""
+        shed = shed_for_capacity(*self._demand_items(jobs, state))
+        return [jobs[i] for i in np.flatnonzero(shed[: len(jobs)])]
+
+    def _overloaded(self, jobs: list[Job], state: SchedulerState, load: float = 1.0) -> bool:
+        """True if the work due within the lookahead (:meth:`_demand_items`) exceeds ``load`` x
+        the capacity at some deadline: then no accelerator may be left idle for energy's sake."""
+        d, work, _, _, free = self._demand_items(jobs, state)
+        order = np.argsort(d, kind="stable")
+        cap = np.maximum(d[order][:, None] - free[None, :], 0.0).sum(axis=1)
+        return bool(np.any(np.cumsum(work[order]) > load * cap + 1e-9))
 
     def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
         """``feasible`` extended with *progress pairs* (see the module docstring, decision 2)."""
@@ -290,27 +461,39 @@ class SDRM3(Policy):
         return int(ok[-1]) + 1 if len(ok) else 0
 
     def _deferred(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
-        """``[jobs x idle]`` mask of pairs held back for a busy, more efficient accelerator."""
+        """``[jobs x idle]`` mask of pairs held back for a busy, more efficient accelerator.
+
+        Jobs are visited by urgency (most urgent first). A job whose next block spends least on
+        a busy accelerator waits for it if, queued there behind the running block and the blocks
+        of the more urgent jobs already waiting for it, it keeps at least ``defer_margin`` of its
+        laxity; its block is then added to that queue. Waiting jobs that pile up on one
+        accelerator therefore see each other, and under load (little laxity) nobody waits.
+        """
         mask = np.zeros(terms.energy.shape, dtype=bool)
-        busy = [a for a in range(len(state.running)) if state.running[a] is not None]
-        if not busy:
+        if all(r is None for r in state.running):
             return mask
         now = state.now_ms
-        for i, job in enumerate(terms.jobs):
+        queue = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
+        for i in np.argsort(-terms.urgency, kind="stable"):
+            job = terms.jobs[i]
             if not np.any(terms.energy[i] > 0):
                 continue
-            # the most efficient accelerator for the job's next block (cut for the fastest idle)
+            # the most efficient accelerator for the job's next block (cut for the cheapest idle)
             k = int(np.argmin(terms.energy[i]))
-            start, n = job.next_layer, int(terms.n_layers[i, k])
-            block = job.costs.energy_prefix[start + n] - job.costs.energy_prefix[start]
-            target = int(np.argmin(block))
+            c, start, n = job.costs, job.next_layer, int(terms.n_layers[i, k])
+            target = int(np.argmin(c.energy_prefix[start + n] - c.energy_prefix[start]))
             if state.running[target] is None:
                 continue
-            free_at = max(self._busy_until(state)[target], now)
-            rem = job.costs.remaining_latency_cycles(start)[target] * self.ms_per_cycle[target]
-            slack = job.deadline_ms - now
-            if free_at + rem <= job.deadline_ms - self.defer_margin * slack:
+            block = c.block_latency_cycles(start, n, target) * self.ms_per_cycle[target]
+            rest = 0.0
+            if start + n < c.num_layers:
+                rest = float((c.remaining_latency_cycles(start + n) * self.ms_per_cycle).min())
+            budget = job.deadline_ms - now - float(self.chain_ms[job.model])
+            lax_now = budget - float((c.remaining_latency_cycles(start) * self.ms_per_cycle).min())
+            lax_wait = budget - (queue[target] - now) - block - rest
+            if lax_now > 0 and lax_wait >= self.defer_margin * lax_now:
                 mask[i] = terms.energy[i] > 0
+                queue[target] += block
         return mask
 
 

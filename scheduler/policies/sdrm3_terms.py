@@ -2,13 +2,22 @@
 
 For a ready job j (one frame of one model) and an idle accelerator a at time t:
 
-- urgency ``U_j = (R_j + C_j) / max(slack_j, eps)`` clipped to ``[0, u_max]``: ``R_j`` is the
-  remaining latency of j on its fastest accelerator, ``C_j`` the expected best-case latency of the
-  cascade work that still depends on j's frame, ``slack_j = deadline_j - t``;
+- urgency, one of two forms (``urgency=``): *density* ``U_j = (R_j + C_j) / max(slack_j, eps)``
+  clipped to ``[0, u_max]``, or *laxity* ``U_j = -(slack_j - R_j - C_j) / T_min`` clipped to
+  ``[-u_max, u_max]`` (least laxity first, in units of the scenario's shortest period ``T_min``,
+  so that it is comparable across models). ``R_j`` is the remaining latency of j on its fastest
+  accelerator, ``C_j`` the expected best-case latency of the cascade work that still depends on
+  j's frame, ``slack_j = deadline_j - t``. Density ranks a short job with little slack like a long
+  one with proportionally more; laxity ranks them by the time each can still afford to wait;
 - starvation ``F_j = (t - last progress of j) / T_m`` (time since release or since the end of j's
   latest block, in periods of j's model);
 - energy ``G_ja = E_a(block_ja) / min_a' E_a'(block_ja) - 1``: the relative energy overhead of
-  running j's next block (cut for a) on a instead of on its most efficient accelerator;
+  running j's next block (cut for a) on a instead of on its most efficient accelerator; or, with
+  ``energy_term="affinity"``, the model's *affinity* overhead ``G_ja = r_a / min_a' r_a' - 1`` with
+  ``r_a = sqrt(E_a L_a)`` of j's whole variant on a (energy and latency together: a job leans to
+  the accelerator that is relatively best for its model, not merely the one that spends least);
+  with ``cut_on_affinity`` a block also ends where its layers' cheapest accelerator changes, so a
+  job placed by energy can run each layer where it spends least (the UXCost reference);
 - switch ``S_ja = 1`` if j's previous block ran on another accelerator than a (the block then pays
   the engine's migration cost: moving j's input activation through shared memory), else 0;
 - ``MapScore(j, a) = U_j + alpha F_j - beta G_ja - gamma S_ja`` over the [jobs x idle] matrix.
@@ -99,6 +108,10 @@ def pair_terms(
     eps_ms: float = 1e-3,
     u_max: float = 10.0,
     chain_ms: np.ndarray | None = None,
+    urgency: str = "density",
+    scale_ms: float = 1.0,
+    energy_term: str = "energy",
+    cut_on_affinity: bool = False,
 ) -> PairTerms:
     """MapScore's terms for ``jobs`` x ``idle`` accelerators at ``now_ms``.
 
@@ -116,7 +129,10 @@ def pair_terms(
     deadline = np.array([j.deadline_ms for j in jobs], dtype=float)
     slack = deadline - now_ms
     chain = np.zeros(n) if chain_ms is None else np.asarray(chain_ms)[[j.model for j in jobs]]
-    urgency = np.clip((best + chain) / np.maximum(slack, eps_ms), 0.0, u_max)
+    if urgency == "laxity":
+        u = np.clip((best + chain - slack) / scale_ms, -u_max, u_max)
+    else:
+        u = np.clip((best + chain) / np.maximum(slack, eps_ms), 0.0, u_max)
     feasible = ~((rem[:, idle_arr] > slack[:, None]) & (best <= slack)[:, None])
     progress = np.array([j.last_progress_ms for j in jobs], dtype=float)
     period = np.array([j.period_ms for j in jobs], dtype=float)
@@ -135,20 +151,34 @@ def pair_terms(
             [np.searchsorted(lat[:, k], limit[k], side="right") - 1 for k in range(len(idle_arr))]
         )
         ends = np.clip(ends, start + 1, c.num_layers)
+        if cut_on_affinity:  # end a block where the layers' cheapest accelerator changes
+            ends = np.minimum(ends, affinity_run_end(c.energy_nj, start))
         n_layers[i] = ends - start
         block_energy = c.energy_prefix[ends] - c.energy_prefix[start]  # [idle x all accelerators]
         own = block_energy[np.arange(len(idle_arr)), idle_arr]
-        energy[i] = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
+        if energy_term == "affinity":
+            r = np.sqrt(c.energy_prefix[-1] * c.latency_prefix[-1] * ms_per_cycle)
+            energy[i] = r[idle_arr] / max(float(r.min()), 1e-300) - 1.0
+        else:
+            energy[i] = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
     return PairTerms(
         tuple(jobs),
         idle_arr,
-        urgency,
+        u,
         starvation,
         np.maximum(energy, 0.0),
         switch,
         n_layers,
         feasible,
     )
+
+
+def affinity_run_end(energy_nj: np.ndarray, start: int) -> int:
+    """End (exclusive) of the run of layers from ``start`` whose cheapest accelerator is the same
+    as ``start``'s: a block cut there can run every layer where it spends least."""
+    cheapest = np.argmin(energy_nj[start:], axis=1)
+    change = np.flatnonzero(cheapest != cheapest[0])
+    return start + (int(change[0]) if len(change) else len(cheapest))
 
 
 def cascade_latency_ms(ctx: RunContext, ms_per_cycle: np.ndarray) -> np.ndarray:
@@ -223,3 +253,89 @@ def greedy_pairs(scores: np.ndarray) -> list[tuple[int, int]]:
         s[i, :] = -np.inf
         s[:, k] = -np.inf
     return picked
+
+
+def slack_safe(laxity_after_ms: np.ndarray, share: float) -> np.ndarray:
+    """``[jobs x idle]`` mask of the pairs on which the energy preference may act.
+
+    ``laxity_after_ms[j, k]`` is j's laxity if its next block runs on idle accelerator k (the
+    block there, then the rest on the accelerator where it finishes first). For each job the pair
+    with the most laxity left (its fastest choice) is always allowed; another is allowed only if it
+    keeps at least ``share`` of that laxity: a job may trade at most ``1 - share`` of its laxity
+    for energy, so that an efficient but slow accelerator is used when the deadline still holds
+    with room to spare, never at the edge.
+    """
+    lax = np.asarray(laxity_after_ms, dtype=float)
+    if lax.size == 0:
+        return np.zeros(lax.shape, dtype=bool)
+    best = lax.max(axis=1, keepdims=True)
+    return (lax >= best) | ((best > 0) & (lax >= share * best))
+
+
+def frame_loss(periods_ms: Sequence[float], parents: Sequence[int | None],
+               probabilities: Sequence[float]) -> np.ndarray:  # fmt: skip
+    """Per model: the expected share of V that losing one of its frames costs, up to a constant.
+
+    V averages over models the lost fraction of each model's released frames, so one lost frame of
+    model m costs ``1 / n_m`` with ``n_m`` proportional to ``share_m / T_m`` (``share_m``: the
+    fraction of m's frames that are triggered, the product of the cascade probabilities up to its
+    root). Losing a parent frame also loses each child's frame with the child's probability:
+    ``loss_m = T_m / share_m + sum over children c of p_c loss_c``.
+    """
+    n = len(periods_ms)
+    p = np.asarray(probabilities, dtype=float)
+    share = np.ones(n)
+    for m in range(n):
+        k, depth = m, 0
+        while k is not None and depth <= n:
+            share[m] *= p[k]
+            k, depth = parents[k], depth + 1
+    own = np.asarray(periods_ms, dtype=float) / np.maximum(share, 1e-12)
+    loss = np.zeros(n)
+
+    def total(m: int, depth: int = 0) -> float:
+        if depth > n:
+            return 0.0
+        kids = [c for c in range(n) if parents[c] == m]
+        return float(own[m]) + sum(float(p[c]) * total(c, depth + 1) for c in kids)
+
+    for m in range(n):
+        loss[m] = total(m)
+    return loss
+
+
+def shed_for_capacity(
+    deadlines_ms: np.ndarray,
+    work_ms: np.ndarray,
+    loss: np.ndarray,
+    sheddable: np.ndarray,
+    free_from_ms: np.ndarray,
+    tol_ms: float = 1e-9,
+) -> np.ndarray:
+    """Which items to shed so that the demand fits the capacity at every deadline.
+
+    Items (jobs, or expected future frames) have a deadline, a best-case work (ms on their fastest
+    accelerator) and a loss (:func:`frame_loss`). Accelerator a is free from ``free_from_ms[a]``,
+    so the capacity up to time d is ``sum_a max(0, d - free_from_a)``. The demand of the items due
+    by d is the sum of their work. Where some demand exceeds its capacity (a necessary condition
+    of feasibility fails: even an ideal schedule must lose work due by then) the item among those
+    due by then with the most work per loss is shed, and the test repeats. Overloads that no
+    sheddable item can relieve are left alone. Returns a boolean mask over the items.
+    """
+    d = np.asarray(deadlines_ms, dtype=float)
+    work = np.asarray(work_ms, dtype=float)
+    value = work / np.maximum(np.asarray(loss, dtype=float), 1e-300)
+    order = np.argsort(d, kind="stable")
+    cap = np.maximum(d[order][:, None] - np.asarray(free_from_ms)[None, :], 0.0).sum(axis=1)
+    shed = np.zeros(len(d), dtype=bool)
+    can = np.asarray(sheddable, dtype=bool).copy()
+    while True:
+        demand = np.cumsum(np.where(shed[order], 0.0, work[order]))
+        over = np.flatnonzero(demand > cap + tol_ms)
+        if not len(over):
+            return shed
+        prefix = order[: over[0] + 1]
+        cand = prefix[can[prefix] & ~shed[prefix]]
+        if not len(cand):
+            return shed
+        shed[cand[np.argmax(value[cand])]] = True
