@@ -237,11 +237,69 @@ def test_final_choice_is_made_on_exact_costs(monkeypatch):
     layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=4, y=3, x=3),
               _layer("c", k=2, c=2, y=3, x=3)]  # fmt: skip
     batch = LayerBatch.from_layers(layers)
-    state = search.Incumbents(batch, SMALL, "latency", None, bounds(batch))
+    state = search.Incumbents(batch, SMALL, "latency", None, bounds(batch), surrogate_exact=False)
     search.run_search(state, TINY_SPACE, budget=16, exhaustive_limit=0)
     for r in range(len(batch)):
         flow = written(state.point[r], state.bound(r))
         exact = unclipped(batch.take([r]), SMALL, flow)["latency_cycles"][0]
         assert state.value[r] == exact
     assert all(exact for best in state.best for _, _, exact in best)  # shortlists re-costed
+    cache.clear()
+
+
+def test_surrogate_cost_equals_the_exact_cost_under_the_loop_nest_analysis():
+    """What lets the search skip re-costs (``clips_maps``): on a sample of zoo-like layers of
+    different extents and of points, one directive list clipped to the largest extent costs every
+    layer exactly as the layer's own list does (latency, energy and the capacity overflow)."""
+    from costmodel.mapper.evaluate import clips_maps, overflow
+
+    assert clips_maps(None)
+    layers = [_layer("a", k=64, c=32, y=14, x=14, r=3, s=3), _layer("b", k=8, c=96, y=7, x=7),
+              _layer("c", k=200, c=3, y=30, x=30, r=5, s=5), _layer("d", k=16, c=16, y=56, x=2),
+              Layer("dw", "CONV", 1, 32, 32, 28, 28, 3, 3, padding=(1, 1), groups=32)]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    ext = bounds(batch)
+    top = tuple(int(v) for v in ext.max(axis=0))
+    space = Space.for_accelerator(BIG)
+    rng = np.random.default_rng(7)
+    points = space.seeds()
+    for _ in range(12):  # random walks from the seeds reach points with every tile size
+        p = points[int(rng.integers(len(points)))]
+        for _ in range(4):
+            moves = list(space.neighbours(p))
+            p = moves[int(rng.integers(len(moves)))]
+        points.append(p)
+    for p in points:
+        shared = written(p, top)
+        surrogate = analyse_mapping(batch, BIG, shared)
+        spill = overflow(batch, BIG, shared, surrogate)
+        for i in range(len(batch)):
+            cp = canonical(p, tuple(int(v) for v in ext[i]))
+            if cp is None:
+                continue
+            one = batch.take([i])
+            own = written(cp, tuple(int(v) for v in ext[i]))
+            exact = analyse_mapping(one, BIG, own)
+            assert surrogate["latency_cycles"][i] == exact["latency_cycles"][0], (p, i)
+            assert surrogate["energy_pj"][i] == pytest.approx(exact["energy_pj"][0], rel=1e-12)
+            assert spill[i] == overflow(one, BIG, own, exact)[0]
+
+
+def test_skipping_re_costs_does_not_change_the_search():
+    """The search with surrogate costs taken as exact returns the same points and values as the
+    search that re-costs its shortlists, with fewer analysis calls."""
+    from costmodel.mapper import search
+
+    layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=4, y=3, x=3),
+              _layer("c", k=2, c=16, y=5, x=2, r=3, s=1)]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    runs = []
+    for trust in (False, True):
+        cache.clear()
+        state = search.Incumbents(batch, SMALL, "edp", None, bounds(batch), surrogate_exact=trust)
+        search.run_search(state, TINY_SPACE, budget=16, exhaustive_limit=0)
+        runs.append(state)
+    assert runs[0].point == runs[1].point
+    assert np.array_equal(runs[0].value, runs[1].value)
+    assert runs[1].calls <= runs[0].calls
     cache.clear()

@@ -21,13 +21,14 @@ The exact directive list of a layer writes every whole dimension as its extent (
 which differs between layers. Exhaustive layers are costed exactly (one call per distinct exact
 list). Seeds and the local search cost one list on all the layers of a call, every tile clipped to
 the largest extent among those layers: a *surrogate*, exact for a layer at that extent (and
-whenever the call holds one layer). The loop-nest ``native`` analysis clips every map to its
-dimension, so there the surrogate equals the exact cost; other analysis paths need not. Either
-way the **final choice is made on exact costs**: every layer keeps a shortlist of its
-``SHORTLIST`` best candidates, and :meth:`Incumbents.finalise` re-costs those that were only
+whenever the call holds one layer). The loop-nest ``native`` analysis (the default, ``reuse`` on)
+clips every map to its dimension, so there the surrogate equals the exact cost
+(:func:`costmodel.mapper.evaluate.clips_maps`; a test checks the equality on a sample) and every
+cost is taken as exact. Other analysis paths need not clip: there each layer keeps a shortlist of
+its ``SHORTLIST`` best candidates, and :meth:`Incumbents.finalise` re-costs those that were only
 costed as a surrogate under their own lists and picks the best exactly costed one. Exact costs
-are memoised by content (:func:`costmodel.mapper.cache.get_cost`), so searches of several
-objectives on the same layers share one enumeration.
+are memoised by content under the layer's own list (:func:`costmodel.mapper.cache.get_cost`), so
+searches of several objectives on the same layers share one enumeration.
 
 Candidates are compared on feasibility first (the working sets fit L1 and L2 by the mapper's own
 check, :mod:`costmodel.mapper.capacity`, and the analysis reports no L1 spill), then the objective;
@@ -51,7 +52,7 @@ import numpy as np
 
 from costmodel.batch import LayerBatch
 from costmodel.mapper import cache
-from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, overflow
+from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, clips_maps, overflow
 from costmodel.mapper.space import Point, Space, canonical
 from costmodel.native import NativeOptions
 from hardware_db.accelerator import Accelerator
@@ -82,9 +83,14 @@ class Incumbents:
     progress: Progress | None = None
     record: list | None = None
     shortlist: int = SHORTLIST
+    #: Surrogate costs are exact (:func:`costmodel.mapper.evaluate.clips_maps`); None: from
+    #: ``options``. False forces the re-cost of surrogate costs (tests compare both).
+    surrogate_exact: bool | None = None
 
     def __post_init__(self) -> None:
         n = len(self.batch)
+        if self.surrogate_exact is None:
+            self.surrogate_exact = clips_maps(self.options)
         self.value = np.full(n, np.inf)
         self.spill = np.full(n, np.inf)
         self.ok = np.zeros(n, bool)
@@ -96,11 +102,15 @@ class Incumbents:
         self.calls = 0
         self.evaluations = 0
         self._rows = [row.tobytes() for row in self.batch.key_matrix()]
+        self._bounds: list[tuple[int, int, int, int]] = [
+            tuple(int(v) for v in row)  # type: ignore[misc]
+            for row in self.bounds
+        ]
         self._hw = (cache.hardware_key(self.accelerator),
                     self.options.key() if self.options is not None else None)  # fmt: skip
 
     def bound(self, row: int) -> tuple[int, int, int, int]:
-        return tuple(int(v) for v in self.bounds[row])  # type: ignore[return-value]
+        return self._bounds[row]
 
     def cost(self, point: Point, rows, *, exact: bool = False) -> None:
         """Cost ``point`` on the layers ``rows`` that have not seen it.
@@ -136,10 +146,16 @@ class Incumbents:
     def _call(self, flow: Dataflow, keep: list[int], canon: list[Point]) -> bool:
         """Cost ``flow`` on the layers ``keep`` (exact costs come from the content-keyed memo
         when known); offer each result to its layer. Returns whether the analysis ran."""
-        exact = [flow == written(cp, self.bound(r)) for r, cp in zip(keep, canon, strict=True)]
+        if self.surrogate_exact:
+            exact = [True] * len(keep)
+        else:
+            exact = [
+                flow == written(cp, self._bounds[r]) for r, cp in zip(keep, canon, strict=True)
+            ]
+        # the layer's key row and its canonical point fix its own directive list (``written``)
         costs: list[tuple[float, float, float, float] | None] = [
-            cache.get_cost((self._rows[r], self._hw, flow)) if e else None
-            for r, e in zip(keep, exact, strict=True)
+            cache.get_cost((self._rows[r], self._hw, cp)) if e else None
+            for r, cp, e in zip(keep, canon, exact, strict=True)
         ]
         todo = [j for j, c in enumerate(costs) if c is None]
         if todo:
@@ -155,7 +171,7 @@ class Incumbents:
                         float(result["energy_nj"][i]), float(spill[i]))  # fmt: skip
                 costs[j] = cost
                 if exact[j]:
-                    cache.put_cost((self._rows[keep[j]], self._hw, flow), cost)
+                    cache.put_cost((self._rows[keep[j]], self._hw, canon[j]), cost)
         for j, r in enumerate(keep):
             self._offer(r, canon[j], costs[j], exact[j])  # type: ignore[arg-type]
         return bool(todo)
