@@ -303,3 +303,48 @@ def test_skipping_re_costs_does_not_change_the_search():
     assert np.array_equal(runs[0].value, runs[1].value)
     assert runs[1].calls <= runs[0].calls
     cache.clear()
+
+
+def test_unmapped_batch_is_one_image_per_tile_as_the_analysis_reads_it():
+    """A list without an N map runs the images one after the other (the loop nest prepends
+    T(1) N), so the working sets hold one image; a written N map keeps its tile."""
+    flow = Dataflow("t", parse_directives(
+        "TemporalMap(2,2) K; SpatialMap(1,1) C; TemporalMap(2,2) Y'; TemporalMap(4,4) X'; "
+        "Cluster(4); SpatialMap(1,1) X'"))  # fmt: skip
+    one = LayerBatch.from_layers([Layer("w", "CONV", 1, 8, 4, 10, 10, 3, 3, stride=(2, 2))])
+    four = LayerBatch.from_layers([Layer("w", "CONV", 4, 8, 4, 10, 10, 3, 3, stride=(2, 2))])
+    assert [int(v[0]) for v in working_set_words(four, SMALL, flow)] == [
+        int(v[0]) for v in working_set_words(one, SMALL, flow)
+    ]
+    with_n = Dataflow("n", (*parse_directives("TemporalMap(4,4) N"), *flow.directives))
+    pe4, _ = working_set_words(four, SMALL, with_n)
+    assert pe4[0] == 18 + 4 * (15 + 4)  # weights once, inputs and outputs per image
+
+
+def test_a_published_mapping_competes_and_is_returned_when_it_ranks_first():
+    """``candidates``: the row-stationary mapping of Eyeriss v1 (outside the space: four
+    cluster levels) is returned on the layer where it fits and beats the search, under the same
+    analysis and capacity check; an infeasible or worse candidate never replaces the search's."""
+    from costmodel import silicon
+
+    table = silicon.read_measurements("tests/data/silicon/eyeriss_jssc2017_alexnet.csv")
+    row = table.iloc[3]  # CONV4: the chip's mapping fits 520 B per PE and the 108 KiB buffer
+    acc = silicon.accelerators(table)[3]
+    layer = silicon.layer_of(row)
+    batch = LayerBatch.from_layers([layer])
+    rs = acc.dataflow
+    r = analyse_mapping(batch, acc, rs)
+    assert feasible(batch, acc, rs, r)[0]
+    plain = search_mappings([layer], acc, "latency", use_cache=False)
+    seeded = search_mappings([layer], acc, "latency", use_cache=False, candidates=[[rs]])
+    best = min(plain.frame.latency_cycles[0], r["latency_cycles"][0])
+    assert seeded.frame.latency_cycles[0] == best
+    assert (seeded.dataflows[0] == rs) == (r["latency_cycles"][0] < plain.frame.latency_cycles[0])
+    assert bool(seeded.frame.feasible[0])
+    tight = dataclasses.replace(acc, l1_bytes_per_pe=64)  # now the chip's mapping overflows L1
+    rt = analyse_mapping(batch, tight, rs)
+    assert not feasible(batch, tight, rs, rt)[0]
+    again = search_mappings([layer], tight, "latency", use_cache=False, candidates=[[rs]])
+    assert again.dataflows[0] != rs or not again.frame.feasible[0]
+    with pytest.raises(ValueError):
+        search_mappings([layer], acc, "latency", candidates=[[rs], [rs]])
