@@ -348,3 +348,33 @@ def test_a_published_mapping_competes_and_is_returned_when_it_ranks_first():
     assert again.dataflows[0] != rs or not again.frame.feasible[0]
     with pytest.raises(ValueError):
         search_mappings([layer], acc, "latency", candidates=[[rs], [rs]])
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_local_search_candidates_reach_every_searched_layer_when_shared(share):
+    """``share``: each local-search candidate is costed on every layer still searched; without
+    it only on the layers that proposed it (at least one of them fewer than all here)."""
+    from costmodel.mapper import search
+
+    layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=16, y=6, x=6, r=3, s=3),
+              _layer("c", k=2, c=2, y=5, x=5)]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    cache.clear()
+    state = search.Incumbents(batch, SMALL, "edp", None, bounds(batch))
+    asked: list[tuple] = []
+    cost = state.cost
+
+    def spy(point, rows, *, exact=False):
+        asked.append((point, tuple(rows)))
+        cost(point, rows, exact=exact)
+
+    state.cost = spy  # type: ignore[method-assign]
+    search.run_search(state, TINY_SPACE, budget=12, exhaustive_limit=0, share=share)
+    seeds = set(TINY_SPACE.seeds())
+    moves = [rows for point, rows in asked if point not in seeds]
+    assert len(moves) == 12
+    if share:
+        assert all(rows == (0, 1, 2) for rows in moves)
+    else:
+        assert any(rows != (0, 1, 2) for rows in moves)
+    cache.clear()
