@@ -143,6 +143,7 @@ def section_budget() -> None:
         live = b > 0
         gap = np.where(live, a / np.where(live, b, 1) - 1, 0.0)
         print(f"{label} ({len(batch)} layers): within 2 % of 10x on {np.mean(gap <= 0.02):.1%}; "
+              f"median gap {np.median(gap):.2%}, 90th percentile {np.quantile(gap, 0.9):.2%}, "
               f"worst gap {gap.max():.2%}, mean {gap.mean():.2%}; total EDP gap "
               f"{a.sum() / b.sum() - 1:.2%}; 10x better on {np.mean(gap > 1e-12):.1%}; "
               f"time {runs[160][1]:.1f} s vs {runs[1600][1]:.1f} s; calls {runs[160][0].calls} vs "

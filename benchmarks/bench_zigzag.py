@@ -78,9 +78,10 @@ def resnet18() -> list[Layer]:
 
 def zigzag_layer(layer: Layer) -> list[dict]:
     """One rtmm layer as ZigZag's workload (a list of one layer dict, ZigZag 3.x schema)."""
-    (sy, sx), (py, px) = layer.stride, layer.padding
-    iy = (layer.out_y - 1) * sy + layer.R
-    ix = (layer.out_x - 1) * sx + layer.S
+    batch = LayerBatch.from_layers([layer])  # padding as rtmm resolves it (a policy or pairs)
+    (sy, sx), (py, px) = batch.stride[0], batch.padding[0]
+    iy = (batch.out_y[0] - 1) * sy + layer.R
+    ix = (batch.out_x[0] - 1) * sx + layer.S
     return [{
         "id": 0,
         "name": layer.name,
@@ -88,13 +89,14 @@ def zigzag_layer(layer: Layer) -> list[dict]:
         "equation": "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
         "dimension_relations": [f"ix={sx}*ox+1*fx", f"iy={sy}*oy+1*fy"],
         "loop_dims": ["B", "K", "C", "OY", "OX", "FY", "FX"],
-        "loop_sizes": [layer.N, layer.K, layer.C, layer.out_y, layer.out_x, layer.R, layer.S],
+        "loop_sizes": [int(v) for v in (layer.N, layer.K, layer.C, batch.out_y[0],
+                                         batch.out_x[0], layer.R, layer.S)],
         "operand_precision": {"W": WORD_BITS, "I": WORD_BITS, "O": WORD_BITS,
                               "O_final": WORD_BITS},
         "operand_source": {"I": 0},
         "pr_loop_dims": ["IY", "IX"],
-        "pr_loop_sizes": [iy, ix],
-        "padding": [[py, py], [px, px]],
+        "pr_loop_sizes": [int(iy), int(ix)],
+        "padding": [[int(py), int(py)], [int(px), int(px)]],
     }]  # fmt: skip
 
 

@@ -65,7 +65,7 @@ DEFAULT_BUDGET = 160
 #: Layers with at most this many canonical points are searched exhaustively.
 EXHAUSTIVE_LIMIT = 2048
 #: Neighbours costed per round of the local search.
-PER_ROUND = 16
+PER_ROUND = 4  # short rounds: incumbents re-vote after every 4 candidates
 #: Best candidates per layer kept for the final choice on exact costs.
 SHORTLIST = 3
 
