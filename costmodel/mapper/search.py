@@ -10,13 +10,16 @@ layers*, not around one layer at a time:
    with the same exact directive list share a call.
 2. **Seeds** — every other layer is costed under every seed of :meth:`Space.seeds` (each
    structure with whole and thin tiles), one call per seed over all those layers.
-3. **Local search** — each layer holds its incumbent (best feasible point so far). Every round,
-   each layer lists the neighbours of its incumbent (:meth:`Space.neighbours`) it has not seen
+3. **Local search (best first)** — each layer keeps every point costed on it, ranked. Every
+   round, each layer lists the neighbours (:meth:`Space.neighbours`) of its best point that still
+   has unseen neighbours — its incumbent, or once that is a local optimum the next best point
+   (a restart from the next-best seed or visited point; restarts are taken only in rounds where
+   no incumbent has an unseen neighbour left) — that it has not seen
    yet; the ``per_round`` neighbours wanted by most layers are costed, each on **every** layer
    still searched (not only those that proposed it: a call's fixed cost, ~10 ms, dwarfs its
    ~0.06 ms per layer, and layers of similar shape improve by each other's moves), and
-   incumbents move to improvements. The search stops when no layer has an unseen neighbour
-   (every layer sits at a local optimum of the neighbourhood) or after ``budget`` calls.
+   incumbents move to improvements. The search stops when no costed point of any layer has an
+   unseen neighbour or after ``budget`` calls.
 
 **Exact and surrogate costs.** A point is layer independent, whole dimensions written as FULL.
 The exact directive list of a layer writes every whole dimension as its extent (:func:`written`),
@@ -46,6 +49,7 @@ docs/MAPPER.md and benchmarks/bench_mapper.py.
 from __future__ import annotations
 
 import functools
+import heapq
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -101,6 +105,11 @@ class Incumbents:
         self.best: list[list[tuple[tuple[float, float, float], Point, bool]]] = [
             [] for _ in range(n)
         ]
+        #: per layer, a heap of (rank key, point) of every point costed on it (best-first)
+        self.frontier: list[list[tuple[tuple[float, float, float], int, Point]]] = [
+            [] for _ in range(n)
+        ]
+        self._pushed = [0] * n
         self.calls = 0
         self.evaluations = 0
         self._rows = [row.tobytes() for row in self.batch.key_matrix()]
@@ -190,6 +199,9 @@ class Incumbents:
         key = (0.0, 0.0, v) if spill == 0 else (1.0, spill, v)
         if self.record is not None:
             self.record.append((r, point, latency, energy_pj, spill == 0))
+        # ties rank first-costed first, as the shortlist does: the heap's top is the incumbent
+        self._pushed[r] += 1
+        heapq.heappush(self.frontier[r], (key, self._pushed[r], point))
         best = self.best[r]
         best.append((key, point, exact))
         best.sort(key=lambda e: e[0])
@@ -251,16 +263,22 @@ def run_search(
         state.cost(p, rest)
     spent = 0
     while spent < budget:
-        votes: dict[Point, list[int]] = defaultdict(list)
+        # descents from incumbents first; restarts only once every incumbent is a local optimum
+        descents: dict[Point, list[int]] = defaultdict(list)
+        restarts: dict[Point, list[int]] = defaultdict(list)
         for r in rest:
-            incumbent = state.point[r]
-            if incumbent is None:  # every seed failed the capacity check: nothing to move from
-                continue
-            b = state.bound(r)
-            for q in dict.fromkeys(space.neighbours(incumbent)):
-                cq = canonical(q, b)
-                if cq is not None and cq not in state.seen[r]:
-                    votes[q].append(r)
+            frontier, b, seen = state.frontier[r], state.bound(r), state.seen[r]
+            votes = descents if frontier and frontier[0][2] == state.point[r] else restarts
+            while frontier:  # the best costed point with unseen neighbours
+                fresh = [q for q in dict.fromkeys(space.neighbours(frontier[0][2]))
+                         if (cq := canonical(q, b)) is not None and cq not in seen]  # fmt: skip
+                if fresh:
+                    for q in fresh:
+                        votes[q].append(r)
+                    break
+                heapq.heappop(frontier)  # a local optimum (or exhausted): expand the next best
+                votes = restarts
+        votes = descents or restarts
         if not votes:
             break
         ranked = sorted(votes, key=lambda q: (-len(votes[q]), q))
