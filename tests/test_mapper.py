@@ -378,3 +378,21 @@ def test_local_search_candidates_reach_every_searched_layer_when_shared(share):
     else:
         assert any(rows != (0, 1, 2) for rows in moves)
     cache.clear()
+
+
+def test_restarts_only_add_to_a_converged_local_search():
+    """Restarts begin once every incumbent is a local optimum, so the search with them follows
+    the same trajectory and then only costs more points: never worse, at least as many calls."""
+    from costmodel.mapper import search
+
+    layer = _layer(k=8, c=8, y=6, x=6, r=3, s=3)
+    batch = LayerBatch.from_layers([layer])
+    runs = []
+    for restarts in (False, True):
+        cache.clear()
+        state = search.Incumbents(batch, SMALL, "edp", None, bounds(batch))
+        search.run_search(state, TINY_SPACE, budget=400, exhaustive_limit=0, restarts=restarts)
+        runs.append(state)
+    assert runs[0].calls < runs[1].calls  # the plain search stopped at a local optimum
+    assert runs[1].value[0] <= runs[0].value[0]
+    cache.clear()

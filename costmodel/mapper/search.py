@@ -242,10 +242,13 @@ def run_search(
     exhaustive_limit: int = EXHAUSTIVE_LIMIT,
     per_round: int = PER_ROUND,
     share: bool = True,
+    restarts: bool = True,
 ) -> np.ndarray:
     """Search every layer of ``state`` (phases of the module docstring); returns the mask of
     layers searched exhaustively. ``share``: each local-search candidate is costed on every
-    layer still searched, not only on those that proposed it (``False``: proposers only)."""
+    layer still searched, not only on those that proposed it (``False``: proposers only).
+    ``restarts``: once every incumbent is a local optimum, expand next-best points (``False``:
+    stop there)."""
     n = len(state.batch)
     sizes = np.array([space.count(state.bound(r)) for r in range(n)])
     exhaustive = sizes <= exhaustive_limit
@@ -265,10 +268,10 @@ def run_search(
     while spent < budget:
         # descents from incumbents first; restarts only once every incumbent is a local optimum
         descents: dict[Point, list[int]] = defaultdict(list)
-        restarts: dict[Point, list[int]] = defaultdict(list)
+        restarts_: dict[Point, list[int]] = defaultdict(list)
         for r in rest:
             frontier, b, seen = state.frontier[r], state.bound(r), state.seen[r]
-            votes = descents if frontier and frontier[0][2] == state.point[r] else restarts
+            votes = descents if frontier and frontier[0][2] == state.point[r] else restarts_
             while frontier:  # the best costed point with unseen neighbours
                 fresh = [q for q in dict.fromkeys(space.neighbours(frontier[0][2]))
                          if (cq := canonical(q, b)) is not None and cq not in seen]  # fmt: skip
@@ -277,8 +280,8 @@ def run_search(
                         votes[q].append(r)
                     break
                 heapq.heappop(frontier)  # a local optimum (or exhausted): expand the next best
-                votes = restarts
-        votes = descents or restarts
+                votes = restarts_
+        votes = descents or (restarts_ if restarts else {})
         if not votes:
             break
         ranked = sorted(votes, key=lambda q: (-len(votes[q]), q))
