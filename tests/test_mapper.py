@@ -237,11 +237,162 @@ def test_final_choice_is_made_on_exact_costs(monkeypatch):
     layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=4, y=3, x=3),
               _layer("c", k=2, c=2, y=3, x=3)]  # fmt: skip
     batch = LayerBatch.from_layers(layers)
-    state = search.Incumbents(batch, SMALL, "latency", None, bounds(batch))
+    state = search.Incumbents(batch, SMALL, "latency", None, bounds(batch), surrogate_exact=False)
     search.run_search(state, TINY_SPACE, budget=16, exhaustive_limit=0)
     for r in range(len(batch)):
         flow = written(state.point[r], state.bound(r))
         exact = unclipped(batch.take([r]), SMALL, flow)["latency_cycles"][0]
         assert state.value[r] == exact
     assert all(exact for best in state.best for _, _, exact in best)  # shortlists re-costed
+    cache.clear()
+
+
+def test_surrogate_cost_equals_the_exact_cost_under_the_loop_nest_analysis():
+    """What lets the search skip re-costs (``clips_maps``): on a sample of zoo-like layers of
+    different extents and of points, one directive list clipped to the largest extent costs every
+    layer exactly as the layer's own list does (latency, energy and the capacity overflow)."""
+    from costmodel.mapper.evaluate import clips_maps, overflow
+
+    assert clips_maps(None)
+    layers = [_layer("a", k=64, c=32, y=14, x=14, r=3, s=3), _layer("b", k=8, c=96, y=7, x=7),
+              _layer("c", k=200, c=3, y=30, x=30, r=5, s=5), _layer("d", k=16, c=16, y=56, x=2),
+              Layer("dw", "CONV", 1, 32, 32, 28, 28, 3, 3, padding=(1, 1), groups=32)]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    ext = bounds(batch)
+    top = tuple(int(v) for v in ext.max(axis=0))
+    space = Space.for_accelerator(BIG)
+    rng = np.random.default_rng(7)
+    points = space.seeds()
+    for _ in range(12):  # random walks from the seeds reach points with every tile size
+        p = points[int(rng.integers(len(points)))]
+        for _ in range(4):
+            moves = list(space.neighbours(p))
+            p = moves[int(rng.integers(len(moves)))]
+        points.append(p)
+    for p in points:
+        shared = written(p, top)
+        surrogate = analyse_mapping(batch, BIG, shared)
+        spill = overflow(batch, BIG, shared, surrogate)
+        for i in range(len(batch)):
+            cp = canonical(p, tuple(int(v) for v in ext[i]))
+            if cp is None:
+                continue
+            one = batch.take([i])
+            own = written(cp, tuple(int(v) for v in ext[i]))
+            exact = analyse_mapping(one, BIG, own)
+            assert surrogate["latency_cycles"][i] == exact["latency_cycles"][0], (p, i)
+            assert surrogate["energy_pj"][i] == pytest.approx(exact["energy_pj"][0], rel=1e-12)
+            assert spill[i] == overflow(one, BIG, own, exact)[0]
+
+
+def test_skipping_re_costs_does_not_change_the_search():
+    """The search with surrogate costs taken as exact returns the same points and values as the
+    search that re-costs its shortlists, with fewer analysis calls."""
+    from costmodel.mapper import search
+
+    layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=4, y=3, x=3),
+              _layer("c", k=2, c=16, y=5, x=2, r=3, s=1)]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    runs = []
+    for trust in (False, True):
+        cache.clear()
+        state = search.Incumbents(batch, SMALL, "edp", None, bounds(batch), surrogate_exact=trust)
+        search.run_search(state, TINY_SPACE, budget=16, exhaustive_limit=0)
+        runs.append(state)
+    assert runs[0].point == runs[1].point
+    assert np.array_equal(runs[0].value, runs[1].value)
+    assert runs[1].calls <= runs[0].calls
+    cache.clear()
+
+
+def test_unmapped_batch_is_one_image_per_tile_as_the_analysis_reads_it():
+    """A list without an N map runs the images one after the other (the loop nest prepends
+    T(1) N), so the working sets hold one image; a written N map keeps its tile."""
+    flow = Dataflow("t", parse_directives(
+        "TemporalMap(2,2) K; SpatialMap(1,1) C; TemporalMap(2,2) Y'; TemporalMap(4,4) X'; "
+        "Cluster(4); SpatialMap(1,1) X'"))  # fmt: skip
+    one = LayerBatch.from_layers([Layer("w", "CONV", 1, 8, 4, 10, 10, 3, 3, stride=(2, 2))])
+    four = LayerBatch.from_layers([Layer("w", "CONV", 4, 8, 4, 10, 10, 3, 3, stride=(2, 2))])
+    assert [int(v[0]) for v in working_set_words(four, SMALL, flow)] == [
+        int(v[0]) for v in working_set_words(one, SMALL, flow)
+    ]
+    with_n = Dataflow("n", (*parse_directives("TemporalMap(4,4) N"), *flow.directives))
+    pe4, _ = working_set_words(four, SMALL, with_n)
+    assert pe4[0] == 18 + 4 * (15 + 4)  # weights once, inputs and outputs per image
+
+
+def test_a_published_mapping_competes_and_is_returned_when_it_ranks_first():
+    """``candidates``: the row-stationary mapping of Eyeriss v1 (outside the space: four
+    cluster levels) is returned on the layer where it fits and beats the search, under the same
+    analysis and capacity check; an infeasible or worse candidate never replaces the search's."""
+    from costmodel import silicon
+
+    table = silicon.read_measurements("tests/data/silicon/eyeriss_jssc2017_alexnet.csv")
+    row = table.iloc[3]  # CONV4: the chip's mapping fits 520 B per PE and the 108 KiB buffer
+    acc = silicon.accelerators(table)[3]
+    layer = silicon.layer_of(row)
+    batch = LayerBatch.from_layers([layer])
+    rs = acc.dataflow
+    r = analyse_mapping(batch, acc, rs)
+    assert feasible(batch, acc, rs, r)[0]
+    plain = search_mappings([layer], acc, "latency", use_cache=False)
+    seeded = search_mappings([layer], acc, "latency", use_cache=False, candidates=[[rs]])
+    best = min(plain.frame.latency_cycles[0], r["latency_cycles"][0])
+    assert seeded.frame.latency_cycles[0] == best
+    assert (seeded.dataflows[0] == rs) == (r["latency_cycles"][0] < plain.frame.latency_cycles[0])
+    assert bool(seeded.frame.feasible[0])
+    tight = dataclasses.replace(acc, l1_bytes_per_pe=64)  # now the chip's mapping overflows L1
+    rt = analyse_mapping(batch, tight, rs)
+    assert not feasible(batch, tight, rs, rt)[0]
+    again = search_mappings([layer], tight, "latency", use_cache=False, candidates=[[rs]])
+    assert again.dataflows[0] != rs or not again.frame.feasible[0]
+    with pytest.raises(ValueError):
+        search_mappings([layer], acc, "latency", candidates=[[rs], [rs]])
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_local_search_candidates_reach_every_searched_layer_when_shared(share):
+    """``share``: each local-search candidate is costed on every layer still searched; without
+    it only on the layers that proposed it (at least one of them fewer than all here)."""
+    from costmodel.mapper import search
+
+    layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=16, y=6, x=6, r=3, s=3),
+              _layer("c", k=2, c=2, y=5, x=5)]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    cache.clear()
+    state = search.Incumbents(batch, SMALL, "edp", None, bounds(batch))
+    asked: list[tuple] = []
+    cost = state.cost
+
+    def spy(point, rows, *, exact=False):
+        asked.append((point, tuple(rows)))
+        cost(point, rows, exact=exact)
+
+    state.cost = spy  # type: ignore[method-assign]
+    search.run_search(state, TINY_SPACE, budget=12, exhaustive_limit=0, share=share)
+    seeds = set(TINY_SPACE.seeds())
+    moves = [rows for point, rows in asked if point not in seeds]
+    assert len(moves) == 12
+    if share:
+        assert all(rows == (0, 1, 2) for rows in moves)
+    else:
+        assert any(rows != (0, 1, 2) for rows in moves)
+    cache.clear()
+
+
+def test_restarts_only_add_to_a_converged_local_search():
+    """Restarts begin once every incumbent is a local optimum, so the search with them follows
+    the same trajectory and then only costs more points: never worse, at least as many calls."""
+    from costmodel.mapper import search
+
+    layer = _layer(k=8, c=8, y=6, x=6, r=3, s=3)
+    batch = LayerBatch.from_layers([layer])
+    runs = []
+    for restarts in (False, True):
+        cache.clear()
+        state = search.Incumbents(batch, SMALL, "edp", None, bounds(batch))
+        search.run_search(state, TINY_SPACE, budget=400, exhaustive_limit=0, restarts=restarts)
+        runs.append(state)
+    assert runs[0].calls < runs[1].calls  # the plain search stopped at a local optimum
+    assert runs[1].value[0] <= runs[0].value[0]
     cache.clear()

@@ -25,6 +25,7 @@ from costmodel.mapper.evaluate import (
     bounds,
     check_objective,
     feasible,
+    overflow,
     transpose,
     transposed,
 )
@@ -72,9 +73,15 @@ def search_mappings(
     options: NativeOptions | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
+    candidates: Sequence[Sequence[Dataflow]] | None = None,
 ) -> MappingSearch:
     """Search the best mapping of every layer for ``objective`` (``latency``, ``energy``,
-    ``edp``) under the ``native`` analysis; see :mod:`costmodel.mapper.search`."""
+    ``edp``) under the ``native`` analysis; see :mod:`costmodel.mapper.search`.
+
+    ``candidates`` (one sequence per input layer, possibly empty): directive lists outside the
+    space — e.g. a chip's published mapping of that layer — that compete with the searched
+    mapping on the layer as given, under the same analysis and capacity check
+    (:func:`pick_best`); the layer keeps whichever ranks first."""
     start = time.perf_counter()
     objective = check_objective(objective)
     options = options or DEFAULT_NATIVE
@@ -107,6 +114,11 @@ def search_mappings(
         df = found[inverse[i]][0]  # type: ignore[index]
         flows.append(mirror_dataflow(df) if flip[i] else df)
     results = cost_mappings(batch, accelerator, flows, options)
+    if candidates is not None:
+        if len(candidates) != len(batch):
+            raise ValueError(f"candidates: {len(candidates)} lists for {len(batch)} layers")
+        flows = pick_best(batch, accelerator, objective, flows, candidates, results, options)
+        results = cost_mappings(batch, accelerator, flows, options)
     frame = pd.DataFrame({
         "layer": list(batch.names),
         "latency_cycles": results["latency_cycles"].astype(np.int64),
@@ -120,6 +132,57 @@ def search_mappings(
     })  # fmt: skip
     return MappingSearch(tuple(flows), frame, results, calls, evaluations, len(missing),
                          time.perf_counter() - start)  # fmt: skip
+
+
+def pick_best(
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    objective: str,
+    flows: Sequence[Dataflow],
+    candidates: Sequence[Sequence[Dataflow]],
+    results: dict[str, np.ndarray],
+    options: NativeOptions | None,
+) -> list[Dataflow]:
+    """Per layer: ``flows[i]`` (costed in ``results``) or one of ``candidates[i]``, whichever
+    ranks first as the search ranks (fits the buffers first, then the objective, then the least
+    overflow); ties keep ``flows[i]``."""
+
+    def rank(result: dict[str, np.ndarray], spill: float, j: int) -> tuple[float, float, float]:
+        v = float(OBJECTIVES[objective]({k: v[j : j + 1] for k, v in result.items()
+                                         if v.ndim == 1})[0])  # fmt: skip
+        return (0.0, 0.0, v) if spill == 0 else (1.0, spill, v)
+
+    own = overflow_of(batch, accelerator, flows, results)
+    out = list(flows)
+    for i, extra in enumerate(candidates):
+        if not extra:
+            continue
+        best = rank(results, float(own[i]), i)
+        one = batch.take(np.array([i]))
+        for flow in extra:
+            r = analyse_mapping(one, accelerator, flow, options)
+            key = rank(r, float(overflow(one, accelerator, flow, r)[0]), 0)
+            if key < best:
+                best, out[i] = key, flow
+    return out
+
+
+def overflow_of(
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflows: Sequence[Dataflow],
+    results: dict[str, np.ndarray],
+) -> np.ndarray:
+    """Per layer: :func:`costmodel.mapper.evaluate.overflow` of ``dataflows[i]`` on layer i."""
+    out = np.zeros(len(batch))
+    groups: dict[Dataflow, list[int]] = {}
+    for i, df in enumerate(dataflows):
+        groups.setdefault(df, []).append(i)
+    for df, rows in groups.items():
+        idx = np.asarray(rows, dtype=np.int64)
+        part = {k: v[idx] for k, v in results.items() if k == "l1_spill_words"}
+        out[idx] = overflow(batch.take(idx), accelerator, df, part)
+    return out
 
 
 def fits(

@@ -23,7 +23,8 @@ MAX_ENTRIES = 200_000
 
 _FOUND: OrderedDict[Hashable, tuple[Dataflow, bool]] = OrderedDict()
 _STATS = {"hits": 0, "misses": 0}
-#: Exact costs of (layer, hardware and options, directive list) -> (latency_cycles, energy_pj,
+#: Exact costs of (layer, hardware and options, canonical point: with the layer it fixes the
+#: directive list, :func:`costmodel.mapper.search.written`) -> (latency_cycles, energy_pj,
 #: energy_nj, overflow bytes): a pure function of its key, so reusing it never changes a
 #: result; it lets the searches of several objectives share one enumeration.
 _COSTS: OrderedDict[Hashable, tuple[float, float, float, float]] = OrderedDict()

@@ -7,7 +7,9 @@ check is physical and layer by layer:
 - **per PE (L1)** — walking the directive list outermost first, each dimension's tile is the
   smallest map size written for it at any level (a spatial map gives each sub-unit ``size`` of its
   parent's tile, a temporal map steps ``size`` at a time through it), clipped to the layer's
-  extent; unmapped dimensions (N, R, S unless written) are whole. The PE holds one step's weight
+  extent; unmapped dimensions (R, S unless written) are whole, except N: a list that does not map N
+  runs the images one after the other (:func:`costmodel.loopnest.build_loop_nest`), so a tile
+  holds one image. The PE holds one step's weight
   tile ``K_t x C_t x R_t x S_t``, its input window ``N_t x C_t x rows x cols`` with the true
   window ``rows = (Y'_t - 1) * stride + R_t`` (capped at the input tile when Y itself is mapped,
   as in the row-stationary ``SpatialMap Y; SpatialMap R`` pair, which then also bounds Y'_t), and
@@ -73,6 +75,8 @@ def working_set_words(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per layer: (words one PE holds, words the chip holds for one level-0 step)."""
     ext, folded = _extents(batch)
+    if not any(d.dim == "N" for d in dataflow.directives):
+        ext[:, _DIMS.index("N")] = 1  # the analysis runs the images one after the other
     pe = ext.copy()
     chip = ext.copy()
     clusters = [d.size for d in dataflow.directives if d.kind == "C"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from costmodel.batch import LayerBatch
 from costmodel.mapper.capacity import capacity_excess_bytes
-from costmodel.native import NativeOptions, analyse_native
+from costmodel.native import DEFAULT_NATIVE, NativeOptions, analyse_native
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 from rtmm.errors import CostModelError
@@ -60,6 +60,15 @@ def analyse_mapping(
 ) -> dict[str, np.ndarray]:
     """The ``native`` analysis of ``batch`` on ``accelerator`` under ``dataflow`` (the adapter)."""
     return analyse_native(batch, dataclasses.replace(accelerator, dataflow=dataflow), options)
+
+
+def clips_maps(options: NativeOptions | None) -> bool:
+    """Whether the analysis path of ``options`` clips every map to its dimension (the loop-nest
+    path, ``reuse`` on): then a directive list whose tiles are clipped to any extent at or above
+    a layer's own costs that layer exactly as its own list does, so the search's shared
+    *surrogate* costs are exact and need no re-cost (``tests/test_mapper.py`` checks the equality
+    on a sample of layers and points)."""
+    return bool((options or DEFAULT_NATIVE).reuse)
 
 
 def overflow(

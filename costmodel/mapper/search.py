@@ -10,24 +10,30 @@ layers*, not around one layer at a time:
    with the same exact directive list share a call.
 2. **Seeds** — every other layer is costed under every seed of :meth:`Space.seeds` (each
    structure with whole and thin tiles), one call per seed over all those layers.
-3. **Local search** — each layer holds its incumbent (best feasible point so far). Every round,
-   each layer lists the neighbours of its incumbent (:meth:`Space.neighbours`) it has not seen
-   yet; the ``per_round`` neighbours wanted by most layers are costed, each on the layers that
-   want it, and incumbents move to improvements. The search stops when no layer has an unseen
-   neighbour (every layer sits at a local optimum of the neighbourhood) or after ``budget`` calls.
+3. **Local search (best first)** — each layer keeps every point costed on it, ranked. Every
+   round, each layer lists the neighbours (:meth:`Space.neighbours`) of its best point that still
+   has unseen neighbours — its incumbent, or once that is a local optimum the next best point
+   (a restart from the next-best seed or visited point; restarts are taken only in rounds where
+   no incumbent has an unseen neighbour left) — that it has not seen
+   yet; the ``per_round`` neighbours wanted by most layers are costed, each on **every** layer
+   still searched (not only those that proposed it: a call's fixed cost, ~10 ms, dwarfs its
+   ~0.06 ms per layer, and layers of similar shape improve by each other's moves), and
+   incumbents move to improvements. The search stops when no costed point of any layer has an
+   unseen neighbour or after ``budget`` calls.
 
 **Exact and surrogate costs.** A point is layer independent, whole dimensions written as FULL.
 The exact directive list of a layer writes every whole dimension as its extent (:func:`written`),
 which differs between layers. Exhaustive layers are costed exactly (one call per distinct exact
 list). Seeds and the local search cost one list on all the layers of a call, every tile clipped to
 the largest extent among those layers: a *surrogate*, exact for a layer at that extent (and
-whenever the call holds one layer). The loop-nest ``native`` analysis clips every map to its
-dimension, so there the surrogate equals the exact cost; other analysis paths need not. Either
-way the **final choice is made on exact costs**: every layer keeps a shortlist of its
-``SHORTLIST`` best candidates, and :meth:`Incumbents.finalise` re-costs those that were only
+whenever the call holds one layer). The loop-nest ``native`` analysis (the default, ``reuse`` on)
+clips every map to its dimension, so there the surrogate equals the exact cost
+(:func:`costmodel.mapper.evaluate.clips_maps`; a test checks the equality on a sample) and every
+cost is taken as exact. Other analysis paths need not clip: there each layer keeps a shortlist of
+its ``SHORTLIST`` best candidates, and :meth:`Incumbents.finalise` re-costs those that were only
 costed as a surrogate under their own lists and picks the best exactly costed one. Exact costs
-are memoised by content (:func:`costmodel.mapper.cache.get_cost`), so searches of several
-objectives on the same layers share one enumeration.
+are memoised by content under the layer's own list (:func:`costmodel.mapper.cache.get_cost`), so
+searches of several objectives on the same layers share one enumeration.
 
 Candidates are compared on feasibility first (the working sets fit L1 and L2 by the mapper's own
 check, :mod:`costmodel.mapper.capacity`, and the analysis reports no L1 spill), then the objective;
@@ -43,6 +49,7 @@ docs/MAPPER.md and benchmarks/bench_mapper.py.
 from __future__ import annotations
 
 import functools
+import heapq
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -51,7 +58,7 @@ import numpy as np
 
 from costmodel.batch import LayerBatch
 from costmodel.mapper import cache
-from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, overflow
+from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, clips_maps, overflow
 from costmodel.mapper.space import Point, Space, canonical
 from costmodel.native import NativeOptions
 from hardware_db.accelerator import Accelerator
@@ -62,7 +69,7 @@ DEFAULT_BUDGET = 160
 #: Layers with at most this many canonical points are searched exhaustively.
 EXHAUSTIVE_LIMIT = 2048
 #: Neighbours costed per round of the local search.
-PER_ROUND = 16
+PER_ROUND = 4  # short rounds: incumbents re-vote after every 4 candidates
 #: Best candidates per layer kept for the final choice on exact costs.
 SHORTLIST = 3
 
@@ -82,9 +89,14 @@ class Incumbents:
     progress: Progress | None = None
     record: list | None = None
     shortlist: int = SHORTLIST
+    #: Surrogate costs are exact (:func:`costmodel.mapper.evaluate.clips_maps`); None: from
+    #: ``options``. False forces the re-cost of surrogate costs (tests compare both).
+    surrogate_exact: bool | None = None
 
     def __post_init__(self) -> None:
         n = len(self.batch)
+        if self.surrogate_exact is None:
+            self.surrogate_exact = clips_maps(self.options)
         self.value = np.full(n, np.inf)
         self.spill = np.full(n, np.inf)
         self.ok = np.zeros(n, bool)
@@ -93,14 +105,23 @@ class Incumbents:
         self.best: list[list[tuple[tuple[float, float, float], Point, bool]]] = [
             [] for _ in range(n)
         ]
+        #: per layer, a heap of (rank key, point) of every point costed on it (best-first)
+        self.frontier: list[list[tuple[tuple[float, float, float], int, Point]]] = [
+            [] for _ in range(n)
+        ]
+        self._pushed = [0] * n
         self.calls = 0
         self.evaluations = 0
         self._rows = [row.tobytes() for row in self.batch.key_matrix()]
+        self._bounds: list[tuple[int, int, int, int]] = [
+            tuple(int(v) for v in row)  # type: ignore[misc]
+            for row in self.bounds
+        ]
         self._hw = (cache.hardware_key(self.accelerator),
                     self.options.key() if self.options is not None else None)  # fmt: skip
 
     def bound(self, row: int) -> tuple[int, int, int, int]:
-        return tuple(int(v) for v in self.bounds[row])  # type: ignore[return-value]
+        return self._bounds[row]
 
     def cost(self, point: Point, rows, *, exact: bool = False) -> None:
         """Cost ``point`` on the layers ``rows`` that have not seen it.
@@ -136,10 +157,16 @@ class Incumbents:
     def _call(self, flow: Dataflow, keep: list[int], canon: list[Point]) -> bool:
         """Cost ``flow`` on the layers ``keep`` (exact costs come from the content-keyed memo
         when known); offer each result to its layer. Returns whether the analysis ran."""
-        exact = [flow == written(cp, self.bound(r)) for r, cp in zip(keep, canon, strict=True)]
+        if self.surrogate_exact:
+            exact = [True] * len(keep)
+        else:
+            exact = [
+                flow == written(cp, self._bounds[r]) for r, cp in zip(keep, canon, strict=True)
+            ]
+        # the layer's key row and its canonical point fix its own directive list (``written``)
         costs: list[tuple[float, float, float, float] | None] = [
-            cache.get_cost((self._rows[r], self._hw, flow)) if e else None
-            for r, e in zip(keep, exact, strict=True)
+            cache.get_cost((self._rows[r], self._hw, cp)) if e else None
+            for r, cp, e in zip(keep, canon, exact, strict=True)
         ]
         todo = [j for j, c in enumerate(costs) if c is None]
         if todo:
@@ -155,7 +182,7 @@ class Incumbents:
                         float(result["energy_nj"][i]), float(spill[i]))  # fmt: skip
                 costs[j] = cost
                 if exact[j]:
-                    cache.put_cost((self._rows[keep[j]], self._hw, flow), cost)
+                    cache.put_cost((self._rows[keep[j]], self._hw, canon[j]), cost)
         for j, r in enumerate(keep):
             self._offer(r, canon[j], costs[j], exact[j])  # type: ignore[arg-type]
         return bool(todo)
@@ -172,6 +199,9 @@ class Incumbents:
         key = (0.0, 0.0, v) if spill == 0 else (1.0, spill, v)
         if self.record is not None:
             self.record.append((r, point, latency, energy_pj, spill == 0))
+        # ties rank first-costed first, as the shortlist does: the heap's top is the incumbent
+        self._pushed[r] += 1
+        heapq.heappush(self.frontier[r], (key, self._pushed[r], point))
         best = self.best[r]
         best.append((key, point, exact))
         best.sort(key=lambda e: e[0])
@@ -211,9 +241,14 @@ def run_search(
     budget: int = DEFAULT_BUDGET,
     exhaustive_limit: int = EXHAUSTIVE_LIMIT,
     per_round: int = PER_ROUND,
+    share: bool = True,
+    restarts: bool = True,
 ) -> np.ndarray:
     """Search every layer of ``state`` (phases of the module docstring); returns the mask of
-    layers searched exhaustively."""
+    layers searched exhaustively. ``share``: each local-search candidate is costed on every
+    layer still searched, not only on those that proposed it (``False``: proposers only).
+    ``restarts``: once every incumbent is a local optimum, expand next-best points (``False``:
+    stop there)."""
     n = len(state.batch)
     sizes = np.array([space.count(state.bound(r)) for r in range(n)])
     exhaustive = sizes <= exhaustive_limit
@@ -231,21 +266,27 @@ def run_search(
         state.cost(p, rest)
     spent = 0
     while spent < budget:
-        votes: dict[Point, list[int]] = defaultdict(list)
+        # descents from incumbents first; restarts only once every incumbent is a local optimum
+        descents: dict[Point, list[int]] = defaultdict(list)
+        restarts_: dict[Point, list[int]] = defaultdict(list)
         for r in rest:
-            incumbent = state.point[r]
-            if incumbent is None:  # every seed failed the capacity check: nothing to move from
-                continue
-            b = state.bound(r)
-            for q in dict.fromkeys(space.neighbours(incumbent)):
-                cq = canonical(q, b)
-                if cq is not None and cq not in state.seen[r]:
-                    votes[q].append(r)
+            frontier, b, seen = state.frontier[r], state.bound(r), state.seen[r]
+            votes = descents if frontier and frontier[0][2] == state.point[r] else restarts_
+            while frontier:  # the best costed point with unseen neighbours
+                fresh = [q for q in dict.fromkeys(space.neighbours(frontier[0][2]))
+                         if (cq := canonical(q, b)) is not None and cq not in seen]  # fmt: skip
+                if fresh:
+                    for q in fresh:
+                        votes[q].append(r)
+                    break
+                heapq.heappop(frontier)  # a local optimum (or exhausted): expand the next best
+                votes = restarts_
+        votes = descents or (restarts_ if restarts else {})
         if not votes:
             break
         ranked = sorted(votes, key=lambda q: (-len(votes[q]), q))
         for q in ranked[: min(per_round, budget - spent)]:
-            state.cost(q, votes[q])
+            state.cost(q, rest if share else votes[q])
             spent += 1
     state.finalise()
     return exhaustive
