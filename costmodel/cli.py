@@ -35,12 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
+from costmodel.analyses import analysis_names
 from costmodel.batch import read_layer_columns
 from costmodel.levels import plan_dataflow
 from costmodel.table import (
     COST_COLUMNS,
     CostColumns,
-    analysis_names,
     cost_columns,
     layer_cost_columns,
 )
