@@ -39,7 +39,7 @@ from scheduler import policies, simulate
 from scheduler.metrics import frames_uxcost, geomean
 from scheduler.policies.sdrm3 import THETA_NAMES, TUNING_SYSTEMS
 from scheduler.policies.sdrm3_terms import tuner_window_ms
-from scheduler.tuner import settling_window
+from scheduler.tuner_trace import settling_window
 from workloads import scenario as scenario_lib
 
 #: Systems the held-out evaluation reports on (never used to choose SDRM3's defaults).

@@ -35,12 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
+from costmodel.analyses import analysis_names
 from costmodel.batch import read_layer_columns
 from costmodel.levels import plan_dataflow
 from costmodel.table import (
     COST_COLUMNS,
     CostColumns,
-    analysis_names,
     cost_columns,
     layer_cost_columns,
 )
@@ -48,7 +48,7 @@ from hardware_db.accelerator import Accelerator, NocLevel
 from hardware_db.dataflow import PRESETS as DATAFLOWS
 from hardware_db.energy import PRESETS as ENERGY_PRESETS
 from hardware_db.library import MAESTRO_SUFFIXES, get_accelerator, get_system
-from hardware_db.schema import CLOCK_HZ_RANGE, MAX_INT
+from hardware_db.schema import accelerator_flag
 from hardware_db.system import System
 from rtmm.columns import format_table, write_csv
 from rtmm.errors import CostModelError, RtmmError
@@ -72,35 +72,6 @@ _SHOWN = (
     "utilisation",
     "bound",
 )
-
-
-_INT_ALLOWED = f"(allowed: integers from 1 to 2^40 = {MAX_INT})"
-
-
-def _positive_int(text: str) -> int:
-    """A flag's integer, 1..2^40 like every hardware integer (derived counts stay in int64)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text[:40]}' is not an integer {_INT_ALLOWED}"
-        ) from None
-    if not 1 <= value <= MAX_INT:
-        raise argparse.ArgumentTypeError(f"{text[:40]} is out of range {_INT_ALLOWED}")
-    return value
-
-
-def _clock_hz(text: str) -> float:
-    low, high = CLOCK_HZ_RANGE
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(
-            f"'{text[:40]}' is not a clock rate (allowed: numbers from {low:g} to {high:g})"
-        )
-    return value
 
 
 def _dataflow_arg(text: str) -> str:
@@ -150,10 +121,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "file or the flags below",
     )
     flags = parser.add_argument_group("hardware described by flags (--layers only)")
-    flags.add_argument("--pes", type=_positive_int, help="number of PEs")
-    flags.add_argument("--noc-bw", type=_positive_int, help="NoC bandwidth, words per cycle")
-    for flag, kind, default, text in _FLAG_DEFAULTS:
-        flags.add_argument(flag, type=kind, default=None, help=f"{text} (default {default})")
+    flags.add_argument("--pes", **accelerator_flag("num_pes", "number of PEs"))
+    flags.add_argument(
+        "--noc-bw",
+        **accelerator_flag("noc_top.bw_words_per_cycle", "NoC bandwidth, words per cycle"),
+    )
+    for flag, field, default, text in _FLAG_DEFAULTS:
+        if field is None:  # a preset name, looked up with "did you mean"
+            kind = {"type": _energy_arg, "help": f"{text} (default {default})"}
+        else:  # a number: type and allowed values from the hardware model
+            kind = accelerator_flag(field, f"{text}, default {default}")
+        flags.add_argument(flag, default=None, **kind)
     parser.add_argument(
         "--analysis", type=_analysis_arg, default="maestro", help=", ".join(analysis_names())
     )
@@ -161,14 +139,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-#: Optional accelerator flags: (flag, type, default, help). Only valid without --accelerator and
-#: --system (which carry their own values); defaults applied in :func:`accelerator_from_flags`.
-_FLAG_DEFAULTS = (
-    ("--l1-bytes", _positive_int, 8192, "L1 bytes per PE"),
-    ("--l2-bytes", _positive_int, 4 << 20, "shared L2 bytes"),
-    ("--offchip-bw", _positive_int, 128, "off-chip words per cycle"),
-    ("--energy", _energy_arg, "xrbench", ", ".join(sorted(ENERGY_PRESETS))),
-    ("--clock-hz", _clock_hz, 1e9, "clock"),
+#: Optional accelerator flags: (flag, accelerator field, default, help). A number flag's type and
+#: allowed values come from the hardware model (:func:`hardware_db.schema.accelerator_flag`);
+#: ``--energy`` (field None) is a preset name. Only valid without --accelerator and --system
+#: (which carry their own values); defaults applied in :func:`accelerator_from_flags`.
+_FLAG_DEFAULTS: tuple[tuple[str, str | None, object, str], ...] = (
+    ("--l1-bytes", "l1_bytes_per_pe", 8192, "L1 bytes per PE"),
+    ("--l2-bytes", "l2_bytes", 4 << 20, "shared L2 bytes"),
+    ("--offchip-bw", "offchip_bw_words_per_cycle", 128, "off-chip words per cycle"),
+    ("--energy", None, "xrbench", ", ".join(sorted(ENERGY_PRESETS))),
+    ("--clock-hz", "clock_hz", 1e9, "clock"),
 )
 
 

@@ -83,6 +83,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel import maestro as M
+from costmodel.analyses import register_analysis
 from costmodel.batch import LayerBatch
 from costmodel.intmath import ceil0, ceil_div_bw
 from costmodel.levels import plan_dataflow
@@ -96,7 +97,6 @@ from costmodel.native_options import (
     NativeOptions,
 )
 from costmodel.native_rows import NativeRows, native_rows
-from costmodel.table import register_analysis
 from hardware_db.accelerator import Accelerator
 from rtmm.errors import CostModelError
 from workloads.layer import Layer

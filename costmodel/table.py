@@ -9,15 +9,11 @@ The contract with the scheduler (docs/ARCHITECTURE.md): one row per (model, laye
 accelerator), with at least ``model, layer_idx, layer, accelerator, accelerator_name,
 latency_cycles (int64), energy_nj (float64)``. Further columns: see :data:`COST_COLUMNS`.
 
-Analyses are looked up by name in :data:`ANALYSES` (``maestro`` built in). ``native`` lives in
-``costmodel/native.py``; it is imported on first use and registers itself with
-:func:`register_analysis`. An analysis is a function ``(LayerBatch, Accelerator, options) ->
-dict[str, np.ndarray]`` returning per-layer arrays with the keys of
-:func:`costmodel.maestro.analyse`.
-
-An accelerator with ``dataflow: search[:objective]`` (:func:`hardware_db.dataflow.search_dataflow`)
-has each layer's mapping searched by :mod:`costmodel.mapper` (imported on first use; it registers
-itself with :func:`register_mapper`) and costed under its own mapping by the requested analysis.
+Analyses are looked up by name in the registry of :mod:`costmodel.analyses` (``maestro`` built in,
+``native`` imported on first use). An accelerator with ``dataflow: search[:objective]``
+(:func:`hardware_db.dataflow.search_dataflow`) has each layer's mapping searched by the mapper
+registered there (:mod:`costmodel.mapper`) and costed under its own mapping by the requested
+analysis.
 
 ``energy_nj`` in a cost table is ``energy_pj / 1000`` under the accelerator's own energy table;
 for the XRBench preset this equals XRBench's formula to float rounding.
@@ -25,7 +21,6 @@ for the XRBench preset this equals XRBench's formula to float rounding.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,15 +28,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from costmodel import cache
+from costmodel.analyses import AnalysisFn as AnalysisFn  # re-exported: costmodel.mapper.api
+from costmodel.analyses import get_analysis, searched
+from costmodel.analyses import register_mapper as register_mapper  # costmodel.mapper.api
 from costmodel.batch import LayerBatch
 from costmodel.layer_dataflows import apply_layer_dataflows
-from costmodel.maestro import ACCESS_COUNTS, ENERGY_PARTS, analyse_layers
+from costmodel.maestro import ACCESS_COUNTS, ENERGY_PARTS
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import search_objective
 from hardware_db.library import get_accelerator, get_system
 from hardware_db.system import System
-from rtmm.errors import CostModelError, RtmmError
-from rtmm.names import unknown_name
+from rtmm.errors import RtmmError
 from workloads import zoo
 from workloads.layer import Layer
 from workloads.model import Model
@@ -51,13 +48,6 @@ if TYPE_CHECKING:
 
 #: A cost table as columns: column name → 1-D array, in :data:`COST_COLUMNS` order.
 CostColumns = dict[str, np.ndarray]
-
-AnalysisFn = Callable[[LayerBatch, Accelerator, Any], dict[str, np.ndarray]]
-
-#: Registered analyses by name.
-ANALYSES: dict[str, AnalysisFn] = {"maestro": analyse_layers}
-#: Analyses provided by a module of their own, imported on first use.
-LAZY_ANALYSES: dict[str, str] = {"native": "costmodel.native"}
 
 #: Columns of a cost table, in order.
 COST_COLUMNS: tuple[str, ...] = (
@@ -117,59 +107,6 @@ def _offchip_words(results: Sequence[dict[str, np.ndarray]], stacked: Callable) 
     return np.maximum(once, 0).astype(np.float64)
 
 
-def register_analysis(name: str, function: AnalysisFn) -> None:
-    """Make ``function`` available as ``analysis=name``."""
-    ANALYSES[name] = function
-
-
-#: Searches mappings for ``dataflow: search`` accelerators: ``(batch, accelerator, analysis,
-#: options) -> results``; provided by :data:`LAZY_MAPPER`, imported on first use.
-MapperFn = Callable[[LayerBatch, Accelerator, AnalysisFn, Any], dict[str, np.ndarray]]
-LAZY_MAPPER = "costmodel.mapper"
-_MAPPER: list[MapperFn] = []
-
-
-def register_mapper(function: MapperFn) -> None:
-    """Make ``function`` the mapper of ``dataflow: search`` accelerators."""
-    _MAPPER[:] = [function]
-
-
-def _searched(function: AnalysisFn) -> AnalysisFn:
-    """``function`` run on each layer's searched mapping."""
-    if not _MAPPER:
-        importlib.import_module(LAZY_MAPPER)
-    mapper = _MAPPER[0]
-    return lambda batch, accelerator, options: mapper(batch, accelerator, function, options)
-
-
-def analysis_names() -> list[str]:
-    return sorted(set(ANALYSES) | set(LAZY_ANALYSES))
-
-
-def get_analysis(name: str) -> AnalysisFn:
-    """The analysis function registered as ``name`` (importing its module on first use)."""
-    if name in ANALYSES:
-        return ANALYSES[name]
-    if name in LAZY_ANALYSES:
-        module = LAZY_ANALYSES[name]
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            raise CostModelError(
-                f"analysis '{name}' is not available in this installation ({module} is missing)",
-                source="<costmodel>",
-                allowed=", ".join(sorted(ANALYSES)),
-            ) from None
-        if name in ANALYSES:
-            return ANALYSES[name]
-        raise CostModelError(
-            f"module {module} did not register analysis '{name}'", source="<costmodel>"
-        )
-    raise unknown_name("analysis", name, analysis_names(), source="<costmodel>")
-
-
 def _options_key(options: Any) -> Any:
     if options is None:
         return None
@@ -187,7 +124,7 @@ def layer_results(
     per (analysis, options, accelerator spec) in this process."""
     function = get_analysis(analysis)
     if search_objective(accelerator.dataflow) is not None:
-        function = _searched(function)
+        function = searched(function)
     batch = LayerBatch.of(layers)
     if len(batch) == 0:
         return function(batch, accelerator, options)

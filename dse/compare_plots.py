@@ -19,7 +19,7 @@ import pandas as pd
 from rtmm.fileio import atomic_path
 from scheduler.outputs import new_figure
 from scheduler.policies.sdrm3_terms import THETA_NAMES
-from scheduler.tuner import settling_window
+from scheduler.tuner_trace import settling_window
 
 #: What each tuned parameter weighs in SDRM3's MapScore (for the tuner plot's legend).
 THETA_MEANING = {

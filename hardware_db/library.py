@@ -21,7 +21,7 @@ from hardware_db import loader
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 from hardware_db.loader import YAML_SUFFIXES
-from hardware_db.maestro_format import read_maestro_system
+from hardware_db.maestro_system import read_maestro_system
 from hardware_db.system import System
 from rtmm.errors import SpecError, UnknownNameError
 from rtmm.fileio import check_regular_file

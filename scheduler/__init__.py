@@ -5,7 +5,8 @@ and returns a :class:`SimulationResult` whose ``summary()`` holds the XRBench sc
 Policies live in :mod:`scheduler.policies` (``policies.get(name)``, ``policies.names()``).
 """
 
-from scheduler.costs import CostArrays, ModelCosts, VariantCosts, from_table, read_cost_csv
+from scheduler.cost_csv import read_cost_csv
+from scheduler.costs import CostArrays, ModelCosts, VariantCosts, from_table
 from scheduler.metrics import summary, utilisation, xrbench_score
 from scheduler.result import SimulationResult
 from scheduler.simulate import build_costs, simulate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from costmodel.table import analysis_names
+from costmodel.analyses import analysis_names
 from rtmm.errors import RtmmError
 from rtmm.limits import INT64_MAX, MAX_FRAMES, MAX_HORIZON_MS
 from rtmm.names import spec_label, unknown_name

@@ -39,6 +39,7 @@ from hardware_db.system import System
 from rtmm.errors import SimulationError, SpecError
 from scheduler import costs as cost_lib
 from scheduler import policies
+from scheduler.cost_csv import read_cost_csv
 from scheduler.costs import CostArrays
 from scheduler.engine import NativeEngine
 from scheduler.mechanics import FrameMechanics, Partition, resolve_migration
@@ -284,7 +285,7 @@ def cost_arrays(
             variants = {**supernet_variants(scenario), **(variants or {})}
         source = f"<{analysis} cost table>"
     elif isinstance(costs, str | os.PathLike):
-        table = cost_lib.read_cost_csv(Path(costs))
+        table = read_cost_csv(Path(costs))
         source = str(costs)
     else:
         table, source = costs, "<cost table>"

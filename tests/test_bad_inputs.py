@@ -497,7 +497,7 @@ CASES: list[Case] = [
          ["--pes", "allowed: integers from 1 to 2\\^40"]),
     Case("cli-pes-beyond-int64", {"l.csv": MODEL_OK},
          ["cost", "--layers", "l.csv", "--pes", "99999999999999999999999", "--noc-bw", "64", "--dataflow", "ws"],
-         ["--pes", "out of range", "2\\^40"]),
+         ["--pes", "too large", "2\\^40"]),
     Case("directory-as-system-yaml", {"s.yaml": SCENARIO_ES, "hw.yaml": DIR}, _sim("s.yaml", "hw.yaml"),
          ["hw.yaml", "is a directory"], ["out/summary.csv"]),
     Case("system-refers-to-itself", {"hw.yaml": "name: me\noffchip_bw_words_per_cycle: 128\naccelerators:\n- ./hw.yaml/0\n"},

@@ -131,8 +131,8 @@ def test_cli_output_is_byte_identical_to_the_pandas_path(golden, args, tmp_path,
 def test_second_run_with_a_disk_cache_skips_costing(tmp_path, monkeypatch, capsys):
     """``RTMM_COST_CACHE``: the first run writes the cost table, a second process (simulated by
     clearing the in-process caches) prints the same bytes without running any analysis."""
+    from costmodel import analyses as analyses_mod
     from costmodel import cache
-    from costmodel import table as table_mod
 
     argv = ["cost", "--model", "KD_res8_narrow", "--system", "xrbench-4k-M"]
     monkeypatch.setenv(cache.DISK_ENV, str(tmp_path / "costs"))
@@ -146,7 +146,7 @@ def test_second_run_with_a_disk_cache_skips_costing(tmp_path, monkeypatch, capsy
         def no_costing(*args, **kwargs):
             raise AssertionError("costed again")
 
-        monkeypatch.setitem(table_mod.ANALYSES, "maestro", no_costing)
+        monkeypatch.setitem(analyses_mod.ANALYSES, "maestro", no_costing)
         assert cli.main(argv) == 0
         assert capsys.readouterr().out == first == (GOLDEN / "kd_M.txt").read_text()
     finally:
@@ -158,8 +158,8 @@ def test_disk_cache_entry_is_read_without_pandas(tmp_path):
     pandas (a pickled DataFrame would import it)."""
     argv = ["cost", "--model", "ES_RITNet", "--accelerator", "xrbench-4k-J/0"]
     code = (
-        "import sys\nfrom dse.cli import main\nfrom costmodel import table\n"
-        "table.ANALYSES['maestro'] = None\n"  # a second run must not cost anything
+        "import sys\nfrom dse.cli import main\nfrom costmodel import analyses\n"
+        "analyses.ANALYSES['maestro'] = None\n"  # a second run must not cost anything
         f"assert main({argv!r}) == 0\n"
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({COST_PATH_FORBIDDEN!r})))"
     )

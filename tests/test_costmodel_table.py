@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costmodel import cache, table
+from costmodel import analyses, cache, table
 from costmodel.batch import LayerBatch
 from costmodel.maestro import analyse_layers, maestro_dims
 from dse.cli import main
@@ -59,7 +59,7 @@ def test_each_distinct_layer_is_costed_once(monkeypatch):
         seen.append(len(batch))
         return analyse_layers(batch, accelerator, options)
 
-    monkeypatch.setitem(table.ANALYSES, "counting", counting)
+    monkeypatch.setitem(analyses.ANALYSES, "counting", counting)
     acc = get_accelerator("xrbench-4k-B/0")
     layers = list(zoo.load("KD_res8_narrow").layers)  # conv2..conv7 share their dims
     first = table.layer_costs(layers, acc, analysis="counting")
@@ -249,7 +249,7 @@ def test_cost_tables_persist_on_disk_keyed_by_content_and_code(tmp_path, monkeyp
         def no_costing(*args, **kwargs):
             raise AssertionError("costed again")
 
-        monkeypatch.setitem(table_mod.ANALYSES, "maestro", no_costing)
+        monkeypatch.setitem(analyses.ANALYSES, "maestro", no_costing)
         again = table_mod.system_cost_table(["KD_res8_narrow"], "xrbench-4k-J")
         pd.testing.assert_frame_equal(first, again)
         monkeypatch.undo()

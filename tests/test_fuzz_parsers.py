@@ -23,7 +23,7 @@ from dse.sweep import load_spec
 from hardware_db.library import load_system
 from hardware_db.maestro_format import read_dataflow_file, read_hardware_file
 from rtmm.errors import RtmmError
-from scheduler.costs import read_cost_csv, validate_table
+from scheduler.cost_csv import read_cost_csv, validate_table
 from workloads import scenario as scenario_lib
 from workloads import zoo
 

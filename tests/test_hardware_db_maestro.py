@@ -15,8 +15,8 @@ from hardware_db.maestro_format import (
     parse_hardware_text,
     read_dataflow_file,
     read_hardware_file,
-    read_maestro_system,
 )
+from hardware_db.maestro_system import read_maestro_system
 from rtmm.errors import SpecError
 
 BLOCK = """Accelerator {name} {{

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from costmodel.table import get_analysis
+from costmodel.analyses import get_analysis
 from dse.sweep import parse_spec
 from hardware_db.library import get_accelerator, get_system
 from rtmm.errors import RtmmError, UnknownNameError

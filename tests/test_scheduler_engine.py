@@ -16,7 +16,8 @@ from test_scheduler_properties import System as Sy
 from dse.cli import main
 from rtmm.errors import SimulationError, SpecError, UnknownNameError
 from scheduler import policies, simulate
-from scheduler.costs import CostArrays, ModelCosts, VariantCosts, from_table, read_cost_csv
+from scheduler.cost_csv import read_cost_csv
+from scheduler.costs import CostArrays, ModelCosts, VariantCosts, from_table
 from scheduler.metrics import running_uxcost
 from scheduler.policies.base import Dispatch, Policy
 

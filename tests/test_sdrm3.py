@@ -16,7 +16,8 @@ from scheduler.policies.sdrm3 import SDRM3
 from scheduler.policies.sdrm3_terms import THETA_BOUNDS, Theta, greedy_pairs, map_scores, pair_terms
 from scheduler.state import Job, RunningMetrics, WindowMetrics
 from scheduler.supernet_selector import SupernetSelector, delivered_accuracy
-from scheduler.tuner import Tuner, plot_trace, settling_window
+from scheduler.tuner import Tuner
+from scheduler.tuner_trace import plot_trace, settling_window
 
 SDRM3_NAMES = ["sdrm3", "sdrm3_static", "sdrm3_supernet", "sdrm3_static_supernet"]
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from rtmm.errors import SpecError
 from workloads.layer import Layer, OpType
-from workloads.model import LayerDag, Model
+from workloads.layer_dag import LayerDag
+from workloads.model import Model
 
 
 def _layer(name: str) -> Layer:

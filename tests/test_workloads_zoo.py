@@ -11,8 +11,9 @@ import pytest
 from rtmm.errors import RtmmError, SpecError, UnknownNameError
 from workloads import supernet, zoo
 from workloads.layer import Layer, OpType, validate_layer
-from workloads.model import Model, check_shapes
+from workloads.model import Model
 from workloads.modelfile import model_csv_text, parse_model_csv, write_model_csv
+from workloads.shapes import check_shapes
 
 # Layer counts (SPEC section 4) and exact MAC totals computed from the XRBench layer tables.
 ZOO = {

@@ -6,6 +6,7 @@ Entry points: :class:`Layer`, :class:`OpType`, :func:`validate_layer`, :class:`M
 """
 
 from workloads.layer import Layer, OpType, validate_layer
-from workloads.model import Model, check_shapes
+from workloads.model import Model
+from workloads.shapes import check_shapes
 
 __all__ = ["Layer", "OpType", "Model", "check_shapes", "validate_layer"]

@@ -11,17 +11,14 @@ precede it), so costing a model never imports networkx. Only a model whose layer
 out of order (or one built from a ``DiGraph``) is sorted and cycle-checked with networkx.
 
 Construction (:meth:`Model.__init__`, :meth:`Model.chain`) only rejects what would make the object
-meaningless (a cycle, a node without a layer). Checking that connected layers agree on their shapes
-is a separate step, :func:`check_shapes`, which the file readers run for models whose layers use
-real padding; XRBench tables (``padding="xrbench"``) are chains whose neighbouring rows do not have
-consistent shapes, so they are never shape-checked.
+meaningless (a cycle, a node without a layer; :mod:`workloads.layer_dag`). Checking that connected
+layers agree on their shapes is a separate step, :func:`workloads.shapes.check_shapes`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -29,6 +26,7 @@ import numpy as np
 
 from rtmm.errors import SpecError
 from workloads.layer import Layer, OpType
+from workloads.layer_dag import LayerDag, check_dag, check_graph, digraph, sorted_layers
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -59,15 +57,6 @@ FRAME_COLUMNS = (
     "output_elems",
     "inputs",
 )
-
-
-@dataclass(frozen=True)
-class LayerDag:
-    """A model's DAG without networkx: layers in insertion order and, per layer, the names of
-    the layers feeding it (what the file readers build)."""
-
-    layers: tuple[Layer, ...]
-    inputs: tuple[tuple[str, ...], ...]
 
 
 class Model:
@@ -101,15 +90,15 @@ class Model:
         """Layers in stable topological order (file order for chains)."""
         if isinstance(graph, LayerDag):
             self._dag = graph
-            self.layers = _check_dag(graph, name=name, source=source)
+            self.layers = check_dag(graph, name=name, source=source)
         else:
-            _check_graph(graph, name=name, source=source)
+            check_graph(graph, name=name, source=source)
             self._graph = graph
             self._dag = LayerDag(
                 tuple(graph.nodes[n]["layer"] for n in graph.nodes),
                 tuple(tuple(graph.predecessors(n)) for n in graph.nodes),
             )
-            self.layers = _sorted_layers(graph)
+            self.layers = sorted_layers(graph)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -176,7 +165,7 @@ class Model:
     def graph(self) -> nx.DiGraph:
         """The DAG as a networkx ``DiGraph`` (built on first use; shared, read-only)."""
         if self._graph is None:
-            self._graph = _digraph(self.name, self._dag)
+            self._graph = digraph(self.name, self._dag)
         return self._graph
 
     @cached_property
@@ -351,137 +340,3 @@ def format_pair(pair: tuple[int, int]) -> str:
 
 def format_padding(padding: str | tuple[int, int]) -> str:
     return padding if isinstance(padding, str) else format_pair(padding)
-
-
-def _check_dag(dag: LayerDag, *, name: str, source: str | None) -> tuple[Layer, ...]:
-    """Check a :class:`LayerDag` and return its layers in stable topological order.
-
-    When every layer's producers come before it (the readers' order), that order is the answer
-    and no graph library is needed; otherwise networkx sorts the graph and finds any cycle."""
-    if not dag.layers:
-        raise SpecError(f"model '{name}' has no layers", source=source)
-    if len(dag.inputs) != len(dag.layers):
-        raise SpecError(
-            f"model '{name}': {len(dag.layers)} layers but {len(dag.inputs)} input lists",
-            source=source,
-            allowed="one input list per layer",
-        )
-    seen: set[str] = set()
-    ordered = True
-    for layer, inputs in zip(dag.layers, dag.inputs, strict=True):
-        if not isinstance(layer, Layer):
-            raise SpecError(f"model '{name}': {layer!r} is not a Layer", source=source)
-        if layer.name in seen:
-            raise SpecError(
-                f"duplicate layer name '{layer.name}'",
-                source=source,
-                allowed="unique layer names per model",
-            )
-        ordered = ordered and all(p in seen for p in inputs)
-        seen.add(layer.name)
-    if ordered:
-        return dag.layers
-    graph = _digraph(name, dag)
-    _check_graph(graph, name=name, source=source)
-    return _sorted_layers(graph)
-
-
-def _digraph(name: str, dag: LayerDag) -> nx.DiGraph:
-    """The networkx graph of ``dag`` (networkx imported here: only graph features need it)."""
-    import networkx as nx
-
-    graph = nx.DiGraph(name=name)
-    for layer in dag.layers:
-        graph.add_node(layer.name, layer=layer)
-    for layer, inputs in zip(dag.layers, dag.inputs, strict=True):
-        graph.add_edges_from((pred, layer.name) for pred in inputs)
-    return graph
-
-
-def _sorted_layers(graph: nx.DiGraph) -> tuple[Layer, ...]:
-    """Layers in stable topological order: among ready layers, the one inserted first."""
-    import networkx as nx
-
-    order = {n: i for i, n in enumerate(graph.nodes)}
-    names = nx.lexicographical_topological_sort(graph, key=order.__getitem__)
-    return tuple(graph.nodes[n]["layer"] for n in names)
-
-
-def _check_graph(graph: object, *, name: str, source: str | None) -> None:
-    import networkx as nx
-
-    if not isinstance(graph, nx.DiGraph):
-        raise SpecError(
-            f"model '{name}' graph is {type(graph).__name__}, expected a LayerDag or nx.DiGraph"
-        )
-    if graph.number_of_nodes() == 0:
-        raise SpecError(f"model '{name}' has no layers", source=source)
-    for node, data in graph.nodes(data=True):
-        layer = data.get("layer")
-        if not isinstance(layer, Layer) or layer.name != node:
-            raise SpecError(
-                f"model '{name}': node '{node}' has no Layer with that name in attribute 'layer'",
-                source=source,
-            )
-    if not nx.is_directed_acyclic_graph(graph):
-        cycle = nx.find_cycle(graph)
-        path = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
-        raise SpecError(
-            f"model '{name}' has a cycle: {path}", source=source, allowed="a DAG of layers"
-        )
-
-
-def _matches(producer: Layer, consumer: Layer) -> bool:
-    return (producer.N, producer.K, producer.out_y, producer.out_x) == (
-        consumer.N,
-        consumer.C,
-        consumer.Y,
-        consumer.X,
-    )
-
-
-def _inputs_fit(preds: list[Layer], layer: Layer) -> bool:
-    """Whether the producers' outputs can form the consumer's input (see :func:`check_shapes`)."""
-    if all(_matches(p, layer) for p in preds):
-        return True  # chain, or element-wise merge of equal tensors
-    if (
-        all((p.N, p.out_y, p.out_x) == (layer.N, layer.Y, layer.X) for p in preds)
-        and sum(p.K for p in preds) == layer.C
-    ):
-        return True  # channel concatenation
-    produced = [p.output_elems for p in preds]
-    if sum(produced) == layer.input_elems:
-        return True  # reshape / flatten / concatenation along another axis
-    if layer.op == OpType.ATTN:
-        # two activations: (Y x C) and (C x K)
-        return all(e in (layer.input_elems, layer.N * layer.C * layer.K) for e in produced)
-    if layer.op == OpType.ELTWISE:
-        # broadcasting operands (e.g. squeeze-excite scale): each divides the full tensor
-        return all(e > 0 and layer.input_elems % e == 0 for e in produced) and (
-            max(produced) == layer.input_elems
-        )
-    return False
-
-
-def check_shapes(model: Model) -> Model:
-    """Raise :class:`SpecError` if a producer's output cannot be its consumer's input.
-
-    Accepted: equal shapes (N, K, Y', X') == (N, C, Y, X); channel concatenation of several
-    producers; a reshape with the same element count; the two operands of an attention matmul;
-    broadcasting operands of an element-wise layer. Skipped for layers with ``padding="xrbench"``.
-    """
-    for name in model.layer_names:
-        layer = model[name]
-        if layer.padding == "xrbench":
-            continue
-        preds = [model[p] for p in model.predecessors(name)]
-        if preds and not _inputs_fit(preds, layer):
-            got = ", ".join(f"'{p.name}' {p.N}x{p.K}x{p.out_y}x{p.out_x}" for p in preds)
-            raise SpecError(
-                f"shape mismatch: layer '{name}' expects input N x C x Y x X = "
-                f"{layer.N}x{layer.C}x{layer.Y}x{layer.X} but gets {got}",
-                source=model.source,
-                field=f"model '{model.name}'",
-                allowed="producer output (N, K, Y', X') equal to consumer input (N, C, Y, X)",
-            )
-    return model

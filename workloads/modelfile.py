@@ -18,7 +18,7 @@ A ``layer`` column may stand in for ``name``. Standalone layer tables (``rtmm co
 them (a misspelt optional column would silently change the model).
 
 Lines starting with ``#`` are comments; ``# accuracy: 0.93`` sets the model's relative accuracy.
-Models whose layers use explicit padding are shape-checked (:func:`workloads.model.check_shapes`).
+Models whose layers use explicit padding are shape-checked (:func:`workloads.shapes.check_shapes`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from pathlib import Path
 from rtmm.errors import SpecError
 from rtmm.fileio import atomic_write_text, read_text
 from workloads.layer import Layer, parse_op, same_padding, validate_layer
-from workloads.model import Model, check_shapes, format_padding, format_pair
+from workloads.model import Model, format_padding, format_pair
+from workloads.shapes import check_shapes
 
 REQUIRED_COLUMNS = ("name", "type", "N", "K", "C", "Y", "X", "R", "S")
 OPTIONAL_COLUMNS = ("stride", "groups", "padding", "inputs")

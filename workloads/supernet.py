@@ -29,7 +29,8 @@ from rtmm.fileio import load_yaml
 from rtmm.names import did_you_mean
 from workloads import zoo_index as zoo
 from workloads.layer import Layer, OpType, validate_layer
-from workloads.model import Model, check_shapes
+from workloads.model import Model
+from workloads.shapes import check_shapes
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "supernets.yaml"
 MAX_BLOCK_PERIOD = 12

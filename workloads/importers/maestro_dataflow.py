@@ -1,6 +1,6 @@
 """MAESTRO per-layer ``Dataflow { ... }`` blocks in model files: read verbatim, sizes resolved.
 
-The model-file tokenizer (:mod:`workloads.importers.maestro`) hands a ``Dataflow`` block over
+The model-file tokenizer (:mod:`workloads.importers.maestro_syntax`) hands a ``Dataflow`` block over
 as raw text (:func:`raw_block`): its directives use ``Y'``, ``Sz(R)`` and ``//`` comments, which
 are not block-syntax tokens. :func:`layer_dataflow_text` turns it into one directive list with
 ``Sz(D)`` replaced by the layer's size of dimension D, as MAESTRO does. The directives themselves
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rtmm.errors import SpecError
 
 if TYPE_CHECKING:
-    from workloads.importers.maestro import Entry
+    from workloads.importers.maestro_syntax import Entry
 
 DATAFLOW_OPEN = re.compile(r"\s*:?\s*\{")
 

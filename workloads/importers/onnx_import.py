@@ -24,7 +24,8 @@ from typing import Any
 from rtmm.errors import RtmmError, SpecError
 from rtmm.fileio import check_regular_file
 from workloads.layer import MAX_LAYER_DIM, Layer, OpType, validate_layer
-from workloads.model import Model, check_shapes
+from workloads.model import Model
+from workloads.shapes import check_shapes
 
 ELTWISE_OPS = frozenset(
     {

@@ -1,0 +1,221 @@
+"""SDRM3's per-decision tests on the lookahead demand and the pairs' laxity: which pairs are
+*progress pairs*, which are held back by energy-aware deferral, whether the work due within the
+lookahead exceeds the capacity (deferral off, overload-aware admission), and each pair's laxity
+after its block (slack-aware energy placement). The rules are stated in the docstring of
+:mod:`scheduler.policies.sdrm3`; :class:`SDRM3Checks` is a mixin of
+:class:`~scheduler.policies.sdrm3.SDRM3`, reading the state that its ``reset`` sets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scheduler.policies.base import RunContext
+from scheduler.policies.sdrm3_terms import PairTerms, shed_for_capacity
+from scheduler.state import Job, SchedulerState
+
+
+class SDRM3Checks:
+    """The tests SDRM3's ``decide`` applies to the pairs of one decision point."""
+
+    # Set by SDRM3.__init__/reset (and ``_now`` by decide) before any test runs.
+    ctx: RunContext
+    ms_per_cycle: np.ndarray
+    busy_until: np.ndarray
+    chain_ms: np.ndarray
+    loss: np.ndarray
+    best_full_ms: np.ndarray
+    defer_margin: float
+    _now: float
+
+    def _laxity_after(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
+        """``[jobs x idle]``: each job's laxity (ms) if its next block (as cut for the pair) runs
+        on the pair's accelerator now and the rest where it finishes first, migrations included
+        (the engine's), its expected cascade work after it."""
+        mech = state.mechanics
+        n_acc = len(self.ms_per_cycle)
+        out = np.empty(terms.n_layers.shape)
+        for i, job in enumerate(terms.jobs):
+            c, start = job.costs, job.next_layer
+            slack = job.deadline_ms - state.now_ms - float(self.chain_ms[job.model])
+            move = mech.move_ms(job) if mech is not None else np.zeros(n_acc)
+            for k, a in enumerate(terms.accelerators):
+                a = int(a)
+                end_layer = start + int(terms.n_layers[i, k])
+                block = (c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]) * float(
+                    self.ms_per_cycle[a]
+                )
+                rest = 0.0
+                if end_layer < c.num_layers:
+                    tail = (c.latency_prefix[-1] - c.latency_prefix[end_layer]) * self.ms_per_cycle
+                    if mech is not None:
+                        tail = tail + mech.move_ms(job, end_layer, a)
+                    rest = float(tail.min())
+                out[i, k] = slack - float(move[a]) - block - rest
+        return out
+
+    def _demand_items(self, jobs: list[Job], state: SchedulerState) -> tuple:
+        """(deadlines, work, loss, sheddable, free_from) of the demand within a lookahead.
+
+        Items: the ready jobs (unstarted ones sheddable; work = best-case remaining latency plus
+        expected cascade work), the running jobs' work after their current block (not sheddable),
+        and the expected frames of the root models still to be released whose deadline falls
+        within the longest period from now (sheddable later, on release: if one of them is the
+        cheapest to lose, nothing is shed now). Capacity counts each accelerator from when its
+        running block ends.
+        """
+        now = state.now_ms
+        horizon = now + float(np.max(state.periods_ms))
+        free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
+        free[[a for a in range(len(free)) if state.running[a] is None]] = now
+        mech = state.mechanics
+        deadlines, work, loss, can = [], [], [], []
+
+        def add(d: float, w: float, lo: float, sheddable: bool) -> None:
+            deadlines.append(d)
+            work.append(w)
+            loss.append(lo)
+            can.append(sheddable)
+
+        for j in jobs:
+            best = mech.best_remaining_ms(j) if mech is not None else float(
+                np.min(j.remaining_latency_cycles() * self.ms_per_cycle)
+            )  # fmt: skip
+            add(j.deadline_ms, best + self.chain_ms[j.model], self.loss[j.model], not j.started)
+        for j in state.running:
+            if j is None:
+                continue
+            rest = j.costs.remaining_latency_cycles(j.next_layer) * self.ms_per_cycle
+            add(j.deadline_ms, float(rest.min()) + self.chain_ms[j.model], 0.0, False)
+        for m, parent in enumerate(state.parents):
+            if parent is not None:
+                continue
+            period = float(state.periods_ms[m])
+            share = float(state.probabilities[m])
+            f = int(np.floor(now / period + 1e-9)) + 1  # the first frame released after now
+            while (f + 1) * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
+                w = share * (self.best_full_ms[m] + self.chain_ms[m])
+                add((f + 1) * period, w, self.loss[m], True)
+                f += 1
+        return np.array(deadlines), np.array(work), np.array(loss), np.array(can), free
+
+    def _admission(self, jobs: list[Job], state: SchedulerState) -> list[Job]:
+        """Unstarted ready jobs to shed now because the work due within a lookahead exceeds the
+        capacity even in an ideal schedule (:meth:`_demand_items`,
+        :func:`~.sdrm3_terms.shed_for_capacity`)."""
+        shed = shed_for_capacity(*self._demand_items(jobs, state))
+        return [jobs[i] for i in np.flatnonzero(shed[: len(jobs)])]
+
+    def _overloaded(self, jobs: list[Job], state: SchedulerState, load: float = 1.0) -> bool:
+        """True if the work due within the lookahead (:meth:`_demand_items`) exceeds ``load`` x
+        the capacity at some deadline: then no accelerator may be left idle for energy's sake."""
+        d, work, _, _, free = self._demand_items(jobs, state)
+        order = np.argsort(d, kind="stable")
+        cap = np.maximum(d[order][:, None] - free[None, :], 0.0).sum(axis=1)
+        return bool(np.any(np.cumsum(work[order]) > load * cap + 1e-9))
+
+    def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
+        """``feasible`` extended with *progress pairs* (see the module docstring, decision 2)."""
+        feasible = terms.feasible.copy()
+        now = state.now_ms
+        for i in np.flatnonzero(~feasible.all(axis=1)):
+            job = terms.jobs[i]
+            rem = job.costs.remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
+            good = np.flatnonzero(rem <= job.deadline_ms - now)
+            if len(good) == 0 or any(state.running[b] is None for b in good):
+                continue
+            free = np.array([max(self._busy_until(state)[b], now) for b in good])
+            b = int(good[np.argmin(free)])
+            free_at = float(free.min())
+            waiting_fits = free_at + rem[b] <= job.deadline_ms
+            if waiting_fits and self._demand_ok(job, b, free_at, state):
+                continue  # wait for b: nobody loses by it
+            for k in np.flatnonzero(~feasible[i]):
+                acc = int(terms.accelerators[k])
+                n = self._progress_block(job, acc, b, free_at, int(terms.n_layers[i, k]))
+                if not waiting_fits:  # bridge the wait only: move to b as soon as it is free
+                    until = (free_at - now) / self.ms_per_cycle[acc]
+                    n = min(n, job.costs.layers_within(job.next_layer, acc, until))
+                if n > 0:
+                    terms.n_layers[i, k] = n
+                    feasible[i, k] = True
+        return feasible
+
+    def _busy_until(self, state: SchedulerState) -> np.ndarray:
+        """When each accelerator's running block ends: the engine's, else SDRM3's own estimate."""
+        return self.busy_until if state.busy_until_ms is None else state.busy_until_ms
+
+    def _demand_ok(self, job: Job, b: int, free_at: float, state: SchedulerState) -> bool:
+        """EDF demand test on accelerator b from ``free_at``: ``job`` plus the running job's and
+        the ready jobs' remaining work that can finish only on b all meet their deadlines."""
+        now = state.now_ms
+        items = [(job.deadline_ms, job.costs.remaining_latency_cycles(job.next_layer)[b])]
+        others = [j for j in state.ready if j is not job]
+        run = state.running[b]
+        if run is not None:
+            others.append(run)
+        for k in others:
+            rem = k.costs.remaining_latency_cycles(k.next_layer) * self.ms_per_cycle
+            if k is run:
+                rem = rem - (free_at - now)
+                rem[b] = max(rem[b], 0.0)
+            slack = k.deadline_ms - now
+            ok = rem <= slack
+            if ok[b] and ok.sum() == 1:
+                items.append((k.deadline_ms, rem[b] / self.ms_per_cycle[b]))
+        t = free_at
+        for deadline, cycles in sorted(items, key=lambda x: x[0]):
+            t += cycles * self.ms_per_cycle[b]
+            if t > deadline:
+                return False
+        return True
+
+    def _progress_block(self, job: Job, acc: int, b: int, free_at: float, n_max: int) -> int:
+        """Largest ``n <= n_max`` such that ``n`` layers of ``job`` on ``acc`` now, then the rest on
+        ``b`` once it is free at ``free_at``, still meet the deadline; 0 if none (also when the
+        block would finish the job on ``acc``, which cannot meet the deadline alone)."""
+        c, start = job.costs, job.next_layer
+        n_max = min(n_max, c.num_layers - start - 1)
+        if n_max < 1:
+            return 0
+        ends = c.latency_prefix[start + 1 : start + n_max + 1]
+        end = self._now + (ends[:, acc] - c.latency_prefix[start, acc]) * self.ms_per_cycle[acc]
+        rest = (c.latency_prefix[-1, b] - ends[:, b]) * self.ms_per_cycle[b]
+        ok = np.flatnonzero(np.maximum(end, free_at) + rest <= job.deadline_ms)
+        return int(ok[-1]) + 1 if len(ok) else 0
+
+    def _deferred(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
+        """``[jobs x idle]`` mask of pairs held back for a busy, more efficient accelerator.
+
+        Jobs are visited by urgency (most urgent first). A job whose next block spends least on
+        a busy accelerator waits for it if, queued there behind the running block and the blocks
+        of the more urgent jobs already waiting for it, it keeps at least ``defer_margin`` of its
+        laxity; its block is then added to that queue. Waiting jobs that pile up on one
+        accelerator therefore see each other, and under load (little laxity) nobody waits.
+        """
+        mask = np.zeros(terms.energy.shape, dtype=bool)
+        if all(r is None for r in state.running):
+            return mask
+        now = state.now_ms
+        queue = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
+        for i in np.argsort(-terms.urgency, kind="stable"):
+            job = terms.jobs[i]
+            if not np.any(terms.energy[i] > 0):
+                continue
+            # the most efficient accelerator for the job's next block (cut for the cheapest idle)
+            k = int(np.argmin(terms.energy[i]))
+            c, start, n = job.costs, job.next_layer, int(terms.n_layers[i, k])
+            target = int(np.argmin(c.energy_prefix[start + n] - c.energy_prefix[start]))
+            if state.running[target] is None:
+                continue
+            block = c.block_latency_cycles(start, n, target) * self.ms_per_cycle[target]
+            rest = 0.0
+            if start + n < c.num_layers:
+                rest = float((c.remaining_latency_cycles(start + n) * self.ms_per_cycle).min())
+            budget = job.deadline_ms - now - float(self.chain_ms[job.model])
+            lax_now = budget - float((c.remaining_latency_cycles(start) * self.ms_per_cycle).min())
+            lax_wait = budget - (queue[target] - now) - block - rest
+            if lax_now > 0 and lax_wait >= self.defer_margin * lax_now:
+                mask[i] = terms.energy[i] > 0
+                queue[target] += block
+        return mask
