@@ -128,6 +128,11 @@ def set_disk_dir(path: str | os.PathLike | None) -> None:
     _DISK["dir"] = None if path is None else Path(path)
 
 
+def follow_environment() -> None:
+    """Drop a :func:`set_disk_dir` override: the on-disk folder is ``RTMM_COST_CACHE`` again."""
+    _DISK.pop("dir", None)
+
+
 def disk_dir() -> Path | None:
     """The on-disk cache folder in force, if any."""
     if "dir" in _DISK:

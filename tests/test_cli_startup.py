@@ -136,6 +136,7 @@ def test_second_run_with_a_disk_cache_skips_costing(tmp_path, monkeypatch, capsy
 
     argv = ["cost", "--model", "KD_res8_narrow", "--system", "xrbench-4k-M"]
     monkeypatch.setenv(cache.DISK_ENV, str(tmp_path / "costs"))
+    cache.follow_environment()  # an earlier set_disk_dir() must not hide the variable
     cache.clear()
     try:
         assert cli.main(argv) == 0

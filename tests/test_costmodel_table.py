@@ -263,5 +263,5 @@ def test_cost_tables_persist_on_disk_keyed_by_content_and_code(tmp_path, monkeyp
         monkeypatch.setattr(cache, "code_digest", lambda: "another cost model")
         assert cache.get_table(key) is None
     finally:
-        cache.set_disk_dir(None)
+        cache.follow_environment()
         cache.clear()
