@@ -31,7 +31,7 @@ import pandas as pd
 from costmodel import silicon
 from costmodel.batch import LayerBatch
 from costmodel.mapper import OBJECTIVES, Space, analyse_mapping, cache, search_mappings
-from costmodel.mapper.capacity import working_set_words
+from costmodel.mapper.capacity import footprint_words
 from costmodel.mapper.evaluate import bounds, feasible
 from costmodel.mapper.space import FULL
 from hardware_db.accelerator import Accelerator
@@ -191,7 +191,9 @@ def section_eyeriss() -> None:
         one = LayerBatch.from_layers([silicon.layer_of(row)])
         rs = acc.dataflow
         pub = analyse_mapping(one, acc, rs)
-        pe, chip = working_set_words(one, acc, rs)
+        words = footprint_words(one, acc, rs)
+        wb = acc.word_bytes
+        held = {k: int(v[0]) * wb for k, v in words.items()}
         cache.clear()
         t = time.perf_counter()
         plain = search_mappings(one, acc, "latency", use_cache=False)
@@ -201,14 +203,16 @@ def section_eyeriss() -> None:
         rows.append({
             "layer": row.layer, "published RS": published,
             "RS fits": bool(feasible(one, acc, rs, pub)[0]),
-            "RS PE / chip bytes": f"{pe[0] * acc.word_bytes} / {chip[0] * acc.word_bytes}",
+            "RS PE W/I/O B": f"{held['pe_W']}/{held['pe_I']}/{held['pe_O']}",
+            "RS L2 W / I+O B": f"{held['chip_W']} / {held['chip_I'] + held['chip_O']}",
             "mapper": int(plain.frame.latency_cycles[0]),
             "mapper / RS": f"{plain.frame.latency_cycles[0] / published:.3f}",
             "seeded": int(seeded.frame.latency_cycles[0]),
             "seeded returns RS": seeded.dataflows[0] == rs,
             "search s": f"{seconds:.1f}",
         })  # fmt: skip
-    print(f"capacities: {accs[0].l1_bytes_per_pe} B per PE, {accs[0].l2_bytes} B chip")
+    print(f"capacities: {accs[0].l1_bytes_per_pe} B per PE, {accs[0].l2_bytes} B chip "
+          f"({accs[0].l2_weight_bytes} B weights)")  # fmt: skip
     print(pd.DataFrame(rows).pipe(markdown))
 
 
