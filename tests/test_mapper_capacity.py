@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +35,8 @@ from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 from hardware_db.library import get_accelerator
 from hardware_db.row_stationary import RowStationaryParams, row_stationary
+from hardware_db.schema import validate_accelerator
+from rtmm.errors import SpecError
 from workloads.layer import Layer, OpType
 
 SILICON = "tests/data/silicon"
@@ -69,10 +74,14 @@ def test_eyeriss_published_mapping_fits_on_every_alexnet_layer():
 
 
 def test_eyeriss_pe_step_tiles_fit_each_scratchpad_and_the_glb_parts():
-    """Finer than the check (one L1 per PE): a PE's filter, ifmap and psum step tiles fit the
-    paper's filter (448 B), ifmap (24 B) and psum (48 B) scratchpads; one array step's filters
-    fit the GLB's filter banks and its ifmaps and psums the rest."""
+    """Straight from the paper's facts: a PE's filter, ifmap and psum step tiles fit the filter
+    (448 B), ifmap (24 B) and psum (48 B) scratchpads, which the library accelerator carries as
+    ``l1_tensor_bytes``; one array step's filters fit the GLB's filter banks and its ifmaps and
+    psums the rest."""
     facts = _paper_facts()
+    assert EYERISS.l1_tensor_bytes == (facts["spad_filter_bytes_per_pe"],
+                                       facts["spad_ifmap_bytes_per_pe"],
+                                       facts["spad_psum_bytes_per_pe"])  # fmt: skip
     word = facts["word_bits"] // 8 if "word_bits" in facts else EYERISS.word_bytes
     spad = {"W": facts["spad_filter_bytes_per_pe"], "I": facts["spad_ifmap_bytes_per_pe"],
             "O": facts["spad_psum_bytes_per_pe"]}  # fmt: skip
@@ -103,16 +112,23 @@ def test_a_pe_holds_one_filter_row_a_sliding_window_and_one_psum_row():
 
 
 def test_a_pe_overflow_and_an_l2_overflow_are_rejected():
-    """The check can fail: the same mapping on a smaller L1, a smaller L2 or a smaller weight
-    part is rejected by exactly the bytes it lacks."""
+    """The check can fail: the same mapping on a smaller L1 (shared or one scratchpad), a
+    smaller L2 or a smaller weight part is rejected by exactly the bytes it lacks."""
     table, accs = _alexnet()
     acc = accs[0]
     one = LayerBatch.from_layers([silicon.layer_of(table.iloc[0])])
     words = footprint_words(one, acc, acc.dataflow)
     wb = acc.word_bytes
     pe = sum(int(words[f"pe_{t}"][0]) for t in TENSORS) * wb
-    short = dataclasses.replace(acc, l1_bytes_per_pe=pe - wb)
+    short = dataclasses.replace(acc, l1_bytes_per_pe=pe - wb, l1_tensor_bytes=None)
     assert capacity_excess_bytes(one, short, acc.dataflow)[0] == wb
+    filters, _, psums = acc.l1_tensor_bytes
+    tight = (filters, int(words["pe_I"][0]) * wb - 3 * wb, psums)  # ifmap spad 3 words short
+    split = dataclasses.replace(acc, l1_bytes_per_pe=sum(tight), l1_tensor_bytes=tight)
+    assert capacity_excess_bytes(one, split, acc.dataflow)[0] == 3 * wb
+    # the same bytes as one shared buffer would fit: the split is what rejects it
+    assert capacity_excess_bytes(one, dataclasses.replace(split, l1_tensor_bytes=None),
+                                 acc.dataflow)[0] == 0  # fmt: skip
     weights = int(words["chip_W"][0]) * wb
     small_w = dataclasses.replace(acc, l2_weight_bytes=weights - 4 * wb)
     assert capacity_excess_bytes(one, small_w, acc.dataflow)[0] == 4 * wb
@@ -174,7 +190,9 @@ _capacities = st.tuples(
 def _with(acc: Accelerator, caps: tuple[int, int, int | None]) -> Accelerator:
     l1, l2, w = caps
     w = None if w is None or w >= l2 else w
-    return dataclasses.replace(acc, l1_bytes_per_pe=l1, l2_bytes=l2, l2_weight_bytes=w)
+    return dataclasses.replace(
+        acc, l1_bytes_per_pe=l1, l2_bytes=l2, l2_weight_bytes=w, l1_tensor_bytes=None
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -211,3 +229,42 @@ def test_row_stationary_mappings_obey_the_same_rule(params, layer, caps):
     assert accepted == bool(_fits_under_the_analysis(batch, acc, flow)[0])
     if accepted:
         assert analyse_mapping(batch, acc, flow)["l1_spill_words"][0] == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    layer=_layers,
+    caps=_capacities,
+    split=st.tuples(*(st.integers(2, 200) for _ in range(3))),
+    pick=st.integers(0, 10**6),
+)
+def test_per_tensor_buffers_accept_only_what_fits_each(layer, caps, split, pick):
+    """One L1 buffer per tensor: accepted exactly when each PE step tile fits its own buffer
+    and the L2 tiles fit; then the shared-L1 analysis holds every tensor too (no spill)."""
+    batch = LayerBatch.from_layers([layer])
+    acc = dataclasses.replace(_with(SMALL, caps), l1_bytes_per_pe=sum(split),
+                              l1_tensor_bytes=split)  # fmt: skip
+    bound = tuple(int(v) for v in bounds(batch)[0])
+    points = _points(bound)
+    flow = written(points[pick % len(points)], bound, "p")
+    words = footprint_words(batch, acc, flow)
+    wb = acc.word_bytes
+    each = all(int(words[f"pe_{t}"][0]) <= b // wb for t, b in zip("WIO", split, strict=True))
+    shared = dataclasses.replace(acc, l1_tensor_bytes=None)
+    l2_fits = bool(_fits_under_the_analysis(batch, dataclasses.replace(
+        shared, l1_bytes_per_pe=10**9), flow)[0])  # fmt: skip
+    accepted = capacity_excess_bytes(batch, acc, flow)[0] == 0
+    assert accepted == (each and l2_fits)
+    if accepted:
+        assert bool(_fits_under_the_analysis(batch, shared, flow)[0])
+        assert analyse_mapping(batch, shared, flow)["l1_spill_words"][0] == 0
+
+
+def test_l1_tensor_bytes_must_split_l1_exactly():
+    """The optional field: three buffers of >= 1 B summing to ``l1_bytes_per_pe``, else a
+    one-line SpecError naming the file and the field."""
+    doc = yaml.safe_load(Path("hardware_db/data/accelerators/eyeriss-v1.yaml").read_text())
+    for split, words in (([448, 24, 40], "must equal"), ([0, 24, 48], ">= 1"),
+                         ([448, 72], "expected")):  # fmt: skip
+        with pytest.raises(SpecError, match=f"x.yaml: l1_tensor_bytes.*{words}"):
+            validate_accelerator({**doc, "l1_tensor_bytes": split}, source="x.yaml")

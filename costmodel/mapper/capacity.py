@@ -12,7 +12,9 @@ without a buffer holding more than it has:
   filter. Images share nothing but weights, so a PE takes the images of its step one after the
   other (as the analysis's :func:`costmodel.reuse.l1_held`). The weight, input and output step
   tiles together must fit ``l1_bytes_per_pe``; this is exactly the analysis's condition for no
-  L1 spill (every tensor held).
+  L1 spill (every tensor held). A PE whose L1 is one buffer per tensor (``l1_tensor_bytes``,
+  e.g. Eyeriss's filter, ifmap and psum scratchpads) must fit each step tile in its own buffer,
+  which implies the shared condition.
 - **whole chip (L2)** — L2 holds, per tensor, its tile below the outermost loop position at
   which the tiles fit (:func:`costmodel.reuse.l2_position`); tensors whose larger tiles do not
   fit are streamed from DRAM through it and the analysis charges the re-fetches. What L2 must
@@ -65,14 +67,19 @@ def working_set_words(
 def capacity_excess_bytes(
     batch: LayerBatch, accelerator: Accelerator, dataflow: Dataflow
 ) -> np.ndarray:
-    """Per layer: bytes by which the mapping overflows its PE's L1 plus its chip's L2 (or the
-    L2 parts, with ``l2_weight_bytes``); 0: fits."""
+    """Per layer: bytes by which the mapping overflows its PE's L1 (or its per-tensor buffers,
+    with ``l1_tensor_bytes``) plus its chip's L2 (or the L2 parts, with ``l2_weight_bytes``);
+    0: fits."""
     words = footprint_words(batch, accelerator, dataflow)
     wb = accelerator.word_bytes
     l1_words = accelerator.l1_bytes_per_pe // wb  # the analysis's capacities in words
     l2_words = accelerator.l2_bytes // wb
-    pe = np.sum([words[f"pe_{t}"] for t in TENSORS], axis=0)
-    over = np.maximum(pe - l1_words, 0)
+    if accelerator.l1_tensor_bytes is None:
+        pe = np.sum([words[f"pe_{t}"] for t in TENSORS], axis=0)
+        over = np.maximum(pe - l1_words, 0)
+    else:  # one buffer per tensor: each step tile in its own
+        parts = dict(zip(("W", "I", "O"), accelerator.l1_tensor_bytes, strict=True))
+        over = np.sum([np.maximum(words[f"pe_{t}"] - parts[t] // wb, 0) for t in TENSORS], axis=0)
     weights, fmaps = words["chip_W"], words["chip_I"] + words["chip_O"]
     if accelerator.l2_weight_bytes is None:
         over = over + np.maximum(weights + fmaps - l2_words, 0)
