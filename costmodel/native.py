@@ -153,22 +153,35 @@ def analyse_native(
     return _finish(out, batch, rows, live, accelerator, options)
 
 
-def _analyse_nest(
-    batch: LayerBatch, rows: NativeRows, acc: Accelerator, options: NativeOptions
-) -> dict[str, np.ndarray]:
-    """``reuse``: every row on the loop nest of :mod:`costmodel.native_nest`."""
+def nest_rows_of(batch: LayerBatch, options: NativeOptions | None = None) -> NestRows:
+    """The loop-nest rows the ``reuse`` path costs for ``batch`` (one analysed convolution per
+    layer: per-group / folded channels, true strides and windows, per ``options``)."""
+    batch = LayerBatch.of(batch)
+    return _nest_rows(batch, native_rows(batch, options or DEFAULT_NATIVE))
+
+
+def _nest_rows(batch: LayerBatch, rows: NativeRows) -> NestRows:
     _, k, c, y, x, r, s = rows.dims.T
     out_rows = (y - r) // rows.stride[:, 0] + 1
     out_cols = (x - s) // rows.stride[:, 1] + 1
     images = batch.dims[:, 0]
     valid = rows.valid & (out_rows >= 1) & (out_cols >= 1)
-    nest_rows = NestRows(
+    return NestRows(
         repetitions=np.where(valid, rows.dims[:, 0] // images, 0),
         images=images, k=k, c=c, out_rows=out_rows, out_cols=out_cols, r=r, s=s,
         stride=rows.stride, input_rows=np.minimum(batch.dims[:, 3], y),
         input_cols=np.minimum(batch.dims[:, 4], x), weights=rows.weights,
         channel_out=rows.channel_out,
     )  # fmt: skip
+
+
+def _analyse_nest(
+    batch: LayerBatch, rows: NativeRows, acc: Accelerator, options: NativeOptions
+) -> dict[str, np.ndarray]:
+    """``reuse``: every row on the loop nest of :mod:`costmodel.native_nest`."""
+    _, k, c, y, x, r, s = rows.dims.T
+    nest_rows = _nest_rows(batch, rows)
+    images, out_rows, out_cols = nest_rows.images, nest_rows.out_rows, nest_rows.out_cols
     if len(batch):
         M._check_dims(np.column_stack([images, k, c, np.maximum(y, r), np.maximum(x, s), r, s]))
     out = nest_costs(nest_rows, acc, pass_fill=options.pass_fill,

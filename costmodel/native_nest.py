@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from costmodel.intmath import ceil_div_bw
-from costmodel.loopnest import build_loop_nest
+from costmodel.loopnest import LoopNest, build_loop_nest
 from costmodel.reuse import TensorShapes, pass_fill_words, traffic
 from hardware_db.accelerator import Accelerator
 
@@ -65,6 +65,20 @@ class NestRows:
     channel_out: np.ndarray
 
 
+def loop_nest_of(rows: NestRows, acc: Accelerator) -> tuple[LoopNest, TensorShapes]:
+    """The loop nest of ``acc.dataflow`` on ``rows`` and the rows' tensor shapes (what
+    :func:`nest_costs` costs; also the mapper's capacity check, so both size the same tiles)."""
+    extents = {
+        "N": rows.images, "K": rows.k, "C": rows.c, "P": np.maximum(rows.out_rows, 1),
+        "Q": np.maximum(rows.out_cols, 1), "R": rows.r, "S": rows.s,
+    }  # fmt: skip
+    extents = {v: np.asarray(a, np.int64) for v, a in extents.items()}
+    nest = build_loop_nest(acc.dataflow, extents, rows.stride, acc.num_pes)
+    shapes = TensorShapes(rows.stride, rows.input_rows, rows.input_cols, rows.weights,
+                          rows.channel_out)  # fmt: skip
+    return nest, shapes
+
+
 def nest_costs(
     rows: NestRows,
     acc: Accelerator,
@@ -74,14 +88,7 @@ def nest_costs(
     offchip: bool = True,
 ) -> dict[str, np.ndarray]:
     """Latency, bound cycles, access counts and DRAM words of every row (all repetitions)."""
-    extents = {
-        "N": rows.images, "K": rows.k, "C": rows.c, "P": np.maximum(rows.out_rows, 1),
-        "Q": np.maximum(rows.out_cols, 1), "R": rows.r, "S": rows.s,
-    }  # fmt: skip
-    extents = {v: np.asarray(a, np.int64) for v, a in extents.items()}
-    nest = build_loop_nest(acc.dataflow, extents, rows.stride, acc.num_pes)
-    shapes = TensorShapes(rows.stride, rows.input_rows, rows.input_cols, rows.weights,
-                          rows.channel_out)  # fmt: skip
+    nest, shapes = loop_nest_of(rows, acc)
     n = len(rows.k)
     l2_words = np.full(n, acc.l2_bytes // acc.word_bytes, np.int64)
     reserved = None

@@ -171,6 +171,22 @@ def shared_fanout(
     return shared
 
 
+def step_footprints(nest: LoopNest, shapes: TensorShapes) -> dict[str, np.ndarray]:
+    """Per tensor, the words of one image's PE step tile: what a PE's L1 holds of it while it
+    computes (images share nothing but weights, so a PE takes its step's images one at a time)."""
+    step = dict(nest.step_tile)
+    step["N"] = np.ones_like(step["N"])
+    return {t: shapes.size(t, step) for t in TENSORS}
+
+
+def held_footprints(nest: LoopNest, shapes: TensorShapes, position: int) -> dict[str, np.ndarray]:
+    """Per tensor, the words of its tile below loop ``position`` across every unit: what L2
+    holds of it when its boundary is at ``position`` (``len(nest.loops)``: one step of the
+    whole array)."""
+    rng = _ranges(nest, position)
+    return {t: shapes.size(t, rng) for t in TENSORS}
+
+
 def l1_held(nest: LoopNest, shapes: TensorShapes, l1_words: np.ndarray) -> dict[str, np.ndarray]:
     """Per tensor, (rows,) bool: does a PE's L1 hold its step tile (module docstring)?
 
@@ -178,7 +194,7 @@ def l1_held(nest: LoopNest, shapes: TensorShapes, l1_words: np.ndarray) -> dict[
     tiles taken so far fit ``l1_words``; from the first that does not fit on, streamed."""
     step = dict(nest.step_tile)
     step["N"] = np.ones_like(step["N"])  # images share nothing but weights: one at a time
-    size = {t: shapes.size(t, step) for t in TENSORS}
+    size = step_footprints(nest, shapes)
     step_macs = np.prod([step[v] for v in nest.extents], axis=0).astype(np.float64)
     order_names = ("W", "I", "O")
     reuse = np.stack([step_macs / np.maximum(size[t], 1) for t in order_names], axis=1)
@@ -201,8 +217,8 @@ def l2_position(
     last = len(nest.loops)
     chosen = np.full(rows, last, np.int64)
     for position in range(last, -1, -1):
-        rng = _ranges(nest, position)
-        working = sum(shapes.size(t, rng) for t in tensors)
+        held = held_footprints(nest, shapes, position)
+        working = sum(held[t] for t in tensors)
         chosen = np.where(working <= l2_words, position, chosen)
     return chosen
 

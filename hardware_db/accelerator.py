@@ -30,7 +30,9 @@ class Accelerator:
     half), ``double_buffered`` says whether PE buffers can load the next processing pass while
     the current one computes, ``l2_weight_bytes`` is the part of ``l2_bytes`` that only weights
     may use (a separate filter buffer; ``None``: one shared buffer). The last five fields only
-    matter to the ``native`` analysis.
+    matter to the ``native`` analysis. ``l1_tensor_bytes`` is ``l1_bytes_per_pe`` split into one
+    buffer per tensor, (weights, inputs, outputs) bytes (scratchpads; ``None``: one shared
+    buffer); only the mapper's capacity check reads it.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Accelerator:
     fmap_compression: tuple[float, float] = (1.0, 1.0)
     double_buffered: bool = True
     l2_weight_bytes: int | None = None
+    l1_tensor_bytes: tuple[int, int, int] | None = None
 
     @property
     def offchip_words_per_core_cycle(self) -> float:

@@ -27,6 +27,10 @@ def build_energy(checked: Mapping[str, Any]) -> EnergyTable:
     return EnergyTable(**checked)
 
 
+def _triple(value: Any) -> tuple[int, int, int] | None:
+    return None if value is None else (int(value[0]), int(value[1]), int(value[2]))
+
+
 def build_accelerator(checked: Mapping[str, Any]) -> Accelerator:
     """An :class:`Accelerator` from the dict of :func:`hardware_db.schema.validate_accelerator`."""
     return Accelerator(
@@ -46,6 +50,7 @@ def build_accelerator(checked: Mapping[str, Any]) -> Accelerator:
         fmap_compression=tuple(checked.get("fmap_compression", (1.0, 1.0))),
         double_buffered=checked.get("double_buffered", True),
         l2_weight_bytes=checked.get("l2_weight_bytes"),
+        l1_tensor_bytes=_triple(checked.get("l1_tensor_bytes")),
     )
 
 

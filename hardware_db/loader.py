@@ -41,6 +41,9 @@ An **accelerator** mapping (also the whole content of an accelerator file)::
                                    # while the current one computes
     l2_weight_bytes: 8192          # optional: part of l2_bytes only weights use (a separate
                                    # filter buffer); default: one shared buffer
+    l1_tensor_bytes: [448, 24, 48] # optional: l1_bytes_per_pe as one buffer per tensor,
+                                   # [weights, inputs, outputs] (ints >= 1 summing to it; read by
+                                   # the mapper's capacity check only); default: one shared buffer
     word_bytes: 1                  # int >= 1
     energy: xrbench                # preset xrbench / eyeriss / maestro, or a table
                                    # {name, mac_pj, l1_pj, l2_pj, noc_pj, dram_pj, word_bits,
@@ -139,6 +142,8 @@ def _native_fields(acc: Accelerator) -> dict[str, Any]:
         out["double_buffered"] = False
     if acc.l2_weight_bytes is not None:
         out["l2_weight_bytes"] = acc.l2_weight_bytes
+    if acc.l1_tensor_bytes is not None:
+        out["l1_tensor_bytes"] = list(acc.l1_tensor_bytes)
     return out
 
 

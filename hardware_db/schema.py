@@ -262,6 +262,15 @@ def _array_shape(value: Any) -> Any:
     return value
 
 
+def _l1_tensor_bytes(value: Any) -> Any:
+    if value is not None and (not isinstance(value, list | tuple) or len(value) != 3):
+        raise custom(
+            f"expected [weights, inputs, outputs] bytes, got {describe(value)}",
+            "three integers >= 1 summing to l1_bytes_per_pe",
+        )
+    return value
+
+
 # --------------------------------------------------------------------------------------------
 # Accelerators and systems
 
@@ -299,6 +308,13 @@ class AcceleratorSpec(BaseModel):
     l2_weight_bytes: Count | None = Field(
         None, description="part of l2_bytes only weights use (a filter buffer)"
     )
+    l1_tensor_bytes: Annotated[
+        tuple[Count, Count, Count] | None, BeforeValidator(_l1_tensor_bytes)
+    ] = Field(
+        None,
+        description="l1_bytes_per_pe as one buffer per tensor, [weights, inputs, outputs] bytes "
+        "(scratchpads; only the mapper's capacity check reads it)",
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> AcceleratorSpec:
@@ -330,6 +346,15 @@ class AcceleratorSpec(BaseModel):
                 f"must be < l2_bytes ({self.l2_bytes}), got {self.l2_weight_bytes}",
                 "1 to l2_bytes - 1",
                 at=("l2_weight_bytes",),
+            )
+        split = self.l1_tensor_bytes
+        total = 0 if split is None else sum(split)
+        if split is not None and total != self.l1_bytes_per_pe:
+            raise custom(
+                f"[weights, inputs, outputs] sum to {total} B, must equal l1_bytes_per_pe "
+                f"({self.l1_bytes_per_pe})",
+                f"three buffers of >= 1 B summing to {self.l1_bytes_per_pe}",
+                at=("l1_tensor_bytes",),
             )
         return self
 

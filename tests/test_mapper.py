@@ -307,7 +307,8 @@ def test_skipping_re_costs_does_not_change_the_search():
 
 def test_unmapped_batch_is_one_image_per_tile_as_the_analysis_reads_it():
     """A list without an N map runs the images one after the other (the loop nest prepends
-    T(1) N), so the working sets hold one image; a written N map keeps its tile."""
+    T(1) N), so the working sets hold one image; a written N map keeps its tile in L2, while a
+    PE still takes the images of its step one at a time (the analysis's ``l1_held``)."""
     flow = Dataflow("t", parse_directives(
         "TemporalMap(2,2) K; SpatialMap(1,1) C; TemporalMap(2,2) Y'; TemporalMap(4,4) X'; "
         "Cluster(4); SpatialMap(1,1) X'"))  # fmt: skip
@@ -317,8 +318,9 @@ def test_unmapped_batch_is_one_image_per_tile_as_the_analysis_reads_it():
         int(v[0]) for v in working_set_words(one, SMALL, flow)
     ]
     with_n = Dataflow("n", (*parse_directives("TemporalMap(4,4) N"), *flow.directives))
-    pe4, _ = working_set_words(four, SMALL, with_n)
-    assert pe4[0] == 18 + 4 * (15 + 4)  # weights once, inputs and outputs per image
+    pe4, chip4 = working_set_words(four, SMALL, with_n)
+    assert pe4[0] == 18 + 15 + 4  # one image at a time in a PE
+    assert chip4[0] == 72 + 4 * (180 + 16)  # weights once, inputs and outputs per image
 
 
 def test_a_published_mapping_competes_and_is_returned_when_it_ranks_first():
