@@ -58,7 +58,7 @@ import numpy as np
 
 from costmodel.batch import LayerBatch
 from costmodel.mapper import cache
-from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, clips_maps, overflow
+from costmodel.mapper.evaluate import analyse_mapping, clips_maps, overflow
 from costmodel.mapper.space import Point, Space, canonical
 from costmodel.native import NativeOptions
 from hardware_db.accelerator import Accelerator
@@ -74,6 +74,14 @@ PER_ROUND = 4  # short rounds: incumbents re-vote after every 4 candidates
 SHORTLIST = 3
 
 Progress = Callable[[int], None]
+
+#: :data:`OBJECTIVES` on one candidate's floats (latency_cycles, energy_pj, energy_nj): the
+#: ranking runs once per (layer, candidate), where building arrays would dominate.
+_SCALAR_OBJECTIVES: dict[str, Callable[[float, float, float], float]] = {
+    "latency": lambda lat, pj, nj: lat,
+    "energy": lambda lat, pj, nj: pj,
+    "edp": lambda lat, pj, nj: nj * lat,
+}
 
 
 @dataclass
@@ -111,6 +119,8 @@ class Incumbents:
         ]
         self._pushed = [0] * n
         self.calls = 0
+        #: per layer, :attr:`calls` when its incumbent last improved
+        self.improved_at = [0] * n
         self.evaluations = 0
         self._rows = [row.tobytes() for row in self.batch.key_matrix()]
         self._bounds: list[tuple[int, int, int, int]] = [
@@ -175,11 +185,12 @@ class Incumbents:
             result = analyse_mapping(sub, self.accelerator, flow, self.options)
             self.calls += 1
             self.evaluations += len(todo)
-            lat = result["latency_cycles"].astype(np.float64)
-            spill = overflow(sub, self.accelerator, flow, result)
+            lat = result["latency_cycles"].astype(np.float64).tolist()
+            energy_pj = result["energy_pj"].astype(np.float64).tolist()
+            energy_nj = result["energy_nj"].astype(np.float64).tolist()
+            spill = overflow(sub, self.accelerator, flow, result).astype(np.float64).tolist()
             for i, j in enumerate(todo):
-                cost = (float(lat[i]), float(result["energy_pj"][i]),
-                        float(result["energy_nj"][i]), float(spill[i]))  # fmt: skip
+                cost = (lat[i], energy_pj[i], energy_nj[i], spill[i])
                 costs[j] = cost
                 if exact[j]:
                     cache.put_cost((self._rows[keep[j]], self._hw, canon[j]), cost)
@@ -193,9 +204,7 @@ class Incumbents:
         overflow): feasible first, then the objective; among infeasible ones the least overflow.
         The incumbent is the best of the shortlist."""
         latency, energy_pj, energy_nj, spill = cost
-        quantities = {"latency_cycles": np.float64(latency), "energy_pj": np.float64(energy_pj),
-                      "energy_nj": np.float64(energy_nj)}  # fmt: skip
-        v = float(OBJECTIVES[self.objective](quantities))
+        v = _SCALAR_OBJECTIVES[self.objective](latency, energy_pj, energy_nj)
         key = (0.0, 0.0, v) if spill == 0 else (1.0, spill, v)
         if self.record is not None:
             self.record.append((r, point, latency, energy_pj, spill == 0))
@@ -203,10 +212,16 @@ class Incumbents:
         self._pushed[r] += 1
         heapq.heappush(self.frontier[r], (key, self._pushed[r], point))
         best = self.best[r]
-        best.append((key, point, exact))
-        best.sort(key=lambda e: e[0])
+        if len(best) >= self.shortlist and not key < best[-1][0]:
+            return  # ranks below the whole shortlist (ties: the first costed stays)
+        at = len(best)
+        while at and key < best[at - 1][0]:
+            at -= 1
+        best.insert(at, (key, point, exact))
         del best[self.shortlist :]
-        self._adopt(r)
+        if at == 0:
+            self._adopt(r)
+            self.improved_at[r] = self.calls
 
     def _adopt(self, r: int) -> None:
         key, point, _ = self.best[r][0]
@@ -243,6 +258,7 @@ def run_search(
     per_round: int = PER_ROUND,
     share: bool = True,
     restarts: bool = True,
+    patience: float | None = None,
 ) -> np.ndarray:
     """Search every layer of ``state`` (phases of the module docstring); returns the mask of
     layers searched exhaustively. ``share``: each local-search candidate is costed on every
@@ -265,7 +281,16 @@ def run_search(
     for p in space.seeds():
         state.cost(p, rest)
     spent = 0
+    moves: dict[Point, tuple[Point, ...]] = {}  # neighbours of a point, computed once
+    # per layer: the point last expanded and its neighbours with their canonical forms there
+    expanded: list[tuple[Point | None, list[tuple[Point, Point]]]] = [(None, [])] * n
+    wait = None if patience is None else max(1, int(patience * budget))
+    state.improved_at = [max(at, state.calls) for at in state.improved_at]  # stalls count from here
     while spent < budget:
+        if wait is not None:  # stalled layers leave the batch: later calls are cheaper
+            rest = [r for r in rest if state.calls - state.improved_at[r] < wait]
+            if not rest:
+                break
         # descents from incumbents first; restarts only once every incumbent is a local optimum
         descents: dict[Point, list[int]] = defaultdict(list)
         restarts_: dict[Point, list[int]] = defaultdict(list)
@@ -273,8 +298,14 @@ def run_search(
             frontier, b, seen = state.frontier[r], state.bound(r), state.seen[r]
             votes = descents if frontier and frontier[0][2] == state.point[r] else restarts_
             while frontier:  # the best costed point with unseen neighbours
-                fresh = [q for q in dict.fromkeys(space.neighbours(frontier[0][2]))
-                         if (cq := canonical(q, b)) is not None and cq not in seen]  # fmt: skip
+                top = frontier[0][2]
+                if expanded[r][0] != top:
+                    near = moves.get(top)
+                    if near is None:
+                        near = moves[top] = tuple(dict.fromkeys(space.neighbours(top)))
+                    expanded[r] = (top, [(q, cq) for q in near
+                                         if (cq := canonical(q, b)) is not None])  # fmt: skip
+                fresh = [q for q, cq in expanded[r][1] if cq not in seen]
                 if fresh:
                     for q in fresh:
                         votes[q].append(r)

@@ -110,6 +110,8 @@ class Space:
     inner: tuple[str, ...] = INNER
     seed_orders: tuple[str, ...] = ("ws",)
     seed_tilings: int = 1
+    #: level-0 spatial dims of the seeds (None: every one of :attr:`spatial0`)
+    seed_spatial0: tuple[str, ...] | None = None
 
     @classmethod
     def for_accelerator(cls, accelerator: Accelerator, **domains) -> Space:
@@ -127,7 +129,8 @@ class Space:
 
     def key(self) -> tuple:
         return (type(self).__name__, self.structures, self.sizes, self.orders, self.spatial0,
-                self.spatial1, self.inner, self.seed_orders, self.seed_tilings)  # fmt: skip
+                self.spatial1, self.inner, self.seed_orders, self.seed_tilings,
+                self.seed_spatial0)  # fmt: skip
 
     def spatials(self, clusters: tuple[int, ...]) -> list[tuple[str, ...]]:
         """Spatial dims of the inner levels: any of :attr:`spatial1` innermost, a plain dim
@@ -145,7 +148,7 @@ class Space:
         out: list[Point] = []
         for clusters in self.structures:
             for d0, spatial, order in itertools.product(
-                self.spatial0, self.spatials(clusters), self.seed_orders
+                self.seed_spatial0 or self.spatial0, self.spatials(clusters), self.seed_orders
             ):
                 thin = [self.sizes[0]] * 4
                 for c, d in zip(clusters, spatial, strict=True):
