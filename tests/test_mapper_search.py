@@ -59,7 +59,7 @@ def test_scalar_objectives_agree_with_the_array_objectives():
 
 def test_a_stalled_single_layer_stops_before_the_budget():
     """Without patience the restarts spend the whole budget on one layer; with it the search
-    stops once the incumbent has not improved for ``patience * budget`` calls."""
+    stops once no incumbent has improved for ``patience * budget`` calls."""
     layer = _layer()
     endless = _run([layer], budget=300, patience=None)
     patient = _run([layer], budget=300, patience=0.1)
@@ -81,7 +81,8 @@ def test_patience_never_stops_an_improving_layer_and_scales_with_the_budget():
 
 
 def test_stalled_layers_leave_the_batch():
-    """Once a layer has stalled, later candidates are no longer costed on it."""
+    """``drop_stalled``: once a layer has stalled, later candidates are no longer costed on it
+    (a measured variant, not the default)."""
     layers = [_layer("a", k=8, c=8, y=3, x=3, r=1, s=1), _layer("b", k=4, c=16, y=6, x=6),
               _layer("c", k=2, c=2, y=5, x=5, r=1, s=1)]  # fmt: skip
     batch = LayerBatch.from_layers(layers)
@@ -95,14 +96,16 @@ def test_stalled_layers_leave_the_batch():
         cost(point, rows, exact=exact)
 
     state.cost = spy  # type: ignore[method-assign]
-    search.run_search(state, TINY_SPACE, budget=200, exhaustive_limit=0, patience=0.05)
+    search.run_search(
+        state, TINY_SPACE, budget=200, exhaustive_limit=0, patience=0.05, drop_stalled=True
+    )
     cache.clear()
     assert any(len(rows) < 3 for rows in asked)  # some layer left before the end
 
 
 def test_restricted_seeds_keep_every_structure():
     space = Space.for_accelerator(BIG, seed_spatial0=("K",))
-    full = Space.for_accelerator(BIG)
+    full = Space.for_accelerator(BIG, seed_spatial0=None)
     seeds = space.seeds()
     assert {p.spatial0 for p in seeds} == {"K"}
     assert len(seeds) * len(full.spatial0) == len(full.seeds())

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -65,11 +66,14 @@ from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 
 #: Analysis calls of the local search (after seeds and exhaustive layers).
-DEFAULT_BUDGET = 160
+DEFAULT_BUDGET = 640
 #: Layers with at most this many canonical points are searched exhaustively.
 EXHAUSTIVE_LIMIT = 2048
 #: Neighbours costed per round of the local search.
 PER_ROUND = 4  # short rounds: incumbents re-vote after every 4 candidates
+#: The search stops once no incumbent has improved for this fraction of the budget (in calls);
+#: scaled with the budget, so a search given 10x the budget also waits 10x longer.
+PATIENCE = 0.05
 #: Best candidates per layer kept for the final choice on exact costs.
 SHORTLIST = 3
 
@@ -121,6 +125,8 @@ class Incumbents:
         self.calls = 0
         #: per layer, :attr:`calls` when its incumbent last improved
         self.improved_at = [0] * n
+        #: per layer, the relative objective gain of its latest improvement (1: first feasible)
+        self.gain = [1.0] * n
         self.evaluations = 0
         self._rows = [row.tobytes() for row in self.batch.key_matrix()]
         self._bounds: list[tuple[int, int, int, int]] = [
@@ -220,8 +226,10 @@ class Incumbents:
         best.insert(at, (key, point, exact))
         del best[self.shortlist :]
         if at == 0:
+            before = self.value[r] if self.ok[r] else np.inf
             self._adopt(r)
             self.improved_at[r] = self.calls
+            self.gain[r] = 1.0 if not np.isfinite(before) or before <= 0 else 1.0 - v / before
 
     def _adopt(self, r: int) -> None:
         key, point, _ = self.best[r][0]
@@ -258,7 +266,10 @@ def run_search(
     per_round: int = PER_ROUND,
     share: bool = True,
     restarts: bool = True,
-    patience: float | None = None,
+    patience: float | None = PATIENCE,
+    drop_stalled: bool = False,
+    stall_descents: bool = True,
+    fair: int = 0,
 ) -> np.ndarray:
     """Search every layer of ``state`` (phases of the module docstring); returns the mask of
     layers searched exhaustively. ``share``: each local-search candidate is costed on every
@@ -284,13 +295,19 @@ def run_search(
     moves: dict[Point, tuple[Point, ...]] = {}  # neighbours of a point, computed once
     # per layer: the point last expanded and its neighbours with their canonical forms there
     expanded: list[tuple[Point | None, list[tuple[Point, Point]]]] = [(None, [])] * n
-    wait = None if patience is None else max(1, int(patience * budget))
+    wait = None if patience is None else max(1, math.ceil(patience * budget))
+    descending: set[int] = set(rest)
     state.improved_at = [max(at, state.calls) for at in state.improved_at]  # stalls count from here
     while spent < budget:
-        if wait is not None:  # stalled layers leave the batch: later calls are cheaper
-            rest = [r for r in rest if state.calls - state.improved_at[r] < wait]
+        if wait is not None and drop_stalled:  # stalled layers leave the batch
+            rest = [r for r in rest if state.calls - state.improved_at[r] < wait
+                    or (not stall_descents and r in descending)]  # fmt: skip
             if not rest:
                 break
+        elif wait is not None and state.calls - max(state.improved_at[r] for r in rest) >= wait:
+            break  # no incumbent improved for ``wait`` calls: the whole search has stalled
+        descending = set()
+        proposals: dict[int, list[Point]] = {}
         # descents from incumbents first; restarts only once every incumbent is a local optimum
         descents: dict[Point, list[int]] = defaultdict(list)
         restarts_: dict[Point, list[int]] = defaultdict(list)
@@ -309,6 +326,9 @@ def run_search(
                 if fresh:
                     for q in fresh:
                         votes[q].append(r)
+                    if votes is descents:
+                        descending.add(r)
+                    proposals[r] = fresh
                     break
                 heapq.heappop(frontier)  # a local optimum (or exhausted): expand the next best
                 votes = restarts_
@@ -316,7 +336,15 @@ def run_search(
         if not votes:
             break
         ranked = sorted(votes, key=lambda q: (-len(votes[q]), q))
-        for q in ranked[: min(per_round, budget - spent)]:
+        picks = ranked[: max(per_round - fair, 0)]
+        if fair:  # the other slots: own moves of the layers whose latest improvement was largest
+            for r in sorted(proposals, key=lambda r: (-state.gain[r], r)):
+                if len(picks) >= per_round:
+                    break
+                pick = next((q for q in proposals[r] if q in votes and q not in picks), None)
+                if pick is not None:
+                    picks.append(pick)
+        for q in picks[: budget - spent]:
             state.cost(q, rest if share else votes[q])
             spent += 1
     state.finalise()
