@@ -147,6 +147,7 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
         {"patience": 0.25, "drop_stalled": True, "stall_descents": False},
     ),
     "fair2": ({}, {"fair": 2}),
+    "rounds2": ({}, {"per_round": 2}),
 }
 
 

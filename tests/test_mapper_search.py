@@ -123,3 +123,15 @@ def test_local_search_never_loses_to_its_own_seeds(patience):
     seeds = [float(OBJECTIVES["edp"](analyse_mapping(batch, SMALL, p.dataflow()))[0])
              for p in TINY_SPACE.seeds()]  # fmt: skip
     assert state.value[0] <= min(seeds) * (1 + 1e-12)
+
+
+def test_seeds_spread_only_over_dims_some_layer_has():
+    """A fully connected layer (Y' = X' = 1) gets no seed spreading a level over Y' or X'; a
+    batch holding a layer with those dims keeps every seed."""
+    space = Space.for_accelerator(BIG)
+    fc = LayerBatch.from_layers([Layer("fc", "CONV", 1, 512, 256, 1, 1, 1, 1)])
+    conv = LayerBatch.from_layers([_layer(k=16, c=16, y=14, x=14)])
+    kept = search.useful_seeds(space, bounds(fc))
+    assert kept and len(kept) < len(space.seeds())
+    assert not any({"Y'", "X'", "YR"} & {p.spatial0, *p.spatial} for p in kept)
+    assert search.useful_seeds(space, np.vstack([bounds(fc), bounds(conv)])) == space.seeds()

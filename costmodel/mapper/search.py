@@ -60,7 +60,7 @@ import numpy as np
 from costmodel.batch import LayerBatch
 from costmodel.mapper import cache
 from costmodel.mapper.evaluate import analyse_mapping, clips_maps, overflow
-from costmodel.mapper.space import Point, Space, canonical
+from costmodel.mapper.space import TILE_DIMS, Point, Space, canonical
 from costmodel.native import NativeOptions
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
@@ -289,7 +289,7 @@ def run_search(
     if not rest:
         state.finalise()
         return exhaustive
-    for p in space.seeds():
+    for p in useful_seeds(space, state.bounds[rest]):
         state.cost(p, rest)
     spent = 0
     moves: dict[Point, tuple[Point, ...]] = {}  # neighbours of a point, computed once
@@ -349,6 +349,18 @@ def run_search(
             spent += 1
     state.finalise()
     return exhaustive
+
+
+def useful_seeds(space: Space, bounds: np.ndarray) -> list[Point]:
+    """The seeds of ``space`` whose every spatial dim (level 0 and each inner level; ``"YR"``
+    as Y') has an extent above 1 in at least one layer (rows of K, C, Y', X' ``bounds``): a
+    level spread over a dim of extent 1 idles all but one of its units, so such seeds are not
+    costed (the local search can still move there). All seeds when none qualifies."""
+    wide = {dim for dim, top in zip(TILE_DIMS, bounds.max(axis=0), strict=True) if top > 1}
+    wide |= {"YR"} if "Y'" in wide else set()
+    seeds = space.seeds()
+    kept = [p for p in seeds if p.spatial0 in wide and all(d in wide for d in p.spatial)]
+    return kept or seeds
 
 
 @functools.lru_cache(maxsize=65536)
