@@ -1,25 +1,33 @@
 """The search: exhaustive on small per-layer spaces, a shared-candidate local search otherwise.
 
-One analysis call costs a candidate dataflow on many layers at once (about 10 ms fixed plus
-~0.06 ms per layer on this machine), so the search is organised around *candidates shared by
-layers*, not around one layer at a time:
+One analysis call costs a candidate dataflow on many layers at once (its fixed cost dominates:
+docs/MAPPER.md), so the search is organised around *candidates shared by layers*, not around one
+layer at a time:
 
 1. **Exhaustive layers** — a layer whose canonical space (:meth:`Space.count`) holds at most
    ``exhaustive_limit`` points (2,048 by default, about 10 s of analysis calls for one layer) is
    enumerated completely under exact costs, so it gets the exact optimum of the space; layers
    with the same exact directive list share a call.
 2. **Seeds** — every other layer is costed under every seed of :meth:`Space.seeds` (each
-   structure with whole and thin tiles), one call per seed over all those layers.
+   structure, level-0 spatial dims :attr:`Space.seed_spatial0`) that spreads its levels only over
+   dims some of those layers have (:func:`useful_seeds`), one call per seed over all of them.
 3. **Local search (best first)** — each layer keeps every point costed on it, ranked. Every
    round, each layer lists the neighbours (:meth:`Space.neighbours`) of its best point that still
    has unseen neighbours — its incumbent, or once that is a local optimum the next best point
    (a restart from the next-best seed or visited point; restarts are taken only in rounds where
    no incumbent has an unseen neighbour left) — that it has not seen
    yet; the ``per_round`` neighbours wanted by most layers are costed, each on **every** layer
-   still searched (not only those that proposed it: a call's fixed cost, ~10 ms, dwarfs its
+   still searched (not only those that proposed it: a call's fixed cost dwarfs its
    ~0.06 ms per layer, and layers of similar shape improve by each other's moves), and
    incumbents move to improvements. The search stops when no costed point of any layer has an
-   unseen neighbour or after ``budget`` calls.
+   unseen neighbour, after ``budget`` calls, or when no incumbent has improved for ``patience``
+   × ``budget`` calls (:data:`PATIENCE`; scaled with the budget, so a search given 10x the budget
+   also waits 10x longer — it is what ends a single layer's restarts early).
+
+Options measured and not used by default (docs/MAPPER.md, benchmarks/RESULTS.md "Issue 16d"):
+``drop_stalled`` (a layer whose incumbent has not improved for the patience leaves the batch;
+``stall_descents=False``: only once it is a local optimum) and ``fair`` (that many of each
+round's slots go to the own moves of the layers whose latest improvement was largest).
 
 **Exact and surrogate costs.** A point is layer independent, whole dimensions written as FULL.
 The exact directive list of a layer writes every whole dimension as its extent (:func:`written`),
