@@ -18,7 +18,7 @@ layer at a time:
    no incumbent has an unseen neighbour left) — that it has not seen
    yet; the ``per_round`` neighbours wanted by most layers are costed, each on **every** layer
    still searched (not only those that proposed it: a call's fixed cost dwarfs its
-   ~0.06 ms per layer, and layers of similar shape improve by each other's moves), and
+   cost per layer, and layers of similar shape improve by each other's moves), and
    incumbents move to improvements. The search stops when no costed point of any layer has an
    unseen neighbour, after ``budget`` calls, or when no incumbent has improved for ``patience``
    × ``budget`` calls (:data:`PATIENCE`; scaled with the budget, so a search given 10x the budget
