@@ -4,15 +4,19 @@ Sections (``--only NAME`` runs one):
 
 - ``exhaustive``: small layers on a 16-PE accelerator, the heuristic (exhaustive phase off)
   against full enumeration of the same space, per objective;
-- ``budget``: the zoo's distinct layers and ResNet-50 on xrbench-4k-A/0, default budget against
-  10x the budget (EDP per layer);
+- ``budget``: the zoo's distinct layers and ResNet-50 on xrbench-4k-A/0, a budget (default: the
+  search's) against the same search with 10x the budget (EDP per layer);
 - ``quality``: the zoo's distinct layers on every single-accelerator XRBench system, mapper EDP
   against the best of the WS/OS/RS presets (same ``native`` analysis); also timed (cold cache);
 - ``eyeriss``: AlexNet (batch 4, the JSSC 2017 shapes) on the silicon validation's Eyeriss v1,
   mapper latency (unseeded, and seeded with the chip's mapping) against the chip's published
   row-stationary mapping per layer, same analysis and capacity check;
 - ``orientation``: the issue's GEMM in both orientations;
-- ``speed``: the whole zoo on xrbench-4k-A/0, cold, wall and CPU time.
+- ``speed``: the whole zoo on xrbench-4k-A/0, cold, wall and CPU time;
+- ``single``: one layer mapped alone, cold.
+
+``--budget N --variant NAME`` choose the budget section's budget (10x is the same variant at 10N)
+and search variant (:data:`VARIANTS`).
 
 Run: ``python benchmarks/bench_mapper.py [--only SECTION]``.
 """
@@ -130,25 +134,63 @@ def section_exhaustive() -> None:
               f"({heur.calls} calls)")  # fmt: skip
 
 
-def section_budget() -> None:
+#: Search variants of the budget comparison (issue 16d ideas): Space fields and run_search
+#: keywords on top of the defaults. "default" is the search as shipped.
+VARIANTS: dict[str, tuple[dict, dict]] = {
+    "default": ({}, {}),
+    "all-seeds": ({"seed_spatial0": None}, {}),  # every level-0 spatial dim seeded (16c seeds)
+    "no-patience": ({}, {"patience": None}),  # restarts until the budget is spent (16c)
+    "16c": ({"seed_spatial0": None}, {"patience": None}),
+    "drop-stalled": ({}, {"patience": 0.25, "drop_stalled": True}),
+    "drop-stalled-restarts": (
+        {},
+        {"patience": 0.25, "drop_stalled": True, "stall_descents": False},
+    ),
+    "fair2": ({}, {"fair": 2}),
+    "rounds2": ({}, {"per_round": 2}),
+}
+
+
+def section_budget(budget: int = DEFAULT_BUDGET, variant: str = "default") -> None:
+    """Per layer, the search at ``budget`` against the SAME search (same variant) at 10x it."""
     acc = get_accelerator("xrbench-4k-A/0")
-    print("\n## budget: default vs 10x (EDP per layer, xrbench-4k-A/0)")
+    fields, keywords = VARIANTS[variant]
+    space = dataclasses.replace(Space.for_accelerator(acc), **fields)
+    print(f"\n## budget: {budget} vs {10 * budget} (EDP per layer, xrbench-4k-A/0), "
+          f"variant {variant}")  # fmt: skip
     for label, batch in (("zoo distinct", zoo_distinct()), ("ResNet-50 distinct", resnet50())):
         runs = {}
-        for budget in (160, 1600):
+        for b in (budget, 10 * budget):
             cache.clear()
-            t = time.perf_counter()
-            runs[budget] = search_mappings(batch, acc, "edp", budget=budget, use_cache=False)
-            runs[budget] = (runs[budget], time.perf_counter() - t)
-        a, b = runs[160][0].frame.edp.to_numpy(), runs[1600][0].frame.edp.to_numpy()
-        live = b > 0
-        gap = np.where(live, a / np.where(live, b, 1) - 1, 0.0)
-        print(f"{label} ({len(batch)} layers): within 2 % of 10x on {np.mean(gap <= 0.02):.1%}; "
+            t, c = time.perf_counter(), time.process_time()
+            found = search_mappings(batch, acc, "edp", budget=b, space=space,
+                                    use_cache=False, search_options=keywords)  # fmt: skip
+            runs[b] = (found, time.perf_counter() - t, time.process_time() - c)
+        a, ref = runs[budget][0].frame.edp.to_numpy(), runs[10 * budget][0].frame.edp.to_numpy()
+        live = ref > 0
+        gap = np.where(live, a / np.where(live, ref, 1) - 1, 0.0)
+        n = len(batch)
+        print(f"{label} ({n} layers): within 2 % of 10x on {np.mean(gap <= 0.02):.1%}; "
               f"median gap {np.median(gap):.2%}, 90th percentile {np.quantile(gap, 0.9):.2%}, "
               f"worst gap {gap.max():.2%}, mean {gap.mean():.2%}; total EDP gap "
-              f"{a.sum() / b.sum() - 1:.2%}; 10x better on {np.mean(gap > 1e-12):.1%}; "
-              f"time {runs[160][1]:.1f} s vs {runs[1600][1]:.1f} s; calls {runs[160][0].calls} vs "
-              f"{runs[1600][0].calls}")  # fmt: skip
+              f"{a.sum() / ref.sum() - 1:.2%}; 10x better on {np.mean(gap > 1e-12):.1%}, "
+              f"worse on {np.mean(gap < -1e-12):.1%}; 1x {runs[budget][1] / n * 1e3:.0f} ms "
+              f"wall / {runs[budget][2] / n * 1e3:.0f} ms CPU per layer, 10x "
+              f"{runs[10 * budget][1]:.1f} s wall; calls {runs[budget][0].calls} vs "
+              f"{runs[10 * budget][0].calls}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
+def section_single() -> None:
+    """One layer mapped alone (cold): wall time and calls, for five zoo layers."""
+    acc = get_accelerator("xrbench-4k-A/0")
+    batch = zoo_distinct()
+    print("\n## single layer mapped alone (xrbench-4k-A/0, cold)")
+    for i in (0, 50, 100, 200, 300):
+        cache.clear()
+        t = time.perf_counter()
+        found = search_mappings(batch.take(np.array([i])), acc, "edp", use_cache=False)
+        print(f"{batch.names[i]}: {time.perf_counter() - t:.2f} s, {found.calls} calls, "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 def section_quality() -> None:
@@ -259,17 +301,24 @@ SECTIONS = {
     "eyeriss": section_eyeriss,
     "budget": section_budget,
     "speed": section_speed,
+    "single": section_single,
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=sorted(SECTIONS))
+    parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="budget section")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="default",
+                        help="budget section: search variant (VARIANTS)")  # fmt: skip
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     for name, run in SECTIONS.items():
         if args.only in (None, name):
-            run()
+            if name == "budget":
+                section_budget(args.budget, args.variant)
+            else:
+                run()
 
 
 if __name__ == "__main__":

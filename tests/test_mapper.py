@@ -371,7 +371,8 @@ def test_local_search_candidates_reach_every_searched_layer_when_shared(share):
         cost(point, rows, exact=exact)
 
     state.cost = spy  # type: ignore[method-assign]
-    search.run_search(state, TINY_SPACE, budget=12, exhaustive_limit=0, share=share)
+    search.run_search(state, TINY_SPACE, budget=12, exhaustive_limit=0, share=share,
+                      patience=None)  # fmt: skip
     seeds = set(TINY_SPACE.seeds())
     moves = [rows for point, rows in asked if point not in seeds]
     assert len(moves) == 12
@@ -393,7 +394,8 @@ def test_restarts_only_add_to_a_converged_local_search():
     for restarts in (False, True):
         cache.clear()
         state = search.Incumbents(batch, SMALL, "edp", None, bounds(batch))
-        search.run_search(state, TINY_SPACE, budget=400, exhaustive_limit=0, restarts=restarts)
+        search.run_search(state, TINY_SPACE, budget=400, exhaustive_limit=0, restarts=restarts,
+                          patience=None)  # fmt: skip
         runs.append(state)
     assert runs[0].calls < runs[1].calls  # the plain search stopped at a local optimum
     assert runs[1].value[0] <= runs[0].value[0]

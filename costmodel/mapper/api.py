@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,7 @@ def search_mappings(
     progress: Progress | None = None,
     use_cache: bool = True,
     candidates: Sequence[Sequence[Dataflow]] | None = None,
+    search_options: Mapping[str, Any] | None = None,
 ) -> MappingSearch:
     """Search the best mapping of every layer for ``objective`` (``latency``, ``energy``,
     ``edp``) under the ``native`` analysis; see :mod:`costmodel.mapper.search`.
@@ -81,7 +82,10 @@ def search_mappings(
     ``candidates`` (one sequence per input layer, possibly empty): directive lists outside the
     space — e.g. a chip's published mapping of that layer — that compete with the searched
     mapping on the layer as given, under the same analysis and capacity check
-    (:func:`pick_best`); the layer keeps whichever ranks first."""
+    (:func:`pick_best`); the layer keeps whichever ranks first.
+
+    ``search_options``: further keywords of :func:`~costmodel.mapper.search.run_search`
+    (``patience``, ``drop_stalled``, ``fair``, ...; the benchmarks compare search variants)."""
     start = time.perf_counter()
     objective = check_objective(objective)
     options = options or DEFAULT_NATIVE
@@ -92,8 +96,9 @@ def search_mappings(
     keys = canon.key_matrix()
     unique, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
+    extra = dict(search_options or {})
     settings = (cache.hardware_key(accelerator), objective, space.key(), budget,
-                exhaustive_limit, options.key())  # fmt: skip
+                exhaustive_limit, options.key(), tuple(sorted(extra.items())))  # fmt: skip
     found: list[tuple[Dataflow, bool] | None] = [
         cache.get((row.tobytes(), settings)) if use_cache else None for row in unique
     ]
@@ -102,7 +107,8 @@ def search_mappings(
     if len(missing):
         sub = canon.take(first[missing])
         state = Incumbents(sub, accelerator, objective, options, bounds(sub), progress)
-        exhaustive = run_search(state, space, budget=budget, exhaustive_limit=exhaustive_limit)
+        exhaustive = run_search(state, space, budget=budget, exhaustive_limit=exhaustive_limit,
+                                **extra)  # fmt: skip
         calls, evaluations = state.calls, state.evaluations
         for j, u in enumerate(missing):
             df = written(state.point[j], state.bound(j), f"search-{objective}")

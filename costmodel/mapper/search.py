@@ -1,25 +1,33 @@
 """The search: exhaustive on small per-layer spaces, a shared-candidate local search otherwise.
 
-One analysis call costs a candidate dataflow on many layers at once (about 10 ms fixed plus
-~0.06 ms per layer on this machine), so the search is organised around *candidates shared by
-layers*, not around one layer at a time:
+One analysis call costs a candidate dataflow on many layers at once (its fixed cost dominates:
+docs/MAPPER.md), so the search is organised around *candidates shared by layers*, not around one
+layer at a time:
 
 1. **Exhaustive layers** — a layer whose canonical space (:meth:`Space.count`) holds at most
    ``exhaustive_limit`` points (2,048 by default, about 10 s of analysis calls for one layer) is
    enumerated completely under exact costs, so it gets the exact optimum of the space; layers
    with the same exact directive list share a call.
 2. **Seeds** — every other layer is costed under every seed of :meth:`Space.seeds` (each
-   structure with whole and thin tiles), one call per seed over all those layers.
+   structure, level-0 spatial dims :attr:`Space.seed_spatial0`) that spreads its levels only over
+   dims some of those layers have (:func:`useful_seeds`), one call per seed over all of them.
 3. **Local search (best first)** — each layer keeps every point costed on it, ranked. Every
    round, each layer lists the neighbours (:meth:`Space.neighbours`) of its best point that still
    has unseen neighbours — its incumbent, or once that is a local optimum the next best point
    (a restart from the next-best seed or visited point; restarts are taken only in rounds where
    no incumbent has an unseen neighbour left) — that it has not seen
    yet; the ``per_round`` neighbours wanted by most layers are costed, each on **every** layer
-   still searched (not only those that proposed it: a call's fixed cost, ~10 ms, dwarfs its
-   ~0.06 ms per layer, and layers of similar shape improve by each other's moves), and
+   still searched (not only those that proposed it: a call's fixed cost dwarfs its
+   cost per layer, and layers of similar shape improve by each other's moves), and
    incumbents move to improvements. The search stops when no costed point of any layer has an
-   unseen neighbour or after ``budget`` calls.
+   unseen neighbour, after ``budget`` calls, or when no incumbent has improved for ``patience``
+   × ``budget`` calls (:data:`PATIENCE`; scaled with the budget, so a search given 10x the budget
+   also waits 10x longer — it is what ends a single layer's restarts early).
+
+Options measured and not used by default (docs/MAPPER.md, benchmarks/RESULTS.md "Issue 16d"):
+``drop_stalled`` (a layer whose incumbent has not improved for the patience leaves the batch;
+``stall_descents=False``: only once it is a local optimum) and ``fair`` (that many of each
+round's slots go to the own moves of the layers whose latest improvement was largest).
 
 **Exact and surrogate costs.** A point is layer independent, whole dimensions written as FULL.
 The exact directive list of a layer writes every whole dimension as its extent (:func:`written`),
@@ -50,6 +58,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -58,22 +67,33 @@ import numpy as np
 
 from costmodel.batch import LayerBatch
 from costmodel.mapper import cache
-from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, clips_maps, overflow
-from costmodel.mapper.space import Point, Space, canonical
+from costmodel.mapper.evaluate import analyse_mapping, clips_maps, overflow
+from costmodel.mapper.space import TILE_DIMS, Point, Space, canonical
 from costmodel.native import NativeOptions
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 
 #: Analysis calls of the local search (after seeds and exhaustive layers).
-DEFAULT_BUDGET = 160
+DEFAULT_BUDGET = 640
 #: Layers with at most this many canonical points are searched exhaustively.
 EXHAUSTIVE_LIMIT = 2048
 #: Neighbours costed per round of the local search.
 PER_ROUND = 4  # short rounds: incumbents re-vote after every 4 candidates
+#: The search stops once no incumbent has improved for this fraction of the budget (in calls);
+#: scaled with the budget, so a search given 10x the budget also waits 10x longer.
+PATIENCE = 0.05
 #: Best candidates per layer kept for the final choice on exact costs.
 SHORTLIST = 3
 
 Progress = Callable[[int], None]
+
+#: :data:`OBJECTIVES` on one candidate's floats (latency_cycles, energy_pj, energy_nj): the
+#: ranking runs once per (layer, candidate), where building arrays would dominate.
+_SCALAR_OBJECTIVES: dict[str, Callable[[float, float, float], float]] = {
+    "latency": lambda lat, pj, nj: lat,
+    "energy": lambda lat, pj, nj: pj,
+    "edp": lambda lat, pj, nj: nj * lat,
+}
 
 
 @dataclass
@@ -111,6 +131,10 @@ class Incumbents:
         ]
         self._pushed = [0] * n
         self.calls = 0
+        #: per layer, :attr:`calls` when its incumbent last improved
+        self.improved_at = [0] * n
+        #: per layer, the relative objective gain of its latest improvement (1: first feasible)
+        self.gain = [1.0] * n
         self.evaluations = 0
         self._rows = [row.tobytes() for row in self.batch.key_matrix()]
         self._bounds: list[tuple[int, int, int, int]] = [
@@ -175,11 +199,12 @@ class Incumbents:
             result = analyse_mapping(sub, self.accelerator, flow, self.options)
             self.calls += 1
             self.evaluations += len(todo)
-            lat = result["latency_cycles"].astype(np.float64)
-            spill = overflow(sub, self.accelerator, flow, result)
+            lat = result["latency_cycles"].astype(np.float64).tolist()
+            energy_pj = result["energy_pj"].astype(np.float64).tolist()
+            energy_nj = result["energy_nj"].astype(np.float64).tolist()
+            spill = overflow(sub, self.accelerator, flow, result).astype(np.float64).tolist()
             for i, j in enumerate(todo):
-                cost = (float(lat[i]), float(result["energy_pj"][i]),
-                        float(result["energy_nj"][i]), float(spill[i]))  # fmt: skip
+                cost = (lat[i], energy_pj[i], energy_nj[i], spill[i])
                 costs[j] = cost
                 if exact[j]:
                     cache.put_cost((self._rows[keep[j]], self._hw, canon[j]), cost)
@@ -193,9 +218,7 @@ class Incumbents:
         overflow): feasible first, then the objective; among infeasible ones the least overflow.
         The incumbent is the best of the shortlist."""
         latency, energy_pj, energy_nj, spill = cost
-        quantities = {"latency_cycles": np.float64(latency), "energy_pj": np.float64(energy_pj),
-                      "energy_nj": np.float64(energy_nj)}  # fmt: skip
-        v = float(OBJECTIVES[self.objective](quantities))
+        v = _SCALAR_OBJECTIVES[self.objective](latency, energy_pj, energy_nj)
         key = (0.0, 0.0, v) if spill == 0 else (1.0, spill, v)
         if self.record is not None:
             self.record.append((r, point, latency, energy_pj, spill == 0))
@@ -203,10 +226,18 @@ class Incumbents:
         self._pushed[r] += 1
         heapq.heappush(self.frontier[r], (key, self._pushed[r], point))
         best = self.best[r]
-        best.append((key, point, exact))
-        best.sort(key=lambda e: e[0])
+        if len(best) >= self.shortlist and not key < best[-1][0]:
+            return  # ranks below the whole shortlist (ties: the first costed stays)
+        at = len(best)
+        while at and key < best[at - 1][0]:
+            at -= 1
+        best.insert(at, (key, point, exact))
         del best[self.shortlist :]
-        self._adopt(r)
+        if at == 0:
+            before = self.value[r] if self.ok[r] else np.inf
+            self._adopt(r)
+            self.improved_at[r] = self.calls
+            self.gain[r] = 1.0 if not np.isfinite(before) or before <= 0 else 1.0 - v / before
 
     def _adopt(self, r: int) -> None:
         key, point, _ = self.best[r][0]
@@ -243,6 +274,10 @@ def run_search(
     per_round: int = PER_ROUND,
     share: bool = True,
     restarts: bool = True,
+    patience: float | None = PATIENCE,
+    drop_stalled: bool = False,
+    stall_descents: bool = True,
+    fair: int = 0,
 ) -> np.ndarray:
     """Search every layer of ``state`` (phases of the module docstring); returns the mask of
     layers searched exhaustively. ``share``: each local-search candidate is costed on every
@@ -262,10 +297,25 @@ def run_search(
     if not rest:
         state.finalise()
         return exhaustive
-    for p in space.seeds():
+    for p in useful_seeds(space, state.bounds[rest]):
         state.cost(p, rest)
     spent = 0
+    moves: dict[Point, tuple[Point, ...]] = {}  # neighbours of a point, computed once
+    # per layer: the point last expanded and its neighbours with their canonical forms there
+    expanded: list[tuple[Point | None, list[tuple[Point, Point]]]] = [(None, [])] * n
+    wait = None if patience is None else max(1, math.ceil(patience * budget))
+    descending: set[int] = set(rest)
+    state.improved_at = [max(at, state.calls) for at in state.improved_at]  # stalls count from here
     while spent < budget:
+        if wait is not None and drop_stalled:  # stalled layers leave the batch
+            rest = [r for r in rest if state.calls - state.improved_at[r] < wait
+                    or (not stall_descents and r in descending)]  # fmt: skip
+            if not rest:
+                break
+        elif wait is not None and state.calls - max(state.improved_at[r] for r in rest) >= wait:
+            break  # no incumbent improved for ``wait`` calls: the whole search has stalled
+        descending = set()
+        proposals: dict[int, list[Point]] = {}
         # descents from incumbents first; restarts only once every incumbent is a local optimum
         descents: dict[Point, list[int]] = defaultdict(list)
         restarts_: dict[Point, list[int]] = defaultdict(list)
@@ -273,11 +323,20 @@ def run_search(
             frontier, b, seen = state.frontier[r], state.bound(r), state.seen[r]
             votes = descents if frontier and frontier[0][2] == state.point[r] else restarts_
             while frontier:  # the best costed point with unseen neighbours
-                fresh = [q for q in dict.fromkeys(space.neighbours(frontier[0][2]))
-                         if (cq := canonical(q, b)) is not None and cq not in seen]  # fmt: skip
+                top = frontier[0][2]
+                if expanded[r][0] != top:
+                    near = moves.get(top)
+                    if near is None:
+                        near = moves[top] = tuple(dict.fromkeys(space.neighbours(top)))
+                    expanded[r] = (top, [(q, cq) for q in near
+                                         if (cq := canonical(q, b)) is not None])  # fmt: skip
+                fresh = [q for q, cq in expanded[r][1] if cq not in seen]
                 if fresh:
                     for q in fresh:
                         votes[q].append(r)
+                    if votes is descents:
+                        descending.add(r)
+                    proposals[r] = fresh
                     break
                 heapq.heappop(frontier)  # a local optimum (or exhausted): expand the next best
                 votes = restarts_
@@ -285,11 +344,31 @@ def run_search(
         if not votes:
             break
         ranked = sorted(votes, key=lambda q: (-len(votes[q]), q))
-        for q in ranked[: min(per_round, budget - spent)]:
+        picks = ranked[: max(per_round - fair, 0)]
+        if fair:  # the other slots: own moves of the layers whose latest improvement was largest
+            for r in sorted(proposals, key=lambda r: (-state.gain[r], r)):
+                if len(picks) >= per_round:
+                    break
+                pick = next((q for q in proposals[r] if q in votes and q not in picks), None)
+                if pick is not None:
+                    picks.append(pick)
+        for q in picks[: budget - spent]:
             state.cost(q, rest if share else votes[q])
             spent += 1
     state.finalise()
     return exhaustive
+
+
+def useful_seeds(space: Space, bounds: np.ndarray) -> list[Point]:
+    """The seeds of ``space`` whose every spatial dim (level 0 and each inner level; ``"YR"``
+    as Y') has an extent above 1 in at least one layer (rows of K, C, Y', X' ``bounds``): a
+    level spread over a dim of extent 1 idles all but one of its units, so such seeds are not
+    costed (the local search can still move there). All seeds when none qualifies."""
+    wide = {dim for dim, top in zip(TILE_DIMS, bounds.max(axis=0), strict=True) if top > 1}
+    wide |= {"YR"} if "Y'" in wide else set()
+    seeds = space.seeds()
+    kept = [p for p in seeds if p.spatial0 in wide and all(d in wide for d in p.spatial)]
+    return kept or seeds
 
 
 @functools.lru_cache(maxsize=65536)

@@ -110,6 +110,10 @@ class Space:
     inner: tuple[str, ...] = INNER
     seed_orders: tuple[str, ...] = ("ws",)
     seed_tilings: int = 1
+    #: level-0 spatial dims of the seeds (those of :attr:`spatial0`; None or none of them:
+    #: every one). K alone: the local search's spatial-dim move reaches the others, and the
+    #: three quarters of the seed calls saved buy local-search calls (docs/MAPPER.md).
+    seed_spatial0: tuple[str, ...] | None = ("K",)
 
     @classmethod
     def for_accelerator(cls, accelerator: Accelerator, **domains) -> Space:
@@ -127,7 +131,8 @@ class Space:
 
     def key(self) -> tuple:
         return (type(self).__name__, self.structures, self.sizes, self.orders, self.spatial0,
-                self.spatial1, self.inner, self.seed_orders, self.seed_tilings)  # fmt: skip
+                self.spatial1, self.inner, self.seed_orders, self.seed_tilings,
+                self.seed_spatial0)  # fmt: skip
 
     def spatials(self, clusters: tuple[int, ...]) -> list[tuple[str, ...]]:
         """Spatial dims of the inner levels: any of :attr:`spatial1` innermost, a plain dim
@@ -139,13 +144,14 @@ class Space:
         return [(u, d) for u in upper for (d,) in inner if u != d]
 
     def seeds(self) -> list[Point]:
-        """The starting points: every structure (clusters, spatial dims; loop orders
-        :attr:`seed_orders`) with two tilings — every temporal tile whole, or the inner levels'
-        dims tiled to their sub-unit counts and the rest one element."""
+        """The starting points: every structure (clusters, inner spatial dims, level-0 spatial
+        dims :attr:`seed_spatial0`; loop orders :attr:`seed_orders`) with two tilings — every
+        temporal tile whole, or the inner levels' dims tiled to their sub-unit counts and the
+        rest one element."""
         out: list[Point] = []
         for clusters in self.structures:
             for d0, spatial, order in itertools.product(
-                self.spatial0, self.spatials(clusters), self.seed_orders
+                self._seed_spatial0(), self.spatials(clusters), self.seed_orders
             ):
                 thin = [self.sizes[0]] * 4
                 for c, d in zip(clusters, spatial, strict=True):
@@ -157,6 +163,10 @@ class Space:
                     out.append(Point(clusters, d0, self.sizes[0], spatial, order, tiles,
                                      self.inner[0]))  # fmt: skip
         return list(dict.fromkeys(out))
+
+    def _seed_spatial0(self) -> tuple[str, ...]:
+        picked = tuple(d for d in self.seed_spatial0 or () if d in self.spatial0)
+        return picked or self.spatial0
 
     def _nearest(self, value: int) -> int:
         return min(self.sizes, key=lambda s: (abs(s - value), s))
