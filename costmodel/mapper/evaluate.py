@@ -12,8 +12,10 @@ mapping found is mirrored back (Y'<->X'). Both orientations of a layer therefore
 search, so they get the same best cost (the analysis is mirror symmetric; tests check it).
 
 A mapping is *feasible* when its working sets fit the buffers by the mapper's own physical check
-(:mod:`costmodel.mapper.capacity`: a PE's tile in ``l1_bytes_per_pe``, the chip's level-0 step in
-``l2_bytes``) and, when the analysis reports one, with no L1 spill (``l1_spill_words == 0``).
+(:mod:`costmodel.mapper.capacity`: one image's PE step tile in ``l1_bytes_per_pe``, or each
+tensor's in its part of ``l1_tensor_bytes``; one step of the whole array in ``l2_bytes``, weights
+in ``l2_weight_bytes`` when declared) and, when the analysis reports one, with no L1 spill
+(``l1_spill_words == 0``).
 """
 
 from __future__ import annotations
