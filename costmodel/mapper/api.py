@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +173,26 @@ def pick_best(
     return out
 
 
+def _per_dataflow(
+    check: Callable[..., np.ndarray],
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflows: Sequence[Dataflow],
+    results: dict[str, np.ndarray],
+    dtype: type,
+) -> np.ndarray:
+    """Per layer: ``check`` of ``dataflows[i]`` on layer i, one call per distinct dataflow."""
+    out: np.ndarray = np.zeros(len(batch), dtype)
+    groups: dict[Dataflow, list[int]] = {}
+    for i, df in enumerate(dataflows):
+        groups.setdefault(df, []).append(i)
+    for df, rows in groups.items():
+        idx = np.asarray(rows, dtype=np.int64)
+        part = {k: v[idx] for k, v in results.items() if k == "l1_spill_words"}
+        out[idx] = check(batch.take(idx), accelerator, df, part)
+    return out
+
+
 def overflow_of(
     batch: LayerBatch,
     accelerator: Accelerator,
@@ -180,15 +200,7 @@ def overflow_of(
     results: dict[str, np.ndarray],
 ) -> np.ndarray:
     """Per layer: :func:`costmodel.mapper.evaluate.overflow` of ``dataflows[i]`` on layer i."""
-    out = np.zeros(len(batch))
-    groups: dict[Dataflow, list[int]] = {}
-    for i, df in enumerate(dataflows):
-        groups.setdefault(df, []).append(i)
-    for df, rows in groups.items():
-        idx = np.asarray(rows, dtype=np.int64)
-        part = {k: v[idx] for k, v in results.items() if k == "l1_spill_words"}
-        out[idx] = overflow(batch.take(idx), accelerator, df, part)
-    return out
+    return _per_dataflow(overflow, batch, accelerator, dataflows, results, float)
 
 
 def fits(
@@ -199,15 +211,7 @@ def fits(
 ) -> np.ndarray:
     """Per layer: ``dataflows[i]`` fits the buffers of ``accelerator`` on layer i
     (:func:`costmodel.mapper.evaluate.feasible`, one check per distinct dataflow)."""
-    out = np.zeros(len(batch), bool)
-    groups: dict[Dataflow, list[int]] = {}
-    for i, df in enumerate(dataflows):
-        groups.setdefault(df, []).append(i)
-    for df, rows in groups.items():
-        idx = np.asarray(rows, dtype=np.int64)
-        part = {k: v[idx] for k, v in results.items() if k == "l1_spill_words"}
-        out[idx] = feasible(batch.take(idx), accelerator, df, part)
-    return out
+    return _per_dataflow(feasible, batch, accelerator, dataflows, results, bool)
 
 
 def cost_mappings(
