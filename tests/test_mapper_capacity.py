@@ -195,6 +195,17 @@ def _with(acc: Accelerator, caps: tuple[int, int, int | None]) -> Accelerator:
     )
 
 
+def _assert_check_agrees_with_the_analysis(
+    batch: LayerBatch, acc: Accelerator, flow: Dataflow
+) -> None:
+    """The check accepts ``flow`` on the one layer of ``batch`` exactly when the analysis's own
+    tiles fit, and an accepted mapping has no L1 spill."""
+    accepted = capacity_excess_bytes(batch, acc, flow)[0] == 0
+    assert accepted == bool(_fits_under_the_analysis(batch, acc, flow)[0])
+    if accepted:
+        assert analyse_mapping(batch, acc, flow)["l1_spill_words"][0] == 0
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layer=_layers, caps=_capacities, pick=st.integers(0, 10**6))
 def test_accepted_means_every_held_tile_fits_under_the_analysis(layer, caps, pick):
@@ -205,10 +216,7 @@ def test_accepted_means_every_held_tile_fits_under_the_analysis(layer, caps, pic
     bound = tuple(int(v) for v in bounds(batch)[0])
     points = _points(bound)
     flow = written(points[pick % len(points)], bound, "p")
-    accepted = capacity_excess_bytes(batch, acc, flow)[0] == 0
-    assert accepted == bool(_fits_under_the_analysis(batch, acc, flow)[0])
-    if accepted:
-        assert analyse_mapping(batch, acc, flow)["l1_spill_words"][0] == 0
+    _assert_check_agrees_with_the_analysis(batch, acc, flow)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -225,10 +233,7 @@ def test_row_stationary_mappings_obey_the_same_rule(params, layer, caps):
     batch = LayerBatch.from_layers([layer])
     acc = _with(EYERISS, caps)
     flow = row_stationary(layer.R, params)
-    accepted = capacity_excess_bytes(batch, acc, flow)[0] == 0
-    assert accepted == bool(_fits_under_the_analysis(batch, acc, flow)[0])
-    if accepted:
-        assert analyse_mapping(batch, acc, flow)["l1_spill_words"][0] == 0
+    _assert_check_agrees_with_the_analysis(batch, acc, flow)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,28 +7,14 @@ is a relation between costs the same analysis computes.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
+from test_mapper import BIG, SMALL, TINY_SPACE
 
 from costmodel.batch import LayerBatch
 from costmodel.mapper import OBJECTIVES, Space, analyse_mapping, cache, search
 from costmodel.mapper.evaluate import bounds
-from costmodel.mapper.space import FULL
-from hardware_db.library import get_accelerator
 from workloads.layer import Layer
-
-BIG = get_accelerator("xrbench-4k-A/0")
-SMALL = dataclasses.replace(BIG, name="small", num_pes=16, array_shape=(4, 4))
-TINY_SPACE = Space(
-    structures=((4,), (2, 2)),
-    sizes=(1, 2, FULL),
-    orders=("ws", "os"),
-    spatial0=("K", "Y'"),
-    spatial1=("C", "X'", "YR"),
-    inner=("tile",),
-)
 
 
 def _layer(name="l", k=8, c=8, y=6, x=6, r=3, s=3) -> Layer:
