@@ -16,6 +16,11 @@ A :class:`Point` is a data-centric mapping (COSTMODEL.md, ``TemporalMap``/``Spat
 
 ``"YR"`` (innermost only) is SpatialMap(1,1) Y; SpatialMap(1,1) R, the row-stationary pair.
 
+A *row-stationary* point (``inner == "rows"``, :mod:`costmodel.mapper.rs_space`) has four inner
+levels instead: ``clusters`` = (t, r, e, R) PE sets of R x e PEs, ``chunks`` = (p, q) filters and
+channels per PE, ``tiles`` = (filters per pass m, channels per pass q·r, rows per pass e, -) and
+``images`` the pass's N tile; its one level-0 unit takes no spatial map (``spatial0`` is nominal).
+
 Every parameter is layer independent, so one point is one dataflow that can be costed on every
 layer of a batch at once. Sizes come from :data:`SIZES`; :data:`FULL` stands for "the whole
 extent" (a map larger than its dimension is clipped to it by the analysis). For one layer, all
@@ -23,7 +28,8 @@ sizes at or above the dimension's extent are the same mapping: :func:`canonical`
 :data:`FULL`, which is what makes per-layer enumeration finite and small for small layers.
 
 :class:`Space` fixes the domains (cluster sizes from the accelerator's array shape, sizes, orders,
-spatial choices); tests and benchmarks shrink it to enumerate exhaustively.
+spatial choices; row-stationary structures from the layers searched, :meth:`Space.for_layers`);
+tests and benchmarks shrink it to enumerate exhaustively.
 """
 
 from __future__ import annotations
@@ -67,9 +73,9 @@ _MIRROR = {"Y'": "X'", "X'": "Y'", "Y": "X", "X": "Y", "R": "S", "S": "R"}
 @dataclass(frozen=True, order=True)
 class Point:
     """One mapping (module docstring). ``clusters`` are the Cluster sizes (one or two inner
-    levels), ``spatial`` the dim each inner level spreads over its sub-units (``"YR"`` only
-    innermost); ``tiles`` are the level-0 temporal tile sizes of K, C, Y', X' (the entry of
-    ``spatial0`` is unused and kept at FULL)."""
+    levels; four for a row-stationary point), ``spatial`` the dim each inner level spreads over
+    its sub-units (``"YR"`` only innermost); ``tiles`` are the level-0 temporal tile sizes of K,
+    C, Y', X' (the entry of ``spatial0`` is unused and kept at FULL)."""
 
     clusters: tuple[int, ...]
     spatial0: str
