@@ -170,3 +170,24 @@ def test_nothing_accelerator_or_layer_specific_in_the_space_code():
         text = inspect.getsource(module).lower()
         assert "eyeriss" not in text and "alexnet" not in text
     assert "xrbench" not in inspect.getsource(rs_space).lower()
+
+
+def test_row_points_cost_the_same_on_the_transposed_layer():
+    """Orientation: a row-stationary list on a layer costs what its mirror costs on the
+    transposed layer (the search maps wide layers transposed and mirrors the list back)."""
+    from costmodel.mapper.evaluate import transpose
+    from costmodel.mapper.space import mirror_dataflow
+
+    layer = Layer("w", "CONV", 2, 24, 8, 12, 20, 3, 5, stride=(1, 2), padding=(1, 2))
+    batch = LayerBatch.from_layers([layer])
+    space = Space.for_accelerator(BIG).for_layers(batch)
+    b = _bound(batch)
+    flipped = transpose(batch, np.array([True]))
+    seeds = space.row_seeds()
+    assert seeds
+    for p in seeds[:4]:
+        flow = written(canonical(p, b) or p, b)
+        one = analyse_mapping(batch, BIG, flow)
+        other = analyse_mapping(flipped, BIG, mirror_dataflow(flow))
+        assert one["latency_cycles"][0] == other["latency_cycles"][0]
+        assert one["energy_pj"][0] == pytest.approx(other["energy_pj"][0], rel=1e-12)
