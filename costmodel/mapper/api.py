@@ -107,7 +107,8 @@ def search_mappings(
     if len(missing):
         sub = canon.take(first[missing])
         state = Incumbents(sub, accelerator, objective, options, bounds(sub), progress)
-        exhaustive = run_search(state, space, budget=budget, exhaustive_limit=exhaustive_limit,
+        searched = space.for_layers(sub)  # + row-stationary structures of these layers
+        exhaustive = run_search(state, searched, budget=budget, exhaustive_limit=exhaustive_limit,
                                 **extra)  # fmt: skip
         calls, evaluations = state.calls, state.evaluations
         for j, u in enumerate(missing):
