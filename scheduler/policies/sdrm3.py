@@ -53,7 +53,12 @@ Defaults of theta = (alpha, beta, gamma) and of the options are chosen on the tu
 ``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
 every window (default: :func:`~.sdrm3_terms.tuner_window_ms`) from the window's UXCost
 (:func:`scheduler.metrics.running_uxcost`), comparing windows of the same slot of the hyperperiod
-(:func:`~.sdrm3_terms.tuner_cycle`); ``sdrm3_static`` keeps the defaults; ``sdrm3_supernet`` adds
+(:func:`~.sdrm3_terms.tuner_cycle`). ``tuner_options={"method": "replay", ...}`` uses instead
+:class:`scheduler.replay_tuner.ReplayTuner`: each window is replayed from its recorded start under
+theta and its neighbours (:mod:`scheduler.replay`, on copies of this policy made by
+:meth:`SDRM3._replay_policy`) and theta moves on the paired differences (off by default: it did
+not meet issue 12's settling target either, at ~7x the CPU time; ``benchmarks/RESULTS.md``,
+"Issue 12d"). ``sdrm3_static`` keeps the defaults; ``sdrm3_supernet`` adds
 the Supernet selector (:mod:`scheduler.supernet_selector`).
 """
 
