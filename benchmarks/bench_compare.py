@@ -39,6 +39,10 @@ from scheduler.policies.sdrm3 import TUNING_SYSTEMS
 HELDOUT_SYSTEMS = ("xrbench-4k-K", "xrbench-8k-M")
 assert not set(HELDOUT_SYSTEMS) & set(TUNING_SYSTEMS)
 assert CHANGE_SYSTEMS == HELDOUT_SYSTEMS  # the tuner's changes are reported on the same
+# whole families are held out: no size of a held-out system's family is in the tuning set
+assert not {s.rsplit("-", 1)[-1] for s in HELDOUT_SYSTEMS} & {
+    s.rsplit("-", 1)[-1] for s in TUNING_SYSTEMS
+}
 HELDOUT_HORIZON_MS = 10_000.0
 HELDOUT_SEEDS = (0, 1, 2)
 

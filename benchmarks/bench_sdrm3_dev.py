@@ -1,13 +1,21 @@
 """SDRM3 development on the TUNING set only: ablation of candidate mechanisms against the baselines.
 
     python benchmarks/bench_sdrm3_dev.py --analysis maestro            # every variant in VARIANTS
-    python benchmarks/bench_sdrm3_dev.py --analysis native --only current,slack
+    python benchmarks/bench_sdrm3_dev.py --analysis native --only defaults,eft -v
 
-Runs the fair baselines once per (analysis, seeds, horizon) (cached as CSV in ``--cache``) and
-``sdrm3_static`` with each variant's parameters on :data:`scheduler.policies.sdrm3.TUNING_SYSTEMS`
-(five scenarios, jitter 2 ms, the fair mechanics of ``rtmm compare``), then prints per system the
-geomean UXCost, the mean XRBench score and the geomean reduction against each scenario's best fair
-baseline (``dse.compare_stats.overall``). The held-out systems are never touched here.
+Runs the fair baselines once per (system, analysis, seeds, horizon) (cached as CSV in ``--cache``)
+and ``sdrm3_static`` with each variant's parameters (its runs cached too) on
+:data:`scheduler.policies.sdrm3.TUNING_SYSTEMS` (five scenarios, jitter 2 ms, the fair mechanics of
+``rtmm compare``), then prints per variant:
+
+- ``rule``: the geomean over every (system, scenario, seed) of SDRM3's UXCost over its scenario's
+  best fair baseline (lower is better; 1 - rule is the overall reduction);
+- ``vs edf``: the same ratio against fair EDF, per scenario (the no-regression reference);
+- per system the geomean reduction against each scenario's best fair baseline
+  (``dse.compare_stats.overall``), cells whose mean score is below the best baselines' and models
+  starved only under SDRM3.
+
+The held-out families (K and M, both sizes) are refused: they are never touched here.
 """
 
 from __future__ import annotations
@@ -24,97 +32,136 @@ from dse.compare_stats import REFERENCE, overall, scenario_comparison
 from scheduler.metrics import geomean
 from scheduler.policies.sdrm3 import TUNING_SYSTEMS
 
-#: SDRM3 before issue 12b: density urgency, raw block energy, no deferral or admission.
-BEFORE: dict = {
-    "urgency": "density", "energy_term": "energy", "energy_slack": None, "admission": False,
-    "cut_on_affinity": False, "defer": False, "defer_when_loaded": True, "defer_load": 1.0,
-    "starvation": "job",
+#: Families held out whole (``benchmarks/bench_compare.py``'s HELDOUT_SYSTEMS are two of them).
+HELDOUT_FAMILIES = ("K", "M")
+
+#: SDRM3's defaults of issue 12b (laxity urgency, affinity term, queue- and load-aware deferral).
+DEFAULTS_12B: dict = {
+    "urgency": "laxity", "energy_term": "affinity", "defer": True, "defer_margin": 0.5,
+    "defer_when_loaded": False, "defer_load": 0.75, "affinity_load": False, "protect": False,
 }  # fmt: skip
-_LAX_DEFER = {"urgency": "laxity", "defer": True}
-_AFF = {"energy_term": "affinity"}
 
-#: Candidate changes, each relative to :data:`BEFORE` (``defaults`` = the policy's own defaults).
+#: Candidate changes, each relative to :data:`DEFAULTS_12B` (``defaults`` = the policy's own).
 VARIANTS: dict[str, dict] = {
-    "before": BEFORE,
-    "laxity": {**BEFORE, "urgency": "laxity"},
-    "affinity": {**BEFORE, **_AFF},
-    "admission": {**BEFORE, "admission": True},
-    "lax+admission": {**BEFORE, "urgency": "laxity", "admission": True},
-    "lax+slack0.5": {**BEFORE, "urgency": "laxity", "energy_slack": 0.5},
-    "lax+affinity": {**BEFORE, "urgency": "laxity", **_AFF},
-    "lax+cut": {**BEFORE, "urgency": "laxity", "cut_on_affinity": True},
-    "lax+defer": {**BEFORE, **_LAX_DEFER},
-    "lax+defer.75": {**BEFORE, **_LAX_DEFER, "defer_margin": 0.75},
-    "lax+aff+defer": {**BEFORE, **_LAX_DEFER, **_AFF},
-    "lax+cut+defer.75": {**BEFORE, **_LAX_DEFER, "cut_on_affinity": True, "defer_margin": 0.75},
+    "12b": DEFAULTS_12B,
+    "energy": {**DEFAULTS_12B, "energy_term": "energy"},
+    "finish": {**DEFAULTS_12B, "energy_term": "finish"},
+    "finish-defer": {**DEFAULTS_12B, "energy_term": "finish", "defer": False},
     **{
-        f"lax{aff}+defer/ol{load:g}": {
-            **BEFORE,
-            **_LAX_DEFER,
-            **(_AFF if aff else {}),
-            "defer_when_loaded": False,
-            "defer_load": load,
-        }
-        for aff in ("", "+aff")
-        for load in (1.0, 0.75, 0.5)
+        f"{term}/load{m:g}": {**DEFAULTS_12B, "energy_term": term, "affinity_load": True,
+                              "affinity_margin": m}
+        for term in ("aff", "energy")
+        for m in (0.0, 0.25, 0.5)
     },
-    "lax+defer/ol0.5+ms": {
-        **BEFORE,
-        **_LAX_DEFER,
-        "defer_when_loaded": False,
-        "defer_load": 0.5,
-        "starvation": "model",
-    },
+    "protect": {**DEFAULTS_12B, "protect": True},
+    "home": {**DEFAULTS_12B, "energy_term": "home"},
+    "home/expected": {**DEFAULTS_12B, "energy_term": "home", "home_load": "expected"},
+    "home+protect": {**DEFAULTS_12B, "energy_term": "home", "protect": True},
+    "home+load0.5": {**DEFAULTS_12B, "energy_term": "home", "affinity_load": True},
+    "finish+protect": {**DEFAULTS_12B, "energy_term": "finish", "protect": True},
+    "commit": {**DEFAULTS_12B, "commit": True},
+    "protect+commit": {**DEFAULTS_12B, "protect": True, "commit": True},
+    "finish+protect+commit": {**DEFAULTS_12B, "energy_term": "finish", "protect": True,
+                              "commit": True},
+    "energy+protect": {**DEFAULTS_12B, "energy_term": "energy", "protect": True},
+    "aff/load0.5+protect": {**DEFAULTS_12B, "affinity_load": True, "protect": True},
     "defaults": {},
-}
+}  # fmt: skip
+for _v in VARIANTS.values():
+    if _v.get("energy_term") == "aff":
+        _v["energy_term"] = "affinity"
 
 
-def baseline_runs(analysis: str, seeds: tuple[int, ...], horizon_ms: float, cache: Path):
-    path = cache / f"baselines_{analysis}_{len(seeds)}_{horizon_ms:g}.csv"
-    if path.exists():
-        return pd.read_csv(path, keep_default_na=False)
-    base = tuple(p for p in default_policies() if not p.startswith("sdrm3"))
-    cfg = CompareConfig(
-        systems=TUNING_SYSTEMS, policies=base, seeds=seeds, horizon_ms=horizon_ms,
-        analysis=analysis, jobs=2,
-    )  # fmt: skip
-    runs = run_compare(cfg, progress=False).runs
-    cache.mkdir(parents=True, exist_ok=True)
-    runs.to_csv(path, index=False)
+def _check_systems(systems: tuple[str, ...]) -> None:
+    bad = [s for s in systems if s.rsplit("-", 1)[-1] in HELDOUT_FAMILIES]
+    if bad:
+        raise SystemExit(f"held-out families are never run here: {bad}")
+
+
+def _runs(cfg: CompareConfig, path: Path) -> pd.DataFrame:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        run_compare(cfg, progress=False).runs.to_csv(path, index=False)
     return pd.read_csv(path, keep_default_na=False)
 
 
-def variant_runs(params: dict, analysis: str, seeds: tuple[int, ...], horizon_ms: float):
+def baseline_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path) -> pd.DataFrame:
+    """The ten fair baselines' runs, one cached CSV per system."""
+    base = tuple(p for p in default_policies() if not p.startswith("sdrm3"))
+    frames = []
+    for s in systems:
+        cfg = CompareConfig(
+            systems=(s,), policies=base, seeds=seeds, horizon_ms=horizon_ms, analysis=analysis,
+            jobs=2,
+        )  # fmt: skip
+        frames.append(_runs(cfg, cache / f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}.csv"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def variant_runs(name: str, params: dict, systems, analysis: str, seeds, horizon_ms: float,
+                 cache: Path) -> pd.DataFrame:  # fmt: skip
+    """``sdrm3_static`` with ``params`` (labelled as the reference policy), cached per variant.
+
+    The cache key is the variant's name: delete the file after changing a variant or SDRM3.
+    """
     cfg = CompareConfig(
-        systems=TUNING_SYSTEMS, policies=("sdrm3_static",), seeds=seeds, horizon_ms=horizon_ms,
+        systems=tuple(systems), policies=("sdrm3_static",), seeds=seeds, horizon_ms=horizon_ms,
         analysis=analysis, jobs=2, policy_params=(("sdrm3_static", tuple(params.items())),),
     )  # fmt: skip
-    runs = run_compare(cfg, progress=False).runs
+    key = name.replace("/", "_")
+    runs = _runs(
+        cfg, cache / f"var_{key}_{analysis}_{len(systems)}_{len(seeds)}_{horizon_ms:g}.csv"
+    )
     runs["policy"] = REFERENCE
     return runs
 
 
-def report(label: str, runs: pd.DataFrame, base: pd.DataFrame, verbose: bool) -> str:
+def _ratio_to(runs: pd.DataFrame, base: pd.DataFrame, policy_of: pd.Series) -> float:
+    """Geomean over (system, scenario, seed) of UXCost over ``policy_of[system, scenario]``'s."""
+    b = base.merge(policy_of.rename("pick").reset_index(), on=["system", "scenario"])
+    b = b[b["policy"] == b["pick"]]
+    pair = runs.merge(b, on=["system", "scenario", "seed"], suffixes=("", "_base"))
+    return geomean(pair["uxcost"] / pair["uxcost_base"], "UXCost ratios")
+
+
+def report(label: str, runs: pd.DataFrame, base: pd.DataFrame, systems, verbose: bool) -> str:
     both = pd.concat([base, runs], ignore_index=True)
+    comp = scenario_comparison(both)
+    best = comp.set_index(["system", "scenario"])["best_baseline"]
+    rule = _ratio_to(runs, base, best)
+    edf = _ratio_to(runs, base, pd.Series("edf", index=best.index))
     o = overall(both).set_index("system")
-    cells = []
-    for s in TUNING_SYSTEMS:
-        r = runs[runs["system"] == s]
-        red = float(o.loc[s, "reduction_vs_best_fair"])
-        starved = o.loc[s, "starved_only_under_sdrm3"] or "-"
-        cells.append(
-            f"{geomean(r['uxcost']):8.4g} {r['score'].mean():6.3f} {100 * red:+6.1f}% "
-            f"(base score {o.loc[s, 'score_best_baselines']:.3f}, drop {r['drop_rate'].mean():.3f},"
-            f" starved {starved})"
-        )
-    line = f"{label:16s} " + " | ".join(cells)
+    lower = [s for s in systems if o.loc[s, "score_sdrm3"] < o.loc[s, "score_best_baselines"]]
+    starved = [f"{s[-4:]}:{o.loc[s, 'starved_only_under_sdrm3']}" for s in systems
+               if o.loc[s, "starved_only_under_sdrm3"]]  # fmt: skip
+    cells = " ".join(f"{100 * o.loc[s, 'reduction_vs_best_fair']:+6.1f}" for s in systems)
+    line = (
+        f"{label:14s} rule {rule:.4f} ({100 * (1 - rule):+5.1f}%) vs edf {edf:.4f} | {cells} | "
+        f"score lower: {' '.join(s[-4:] for s in lower) or '-'} | "
+        f"starved: {' '.join(starved) or '-'}"
+    )
     if verbose:
-        comp = scenario_comparison(both)
         cols = ["system", "scenario", "best_baseline", "uxcost_sdrm3", "uxcost_baseline",
                 "reduction", "score_sdrm3", "score_baseline", "drop_sdrm3", "drop_baseline",
                 "starved_sdrm3", "starved_baseline"]  # fmt: skip
-        line += "\n" + comp[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        with pd.option_context("display.width", 250):
+            line += "\n" + comp[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
     return line
+
+
+def _parse_set(specs: list[str]) -> dict[str, dict]:
+    out = {}
+    for spec in specs:
+        name, _, kv = spec.partition(":")
+        base_name, _, kv = kv.partition("+") if kv.startswith("@") else ("", "", kv)
+        params = dict(VARIANTS[base_name[1:]]) if base_name else {}
+        for item in filter(None, kv.split(",")):
+            k, _, v = item.partition("=")
+            params[k] = {"True": True, "False": False, "None": None}.get(v, v)
+            with contextlib.suppress(ValueError):
+                params[k] = float(v)
+        out[name] = params
+    return out
 
 
 def main() -> None:
@@ -122,34 +169,31 @@ def main() -> None:
     ap.add_argument("--analysis", default="maestro")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--horizon-ms", type=float, default=2000.0)
+    ap.add_argument("--systems", default="", help="comma-separated subset of TUNING_SYSTEMS")
     ap.add_argument("--only", default="", help="comma-separated variant names")
-    ap.add_argument("--set", action="append", default=[], help="extra variant NAME:k=v,k=v")
-    ap.add_argument("--cache", default="/tmp/i12b/dev")
+    ap.add_argument(
+        "--set", action="append", default=[],
+        help="extra variant NAME:k=v,k=v or NAME:@BASE+k=v (relative to variant BASE)",
+    )  # fmt: skip
+    ap.add_argument("--cache", default="/tmp/s12a/dev")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    systems = tuple(args.systems.split(",")) if args.systems else TUNING_SYSTEMS
+    _check_systems(systems)
     seeds = tuple(np.arange(args.seeds).tolist())
-    variants = dict(VARIANTS)
-    for spec in args.set:
-        name, _, kv = spec.partition(":")
-        params = {}
-        for item in filter(None, kv.split(",")):
-            k, _, v = item.partition("=")
-            params[k] = {"True": True, "False": False}.get(v, v)
-            with contextlib.suppress(ValueError):
-                params[k] = float(v)
-        variants[name] = params
+    variants = {**VARIANTS, **_parse_set(args.set)}
     chosen = args.only.split(",") if args.only else list(variants)
-    base = baseline_runs(args.analysis, seeds, args.horizon_ms, Path(args.cache))
-    best = base.groupby(["system", "policy"])["uxcost"].apply(lambda s: geomean(s))
-    print(f"tuning set {TUNING_SYSTEMS}, {args.analysis}, seeds {seeds}, {args.horizon_ms:g} ms")
-    for s in TUNING_SYSTEMS:
-        top = best[s].sort_values().head(3)
-        print(f"  {s} best single baselines: " + ", ".join(f"{p} {v:.4g}" for p, v in top.items()))
-    print(f"{'variant':16s} " + " | ".join(f"{'ux ' + s[-4:]:>8s} {'score':>6s} {'vs best':>7s}"
-                                          for s in TUNING_SYSTEMS))  # fmt: skip
+    cache = Path(args.cache)
+    base = baseline_runs(systems, args.analysis, seeds, args.horizon_ms, cache)
+    print(
+        f"tuning set {len(systems)} systems, {args.analysis}, seeds {seeds}, {args.horizon_ms:g} ms"
+    )
+    print(f"{'variant':14s} rule = geomean ratio to per-scenario best fair | per-system reduction: "
+          + " ".join(s[-4:] for s in systems))  # fmt: skip
     for name in chosen:
-        runs = variant_runs(variants[name], args.analysis, seeds, args.horizon_ms)
-        print(report(name, runs, base, args.verbose), flush=True)
+        runs = variant_runs(name, variants[name], systems, args.analysis, seeds,
+                            args.horizon_ms, cache)  # fmt: skip
+        print(report(name, runs, base, systems, args.verbose), flush=True)
 
 
 if __name__ == "__main__":

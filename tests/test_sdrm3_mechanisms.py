@@ -1,5 +1,6 @@
 """SDRM3's decision mechanisms on small hand-built situations: laxity urgency, slack-aware energy
-placement, layer-affinity blocks, overload-aware admission."""
+placement, load-aware affinity and the finish-time term, layer-affinity blocks, overload-aware
+admission."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays, ModelCosts, VariantCosts
 from scheduler.decisions import Dispatch, Drop, RunContext
 from scheduler.policies.sdrm3 import SDRM3
+from scheduler.policies.sdrm3_capacity import committed, home_accelerators, pinned_accelerators
 from scheduler.policies.sdrm3_terms import (
     affinity_run_end,
     frame_loss,
@@ -151,6 +153,124 @@ def test_no_accelerator_idles_for_energy_when_the_demand_exceeds_capacity():
     assert decisions == []
 
 
+# --- load-aware affinity, finish-time term -------------------------------------------------------
+
+
+def _crowding_case(**options):
+    """a0 and a1 equally fast (6 ms); A and B spend least on a0 (affinity overhead 4 on a1), C on
+    a1. A (due at 9 ms) is the most urgent, then B (10 ms), C (40 ms) is loose."""
+    ab = [_variant(n, [[6_000_000, 6_000_000]], [[1.0, 25.0]]) for n in ("A", "B")]
+    c = _variant("C", [[6_000_000, 6_000_000]], [[25.0, 1.0]])
+    pol = SDRM3(tuner=False, urgency="laxity", energy_term="affinity", defer=False, **options)
+    _, state = _setup([*ab, c], [9.0, 10.0, 40.0], policy=pol)
+    return {d.job.model: d.accelerator for d in pol.decide(state)}
+
+
+def test_load_aware_affinity_yields_to_a_free_accelerator_when_the_queue_would_cost_the_slack():
+    # plain affinity: A takes a0, and B's overhead on a1 puts it below the loose C, so B waits
+    # for a0 behind A and cannot make its 10 ms deadline (A holds a0 until 6 ms)
+    plain = _crowding_case()
+    assert plain == {0: 0, 2: 1}
+    # load-aware: queued behind A's block on a0, B would keep 1.75 of its 4 ms laxity (< half):
+    # it loses its affinity, leans to a1 where it finishes first, and is more urgent than C
+    aware = _crowding_case(affinity_load=True)
+    assert aware == {0: 0, 1: 1}
+    # with a margin of 0.25 the 1.75 ms left are enough: B keeps its affinity, C gets a1
+    loose = _crowding_case(affinity_load=True, affinity_margin=0.25)
+    assert loose == plain
+
+
+def test_load_aware_affinity_keeps_the_energy_preference_with_slack():
+    # one job, loose deadline: its preferred a1 is idle and keeps all its laxity; it goes to a1
+    # even though a0 is as fast (the affinity term is untouched)
+    v = _variant("C", [[6_000_000, 6_000_000]], [[25.0, 1.0]])
+    pol = SDRM3(tuner=False, urgency="laxity", energy_term="affinity", defer=False,
+                affinity_load=True)  # fmt: skip
+    _, state = _setup([v], [40.0], policy=pol)
+    (d,) = pol.decide(state)
+    assert d.accelerator == 1
+
+
+def test_finish_term_prefers_the_idle_accelerator_where_the_job_finishes_first():
+    # a0 (fast, 2 ms) is busy until 5 ms, a1 (slow, 4 ms) idle and a0 energy-efficient. The
+    # finish term counts a0's queue: a1 finishes at 4 ms, a0 at 7: the job runs on a1 now.
+    v = _variant("A", [[2_000_000, 4_000_000]], [[1.0, 9.0]])
+    other = _job(0, v, 50.0, frame=3)
+    pol = SDRM3(tuner=False, urgency="laxity", energy_term="finish", defer=False)
+    _, state = _setup([v], [50.0], policy=pol, running=[other, None], busy=[5.0, 0.0])
+    (d,) = pol.decide(state)
+    assert d.accelerator == 1
+    terms = pair_terms(state.ready, (0, 1), 0.0, np.full(2, 1e-6), 100.0)
+    pol._placement_term(terms, state, load_aware=False)
+    assert terms.energy[0].tolist() == pytest.approx([(7.0 - 4.0) / 50.0, 0.0])
+
+
+# --- home accelerators (capacity-aware affinity), exclusive-work protection ---------------------
+
+
+def test_pinned_models_fit_their_period_on_one_accelerator_only():
+    full = np.array([[138.0, 94.8], [28.9, 22.7], [5.0, 6.0], [50.0, 60.0]])
+    assert pinned_accelerators(full, [100.0, 33.3, 10.0, 40.0]).tolist() == [1, -1, -1, -1]
+
+
+def test_home_spreads_models_when_the_affinity_choice_is_full():
+    # S fits its 100 ms period only on a1 (94.8 ms: load 0.95); O prefers a1 too (lower sqrt(E L))
+    # but a1 has no room left: O's home is a0 (load 0.87). Lightly loaded (periods x 10), both
+    # stay with their affinity's choice.
+    full = np.array([[138.0, 94.8], [28.9, 22.7]])
+    energy = np.array([[1127.0, 504.0], [127.5, 109.1]])
+    assert home_accelerators(full, energy, [100.0, 33.3], np.ones(2)).tolist() == [1, 0]
+    assert home_accelerators(full, energy, [1000.0, 333.0], np.ones(2)).tolist() == [1, 1]
+
+
+def _protect_case(protect):
+    # P (model 0) fits its 10 ms period only on a1 (9 ms) and releases a frame at 10 ms; J
+    # (model 1, due at 40 ms) takes 12 ms on either accelerator; a0 is busy until 1 ms.
+    p = _variant("P", [[50_000_000, 9_000_000]], [[1.0, 1.0]])
+    j = _variant("J", [[12_000_000, 12_000_000]], [[1.0, 1.0]])
+    job = _job(1, j, 40.0)
+    pol = SDRM3(tuner=False, urgency="laxity", defer=False, protect=protect)
+    _, state = _setup([p, j], [10.0, 40.0], policy=pol, ready=[job],
+                      running=[_job(1, j, 40.0, frame=7), None], busy=[1.0, 0.0])  # fmt: skip
+    return pol.decide(state)
+
+
+def test_exclusive_work_keeps_its_accelerator_from_a_job_that_can_run_elsewhere():
+    # J on a1 now would hold it until 12 ms: P's frame released at 10 ms would end at 21 > 20 ms.
+    # With protection J leaves a1 to P (and waits for a0); without, it takes the idle a1.
+    assert _protect_case(protect=False)[0].accelerator == 1
+    assert _protect_case(protect=True) == []
+
+
+def _commit_case(commit, period):
+    # L started on a0 (1 of 2 layers of 5 ms done), due at ``period``; N is new, due at 8 ms.
+    # One idle accelerator, a0; a1 is busy until 20 ms.
+    lv = _variant("L", [[5_000_000, 5_000_000]] * 2, [[1.0, 1.0]] * 2)
+    nv = _variant("N", [[2_000_000, 2_000_000]], [[1.0, 1.0]])
+    started = _job(0, lv, period)
+    started.next_layer, started.last_accelerator = 1, 0
+    new = _job(1, nv, 8.0)
+    pol = SDRM3(tuner=False, urgency="laxity", defer=False, commit=commit)
+    _, state = _setup([lv, nv], [period, 8.0], policy=pol, ready=[started, new],
+                      running=[None, _job(1, nv, 8.0, frame=5)], busy=[0.0, 20.0])  # fmt: skip
+    (d,) = pol.decide(state)
+    return d.job.model
+
+
+def test_commit_runs_a_started_job_to_completion_while_it_can_still_finish():
+    # N is the more urgent (laxity 6 vs 15 ms): laxity order starts N; with commit the started L
+    # keeps a0.
+    assert _commit_case(commit=False, period=20.0) == 1
+    assert _commit_case(commit=True, period=20.0) == 0
+    # only while L can still finish on a0: due at 4 ms with 5 ms left it is not committed
+    lv = _variant("L", [[5_000_000, 5_000_000]] * 2, [[1.0, 1.0]] * 2)
+    for period, expected in ((20.0, [[True, False]]), (4.0, [[False, False]])):
+        job = _job(0, lv, period)
+        job.next_layer, job.last_accelerator = 1, 0
+        terms = pair_terms([job], (0, 1), 0.0, np.full(2, 1e-6), 100.0)
+        assert committed(terms, 0.0, np.full(2, 1e-6)).tolist() == expected
+
+
 # --- layer-affinity blocks ---------------------------------------------------------------------
 
 
@@ -236,6 +356,8 @@ def test_new_options_are_validated():
         SDRM3(urgency="slack")
     with pytest.raises(SimulationError, match="energy_term"):
         SDRM3(energy_term="power")
+    with pytest.raises(SimulationError, match="affinity_margin"):
+        SDRM3(affinity_margin=1.5)
     with pytest.raises(SimulationError, match="starvation"):
         SDRM3(starvation="frame")
     with pytest.raises(SimulationError, match="energy_slack"):

@@ -28,9 +28,16 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   lookahead (the ready and running jobs' best-case remaining work and the expected frames still
   to be released, due within the longest period) exceeds ``defer_load`` x the accelerators'
   capacity by then: under load an idle accelerator is worth more than the energy it would save.
+- *Exclusive-work protection* (``protect=True``): a job that could still finish on another
+  accelerator does not run a block on accelerator a if that block makes work that can meet its
+  deadline *only* on a miss (ready jobs exclusive to a, and the expected frames of the models
+  :func:`~.sdrm3_capacity.pinned_accelerators` pins to a, within the longest period; see
+  :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
+  period only on the big array keep it; the others use the LITTLE one.
 - Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
-  ``benchmarks/RESULTS.md``, "Issue 12b"). On by default: laxity urgency, the affinity term,
-  deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75; the rest is off. The options:
+  ``benchmarks/RESULTS.md``, "Issue 12b" and "Issue 12c"). On by default: laxity urgency, the
+  affinity term, deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work
+  protection; the rest is off. The options:
   *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
   (``energy_term``); blocks cut where the layers' cheapest accelerator changes
   (``cut_on_affinity``); *slack-aware energy placement*
@@ -39,7 +46,15 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   (``admission``: when the work due within the lookahead exceeds the capacity, shed the unstarted
   frames that free the most work per unit of V lost, :func:`~.sdrm3_terms.shed_for_capacity`);
   *model-level starvation* (``starvation="model"``: F also counts the share of the model's frames
-  lost so far, so a model whose frames keep being dropped gains priority).
+  lost so far, so a model whose frames keep being dropped gains priority); *load-aware affinity*
+  (``affinity_load``: a job keeps its energy term only if, queued on the accelerator that term
+  prefers, it keeps ``affinity_margin`` of its laxity, else it leans to the accelerator where it
+  finishes first, :meth:`~.sdrm3_checks.SDRM3Checks._placement_term`); the *finish-time* term
+  alone (``energy_term="finish"``); the *home* term (``energy_term="home"``: affinity relative
+  to a capacity-aware partition of the models, :func:`~.sdrm3_capacity.home_accelerators`, with
+  the per-frame (``home_load="frame"``) or expected (``"expected"``) load); *commitment*
+  (``commit``: a started job that can still finish keeps its accelerator,
+  :func:`~.sdrm3_capacity.committed`).
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
   are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
@@ -72,6 +87,12 @@ import numpy as np
 from rtmm.errors import SimulationError
 from scheduler.metrics import running_uxcost
 from scheduler.policies.base import Decision, Dispatch, Drop, Policy, RunContext
+from scheduler.policies.sdrm3_capacity import (
+    committed,
+    home_accelerators,
+    pinned_accelerators,
+    trigger_shares,
+)
 from scheduler.policies.sdrm3_checks import SDRM3Checks
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
@@ -101,8 +122,16 @@ TUNER_METHOD = "evidence"
 #: taken only when no safe pair is left, yet an idle accelerator is still used.
 UNSAFE_PENALTY = 1e6
 
-#: The systems SDRM3's defaults were chosen on; comparisons report on other systems only.
-TUNING_SYSTEMS = ("xrbench-4k-J", "xrbench-8k-J")
+#: The systems SDRM3's defaults are chosen on; comparisons report on other systems only: every
+#: multi-accelerator XRBench system of both sizes except the K (big WS + LITTLE OS) and M (quad
+#: WS+OS) families, which are held out whole. That is the homogeneous pairs D (WS), E (OS), F (RS)
+#: and quads G, H, I, the equal-size WS+OS pair J and the LITTLE WS + big OS pair L (a loaded
+#: heterogeneous pair of arrays of different sizes, which the J-only tuning set lacked).
+TUNING_SYSTEMS = tuple(
+    f"xrbench-{size}-{family}"
+    for size in ("4k", "8k")
+    for family in ("D", "E", "F", "G", "H", "I", "J", "L")
+)
 
 __all__ = ["SDRM3", "THETA_BOUNDS", "THETA_NAMES", "TUNING_SYSTEMS", "Theta"]
 
@@ -134,6 +163,11 @@ class SDRM3(SDRM3Checks, Policy):
         defer_when_loaded: bool = False,
         defer_load: float = 0.75,
         starvation: str = "job",
+        affinity_load: bool = False,
+        affinity_margin: float = 0.5,
+        protect: bool = True,
+        home_load: str = "frame",
+        commit: bool = False,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -155,7 +189,7 @@ class SDRM3(SDRM3Checks, Policy):
             )
         for name, value, allowed in (
             ("urgency", urgency, ("density", "laxity")),
-            ("energy_term", energy_term, ("energy", "affinity")),
+            ("energy_term", energy_term, ("energy", "affinity", "home", "finish")),
             ("starvation", starvation, ("job", "model")),
         ):
             if value not in allowed:
@@ -168,6 +202,11 @@ class SDRM3(SDRM3Checks, Policy):
                 f"sdrm3: energy_slack {energy_slack}", source="<api>", field="energy_slack",
                 allowed="None or 0 <= x <= 1",
             )  # fmt: skip
+        if not 0 <= affinity_margin <= 1:
+            raise SimulationError(
+                f"sdrm3: affinity_margin {affinity_margin}", source="<api>",
+                field="affinity_margin", allowed="0 <= x <= 1",
+            )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
         self.energy_slack = energy_slack
@@ -176,6 +215,11 @@ class SDRM3(SDRM3Checks, Policy):
         self.defer_when_loaded = defer_when_loaded
         self.defer_load = defer_load
         self.starvation = starvation
+        self.affinity_load = affinity_load
+        self.affinity_margin = affinity_margin
+        self.protect = protect
+        self.home_load = home_load
+        self.commit = commit
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -201,12 +245,16 @@ class SDRM3(SDRM3Checks, Policy):
         self.chain_ms = cascade_latency_ms(ctx, self.ms_per_cycle)
         self.min_period_ms = float(np.min(ctx.periods_ms))
         self.loss = frame_loss(ctx.periods_ms, ctx.parents, ctx.probabilities)
-        self.best_full_ms = np.array(
-            [
-                float(np.min(mc.full.total_latency_cycles * self.ms_per_cycle))
-                for mc in ctx.costs.models
-            ]
+        self.full_ms = np.array(
+            [mc.full.total_latency_cycles * self.ms_per_cycle for mc in ctx.costs.models]
         )
+        self.best_full_ms = self.full_ms.min(axis=1)
+        self.pinned = pinned_accelerators(self.full_ms, ctx.periods_ms)
+        full_nj = np.array([mc.full.energy_prefix[-1] for mc in ctx.costs.models])
+        shares = trigger_shares(ctx.parents, ctx.probabilities)
+        if self.home_load == "frame":
+            shares = np.ones_like(shares)
+        self.home = home_accelerators(self.full_ms, full_nj, ctx.periods_ms, shares)
         self.window_ms = self.window_ms_option or tuner_window_ms(ctx.periods_ms)
         self._engine_windows = False
         self._next_window = self.window_ms
@@ -242,6 +290,8 @@ class SDRM3(SDRM3Checks, Policy):
                 energy_slack=self.energy_slack, admission=self.admission,
                 cut_on_affinity=self.cut_on_affinity, defer_when_loaded=self.defer_when_loaded,
                 defer_load=self.defer_load, starvation=self.starvation,
+                affinity_load=self.affinity_load, affinity_margin=self.affinity_margin,
+                protect=self.protect, home_load=self.home_load, commit=self.commit,
             )  # fmt: skip
             options = {
                 "policy_factory": lambda: SDRM3(tuner=False, supernet=False, **static),
@@ -312,9 +362,13 @@ class SDRM3(SDRM3Checks, Policy):
         terms = pair_terms(
             jobs, state.idle, now, self.ms_per_cycle, self.block_ms, eps_ms=self.eps_ms,
             u_max=self.u_max, chain_ms=self.chain_ms, urgency=self.urgency,
-            scale_ms=self.min_period_ms, energy_term=self.energy_term,
+            scale_ms=self.min_period_ms,
+            energy_term="energy" if self.energy_term == "energy" else "affinity",
             cut_on_affinity=self.cut_on_affinity,
+            home=self.home if self.energy_term == "home" else None,
         )  # fmt: skip
+        if self.affinity_load or self.energy_term == "finish":
+            self._placement_term(terms, state, self.affinity_load)
         if self.starvation == "model":  # + the share of the model's frames lost so far
             m = state.metrics
             lost = (m.dropped + m.late) / np.maximum(m.released, 1)
@@ -328,6 +382,11 @@ class SDRM3(SDRM3Checks, Policy):
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
         loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
+        if self.protect:
+            scores = np.where(self._protected(terms, state), -np.inf, scores)
+        if self.commit:  # a started job that can still finish keeps its accelerator first
+            scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
+                              scores)  # fmt: skip
         if self.defer and not loaded:
             scores = np.where(self._deferred(terms, state), -np.inf, scores)
         for i, k in greedy_pairs(scores):

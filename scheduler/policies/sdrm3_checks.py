@@ -25,7 +25,14 @@ class SDRM3Checks:
     chain_ms: np.ndarray
     loss: np.ndarray
     best_full_ms: np.ndarray
+    full_ms: np.ndarray
     defer_margin: float
+    block_ms: float
+    min_period_ms: float
+    affinity_margin: float
+    pinned: np.ndarray
+    home: np.ndarray
+    energy_term: str
     _now: float
 
     def _laxity_after(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
@@ -206,6 +213,8 @@ class SDRM3Checks:
             k = int(np.argmin(terms.energy[i]))
             c, start, n = job.costs, job.next_layer, int(terms.n_layers[i, k])
             target = int(np.argmin(c.energy_prefix[start + n] - c.energy_prefix[start]))
+            if self.energy_term == "home":  # wait for the home accelerator, not the block's
+                target = int(self.home[job.model])
             if state.running[target] is None:
                 continue
             block = c.block_latency_cycles(start, n, target) * self.ms_per_cycle[target]
@@ -219,3 +228,110 @@ class SDRM3Checks:
                 mask[i] = terms.energy[i] > 0
                 queue[target] += block
         return mask
+
+    def _placement_term(self, terms: PairTerms, state: SchedulerState, load_aware: bool) -> None:
+        """Rewrite ``terms.energy`` rows with the *finish-time* term where the energy preference
+        would cost the job its slack (``load_aware``), or for every job (``energy_term="finish"``).
+
+        Jobs are visited by urgency (most urgent first). Each accelerator b has a queue end
+        ``q_b``: when its running block ends (now if idle), plus the blocks of the more urgent jobs
+        that keep their preference for b. A job keeps its energy term (affinity or block energy)
+        if, queued on its preferred accelerator p (least energy term over *all* accelerators) and
+        then running its rest there, it keeps at least ``affinity_margin`` of its laxity; its next
+        block then joins p's queue. Otherwise its row becomes ``(F_ja - min_b F_jb) / T_min``
+        with ``F_jb = q_b + R_jb`` (migration included): the job leans to the idle accelerator
+        where it finishes first, counting when the others free up. A preferred accelerator that
+        many jobs lean to thus fills its queue, and the later, tighter jobs spread to the others.
+        """
+        now = state.now_ms
+        mech = state.mechanics
+        n_acc = len(self.ms_per_cycle)
+        queue = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
+        queue[[a for a in range(n_acc) if state.running[a] is None]] = now
+        idle = terms.accelerators.astype(int)
+        for i in np.argsort(-terms.urgency, kind="stable"):
+            job = terms.jobs[i]
+            c, start = job.costs, job.next_layer
+            rem = c.remaining_latency_cycles(start) * self.ms_per_cycle
+            if mech is not None:
+                rem = rem + mech.move_ms(job)
+            finish = queue + rem
+            if self.energy_term != "finish" and load_aware:
+                pref = self._preferred(job, int(terms.n_layers[i, 0]))
+                budget = job.deadline_ms - now - float(self.chain_ms[job.model])
+                lax_now = budget - float(rem.min())
+                lax_pref = budget - (queue[pref] - now) - float(rem[pref])
+                if lax_now > 0 and lax_pref >= self.affinity_margin * lax_now:
+                    queue[pref] += min(float(rem[pref]), self.block_ms)
+                    continue
+            terms.energy[i] = (finish[idle] - finish.min()) / self.min_period_ms
+
+    def _preferred(self, job: Job, n_layers: int) -> int:
+        """The accelerator the energy term prefers for ``job``: least ``sqrt(E L)`` of its whole
+        variant (affinity), or least energy of its next ``n_layers`` layers (block energy)."""
+        c, start = job.costs, job.next_layer
+        if self.energy_term == "home":
+            return int(self.home[job.model])
+        if self.energy_term == "affinity":
+            return int(np.argmin(c.energy_prefix[-1] * c.latency_prefix[-1] * self.ms_per_cycle))
+        end = min(start + max(n_layers, 1), c.num_layers)
+        return int(np.argmin(c.energy_prefix[end] - c.energy_prefix[start]))
+
+    def _protected(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
+        """``[jobs x idle]`` mask of pairs that would take an accelerator from *exclusive work*.
+
+        Work is exclusive to accelerator a when it can meet its deadline only there: ready jobs
+        whose remaining layers finish in time on a alone, and the expected frames (trigger
+        probability x latency on a) of the root models :attr:`pinned` to a, released within
+        the longest period from now. A job that could still finish on another accelerator may not
+        run a block on a if that block, placed before that work on a (from when a frees up, in
+        deadline order), makes more of it miss than without the block. A job exclusive to a itself,
+        or one that can finish nowhere, is never held back here.
+        """
+        now = state.now_ms
+        n_acc = len(self.ms_per_cycle)
+        free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
+        free[[a for a in range(n_acc) if state.running[a] is None]] = now
+        rem = [j.costs.remaining_latency_cycles(j.next_layer) * self.ms_per_cycle
+               for j in state.ready]  # fmt: skip
+        can = [r <= j.deadline_ms - now for j, r in zip(state.ready, rem, strict=True)]
+        items: list[list[tuple[float, float, float]]] = [[] for _ in range(n_acc)]
+        for j, r, ok in zip(state.ready, rem, can, strict=True):
+            if ok.sum() == 1:
+                a = int(np.argmax(ok))
+                items[a].append((now, j.deadline_ms, float(r[a])))
+        horizon = now + float(np.max(state.periods_ms))
+        for m, a in enumerate(self.pinned):
+            if a < 0 or state.parents[m] is not None:
+                continue
+            period = float(state.periods_ms[m])
+            work = float(state.probabilities[m]) * self.full_ms[m, a]
+            f = int(np.floor(now / period + 1e-9)) + 1
+            while f * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
+                items[a].append((f * period, (f + 1) * period, work))
+                f += 1
+        mask = np.zeros(terms.energy.shape, dtype=bool)
+        index = {id(j): i for i, j in enumerate(state.ready)}
+        for i, job in enumerate(terms.jobs):
+            ok = can[index[id(job)]] if id(job) in index else None
+            if ok is None or ok.sum() == 0:
+                continue
+            for k, a in enumerate(terms.accelerators):
+                a = int(a)
+                if not items[a] or (ok[a] and ok.sum() == 1):
+                    continue
+                block = job.costs.block_latency_cycles(
+                    job.next_layer, int(terms.n_layers[i, k]), a
+                ) * float(self.ms_per_cycle[a])
+                mask[i, k] = _misses(items[a], free[a] + block) > _misses(items[a], free[a])
+        return mask
+
+
+def _misses(items: list[tuple[float, float, float]], start_ms: float) -> int:
+    """Deadline misses of ``(release, deadline, work)`` items run in deadline order from
+    ``start_ms`` on one accelerator (each starts at the earliest at its release)."""
+    t, missed = start_ms, 0
+    for release, deadline, work in sorted(items, key=lambda x: x[1]):
+        t = max(t, release) + work
+        missed += t > deadline + 1e-9
+    return missed

@@ -112,6 +112,7 @@ def pair_terms(
     scale_ms: float = 1.0,
     energy_term: str = "energy",
     cut_on_affinity: bool = False,
+    home: np.ndarray | None = None,
 ) -> PairTerms:
     """MapScore's terms for ``jobs`` x ``idle`` accelerators at ``now_ms``.
 
@@ -158,7 +159,11 @@ def pair_terms(
         own = block_energy[np.arange(len(idle_arr)), idle_arr]
         if energy_term == "affinity":
             r = np.sqrt(c.energy_prefix[-1] * c.latency_prefix[-1] * ms_per_cycle)
-            energy[i] = r[idle_arr] / max(float(r.min()), 1e-300) - 1.0
+            if home is None:
+                energy[i] = r[idle_arr] / max(float(r.min()), 1e-300) - 1.0
+            else:  # relative distance from the model's home accelerator, either way
+                ratio = r[idle_arr] / max(float(r[home[job.model]]), 1e-300)
+                energy[i] = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-300)) - 1.0
         else:
             energy[i] = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
     return PairTerms(
