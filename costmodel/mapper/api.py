@@ -22,7 +22,6 @@ from costmodel.mapper import cache
 from costmodel.mapper.evaluate import (
     OBJECTIVES,
     analyse_mapping,
-    bounds,
     check_objective,
     feasible,
     overflow,
@@ -32,8 +31,8 @@ from costmodel.mapper.evaluate import (
 from costmodel.mapper.search import (
     DEFAULT_BUDGET,
     EXHAUSTIVE_LIMIT,
-    Incumbents,
     Progress,
+    Search,
     run_search,
     written,
 )
@@ -106,8 +105,8 @@ def search_mappings(
     calls = evaluations = 0
     if len(missing):
         sub = canon.take(first[missing])
-        state = Incumbents(sub, accelerator, objective, options, bounds(sub), progress)
-        exhaustive = run_search(state, space, budget=budget, exhaustive_limit=exhaustive_limit,
+        state = Search(sub, accelerator, objective, options, space, progress)
+        exhaustive = run_search(state, budget=budget, exhaustive_limit=exhaustive_limit,
                                 **extra)  # fmt: skip
         calls, evaluations = state.calls, state.evaluations
         for j, u in enumerate(missing):
