@@ -76,7 +76,14 @@ DEFAULT_BUDGET = 48
 #: Layers with at most this many canonical points are searched exhaustively.
 EXHAUSTIVE_LIMIT = 2048
 #: A layer stops once its best has not improved for this fraction of the budget (expansions).
-PATIENCE = 0.25
+PATIENCE = 0.5
+
+#: Open nodes per layer that vote for the structures of a round (its best ``WIDTH``).
+WIDTH = 3
+#: Structures called per round: the most voted (None: every voted one).
+PER_ROUND: int | None = 8
+#: A layer none of whose voted structures was called for this many rounds gets its best called.
+DELAY = 2
 
 Progress = Callable[[int], None]
 #: Rank of a candidate: (infeasible, overflow bytes, objective); lower is better.
@@ -264,14 +271,21 @@ class Search:
 
     def pick(self, r: int) -> Node | None:
         """Layer r's best open node (lazy heap: stale entries are dropped)."""
-        heap = self.heaps[r]
-        while heap:
-            priority, _, structure = heap[0]
-            node = self.nodes[r][structure]
-            if node.open and node.priority == priority:
-                return node
-            heapq.heappop(heap)
-        return None
+        top = self.top(r, 1)
+        return top[0] if top else None
+
+    def top(self, r: int, k: int) -> list[Node]:
+        """Layer r's ``k`` best open nodes, best first (stale heap entries are dropped)."""
+        heap, out, kept = self.heaps[r], [], []
+        while heap and len(out) < k:
+            entry = heapq.heappop(heap)
+            node = self.nodes[r][entry[2]]
+            if node.open and node.priority == entry[0] and all(node is not o for o in out):
+                out.append(node)
+                kept.append(entry)
+        for entry in kept:
+            heapq.heappush(heap, entry)
+        return out
 
 
 def run_search(
@@ -282,6 +296,9 @@ def run_search(
     patience: float | None = PATIENCE,
     share: bool = True,
     neighbourhood: str | None = None,
+    width: int = WIDTH,
+    per_round: int | None = PER_ROUND,
+    delay: int = DELAY,
 ) -> np.ndarray:
     """Search every layer of ``state`` (phases of the module docstring); returns the mask of
     layers searched exhaustively."""
@@ -307,17 +324,31 @@ def run_search(
         state.expansions[r] = state.improved_at[r] = 0
     wait = None if patience is None else max(1, math.ceil(patience * budget))
     active = list(rest)
+    waited = dict.fromkeys(rest, 0)  # rounds since the layer last expanded a node
     while active:
-        groups: dict[Point, list[int]] = defaultdict(list)
-        still = []
+        tops: dict[int, list[Node]] = {}
         for r in active:
-            node = state.pick(r)
             stalled = wait is not None and state.expansions[r] - state.improved_at[r] >= wait
-            if node is None or state.expansions[r] >= budget or stalled:
-                continue
-            still.append(r)
-            groups[node.structure].append(r)
-        active = still
+            if state.expansions[r] < budget and not stalled:
+                top = state.top(r, width)
+                if top:
+                    tops[r] = top
+        active = list(tops)
+        votes: dict[Point, int] = defaultdict(int)
+        for top in tops.values():
+            for node in top:
+                votes[node.structure] += 1
+        ranked = sorted(votes, key=lambda s: (-votes[s], s))
+        called = set(ranked[:per_round] if per_round else ranked)
+        for r, top in tops.items():  # a layer left out too long gets its best node called
+            if waited[r] >= delay and not any(node.structure in called for node in top):
+                called.add(top[0].structure)
+        groups: dict[Point, list[int]] = defaultdict(list)
+        for r, top in tops.items():
+            mine = [node.structure for node in top if node.structure in called]
+            waited[r] = 0 if mine else waited[r] + 1
+            for structure in mine[: max(1, budget - state.expansions[r])]:
+                groups[structure].append(r)
         for structure in sorted(groups, key=lambda s: (-len(groups[s]), s)):
             state.expand(structure, groups[structure], active if share else [])
     return exhaustive
