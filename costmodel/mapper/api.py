@@ -23,6 +23,7 @@ from costmodel.mapper.evaluate import (
     OBJECTIVES,
     analyse_mapping,
     check_objective,
+    clips_maps,
     feasible,
     overflow,
     transpose,
@@ -220,15 +221,22 @@ def cost_mappings(
     options: Any = None,
     analysis: AnalysisFn | None = None,
 ) -> dict[str, np.ndarray]:
-    """The analysis of layer i under ``dataflows[i]`` (one call per distinct dataflow); the
-    per-layer keys only (``cluster_runtimes`` depends on each mapping's depth and is dropped)."""
+    """The analysis of layer i under ``dataflows[i]`` (one call per distinct dataflow; under the
+    loop-nest ``native`` path, one call per directive structure with per-row offsets, which
+    costs every row exactly as its own list: ``tests/test_mapper_rows.py``); the per-layer keys
+    only (``cluster_runtimes`` depends on each mapping's depth and is dropped)."""
+    per_row = analysis is None and (options is None or isinstance(options, NativeOptions))
+    per_row = per_row and clips_maps(options)
     groups: dict[Dataflow, list[int]] = {}
     for i, df in enumerate(dataflows):
-        groups.setdefault(df, []).append(i)
+        groups.setdefault(skeleton(df) if per_row else df, []).append(i)
     out: dict[str, np.ndarray] = {}
     for df, rows in groups.items():
         idx = np.asarray(rows, dtype=np.int64)
-        if analysis is None:
+        if per_row:
+            offsets = np.asarray([[d.offset for d in dataflows[i].directives] for i in rows])
+            part = analyse_mapping(batch.take(idx), accelerator, df, options, offsets)
+        elif analysis is None:
             part = analyse_mapping(batch.take(idx), accelerator, df, options)
         else:
             part = analysis(batch.take(idx), dataclasses.replace(accelerator, dataflow=df), options)
@@ -241,6 +249,14 @@ def cost_mappings(
                 out[key] = out[key].astype(values.dtype)
             out[key][idx] = values
     return out
+
+
+def skeleton(dataflow: Dataflow) -> Dataflow:
+    """``dataflow`` with every map's size and offset set to 1: its directive structure (kinds,
+    dims, levels, cluster sizes), the key under which per-row offsets share a call."""
+    blank = tuple(d if d.kind == "C" else dataclasses.replace(d, size=1, offset=1)
+                  for d in dataflow.directives)  # fmt: skip
+    return Dataflow("structure", blank)
 
 
 def search_and_cost(

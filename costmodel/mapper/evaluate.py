@@ -2,9 +2,9 @@
 
 :func:`analyse_mapping` is the only place the mapper calls the cost model: the ``native``
 analysis (:func:`costmodel.native.analyse_native`) of a batch of layers on the accelerator with
-its dataflow replaced by the candidate. The analysis takes one dataflow per call and is vectorised
-over layers, so a candidate is costed on every layer that wants it in one call; the candidates of a
-search are looped over (module :mod:`costmodel.mapper.search`).
+its dataflow replaced by the candidate. It takes one directive structure per call and, on the
+loop-nest path, a tiling per row (``offsets``), so one call costs many (candidate, layer) pairs
+of one structure (modules :mod:`costmodel.mapper.tiles`, :mod:`costmodel.mapper.search`).
 
 Orientation: a layer whose output has more columns than rows (or, tied, a wider filter, a larger
 column stride) is searched transposed — Y<->X, R<->S, strides and padding exchanged — and the

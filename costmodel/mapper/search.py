@@ -13,18 +13,22 @@ structure. Its fixed cost (~3 ms) is paid per structure, its cost per row is ~2.
 2. **Seeds** — every other layer is costed under each seed of :meth:`Space.seeds`
    (:func:`useful_seeds`), one call per seed structure over all of them. Each costed
    (layer, structure) pair is a *node*: that structure's best tiling found for that layer.
-3. **Best-first descent** — every round, each layer still searched takes its best open node
-   (by cost; a node not yet costed ranks as the node it was spawned from) and *expands* it: the
-   node's coordinate lines (each tile parameter set to every size of the grid, the others kept)
-   are costed, and the node moves to the best of them. The layers expanding nodes of the same
-   structure share one call. A node whose lines hold nothing better is a local optimum of its
-   structure (closed); it then *spawns* its structure neighbours (:meth:`Space.neighbours` that
-   change the structure: level-0 spatial dim, inner spatial dims, loop order, inner mode,
-   cluster split), each starting from its tiles, to be expanded when they rank first.
+3. **Best-first descent** — every round, each layer still searched ranks its open nodes by
+   cost (a node not yet costed ranks as the node it was spawned from) and its best
+   :data:`WIDTH` vote for their structures. The :data:`PER_ROUND` most voted structures are
+   called (a layer none of whose votes was called for :data:`DELAY` rounds gets its best
+   node's structure called too), one call per structure. A layer *expands* each of its voted
+   nodes whose structure is called: the node's coordinate lines (each tile parameter set to
+   every size of the grid, the others kept) are costed, and the node moves to the best of
+   them. A node whose lines hold nothing better is a local optimum of its structure (closed);
+   it then *spawns* its structure neighbours (:meth:`Space.neighbours` that change the
+   structure: level-0 spatial dim, inner spatial dims, loop order, inner mode, cluster split),
+   each starting from its tiles, to be expanded when they rank among the layer's best.
    With ``share`` (the default) each call also costs the structure at its current tiles on every
    other layer still searched that has no node of it yet (one row each): layers pick up
-   structures that serve other layers for ~1 µs a row, and gather on common structures, which
-   keeps the calls per round few.
+   structures that serve other layers for ~2 µs a row, and gather on common structures, which
+   keeps the calls per round few. Voting (instead of every layer's best node called) cut the
+   zoo's calls from 1,371 to 750 at equal quality (docs/MAPPER.md).
 4. **Stop** — a layer leaves the search after ``budget`` expansions, after ``patience`` ×
    ``budget`` expansions without improving its best (:data:`PATIENCE`; both scale with the
    budget, so a search given 10x the budget also waits 10x longer), or when no node is open.
@@ -212,8 +216,7 @@ class Search:
         owner, params = rows_of(centers, tpl.free, self.space.sizes)
         layer_of = np.asarray(rows, np.int64)[owner]
         params, valid = canonical_rows(params, self.bounds[layer_of], tpl.spatial0)
-        unique = np.unique(np.column_stack([owner[valid], params[valid]]), axis=0)
-        owner, params = unique[:, 0], unique[:, 1:]
+        owner, params = _distinct(owner[valid], params[valid])
         shared: list[tuple[int, Point]] = []
         for r in share:
             if structure not in self.nodes[r]:
@@ -258,11 +261,11 @@ class Search:
         """Open the structure neighbours of a closed node, starting from its tiles."""
         if node.key == _UNSEEN:
             return
-        for q in _structure_moves(self.space, with_params(node.structure, node.params)):
-            s = structure_of(q)
+        point = with_params(node.structure, node.params)
+        for s in _neighbour_structures(self.space, node.structure):
             if s in self.nodes[r]:
                 continue
-            cq = canonical(q, self.bound(r))
+            cq = transplant(point, s, self.bound(r))
             if cq is None:
                 continue
             child = Node(s, params_of(cq), _UNSEEN, node.key)
@@ -354,6 +357,18 @@ def run_search(
     return exhaustive
 
 
+def _distinct(owner: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (owner, params) rows, sorted (one integer code per row: fast)."""
+    if not len(owner):
+        return owner, params
+    code = owner.astype(np.int64)
+    for column in params.T:
+        levels, index = np.unique(column, return_inverse=True)
+        code = code * (len(levels) + 1) + index.reshape(-1)
+    _, first = np.unique(code, return_index=True)
+    return owner[first], params[first]
+
+
 def _key(row: np.ndarray) -> Key:
     return (float(row[0]), float(row[1]), float(row[2]))
 
@@ -368,10 +383,14 @@ def _best_per_owner(owner: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return order[first]
 
 
-def _structure_moves(space: Space, point: Point) -> list[Point]:
-    """The neighbours of ``point`` that change its structure (not only its sizes)."""
-    own = structure_of(point)
-    return [q for q in dict.fromkeys(space.neighbours(point)) if structure_of(q) != own]
+@functools.lru_cache(maxsize=65536)
+def _neighbour_structures(space: Space, structure: Point) -> tuple[Point, ...]:
+    """The structures one move of :meth:`Space.neighbours` away from ``structure`` (the moves
+    that change more than sizes; they do not depend on the sizes, and :func:`transplant` moves
+    a point's sizes over as those moves do)."""
+    own = structure_of(structure)
+    moved = (structure_of(q) for q in space.neighbours(structure))
+    return tuple(s for s in dict.fromkeys(moved) if s != own)
 
 
 def transplant(
