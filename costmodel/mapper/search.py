@@ -279,7 +279,9 @@ class Search:
 
     def top(self, r: int, k: int) -> list[Node]:
         """Layer r's ``k`` best open nodes, best first (stale heap entries are dropped)."""
-        heap, out, kept = self.heaps[r], [], []
+        heap = self.heaps[r]
+        out: list[Node] = []
+        kept: list[tuple[Key, int, Point]] = []
         while heap and len(out) < k:
             entry = heapq.heappop(heap)
             node = self.nodes[r][entry[2]]
