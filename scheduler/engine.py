@@ -127,6 +127,14 @@ class NativeEngine:
         self.seq = 0
         self.now = 0.0
         self.block_rows: list[tuple] = []
+        #: What a policy needs to replay the engine from a state (``scheduler.replay``): the
+        #: running blocks' layer counts and migration energies (live lists) and the options.
+        self.state_extra = {
+            "running_n": self.running_n,
+            "running_move_nj": self.running_move_nj,
+            "offchip_bw_words_per_cycle": offchip_bw_words_per_cycle,
+            "drop_expired": drop_expired,
+        }
 
     # --- setup -------------------------------------------------------------------------------
     def _make_jobs(
@@ -325,6 +333,7 @@ class NativeEngine:
             mechanics=self.mech,
             busy_until_ms=self.running_done_ms,
             partition=self.partition,
+            extra=self.state_extra,
         )
 
     def _idle(self) -> tuple[int, ...]:

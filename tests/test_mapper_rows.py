@@ -21,14 +21,17 @@ from costmodel.mapper.capacity import capacity_excess_bytes
 from costmodel.mapper.evaluate import bounds, overflow
 from costmodel.mapper.search import written
 from costmodel.mapper.space import SIZES, canonical
-from costmodel.mapper.tiles import params_of, structure_of, template, with_params
+from costmodel.mapper.tiles import PARAMS, params_of, structure_of, template, with_params
 from costmodel.native import NativeOptions
 from rtmm.errors import CostModelError
 from workloads.layer import Layer
 
-_SPACE = Space.for_accelerator(BIG)
-_STRUCTURES = sorted({structure_of(p) for p in _SPACE.seeds()}
-                     | {structure_of(q) for p in _SPACE.seeds()[:6]
+_CONVS = [Layer("a", "CONV", 1, 64, 32, 30, 30, 3, 3), Layer("b", "CONV", 1, 16, 8, 20, 20, 5, 5)]
+_SPACE = Space.for_accelerator(BIG).for_layers(LayerBatch.from_layers(_CONVS))
+_SEEDS = _SPACE.seeds()
+_ROWS = [p for p in _SEEDS if p.chunks]  # row-stationary structures (four cluster levels)
+_STRUCTURES = sorted({structure_of(p) for p in _SEEDS}
+                     | {structure_of(q) for p in _SEEDS[:6] + _ROWS[:4]
                         for q in _SPACE.neighbours(p)})  # fmt: skip
 _KEYS = ("latency_cycles", "energy_pj", "energy_nj", "l1_spill_words", "dram_rd", "computations")
 
@@ -39,7 +42,7 @@ _layer = st.builds(
     k=st.integers(1, 300), c=st.integers(1, 300), y=st.integers(1, 60), x=st.integers(1, 60),
     r=st.sampled_from([1, 3, 5]), stride=st.sampled_from([1, 2]), groups=st.sampled_from([1, 1, 2]),
 )  # fmt: skip
-_tiles = st.lists(st.sampled_from(SIZES), min_size=5, max_size=5)
+_tiles = st.lists(st.sampled_from(SIZES), min_size=len(PARAMS), max_size=len(PARAMS))
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,9 +88,10 @@ def test_per_row_tiles_cost_exactly_what_each_list_costs_alone(layers, tilings, 
 def test_a_row_writes_the_layers_exact_directive_offsets():
     layer = Layer("l", "CONV", 1, 64, 32, 14, 14, 3, 3)
     b = tuple(int(v) for v in bounds(LayerBatch.from_layers([layer]))[0])
-    for structure in _STRUCTURES[:20]:
+    assert _ROWS and any(s.chunks for s in _STRUCTURES)
+    for structure in _STRUCTURES[:20] + [s for s in _STRUCTURES if s.chunks][:10]:
         tpl = template(structure)
-        p = canonical(with_params(structure, (2, 16, 1024, 4, 1 << 20)), b)
+        p = canonical(with_params(structure, (2, 16, 1024, 4, 1 << 20, 2, 4)), b)
         if p is None:
             continue
         got = tpl.offsets(np.asarray([params_of(p)]), np.asarray([b]))[0]
@@ -108,3 +112,35 @@ def test_offsets_are_refused_off_the_loop_nest_path_and_checked():
     bad[0, 0] = 0
     with pytest.raises(CostModelError, match="below 1"):
         analyse_mapping(batch, BIG, tpl.dataflow, None, bad)
+
+
+def test_row_stationary_structures_cost_per_row_exactly_too():
+    """The four-level row-stationary structures (m16b) through the same per-row path: random
+    filters per pass, chunks p, q and pass tiles on two convolutions, each row equal to its own
+    list costed alone."""
+    rng = np.random.default_rng(5)
+    batch = LayerBatch.from_layers(_CONVS)
+    ext = bounds(batch)
+    rows_structures = [s for s in _STRUCTURES if s.chunks]
+    assert rows_structures
+    for structure in rows_structures[:8]:
+        tpl = template(structure)
+        layers, table = [], []
+        for i in range(len(batch)):
+            b = tuple(int(v) for v in ext[i])
+            for _ in range(4):
+                cp = canonical(with_params(structure, rng.choice(SIZES, len(PARAMS))), b)
+                if cp is not None:
+                    layers.append(i)
+                    table.append(params_of(cp))
+        if not layers:
+            continue
+        idx = np.asarray(layers)
+        params = np.asarray(table, np.int64)
+        offsets = tpl.offsets(params, ext[idx])
+        together = analyse_mapping(batch.take(idx), BIG, tpl.dataflow, None, offsets)
+        for j, (i, row) in enumerate(zip(layers, params.tolist(), strict=True)):
+            own = written(with_params(structure, row), tuple(int(v) for v in ext[i]))
+            alone = analyse_mapping(batch.take([i]), BIG, own)
+            for key in _KEYS:
+                assert together[key][j] == alone[key][0], (key, own)

@@ -106,7 +106,8 @@ def search_mappings(
     calls = evaluations = 0
     if len(missing):
         sub = canon.take(first[missing])
-        state = Search(sub, accelerator, objective, options, space, progress)
+        searched = space.for_layers(sub)  # + row-stationary structures of these layers
+        state = Search(sub, accelerator, objective, options, searched, progress)
         exhaustive = run_search(state, budget=budget, exhaustive_limit=exhaustive_limit,
                                 **extra)  # fmt: skip
         calls, evaluations = state.calls, state.evaluations

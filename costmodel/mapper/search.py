@@ -215,7 +215,7 @@ class Search:
         rows_of = plane_rows if self.neighbourhood == "planes" else line_rows
         owner, params = rows_of(centers, tpl.free, self.space.sizes)
         layer_of = np.asarray(rows, np.int64)[owner]
-        params, valid = canonical_rows(params, self.bounds[layer_of], tpl.spatial0)
+        params, valid = canonical_rows(params, self.bounds[layer_of], tpl)
         owner, params = _distinct(owner[valid], params[valid])
         shared: list[tuple[int, Point]] = []
         for r in share:
@@ -400,7 +400,8 @@ def transplant(
 ) -> Point | None:
     """``point``'s tiles moved to ``structure`` (canonical for the layer ``bound``): the tile of
     the new level-0 spatial dim goes to the old one's slot, the chunk is kept when the spatial
-    dim is, else 1 (as :meth:`Space.neighbours` moves it); None when pruned."""
+    dim is, else 1 (as :meth:`Space.neighbours` moves it), row-stationary chunks between
+    row-stationary structures; None when pruned."""
     if point is None:
         return None
     tiles = list(point.tiles)
@@ -409,7 +410,9 @@ def transplant(
         i, j = TILE_DIMS.index(structure.spatial0), TILE_DIMS.index(point.spatial0)
         tiles[j], tiles[i] = tiles[i], FULL
         chunk = 1
-    return canonical(replace(structure, spatial0_size=chunk, tiles=tuple(tiles)), bound)
+    chunks = point.chunks if len(point.chunks) == len(structure.chunks) else structure.chunks
+    moved = replace(structure, spatial0_size=chunk, tiles=tuple(tiles), chunks=chunks)
+    return canonical(moved, bound)
 
 
 def useful_seeds(space: Space, bounds: np.ndarray) -> list[Point]:

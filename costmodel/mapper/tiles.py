@@ -28,26 +28,31 @@ from costmodel.mapper.space import FULL, TILE_DIMS, Point
 from hardware_db.dataflow import Dataflow
 
 #: Tile parameters of a structure, the columns of a parameter array: the level-0 spatial chunk,
-#: then the level-0 temporal tiles of :data:`~costmodel.mapper.space.TILE_DIMS`.
-PARAMS: tuple[str, ...] = ("s0", *TILE_DIMS)
+#: the level-0 temporal tiles of :data:`~costmodel.mapper.space.TILE_DIMS`, and a
+#: row-stationary point's filters p and channels q per PE (``Point.chunks``; 1 elsewhere).
+PARAMS: tuple[str, ...] = ("s0", *TILE_DIMS, "p", "q")
+_CHUNKS = 5  # column of the first chunk
 #: Marker sizes (above any size a space uses) that locate each parameter's directive.
 _MARK = 8 * FULL
 
 
 def structure_of(point: Point) -> Point:
-    """The point's structure: the point with its chunk 1 and every temporal tile whole."""
-    return replace(point, spatial0_size=1, tiles=(FULL,) * len(TILE_DIMS))
+    """The point's structure: the point with its chunks 1 and every temporal tile whole."""
+    return replace(point, spatial0_size=1, tiles=(FULL,) * len(TILE_DIMS),
+                   chunks=(1,) * len(point.chunks))  # fmt: skip
 
 
 def params_of(point: Point) -> tuple[int, ...]:
     """The point's tile parameters, in :data:`PARAMS` order."""
-    return (point.spatial0_size, *point.tiles)
+    chunks = (*point.chunks, 1, 1)[:2]
+    return (point.spatial0_size, *point.tiles, *chunks)
 
 
 def with_params(structure: Point, params) -> Point:
     """The point of ``structure`` with tile parameters ``params`` (:data:`PARAMS` order)."""
     values = tuple(int(v) for v in params)
-    return replace(structure, spatial0_size=values[0], tiles=values[1:])
+    chunks = values[_CHUNKS : _CHUNKS + len(structure.chunks)]
+    return replace(structure, spatial0_size=values[0], tiles=values[1:_CHUNKS], chunks=chunks)
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,11 @@ class Template:
 
     def offsets(self, params: np.ndarray, bounds: np.ndarray) -> np.ndarray:
         """``(rows, len(directives))`` map offsets of the rows' exact lists: ``params`` (rows,
-        5) on layers with K, C, Y', X' extents ``bounds`` (rows, 4); temporal tiles clipped to
-        the extent, the spatial chunk as given."""
+        7) on layers with K, C, Y', X' extents ``bounds`` (rows, 4); temporal tiles clipped to
+        the extent, the spatial chunks as given."""
         params = np.asarray(params, np.int64)
         clipped = params.copy()
-        clipped[:, 1:] = np.minimum(params[:, 1:], bounds)
+        clipped[:, 1:_CHUNKS] = np.minimum(params[:, 1:_CHUNKS], bounds)
         out = np.tile(self.base, (len(params), 1))
         for j, column in enumerate(self.columns):
             if column >= 0:
@@ -83,11 +88,12 @@ class Template:
 @functools.lru_cache(maxsize=4096)
 def template(structure: Point) -> Template:
     """The :class:`Template` of ``structure`` (found with marker sizes, module docstring)."""
-    marked = replace(structure, spatial0_size=_MARK,
-                     tiles=tuple(_MARK + 1 + i for i in range(len(TILE_DIMS))))  # fmt: skip
+    marks = [_MARK + i for i in range(len(PARAMS))]
+    marked = replace(structure, spatial0_size=marks[0], tiles=tuple(marks[1:_CHUNKS]),
+                     chunks=tuple(marks[_CHUNKS : _CHUNKS + len(structure.chunks)]))  # fmt: skip
     columns = []
     for d in marked.dataflow().directives:
-        index = d.offset - _MARK if d.kind != "C" else -1
+        index = d.offset - _MARK if d.kind != "C" else -1  # the marked parameter, if any
         columns.append(index if 0 <= index < len(PARAMS) else -1)
     flow = structure.dataflow("searched")
     base = np.array([d.offset for d in flow.directives], np.int64)
@@ -97,17 +103,23 @@ def template(structure: Point) -> Template:
 
 
 def canonical_rows(
-    params: np.ndarray, bounds: np.ndarray, spatial0: int
+    params: np.ndarray, bounds: np.ndarray, tpl: Template
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised :func:`~costmodel.mapper.space.canonical` of one structure: every temporal
-    tile at or above its extent becomes FULL; returns ``(params, valid)`` where a row is invalid
-    when its spatial chunk (> 1) reaches the extent of the spatial dim (pruned)."""
+    """Vectorised :func:`~costmodel.mapper.space.canonical` of the structure of ``tpl``: every
+    temporal tile at or above its extent (or not written) becomes FULL; returns ``(params,
+    valid)`` where a row is invalid when its spatial chunk (> 1) reaches the extent of the
+    level-0 spatial dim, or a row-stationary chunk p (q) > 1 reaches K (C) (pruned)."""
     out = np.asarray(params, np.int64).copy()
-    tiles = out[:, 1:]
+    tiles = out[:, 1:_CHUNKS]
     tiles[tiles >= bounds] = FULL
-    tiles[:, spatial0] = FULL
+    for i in range(len(TILE_DIMS)):
+        if 1 + i not in tpl.free:
+            tiles[:, i] = FULL
     chunk = out[:, 0]
-    valid = (chunk < bounds[:, spatial0]) | (chunk == 1)
+    valid = (chunk < bounds[:, tpl.spatial0]) | (chunk == 1)
+    for i in range(len(tpl.structure.chunks)):
+        c = out[:, _CHUNKS + i]
+        valid &= (c < bounds[:, i]) | (c == 1)
     return out, valid
 
 

@@ -53,12 +53,18 @@ Defaults of theta = (alpha, beta, gamma) and of the options are chosen on the tu
 ``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
 every window (default: :func:`~.sdrm3_terms.tuner_window_ms`) from the window's UXCost
 (:func:`scheduler.metrics.running_uxcost`), comparing windows of the same slot of the hyperperiod
-(:func:`~.sdrm3_terms.tuner_cycle`); ``sdrm3_static`` keeps the defaults; ``sdrm3_supernet`` adds
+(:func:`~.sdrm3_terms.tuner_cycle`). ``tuner_options={"method": "replay", ...}`` uses instead
+:class:`scheduler.replay_tuner.ReplayTuner`: each window is replayed from its recorded start under
+theta and its neighbours (:mod:`scheduler.replay`, on copies of this policy made by
+:meth:`SDRM3._replay_policy`) and theta moves on the paired differences (off by default: it did
+not meet issue 12's settling target either, at ~7x the CPU time; ``benchmarks/RESULTS.md``,
+"Issue 12d"). ``sdrm3_static`` keeps the defaults; ``sdrm3_supernet`` adds
 the Supernet selector (:mod:`scheduler.supernet_selector`).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -80,9 +86,15 @@ from scheduler.policies.sdrm3_terms import (
     tuner_cycle,
     tuner_window_ms,
 )
+from scheduler.replay_tuner import ReplayDriver
 from scheduler.state import Job, RunningMetrics, SchedulerState, WindowMetrics
 from scheduler.supernet_selector import SupernetSelector
 from scheduler.tuner import Tuner
+
+#: The online tuner of ``sdrm3`` (``tuner_options["method"]``): ``"evidence"``
+#: (:class:`scheduler.tuner.Tuner`, windows compared across time) or ``"replay"``
+#: (:class:`scheduler.replay_tuner.ReplayTuner`, paired counterfactual replays of each window).
+TUNER_METHOD = "evidence"
 
 #: Subtracted from the MapScore of a pair that would spend too much of the job's laxity
 #: (:func:`~.sdrm3_terms.slack_safe`): larger than any spread of MapScores, so such pairs are
@@ -201,7 +213,14 @@ class SDRM3(SDRM3Checks, Policy):
         self._window_index = 0
         self._snapshot: RunningMetrics | None = None
         self.tuner = None
-        if self.use_tuner and not ctx.xrbench:
+        self.replay = None
+        options = dict(self.tuner_options)
+        if self.use_tuner and not ctx.xrbench and options.pop("method", TUNER_METHOD) == "replay":
+            self.replay = ReplayDriver(
+                ctx, self.theta0.as_array(), THETA_BOUNDS, self._replay_policy,
+                window_ms=self.window_ms, names=THETA_NAMES, **options,
+            )  # fmt: skip
+        elif self.use_tuner and not ctx.xrbench:
             cycle = tuner_cycle(ctx.periods_ms, self.window_ms)
             options = {
                 "bounds": THETA_BOUNDS,
@@ -209,7 +228,7 @@ class SDRM3(SDRM3Checks, Policy):
                 "cycle": cycle,
                 "warmup": 1 if cycle > 1 else 0,
                 "windows": int(ctx.horizon_ms / self.window_ms + 1e-9),
-                **self.tuner_options,
+                **options,
             }
             bounds = options.pop("bounds")
             self.tuner = Tuner(self.theta0.as_array(), bounds, **options)
@@ -231,7 +250,17 @@ class SDRM3(SDRM3Checks, Policy):
             }
             self.selector = SupernetSelector(ctx, **options)
 
+    def _replay_policy(self, theta: np.ndarray) -> SDRM3:
+        """A fresh copy of this policy with ``theta`` and no tuner (for the replay tuner)."""
+        clone = copy.copy(self)
+        clone.use_tuner, clone.use_supernet = False, False
+        clone.theta0 = Theta.from_array(theta)
+        clone.reset(self.ctx)
+        return clone
+
     def select_variant(self, job: Job, state: SchedulerState) -> int:
+        if self.replay is not None:
+            self.replay.observe_ready(job)
         if self.selector is None:
             return 0
         return self.selector.choose(job, state)
@@ -239,12 +268,15 @@ class SDRM3(SDRM3Checks, Policy):
     def on_window(self, window: WindowMetrics, state: SchedulerState) -> None:
         """Engine windows (``simulate(window_ms=...)``) replace the policy's own windows."""
         self._engine_windows = True
-        self._observe_window(window)
+        self._observe_window(window, state)
 
-    def _observe_window(self, window: WindowMetrics) -> None:
+    def _observe_window(self, window: WindowMetrics, state: SchedulerState) -> None:
         if self.tuner is not None:
             cost = running_uxcost(window.delta)[0]
             self.theta = Theta.from_array(self.tuner.step(cost, window.end_ms))
+        if self.replay is not None:
+            cost = running_uxcost(window.delta)[0]
+            self.theta = Theta.from_array(self.replay.end_window(cost, state))
         if self.selector is not None:
             self.selector.observe(window)
 
@@ -256,13 +288,15 @@ class SDRM3(SDRM3Checks, Policy):
             delta = state.metrics - self._snapshot
             self._snapshot = state.metrics.copy()
             start = self._next_window - self.window_ms
-            self._observe_window(WindowMetrics(self._window_index, start, self._next_window, delta))
+            window = WindowMetrics(self._window_index, start, self._next_window, delta)
+            self._observe_window(window, state)
             self._window_index += 1
             self._next_window += self.window_ms
 
     # --- decisions --------------------------------------------------------------------------
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
-        if not self._engine_windows and (self.tuner is not None or self.selector is not None):
+        tuned = self.tuner is not None or self.replay is not None
+        if not self._engine_windows and (tuned or self.selector is not None):
             self._own_windows(state)
         now = state.now_ms
         jobs = list(state.ready)
