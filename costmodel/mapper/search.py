@@ -10,9 +10,9 @@ structure. Its fixed cost (~3 ms) is paid per structure, its cost per row is ~2.
 1. **Exhaustive layers** — a layer whose canonical space (:meth:`Space.count`) holds at most
    ``exhaustive_limit`` points is enumerated completely: its points are grouped by structure,
    one call per structure over every such layer. It gets the exact optimum of the space.
-2. **Seeds** — every other layer is costed under each seed of :meth:`Space.seeds`
-   (:func:`useful_seeds`), one call per seed structure over all of them. Each costed
-   (layer, structure) pair is a *node*: that structure's best tiling found for that layer.
+2. **Seeds** — for every other layer each seed of :meth:`Space.seeds` (:func:`useful_seeds`)
+   is opened as a *node* (one structure's best tiling found for one layer) and expanded at
+   once, one call per seed structure over all of them.
 3. **Best-first descent** — every round, each layer still searched ranks its open nodes by
    cost (a node not yet costed ranks as the node it was spawned from) and its best
    :data:`WIDTH` vote for their structures. The :data:`PER_ROUND` most voted structures are
@@ -22,7 +22,8 @@ structure. Its fixed cost (~3 ms) is paid per structure, its cost per row is ~2.
    every size of the grid, the others kept) are costed, and the node moves to the best of
    them. A node whose lines hold nothing better is a local optimum of its structure (closed);
    it then *spawns* its structure neighbours (:meth:`Space.neighbours` that change the
-   structure: level-0 spatial dim, inner spatial dims, loop order, inner mode, cluster split),
+   structure: level-0 spatial dim, inner spatial dims, loop order, inner mode, cluster split;
+   for row-stationary points order, N tile and PE sets),
    each starting from its tiles, to be expanded when they rank among the layer's best.
    With ``share`` (the default) each call also costs the structure at its current tiles on every
    other layer still searched that has no node of it yet (one row each): layers pick up
