@@ -85,7 +85,8 @@ def search_mappings(
     (:func:`pick_best`); the layer keeps whichever ranks first.
 
     ``search_options``: further keywords of :func:`~costmodel.mapper.search.run_search`
-    (``patience``, ``drop_stalled``, ``fair``, ...; the benchmarks compare search variants)."""
+    (``patience``, ``share``, ``neighbourhood``, ``width``, ``per_round``, ``delay``; the
+    benchmarks compare search variants)."""
     start = time.perf_counter()
     objective = check_objective(objective)
     options = options or DEFAULT_NATIVE
