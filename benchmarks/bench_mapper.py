@@ -15,8 +15,9 @@ Sections (``--only NAME`` runs one):
 - ``speed``: the whole zoo on xrbench-4k-A/0, cold, wall and CPU time;
 - ``single``: one layer mapped alone, cold.
 
-``--budget N --variant NAME`` choose the budget section's budget (10x is the same variant at 10N)
-and search variant (:data:`VARIANTS`).
+``--budget N --variant NAME[,NAME...]`` choose the budget section's budget (expansions per
+layer; 10x is the same variant at 10N) and search variants (:data:`VARIANTS`); every run is also
+compared with the best known (per layer, the best any run of the invocation found).
 
 Run: ``python benchmarks/bench_mapper.py [--only SECTION]``.
 """
@@ -134,50 +135,62 @@ def section_exhaustive() -> None:
               f"({heur.calls} calls)")  # fmt: skip
 
 
-#: Search variants of the budget comparison (issue 16d ideas): Space fields and run_search
-#: keywords on top of the defaults. "default" is the search as shipped.
+#: Search variants of the budget comparison: Space fields and run_search keywords on top of the
+#: defaults. "default" is the search as shipped.
 VARIANTS: dict[str, tuple[dict, dict]] = {
     "default": ({}, {}),
-    "all-seeds": ({"seed_spatial0": None}, {}),  # every level-0 spatial dim seeded (16c seeds)
-    "no-patience": ({}, {"patience": None}),  # restarts until the budget is spent (16c)
-    "16c": ({"seed_spatial0": None}, {"patience": None}),
-    "drop-stalled": ({}, {"patience": 0.25, "drop_stalled": True}),
-    "drop-stalled-restarts": (
-        {},
-        {"patience": 0.25, "drop_stalled": True, "stall_descents": False},
-    ),
-    "fair2": ({}, {"fair": 2}),
-    "rounds2": ({}, {"per_round": 2}),
+    "all-seeds": ({"seed_spatial0": None}, {}),  # every level-0 spatial dim seeded
+    "no-patience": ({}, {"patience": None}),  # each layer spends its whole budget
+    "no-share": ({}, {"share": False}),  # a call costs only the layers expanding its structure
+    "planes": ({}, {"neighbourhood": "planes"}),  # expansions cost every pair of parameters
 }
 
 
-def section_budget(budget: int = DEFAULT_BUDGET, variant: str = "default") -> None:
-    """Per layer, the search at ``budget`` against the SAME search (same variant) at 10x it."""
+def _gaps(found: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    live = ref > 0
+    return np.where(live, found / np.where(live, ref, 1) - 1, 0.0)
+
+
+def _summary(found: np.ndarray, ref: np.ndarray) -> str:
+    gap = _gaps(found, ref)
+    return (f"within 2 % on {np.mean(gap <= 0.02):.1%}; median gap {np.median(gap):.2%}, "
+            f"90th percentile {np.quantile(gap, 0.9):.2%}, worst {gap.max():.2%}; total EDP gap "
+            f"{found.sum() / ref.sum() - 1:.2%}")  # fmt: skip
+
+
+def section_budget(budget: int = DEFAULT_BUDGET, variants: str = "default") -> None:
+    """Per layer, each variant's search at ``budget`` against the SAME search at 10x it (the
+    issue's target), and every run against the best known: per layer, the best EDP any run of
+    this invocation found (all variants, both budgets)."""
     acc = get_accelerator("xrbench-4k-A/0")
-    fields, keywords = VARIANTS[variant]
-    space = dataclasses.replace(Space.for_accelerator(acc), **fields)
-    print(f"\n## budget: {budget} vs {10 * budget} (EDP per layer, xrbench-4k-A/0), "
-          f"variant {variant}")  # fmt: skip
+    print(f"\n## budget: {budget} vs {10 * budget} expansions per layer (EDP per layer, "
+          f"xrbench-4k-A/0), variants {variants}")  # fmt: skip
     for label, batch in (("zoo distinct", zoo_distinct()), ("ResNet-50 distinct", resnet50())):
-        runs = {}
-        for b in (budget, 10 * budget):
-            cache.clear()
-            t, c = time.perf_counter(), time.process_time()
-            found = search_mappings(batch, acc, "edp", budget=b, space=space,
-                                    use_cache=False, search_options=keywords)  # fmt: skip
-            runs[b] = (found, time.perf_counter() - t, time.process_time() - c)
-        a, ref = runs[budget][0].frame.edp.to_numpy(), runs[10 * budget][0].frame.edp.to_numpy()
-        live = ref > 0
-        gap = np.where(live, a / np.where(live, ref, 1) - 1, 0.0)
         n = len(batch)
-        print(f"{label} ({n} layers): within 2 % of 10x on {np.mean(gap <= 0.02):.1%}; "
-              f"median gap {np.median(gap):.2%}, 90th percentile {np.quantile(gap, 0.9):.2%}, "
-              f"worst gap {gap.max():.2%}, mean {gap.mean():.2%}; total EDP gap "
-              f"{a.sum() / ref.sum() - 1:.2%}; 10x better on {np.mean(gap > 1e-12):.1%}, "
-              f"worse on {np.mean(gap < -1e-12):.1%}; 1x {runs[budget][1] / n * 1e3:.0f} ms "
-              f"wall / {runs[budget][2] / n * 1e3:.0f} ms CPU per layer, 10x "
-              f"{runs[10 * budget][1]:.1f} s wall; calls {runs[budget][0].calls} vs "
-              f"{runs[10 * budget][0].calls}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
+        edp: dict[tuple[str, int], np.ndarray] = {}
+        for variant in variants.split(","):
+            fields, keywords = VARIANTS[variant]
+            space = dataclasses.replace(Space.for_accelerator(acc), **fields)
+            runs = {}
+            for b in (budget, 10 * budget):
+                cache.clear()
+                t, c = time.perf_counter(), time.process_time()
+                found = search_mappings(batch, acc, "edp", budget=b, space=space,
+                                        use_cache=False, search_options=keywords)  # fmt: skip
+                runs[b] = (found, time.perf_counter() - t, time.process_time() - c)
+                edp[variant, b] = found.frame.edp.to_numpy()
+            one, ten = runs[budget], runs[10 * budget]
+            ref = edp[variant, 10 * budget]
+            better = np.mean(_gaps(edp[variant, budget], ref) < -1e-12)
+            print(f"{label} ({n} layers), {variant}: vs 10x: "
+                  f"{_summary(edp[variant, budget], ref)}; 10x worse on {better:.1%}; "
+                  f"1x {one[1] / n * 1e3:.0f} ms wall / {one[2] / n * 1e3:.0f} ms CPU per layer "
+                  f"({one[0].calls} calls, {one[0].evaluations} rows), 10x {ten[1]:.1f} s wall / "
+                  f"{ten[2]:.1f} s CPU ({ten[0].calls} calls); "
+                  f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+        best = np.min(list(edp.values()), axis=0)
+        for (variant, b), values in edp.items():
+            print(f"{label}, {variant} at {b}: vs best known: {_summary(values, best)}")
 
 
 def section_single() -> None:
@@ -187,9 +200,11 @@ def section_single() -> None:
     print("\n## single layer mapped alone (xrbench-4k-A/0, cold)")
     for i in (0, 50, 100, 200, 300):
         cache.clear()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         found = search_mappings(batch.take(np.array([i])), acc, "edp", use_cache=False)
-        print(f"{batch.names[i]}: {time.perf_counter() - t:.2f} s, {found.calls} calls, "
+        print(f"{batch.names[i]} {bounds(batch.take(np.array([i])))[0].tolist()}: "
+              f"{time.perf_counter() - t:.2f} s wall, {time.process_time() - c:.2f} s CPU, "
+              f"{found.calls} calls, {found.evaluations} rows, "
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
@@ -309,8 +324,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=sorted(SECTIONS))
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="budget section")
-    parser.add_argument("--variant", choices=sorted(VARIANTS), default="default",
-                        help="budget section: search variant (VARIANTS)")  # fmt: skip
+    parser.add_argument("--variant", default="default",
+                        help=f"budget section: comma-separated search variants of "
+                             f"{', '.join(VARIANTS)}")  # fmt: skip
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     for name, run in SECTIONS.items():

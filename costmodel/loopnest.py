@@ -109,11 +109,53 @@ def _count(pairs: list) -> np.ndarray:
     return sum(c * (t > 0) for t, c in pairs)
 
 
+def _indexed_levels(dataflow: Dataflow) -> list[list[tuple[int | None, Directive]]]:
+    """:attr:`Dataflow.levels` with each directive's column in ``dataflow.directives``."""
+    out: list[list[tuple[int | None, Directive]]] = [[]]
+    for j, d in enumerate(dataflow.directives):
+        if d.kind == "C":
+            out.append([])
+        else:
+            out[-1].append((j, d))
+    return out
+
+
+def check_offsets(dataflow: Dataflow, offsets: np.ndarray, rows: int) -> np.ndarray:
+    """``offsets`` as an int64 ``(rows, len(dataflow.directives))`` array of map offsets >= 1
+    (the ``Cluster`` columns are ignored), or a :class:`CostModelError` saying what is wrong."""
+    out = np.asarray(offsets, dtype=np.int64)
+    width = len(dataflow.directives)
+    if out.shape != (rows, width):
+        raise CostModelError(
+            f"per-row offsets of shape {out.shape} for {rows} rows and {width} directives",
+            source=f"dataflow '{dataflow.name}'",
+            allowed=f"an int array of shape ({rows}, {width})",
+        )
+    maps = [j for j, d in enumerate(dataflow.directives) if d.kind != "C"]
+    if rows and maps and int(out[:, maps].min()) < 1:
+        raise CostModelError(
+            "a per-row map offset below 1",
+            source=f"dataflow '{dataflow.name}'",
+            allowed="offsets >= 1",
+        )
+    return out
+
+
 def build_loop_nest(
-    dataflow: Dataflow, extents: dict[str, np.ndarray], stride: np.ndarray, num_pes: int
+    dataflow: Dataflow,
+    extents: dict[str, np.ndarray],
+    stride: np.ndarray,
+    num_pes: int,
+    offsets: np.ndarray | None = None,
 ) -> LoopNest:
     """The loop nest of ``dataflow`` on per-row ``extents`` (N, K, C, P, Q, R, S; int64 arrays,
-    all >= 1) with ``stride`` (rows, 2) on ``num_pes`` PEs (module docstring)."""
+    all >= 1) with ``stride`` (rows, 2) on ``num_pes`` PEs (module docstring).
+
+    ``offsets`` (rows, len(``dataflow.directives``)), optional: per-row map offsets replacing
+    the written ones, column j for directive j (``Cluster`` columns unused). One call then costs
+    one *structure* (the same directive kinds, dims, levels and cluster sizes) under a different
+    tiling per row, e.g. (candidate, layer) pairs of the mapper. Sizes are not read: the loop
+    nest partitions every dimension by offsets (module docstring)."""
     sizes = dataflow.cluster_sizes
     product = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
     if num_pes < product:
@@ -123,14 +165,16 @@ def build_loop_nest(
             allowed=f"num_pes >= {product}",
         )
     rows = len(extents["K"])
+    if offsets is not None:
+        offsets = check_offsets(dataflow, offsets, rows)
     tile = {v: np.asarray(extents[v], dtype=np.int64).copy() for v in NEST_DIMS}
     comp = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
     lat = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
     loops: list[Loop] = []
     pes_used = np.ones(rows, np.int64)
-    levels = list(dataflow.levels)
+    levels = _indexed_levels(dataflow)
     if not any(d.dim == "N" for d in dataflow.directives):  # images one after the other
-        levels[0] = (Directive("T", 1, 1, "N"), *levels[0])
+        levels[0] = [(None, Directive("T", 1, 1, "N")), *levels[0]]
     level_iterations = np.ones((rows, len(levels)), np.int64)
     boundary, passes = 0, np.ones(rows, np.int64)
     for index, written in enumerate(levels):
@@ -141,7 +185,7 @@ def build_loop_nest(
         if innermost:
             boundary = len(loops)
             passes = np.prod([_count(lat[v]) for v in NEST_DIMS], axis=0)
-        for d in written:
+        for j, d in written:
             dim = _DIM_OF.get(d.dim)
             if dim is None or dim in seen:
                 what = "an unknown dimension" if dim is None else "a dimension twice"
@@ -151,7 +195,10 @@ def build_loop_nest(
                     allowed="N, K, C, Y', X', Y, X, R, S; each at most once per level",
                 )
             seen.add(dim)
-            chunk = np.full(rows, d.offset, np.int64)
+            if offsets is None or j is None:  # j None: the prepended T(1,1) N
+                chunk = np.full(rows, d.offset, np.int64)
+            else:
+                chunk = offsets[:, j]
             if d.dim in _INPUT_COORD:
                 chunk = np.maximum(1, chunk // stride[:, _INPUT_COORD[d.dim]])
             outer = tile[dim]

@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--accelerator", metavar="NAME|FILE", help="library accelerator or file")
     parser.add_argument("--objective", type=str.lower, choices=list(OBJECTIVES), default="edp")
     parser.add_argument("--budget", type=_budget, default=DEFAULT_BUDGET,
-                        help=f"local-search candidates (default {DEFAULT_BUDGET})")  # fmt: skip
+                        help=f"tile searches per layer (default {DEFAULT_BUDGET})")  # fmt: skip
     parser.add_argument("--out", metavar="OUT.csv", help="write CSV here instead of printing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

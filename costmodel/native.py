@@ -118,11 +118,20 @@ def analyse_native(
     batch: LayerBatch | Sequence[Layer] | pd.DataFrame,
     accelerator: Accelerator,
     options: NativeOptions | None = None,
+    offsets: np.ndarray | None = None,
+    footprints: bool = False,
 ) -> dict[str, np.ndarray]:
     """The ``native`` analysis of every layer of ``batch`` on ``accelerator`` (per-row arrays).
 
     The registered entry point (``analysis="native"``); ``options`` defaults to every correction
     on. Returns the keys of :func:`costmodel.maestro.analyse` plus :data:`EXTRA_KEYS`.
+
+    ``offsets`` (rows, len(directives)), optional: per-row map offsets of the accelerator's
+    dataflow, so one call costs one directive *structure* under a different tiling per row
+    (the mapper's (candidate, layer) pairs; :func:`costmodel.loopnest.build_loop_nest`). Only
+    the loop-nest path (``reuse``) reads tiles per row; the case machinery refuses them.
+    ``footprints`` (loop-nest path only): also each tensor's PE step tile and array step tile
+    in words (:func:`costmodel.native_nest.nest_costs`), for the mapper's capacity check.
     """
     options = options or DEFAULT_NATIVE
     if not isinstance(options, NativeOptions):
@@ -132,7 +141,14 @@ def analyse_native(
     batch = LayerBatch.of(batch)
     rows = native_rows(batch, options)
     if options.reuse:
-        return _analyse_nest(batch, rows, accelerator, options)
+        return _analyse_nest(batch, rows, accelerator, options, offsets, footprints)
+    if offsets is not None or footprints:
+        raise CostModelError(
+            "per-row offsets and footprints need the loop-nest path of the native analysis",
+            source="<api>",
+            field="offsets",
+            allowed="NativeOptions with reuse=True (the default), or neither",
+        )
     corrected = options.true_windows or options.strides
     live = np.where(corrected & ~rows.valid, 0, rows.dims[:, 0])
     analysed = rows.dims.copy()
@@ -176,7 +192,12 @@ def _nest_rows(batch: LayerBatch, rows: NativeRows) -> NestRows:
 
 
 def _analyse_nest(
-    batch: LayerBatch, rows: NativeRows, acc: Accelerator, options: NativeOptions
+    batch: LayerBatch,
+    rows: NativeRows,
+    acc: Accelerator,
+    options: NativeOptions,
+    offsets: np.ndarray | None = None,
+    footprints: bool = False,
 ) -> dict[str, np.ndarray]:
     """``reuse``: every row on the loop nest of :mod:`costmodel.native_nest`."""
     _, k, c, y, x, r, s = rows.dims.T
@@ -185,7 +206,8 @@ def _analyse_nest(
     if len(batch):
         M._check_dims(np.column_stack([images, k, c, np.maximum(y, r), np.maximum(x, s), r, s]))
     out = nest_costs(nest_rows, acc, pass_fill=options.pass_fill,
-                     noc_latency=options.noc_latency, offchip=options.offchip)  # fmt: skip
+                     noc_latency=options.noc_latency, offchip=options.offchip,
+                     offsets=offsets, footprints=footprints)  # fmt: skip
     reps = nest_rows.repetitions * images
     out["macs"] = reps * k * c * r * s * np.maximum(out_rows, 0) * np.maximum(out_cols, 0)
     ratio_in, ratio_out = acc.fmap_compression

@@ -42,7 +42,14 @@ import numpy as np
 
 from costmodel.intmath import ceil_div_bw
 from costmodel.loopnest import LoopNest, build_loop_nest
-from costmodel.reuse import TensorShapes, pass_fill_words, traffic
+from costmodel.reuse import (
+    TENSORS,
+    TensorShapes,
+    held_footprints,
+    pass_fill_words,
+    step_footprints,
+    traffic,
+)
 from hardware_db.accelerator import Accelerator
 
 
@@ -65,15 +72,18 @@ class NestRows:
     channel_out: np.ndarray
 
 
-def loop_nest_of(rows: NestRows, acc: Accelerator) -> tuple[LoopNest, TensorShapes]:
+def loop_nest_of(
+    rows: NestRows, acc: Accelerator, offsets: np.ndarray | None = None
+) -> tuple[LoopNest, TensorShapes]:
     """The loop nest of ``acc.dataflow`` on ``rows`` and the rows' tensor shapes (what
-    :func:`nest_costs` costs; also the mapper's capacity check, so both size the same tiles)."""
+    :func:`nest_costs` costs; also the mapper's capacity check, so both size the same tiles).
+    ``offsets``: per-row map offsets (:func:`costmodel.loopnest.build_loop_nest`)."""
     extents = {
         "N": rows.images, "K": rows.k, "C": rows.c, "P": np.maximum(rows.out_rows, 1),
         "Q": np.maximum(rows.out_cols, 1), "R": rows.r, "S": rows.s,
     }  # fmt: skip
     extents = {v: np.asarray(a, np.int64) for v, a in extents.items()}
-    nest = build_loop_nest(acc.dataflow, extents, rows.stride, acc.num_pes)
+    nest = build_loop_nest(acc.dataflow, extents, rows.stride, acc.num_pes, offsets)
     shapes = TensorShapes(rows.stride, rows.input_rows, rows.input_cols, rows.weights,
                           rows.channel_out)  # fmt: skip
     return nest, shapes
@@ -86,9 +96,15 @@ def nest_costs(
     pass_fill: bool = True,
     noc_latency: bool = True,
     offchip: bool = True,
+    offsets: np.ndarray | None = None,
+    footprints: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Latency, bound cycles, access counts and DRAM words of every row (all repetitions)."""
-    nest, shapes = loop_nest_of(rows, acc)
+    """Latency, bound cycles, access counts and DRAM words of every row (all repetitions);
+    ``offsets``: per-row map offsets of ``acc.dataflow`` (:func:`loop_nest_of`). With
+    ``footprints`` also, per tensor t, ``pe_<t>`` (one image's PE step tile) and ``chip_<t>``
+    (one step of the whole array) in words, for one repetition: the mapper's capacity check
+    (:mod:`costmodel.mapper.capacity`) on the same nest."""
+    nest, shapes = loop_nest_of(rows, acc, offsets)
     n = len(rows.k)
     l2_words = np.full(n, acc.l2_bytes // acc.word_bytes, np.int64)
     reserved = None
@@ -176,4 +192,9 @@ def nest_costs(
     out = {k: v * reps for k, v in out.items() if k != "passes"} | {"passes": nest.passes * reps}
     out["cluster_runtimes"] = np.stack(runtimes[::-1], axis=1) * reps[:, None]
     out["pes_used"] = nest.pes_used
+    if footprints:
+        pe = step_footprints(nest, shapes)
+        chip = held_footprints(nest, shapes, len(nest.loops))
+        out.update({f"pe_{t}": pe[t] for t in TENSORS})
+        out.update({f"chip_{t}": chip[t] for t in TENSORS})
     return out

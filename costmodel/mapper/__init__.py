@@ -3,7 +3,9 @@
 - :mod:`~costmodel.mapper.space` — the mapping space (points, directive lists, neighbourhoods);
 - :mod:`~costmodel.mapper.evaluate` — the one adapter to the ``native`` analysis, objectives,
   feasibility, layer orientation;
-- :mod:`~costmodel.mapper.search` — exhaustive and shared-candidate local search;
+- :mod:`~costmodel.mapper.tiles` — structures and per-row tilings (one call, many rows);
+- :mod:`~costmodel.mapper.search` — exhaustive, then best-first over structures with per-layer
+  tile line searches;
 - :mod:`~costmodel.mapper.cache` — found mappings by content;
 - :mod:`~costmodel.mapper.api` — :func:`search_mappings`.
 """

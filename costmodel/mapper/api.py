@@ -22,8 +22,8 @@ from costmodel.mapper import cache
 from costmodel.mapper.evaluate import (
     OBJECTIVES,
     analyse_mapping,
-    bounds,
     check_objective,
+    clips_maps,
     feasible,
     overflow,
     transpose,
@@ -32,8 +32,8 @@ from costmodel.mapper.evaluate import (
 from costmodel.mapper.search import (
     DEFAULT_BUDGET,
     EXHAUSTIVE_LIMIT,
-    Incumbents,
     Progress,
+    Search,
     run_search,
     written,
 )
@@ -85,7 +85,8 @@ def search_mappings(
     (:func:`pick_best`); the layer keeps whichever ranks first.
 
     ``search_options``: further keywords of :func:`~costmodel.mapper.search.run_search`
-    (``patience``, ``drop_stalled``, ``fair``, ...; the benchmarks compare search variants)."""
+    (``patience``, ``share``, ``neighbourhood``, ``width``, ``per_round``, ``delay``; the
+    benchmarks compare search variants)."""
     start = time.perf_counter()
     objective = check_objective(objective)
     options = options or DEFAULT_NATIVE
@@ -106,9 +107,9 @@ def search_mappings(
     calls = evaluations = 0
     if len(missing):
         sub = canon.take(first[missing])
-        state = Incumbents(sub, accelerator, objective, options, bounds(sub), progress)
         searched = space.for_layers(sub)  # + row-stationary structures of these layers
-        exhaustive = run_search(state, searched, budget=budget, exhaustive_limit=exhaustive_limit,
+        state = Search(sub, accelerator, objective, options, searched, progress)
+        exhaustive = run_search(state, budget=budget, exhaustive_limit=exhaustive_limit,
                                 **extra)  # fmt: skip
         calls, evaluations = state.calls, state.evaluations
         for j, u in enumerate(missing):
@@ -222,15 +223,22 @@ def cost_mappings(
     options: Any = None,
     analysis: AnalysisFn | None = None,
 ) -> dict[str, np.ndarray]:
-    """The analysis of layer i under ``dataflows[i]`` (one call per distinct dataflow); the
-    per-layer keys only (``cluster_runtimes`` depends on each mapping's depth and is dropped)."""
+    """The analysis of layer i under ``dataflows[i]`` (one call per distinct dataflow; under the
+    loop-nest ``native`` path, one call per directive structure with per-row offsets, which
+    costs every row exactly as its own list: ``tests/test_mapper_rows.py``); the per-layer keys
+    only (``cluster_runtimes`` depends on each mapping's depth and is dropped)."""
+    per_row = analysis is None and (options is None or isinstance(options, NativeOptions))
+    per_row = per_row and clips_maps(options)
     groups: dict[Dataflow, list[int]] = {}
     for i, df in enumerate(dataflows):
-        groups.setdefault(df, []).append(i)
+        groups.setdefault(skeleton(df) if per_row else df, []).append(i)
     out: dict[str, np.ndarray] = {}
     for df, rows in groups.items():
         idx = np.asarray(rows, dtype=np.int64)
-        if analysis is None:
+        if per_row:
+            offsets = np.asarray([[d.offset for d in dataflows[i].directives] for i in rows])
+            part = analyse_mapping(batch.take(idx), accelerator, df, options, offsets)
+        elif analysis is None:
             part = analyse_mapping(batch.take(idx), accelerator, df, options)
         else:
             part = analysis(batch.take(idx), dataclasses.replace(accelerator, dataflow=df), options)
@@ -243,6 +251,14 @@ def cost_mappings(
                 out[key] = out[key].astype(values.dtype)
             out[key][idx] = values
     return out
+
+
+def skeleton(dataflow: Dataflow) -> Dataflow:
+    """``dataflow`` with every map's size and offset set to 1: its directive structure (kinds,
+    dims, levels, cluster sizes), the key under which per-row offsets share a call."""
+    blank = tuple(d if d.kind == "C" else dataclasses.replace(d, size=1, offset=1)
+                  for d in dataflow.directives)  # fmt: skip
+    return Dataflow("structure", blank)
 
 
 def search_and_cost(

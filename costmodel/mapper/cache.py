@@ -4,8 +4,8 @@
 Keys hold content only: the layer's key row (:meth:`LayerBatch.key_matrix`, in the searched
 orientation), the accelerator's spec without its name and dataflow (the mapper replaces the
 dataflow), the objective, the space, the budget and the analysis options. ``use_cache=False`` in
-:func:`costmodel.mapper.api.search_mappings` bypasses the found mappings only; the memo of exact
-costs (:func:`get_cost`) is always used, and :func:`clear` empties both.
+:func:`costmodel.mapper.api.search_mappings` bypasses it; :func:`clear` empties it. (Exact costs
+are no longer memoised: with tiles per row an enumeration is one call per structure.)
 """
 
 from __future__ import annotations
@@ -23,12 +23,6 @@ MAX_ENTRIES = 200_000
 
 _FOUND: OrderedDict[Hashable, tuple[Dataflow, bool]] = OrderedDict()
 _STATS = {"hits": 0, "misses": 0}
-#: Exact costs of (layer, hardware and options, canonical point: with the layer it fixes the
-#: directive list, :func:`costmodel.mapper.search.written`) -> (latency_cycles, energy_pj,
-#: energy_nj, overflow bytes): a pure function of its key, so reusing it never changes a
-#: result; it lets the searches of several objectives share one enumeration.
-_COSTS: OrderedDict[Hashable, tuple[float, float, float, float]] = OrderedDict()
-MAX_COSTS = 2_000_000
 
 
 def hardware_key(accelerator: Accelerator) -> tuple:
@@ -54,23 +48,11 @@ def put(key: Hashable, dataflow: Dataflow, exhaustive: bool) -> None:
         _FOUND.popitem(last=False)
 
 
-def get_cost(key: Hashable) -> tuple[float, float, float, float] | None:
-    """The memoised exact cost of ``key`` (module docstring), or None."""
-    return _COSTS.get(key)
-
-
-def put_cost(key: Hashable, cost: tuple[float, float, float, float]) -> None:
-    _COSTS[key] = cost
-    if len(_COSTS) > MAX_COSTS:
-        _COSTS.popitem(last=False)
-
-
 def clear() -> None:
-    """Forget every mapping found and every memoised cost (benchmarks measure cold searches)."""
+    """Forget every mapping found (benchmarks measure cold searches)."""
     _FOUND.clear()
-    _COSTS.clear()
     _STATS.update(hits=0, misses=0)
 
 
 def stats() -> dict[str, int]:
-    return {"entries": len(_FOUND), "costs": len(_COSTS), **_STATS}
+    return {"entries": len(_FOUND), **_STATS}

@@ -41,12 +41,17 @@ from hardware_db.dataflow import Dataflow
 
 
 def footprint_words(
-    batch: LayerBatch, accelerator: Accelerator, dataflow: Dataflow
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflow: Dataflow,
+    offsets: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per layer and tensor (I, W, O): words one PE holds (``pe_<t>``) and words the chip's L2
-    must hold for one step of the whole array (``chip_<t>``) under ``dataflow``."""
+    must hold for one step of the whole array (``chip_<t>``) under ``dataflow`` (with per-row
+    map ``offsets`` when given: one structure, a tiling per row, as the analysis takes them)."""
     rows = nest_rows_of(batch)
-    nest, shapes = loop_nest_of(rows, dataclasses.replace(accelerator, dataflow=dataflow))
+    acc = dataclasses.replace(accelerator, dataflow=dataflow)
+    nest, shapes = loop_nest_of(rows, acc, offsets)
     pe = step_footprints(nest, shapes)
     chip = held_footprints(nest, shapes, len(nest.loops))
     out = {f"pe_{t}": pe[t] for t in TENSORS}
@@ -55,22 +60,33 @@ def footprint_words(
 
 
 def working_set_words(
-    batch: LayerBatch, accelerator: Accelerator, dataflow: Dataflow
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflow: Dataflow,
+    offsets: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per layer: (words one PE holds, words the chip's L2 must hold), tensors summed."""
-    words = footprint_words(batch, accelerator, dataflow)
+    words = footprint_words(batch, accelerator, dataflow, offsets)
     pe = np.sum([words[f"pe_{t}"] for t in TENSORS], axis=0)
     chip = np.sum([words[f"chip_{t}"] for t in TENSORS], axis=0)
     return pe, chip
 
 
 def capacity_excess_bytes(
-    batch: LayerBatch, accelerator: Accelerator, dataflow: Dataflow
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflow: Dataflow,
+    offsets: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per layer: bytes by which the mapping overflows its PE's L1 (or its per-tensor buffers,
     with ``l1_tensor_bytes``) plus its chip's L2 (or the L2 parts, with ``l2_weight_bytes``);
-    0: fits."""
-    words = footprint_words(batch, accelerator, dataflow)
+    0: fits. ``offsets``: per-row map offsets (:func:`footprint_words`)."""
+    return excess_bytes(footprint_words(batch, accelerator, dataflow, offsets), accelerator)
+
+
+def excess_bytes(words: dict[str, np.ndarray], accelerator: Accelerator) -> np.ndarray:
+    """:func:`capacity_excess_bytes` from the footprints ``words`` (keys ``pe_<t>``,
+    ``chip_<t>``: :func:`footprint_words`, or the analysis's ``footprints`` output)."""
     wb = accelerator.word_bytes
     l1_words = accelerator.l1_bytes_per_pe // wb  # the analysis's capacities in words
     l2_words = accelerator.l2_bytes // wb

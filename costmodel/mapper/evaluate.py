@@ -2,9 +2,9 @@
 
 :func:`analyse_mapping` is the only place the mapper calls the cost model: the ``native``
 analysis (:func:`costmodel.native.analyse_native`) of a batch of layers on the accelerator with
-its dataflow replaced by the candidate. The analysis takes one dataflow per call and is vectorised
-over layers, so a candidate is costed on every layer that wants it in one call; the candidates of a
-search are looped over (module :mod:`costmodel.mapper.search`).
+its dataflow replaced by the candidate. It takes one directive structure per call and, on the
+loop-nest path, a tiling per row (``offsets``), so one call costs many (candidate, layer) pairs
+of one structure (modules :mod:`costmodel.mapper.tiles`, :mod:`costmodel.mapper.search`).
 
 Orientation: a layer whose output has more columns than rows (or, tied, a wider filter, a larger
 column stride) is searched transposed — Y<->X, R<->S, strides and padding exchanged — and the
@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from costmodel.batch import LayerBatch
-from costmodel.mapper.capacity import capacity_excess_bytes
+from costmodel.mapper.capacity import capacity_excess_bytes, excess_bytes
 from costmodel.native import DEFAULT_NATIVE, NativeOptions, analyse_native
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
@@ -59,9 +59,14 @@ def analyse_mapping(
     accelerator: Accelerator,
     dataflow: Dataflow,
     options: NativeOptions | None = None,
+    offsets: np.ndarray | None = None,
+    footprints: bool = False,
 ) -> dict[str, np.ndarray]:
-    """The ``native`` analysis of ``batch`` on ``accelerator`` under ``dataflow`` (the adapter)."""
-    return analyse_native(batch, dataclasses.replace(accelerator, dataflow=dataflow), options)
+    """The ``native`` analysis of ``batch`` on ``accelerator`` under ``dataflow`` (the adapter);
+    ``offsets``: per-row map offsets of ``dataflow``; ``footprints``: with the tensors' tiles
+    for :func:`overflow` (both loop-nest path only, :func:`clips_maps`)."""
+    acc = dataclasses.replace(accelerator, dataflow=dataflow)
+    return analyse_native(batch, acc, options, offsets, footprints)
 
 
 def clips_maps(options: NativeOptions | None) -> bool:
@@ -74,11 +79,20 @@ def clips_maps(options: NativeOptions | None) -> bool:
 
 
 def overflow(
-    batch: LayerBatch, accelerator: Accelerator, dataflow: Dataflow, result: dict[str, np.ndarray]
+    batch: LayerBatch,
+    accelerator: Accelerator,
+    dataflow: Dataflow,
+    result: dict[str, np.ndarray],
+    offsets: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per layer: how far ``dataflow`` is from fitting — bytes over L1 / L2 by the mapper's own
-    check plus the analysis's ``l1_spill_words`` when it reports them (0: feasible)."""
-    out = capacity_excess_bytes(batch, accelerator, dataflow)
+    check plus the analysis's ``l1_spill_words`` when it reports them (0: feasible);
+    ``offsets``: per-row map offsets of ``dataflow``. When ``result`` holds the footprints
+    (``analyse_mapping(..., footprints=True)``, the same loop nest) they are used."""
+    if "pe_W" in result:
+        out = excess_bytes(result, accelerator)
+    else:
+        out = capacity_excess_bytes(batch, accelerator, dataflow, offsets)
     if "l1_spill_words" in result:
         out = out + result["l1_spill_words"].astype(np.float64) * accelerator.word_bytes
     return out
