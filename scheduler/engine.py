@@ -175,24 +175,29 @@ class NativeEngine:
                 self._push(k * self.window_ms, _WINDOW, k - 1)
                 k += 1
         self._window_snapshot = self.metrics.copy()
-        heap = self.heap
-        while heap:
-            self.now = now = heap[0][0]
-            while heap and heap[0][0] == now:
-                _, kind, _, a, b = heapq.heappop(heap)
-                if kind == _COMPLETE:
-                    self._complete_block(a)
-                elif kind == _RELEASE:
-                    self._release(self.jobs[a][b])
-                elif kind == _WINDOW:
-                    self._window(a)
-            if self.ready:
-                self._drop_hopeless(now)
-            if self.ready and (self.policy.decide_when_busy or self._idle()):
-                self._decide()
-            if not heap and self.ready:
-                self._wake_or_stall()
+        while self.heap:
+            self._step()
         return self._frame_rows(), timeline_frame(self.block_rows), self.now
+
+    def _step(self) -> None:
+        """One step of the event loop: handle every event at the earliest time on the heap, then
+        drop hopeless frames, let the policy decide, or wake/stall (shared with the replay)."""
+        heap = self.heap
+        self.now = now = heap[0][0]
+        while heap and heap[0][0] == now:
+            _, kind, _, a, b = heapq.heappop(heap)
+            if kind == _COMPLETE:
+                self._complete_block(a)
+            elif kind == _RELEASE:
+                self._release(self.jobs[a][b])
+            elif kind == _WINDOW:
+                self._window(a)
+        if self.ready:
+            self._drop_hopeless(now)
+        if self.ready and (self.policy.decide_when_busy or self._idle()):
+            self._decide()
+        if not heap and self.ready:
+            self._wake_or_stall()
 
     def _drop_hopeless(self, now: float) -> None:
         if self.options.drop_delta is not None:

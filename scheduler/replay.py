@@ -31,7 +31,6 @@ at the window's start and those that became ready in it, each run until it is re
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
@@ -182,22 +181,9 @@ class ReplayEngine(NativeEngine):
             self._push(max(job.release_ms, start.start_ms), _RELEASE, job.model, job.frame)
         self._push(start.start_ms, _WAKE, 0)  # decide at the start, as the real run did
         self._window_snapshot = self.metrics.copy()
-        heap = self.heap
         scored = self.scored
-        while heap and any(j.status is None for j in scored):
-            self.now = now = heap[0][0]
-            while heap and heap[0][0] == now:
-                _, kind, _, a, b = heapq.heappop(heap)
-                if kind == _COMPLETE:
-                    self._complete_block(a)
-                elif kind == _RELEASE:
-                    self._release(self.jobs[a][b])
-            if self.ready:
-                self._drop_hopeless(now)
-            if self.ready and (self.policy.decide_when_busy or self._idle()):
-                self._decide()
-            if not heap and self.ready:
-                self._wake_or_stall()
+        while self.heap and any(j.status is None for j in scored):
+            self._step()  # the real run's loop step (no window events are pushed here)
         return score(scored, len(self.model_ids))
 
 

@@ -91,7 +91,6 @@ from scheduler.policies.sdrm3_capacity import (
     committed,
     home_accelerators,
     pinned_accelerators,
-    trigger_shares,
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
 from scheduler.policies.sdrm3_terms import (
@@ -104,6 +103,7 @@ from scheduler.policies.sdrm3_terms import (
     map_scores,
     pair_terms,
     slack_safe,
+    trigger_shares,
     tuner_cycle,
     tuner_window_ms,
 )

@@ -24,20 +24,6 @@ def pinned_accelerators(full_ms: np.ndarray, periods_ms: Sequence[float]) -> np.
     return np.where(fits.sum(axis=1) == 1, np.argmax(fits, axis=1), -1)
 
 
-def trigger_shares(parents: Sequence[int | None], probabilities: Sequence[float]) -> np.ndarray:
-    """Per model: the fraction of its frames that are triggered (the product of the cascade
-    probabilities from the model up to its root)."""
-    n = len(parents)
-    p = np.asarray(probabilities, dtype=float)
-    share = np.ones(n)
-    for m in range(n):
-        k, depth = m, 0
-        while k is not None and depth <= n:
-            share[m] *= p[k]
-            k, depth = parents[k], depth + 1
-    return share
-
-
 def home_accelerators(
     full_ms: np.ndarray, full_nj: np.ndarray, periods_ms: Sequence[float], shares: np.ndarray
 ) -> np.ndarray:

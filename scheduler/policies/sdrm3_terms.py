@@ -289,12 +289,7 @@ def frame_loss(periods_ms: Sequence[float], parents: Sequence[int | None],
     """
     n = len(periods_ms)
     p = np.asarray(probabilities, dtype=float)
-    share = np.ones(n)
-    for m in range(n):
-        k, depth = m, 0
-        while k is not None and depth <= n:
-            share[m] *= p[k]
-            k, depth = parents[k], depth + 1
+    share = trigger_shares(parents, probabilities)
     own = np.asarray(periods_ms, dtype=float) / np.maximum(share, 1e-12)
     loss = np.zeros(n)
 
@@ -344,3 +339,17 @@ def shed_for_capacity(
         if not len(cand):
             return shed
         shed[cand[np.argmax(value[cand])]] = True
+
+
+def trigger_shares(parents: Sequence[int | None], probabilities: Sequence[float]) -> np.ndarray:
+    """Per model: the fraction of its frames that are triggered (the product of the cascade
+    probabilities from the model up to its root)."""
+    n = len(parents)
+    p = np.asarray(probabilities, dtype=float)
+    share = np.ones(n)
+    for m in range(n):
+        k, depth = m, 0
+        while k is not None and depth <= n:
+            share[m] *= p[k]
+            k, depth = parents[k], depth + 1
+    return share
