@@ -14,7 +14,7 @@ Protocol (results in ``benchmarks/RESULTS.md``, "Issue 12"): SDRM3's defaults ar
 reported figures come from ``--heldout`` on :data:`HELDOUT_SYSTEMS`, disjoint from them, with the
 fair mechanics of ``rtmm compare`` (same drop, placement, migration, contention for every policy),
 2 ms release jitter, 10 s horizons and 3 seeds. The held-out subset is two heterogeneous systems,
-one per size, different from the tuning set's dual WS+OS: a big.LITTLE pair (4K-K) and a quad
+one per size, whose families (K, M) are not in the tuning set: a big.LITTLE pair (4K-K) and a quad
 WS+OS+WS+OS (8K-M) — what fits the 2-core machine in about 10 minutes per analysis.
 """
 
