@@ -3,8 +3,8 @@
 The main job of the project (README). On built-in defaults it runs the five RTMM scenarios on the
 dual WS+OS systems ``xrbench-4k-J`` and ``xrbench-8k-J`` — two of the 16 systems of SDRM3's
 *tuning set* (:data:`scheduler.policies.sdrm3.TUNING_SYSTEMS`); the held-out evaluation on
-other systems is ``benchmarks/bench_compare.py --heldout`` — under every registered baseline and the SDRM3
-variants, over several seeds, in native mode, and writes into ``--out``:
+other systems is ``benchmarks/bench_compare.py --heldout`` — under every registered baseline and
+the SDRM3 variants, over several seeds, in native mode, and writes into ``--out``:
 
 - ``runs.csv``: one row per (scenario, system, policy, seed) — uxcost, score (XRBench, 0-1 scale),
   miss_rate, drop_rate, energy_mj, e_norm, v, accuracy, starved models;
