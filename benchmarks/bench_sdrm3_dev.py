@@ -85,21 +85,28 @@ def _runs(cfg: CompareConfig, path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False)
 
 
-def baseline_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path) -> pd.DataFrame:
+def _tag(contention_drop: bool) -> str:
+    """Cache-file suffix of the drop test (best case: none; contention-aware: ``_cd``)."""
+    return "_cd" if contention_drop else ""
+
+
+def baseline_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path,
+                  contention_drop: bool = False) -> pd.DataFrame:  # fmt: skip
     """The ten fair baselines' runs, one cached CSV per system."""
     base = tuple(p for p in default_policies() if not p.startswith("sdrm3"))
     frames = []
     for s in systems:
         cfg = CompareConfig(
             systems=(s,), policies=base, seeds=seeds, horizon_ms=horizon_ms, analysis=analysis,
-            jobs=2,
+            jobs=2, contention_drop=contention_drop,
         )  # fmt: skip
-        frames.append(_runs(cfg, cache / f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}.csv"))
+        name = f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}{_tag(contention_drop)}.csv"
+        frames.append(_runs(cfg, cache / name))
     return pd.concat(frames, ignore_index=True)
 
 
 def variant_runs(name: str, params: dict, systems, analysis: str, seeds, horizon_ms: float,
-                 cache: Path) -> pd.DataFrame:  # fmt: skip
+                 cache: Path, contention_drop: bool = False) -> pd.DataFrame:  # fmt: skip
     """``sdrm3_static`` with ``params`` (labelled as the reference policy), cached per variant.
 
     The cache key is the variant's name: delete the file after changing a variant or SDRM3.
@@ -107,8 +114,9 @@ def variant_runs(name: str, params: dict, systems, analysis: str, seeds, horizon
     cfg = CompareConfig(
         systems=tuple(systems), policies=("sdrm3_static",), seeds=seeds, horizon_ms=horizon_ms,
         analysis=analysis, jobs=2, policy_params=(("sdrm3_static", tuple(params.items())),),
+        contention_drop=contention_drop,
     )  # fmt: skip
-    key = name.replace("/", "_")
+    key = name.replace("/", "_") + _tag(contention_drop)
     runs = _runs(
         cfg, cache / f"var_{key}_{analysis}_{len(systems)}_{len(seeds)}_{horizon_ms:g}.csv"
     )
@@ -176,6 +184,10 @@ def main() -> None:
         help="extra variant NAME:k=v,k=v or NAME:@BASE+k=v (relative to variant BASE)",
     )  # fmt: skip
     ap.add_argument("--cache", default="/tmp/s12a/dev")
+    ap.add_argument(
+        "--contention-drop", action="store_true",
+        help="every policy with the contention-aware hopeless-drop test (FrameMechanics)",
+    )  # fmt: skip
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     systems = tuple(args.systems.split(",")) if args.systems else TUNING_SYSTEMS
@@ -184,15 +196,17 @@ def main() -> None:
     variants = {**VARIANTS, **_parse_set(args.set)}
     chosen = args.only.split(",") if args.only else list(variants)
     cache = Path(args.cache)
-    base = baseline_runs(systems, args.analysis, seeds, args.horizon_ms, cache)
+    cd = args.contention_drop
+    base = baseline_runs(systems, args.analysis, seeds, args.horizon_ms, cache, cd)
     print(
         f"tuning set {len(systems)} systems, {args.analysis}, seeds {seeds}, {args.horizon_ms:g} ms"
+        f", drop test {'contention-aware' if cd else 'best case'}"
     )
     print(f"{'variant':14s} rule = geomean ratio to per-scenario best fair | per-system reduction: "
           + " ".join(s[-4:] for s in systems))  # fmt: skip
     for name in chosen:
         runs = variant_runs(name, variants[name], systems, args.analysis, seeds,
-                            args.horizon_ms, cache)  # fmt: skip
+                            args.horizon_ms, cache, cd)  # fmt: skip
         print(report(name, runs, base, systems, args.verbose), flush=True)
 
 

@@ -87,6 +87,7 @@ class CompareConfig:
     jitter_ms: float = DEFAULT_JITTER_MS
     contention: bool = True
     as_published: bool = False
+    contention_drop: bool = False
     executor: str = "local"
     scheduler_address: str | None = None
     batch_size: int | None = None
@@ -104,6 +105,7 @@ class CompareConfig:
             "jitter_ms": self.jitter_ms,
             "contention": self.contention,
             "as_published": self.as_published,
+            "contention_drop": self.contention_drop,
         }
 
     @classmethod
@@ -122,6 +124,7 @@ class CompareConfig:
             jitter_ms=float(doc["jitter_ms"]),
             contention=bool(doc["contention"]),
             as_published=bool(doc["as_published"]),
+            contention_drop=bool(doc.get("contention_drop", False)),
             **settings,
         )
 
@@ -134,7 +137,9 @@ class CompareConfig:
 @dataclass(frozen=True)
 class Point:
     """One run of the comparison; ``index`` (order of the outputs) and ``keep_blocks`` (keep the
-    block trace for a Gantt chart) are not part of its identity."""
+    block trace for a Gantt chart) are not part of its identity. ``contention_drop``: the fair
+    mechanics' hopeless-drop test uses the contention-aware estimate
+    (:class:`~scheduler.mechanics.FrameMechanics`)."""
 
     scenario: str
     system: str
@@ -149,6 +154,7 @@ class Point:
     inputs: str = ""
     index: int = 0
     keep_blocks: bool = False
+    contention_drop: bool = False
 
     def identity(self) -> dict[str, Any]:
         """Everything that determines the run's numbers, as JSON data (the store's params)."""
@@ -164,6 +170,7 @@ class Point:
             "contention": self.contention,
             "published": self.published,
             "inputs": self.inputs,
+            "contention_drop": self.contention_drop,
         }
 
     def params(self) -> dict[str, Any]:
@@ -213,7 +220,7 @@ def points_of(config: CompareConfig) -> list[Point]:
                             Point(
                                 sc, sy, p, seed, config.horizon_ms, config.analysis,
                                 params.get(p, ()), config.jitter_ms, config.contention, pub,
-                                inputs, len(out), keep,
+                                inputs, len(out), keep, config.contention_drop,
                             )
                         )  # fmt: skip
     return out

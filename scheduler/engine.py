@@ -4,7 +4,8 @@ Events live in a heap ordered by (time, kind, sequence): block completions first
 releases, then window boundaries, so an accelerator freed at t is available to a frame released at
 t. After all events of one instant are applied the engine
 
-1. drops hopeless ready jobs (:mod:`scheduler.mechanics`: best-case remaining latency beyond
+1. drops hopeless ready jobs (:mod:`scheduler.mechanics`: best-case remaining latency — or, with
+   ``contention_drop``, its estimate under the current off-chip contention — beyond
    ``drop_delta x slack``, started jobs included) — or, with ``drop_delta=None``, only unstarted
    jobs whose deadline has passed (``drop_expired``), then
 2. asks the policy for decisions if a job is ready and an accelerator idle (or always, for a policy
@@ -123,6 +124,7 @@ class NativeEngine:
         self.running: list[Job | None] = [None] * self.num_acc
         self.running_n: list[int] = [0] * self.num_acc
         self.running_done_ms = np.zeros(self.num_acc)
+        self.mech.bind_contention(offchip_bw_words_per_cycle, self.running)
         self.heap: list[tuple] = []
         self.seq = 0
         self.now = 0.0
