@@ -66,6 +66,25 @@ VARIANTS: dict[str, dict] = {
     "energy+protect": {**DEFAULTS_12B, "energy_term": "energy", "protect": True},
     "aff/load0.5+protect": {**DEFAULTS_12B, "affinity_load": True, "protect": True},
     "defaults": {},
+    # issue 12e, relative to the defaults of 12c (DEFAULTS_12B + protect): the starvation guard,
+    # protection of frames whose release is pending under jitter
+    "pending": {**DEFAULTS_12B, "protect": True, "protect_pending": True},
+    **{
+        f"guard{n}": {**DEFAULTS_12B, "protect": True, "guard": n} for n in (2, 4, 8)
+    },
+    **{
+        f"energy+protect+guard{n}": {**DEFAULTS_12B, "energy_term": "energy", "protect": True,
+                                     "guard": n}
+        for n in (2, 4, 8)
+    },
+    "energy+protect+pending": {**DEFAULTS_12B, "energy_term": "energy", "protect": True,
+                               "protect_pending": True},
+    **{
+        f"energy+protect+pending+guard{n}": {**DEFAULTS_12B, "energy_term": "energy",
+                                             "protect": True, "protect_pending": True, "guard": n}
+        for n in (2, 4, 8)
+    },
+    "pending+guard4": {**DEFAULTS_12B, "protect": True, "protect_pending": True, "guard": 4},
 }  # fmt: skip
 for _v in VARIANTS.values():
     if _v.get("energy_term") == "aff":

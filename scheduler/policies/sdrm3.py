@@ -54,7 +54,11 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   to a capacity-aware partition of the models, :func:`~.sdrm3_capacity.home_accelerators`, with
   the per-frame (``home_load="frame"``) or expected (``"expected"``) load); *commitment*
   (``commit``: a started job that can still finish keeps its accelerator,
-  :func:`~.sdrm3_capacity.committed`).
+  :func:`~.sdrm3_capacity.committed`); protection of *pending* frames (``protect_pending``: under
+  release jitter a pinned model's frame whose nominal release has passed but that is not yet
+  released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
+  were all lost is served first and protected until a frame of it is on time,
+  :mod:`~.sdrm3_guard`).
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
   are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
@@ -93,6 +97,7 @@ from scheduler.policies.sdrm3_capacity import (
     pinned_accelerators,
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
+from scheduler.policies.sdrm3_guard import StarvationGuard, guard_pins
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
     THETA_NAMES,
@@ -168,6 +173,8 @@ class SDRM3(SDRM3Checks, Policy):
         protect: bool = True,
         home_load: str = "frame",
         commit: bool = False,
+        protect_pending: bool = False,
+        guard: int | None = None,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -220,6 +227,8 @@ class SDRM3(SDRM3Checks, Policy):
         self.protect = protect
         self.home_load = home_load
         self.commit = commit
+        self.protect_pending = protect_pending
+        self.guard = None if guard is None else int(guard)
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -250,6 +259,10 @@ class SDRM3(SDRM3Checks, Policy):
         )
         self.best_full_ms = self.full_ms.min(axis=1)
         self.pinned = pinned_accelerators(self.full_ms, ctx.periods_ms)
+        n_models = len(ctx.model_ids)
+        self.starvation_guard = (
+            None if self.guard is None else StarvationGuard(n_models, self.guard)
+        )
         full_nj = np.array([mc.full.energy_prefix[-1] for mc in ctx.costs.models])
         shares = trigger_shares(ctx.parents, ctx.probabilities)
         if self.home_load == "frame":
@@ -292,6 +305,7 @@ class SDRM3(SDRM3Checks, Policy):
                 defer_load=self.defer_load, starvation=self.starvation,
                 affinity_load=self.affinity_load, affinity_margin=self.affinity_margin,
                 protect=self.protect, home_load=self.home_load, commit=self.commit,
+                protect_pending=self.protect_pending, guard=self.guard,
             )  # fmt: skip
             options = {
                 "policy_factory": lambda: SDRM3(tuner=False, supernet=False, **static),
@@ -373,6 +387,10 @@ class SDRM3(SDRM3Checks, Policy):
             m = state.metrics
             lost = (m.dropped + m.late) / np.maximum(m.released, 1)
             terms.starvation[:] += lost[[j.model for j in terms.jobs]]
+        starving = np.zeros(len(state.model_ids), dtype=bool)
+        if self.starvation_guard is not None:
+            starving = self.starvation_guard.update(state.metrics)
+        first = starving[[j.model for j in terms.jobs]]  # starving models' jobs
         feasible = terms.feasible
         self._now = now
         if self.progress:
@@ -383,12 +401,15 @@ class SDRM3(SDRM3Checks, Policy):
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
         loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
         if self.protect:
-            scores = np.where(self._protected(terms, state), -np.inf, scores)
+            pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
+            protected = self._protected(terms, state, pins, exempt=starving)
+            scores = np.where(protected, -np.inf, scores)
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
         if self.defer and not loaded:
-            scores = np.where(self._deferred(terms, state), -np.inf, scores)
+            scores = np.where(self._deferred(terms, state) & ~first[:, None], -np.inf, scores)
+        scores = np.where(first[:, None], scores + UNSAFE_PENALTY, scores)
         for i, k in greedy_pairs(scores):
             acc = int(terms.accelerators[k])
             n = int(terms.n_layers[i, k])
