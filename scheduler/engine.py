@@ -124,7 +124,7 @@ class NativeEngine:
         self.running: list[Job | None] = [None] * self.num_acc
         self.running_n: list[int] = [0] * self.num_acc
         self.running_done_ms = np.zeros(self.num_acc)
-        self.mech.bind_contention(offchip_bw_words_per_cycle, self.running)
+        self.mech.bind_contention(offchip_bw_words_per_cycle, self.running, self.running_done_ms)
         self.heap: list[tuple] = []
         self.seq = 0
         self.now = 0.0
@@ -214,7 +214,7 @@ class NativeEngine:
     def _wake_or_stall(self) -> None:
         """Nothing is pending but jobs are ready: wake up when the first can be dropped, or fail."""
         if self.options.drop_delta is not None:
-            times = [self.mech.hopeless_at_ms(j) for j in self.ready]
+            times = [self.mech.hopeless_at_ms(j, self.now) for j in self.ready]
         elif self.drop_expired:
             times = [j.deadline_ms for j in self.ready if j.next_layer == 0]
         else:

@@ -12,14 +12,15 @@ pay for moving its activations between accelerators — belongs to the engine, n
   dropping it would take along a cascade child that could still meet its own, later deadline.
   Dropped frames' cascade children are settled by the engine (dropped or not triggered).
 - **contention-aware drop** (``contention_drop``, off by default; acts only when the run has
-  off-chip contention): the drop test uses instead an *estimate* of the remaining latency under
-  the bandwidth share the job would get now: on each accelerator a, the remaining layers as one
-  block with the engine's contention rule, ``max(latency_a, off-chip words_a x k_a / bandwidth)``
-  with ``k_a`` = 1 + the accelerators other than a that are busy now (plus the migration latency),
-  minimised over accelerators. It is an estimate, not a lower bound: accelerators that free up
-  later give the job a larger share. With it ``drop_delta`` is the factor by which the estimate
-  may exceed the slack before the frame is dropped: ``delta = 1`` drops a frame that would miss
-  if the current contention lasted, and can drop one that would have finished had it eased.
+  off-chip contention): the drop test uses instead an *estimate* of the remaining latency if the
+  current off-chip load lasts: on each accelerator a, the wait until a frees up (0 if idle) plus
+  the remaining layers as one block under the engine's contention rule,
+  ``max(latency_a, off-chip words_a x k / bandwidth)`` with ``k`` = 1 + the accelerators busy now
+  (plus the migration latency), minimised over accelerators. It is an estimate, not a lower
+  bound: when accelerators free up the job gets a larger share. With it ``drop_delta`` is the
+  factor by which the estimate may exceed the slack before the frame is dropped: ``delta = 1``
+  drops a frame that would miss if the current load lasted, and can drop one that would have
+  finished had it eased.
 - **feasibility-aware placement** (``feasible_placement``, off by default): a dispatch of a block
   of a job to an accelerator is allowed only if, after that block, the rest of the job can still
   finish by its deadline on some accelerator (for a whole-model dispatch: the job can finish
@@ -151,6 +152,7 @@ class MechanicsRuntime:
         #: running jobs per accelerator; ``None`` when the run has no contention.
         self.offchip_bw: float | None = None
         self.running: list | None = None
+        self.busy_until_ms: np.ndarray = np.zeros(len(self.ms_per_cycle))
         self._best_full_ms = np.array(  # fastest variant of each model, on its fastest accelerator
             [
                 min(float(np.min(v.total_latency_cycles * self.ms_per_cycle)) for v in mc.variants)
@@ -158,11 +160,15 @@ class MechanicsRuntime:
             ]
         )
 
-    def bind_contention(self, offchip_bw: float | None, running: list) -> None:
-        """The engine's off-chip bandwidth (words per cycle, ``None``: no contention) and its live
-        list of running jobs per accelerator (read by the contention-aware drop estimate)."""
+    def bind_contention(
+        self, offchip_bw: float | None, running: list, busy_until_ms: np.ndarray
+    ) -> None:
+        """The engine's off-chip bandwidth (words per cycle, ``None``: no contention), its live
+        list of running jobs and array of their end times per accelerator (read by the
+        contention-aware drop estimate)."""
         self.offchip_bw = offchip_bw
         self.running = running
+        self.busy_until_ms = busy_until_ms
 
     # --- migration ---------------------------------------------------------------------------
     def move_ms(self, job: Job, layer: int | None = None, source: int | None = None) -> np.ndarray:
@@ -199,28 +205,28 @@ class MechanicsRuntime:
         accelerator where they finish first."""
         return float(self.remaining_ms(job).min())
 
-    def contended_remaining_ms(self, job: Job) -> np.ndarray:
-        """Per accelerator a: the job's remaining layers as one block on a under the off-chip
-        bandwidth share it would get with the accelerators busy now (the engine's contention rule,
-        ``k_a`` = 1 + busy accelerators other than a), migration included (ms). Equal to
-        :meth:`remaining_ms` without contention. An estimate, not a lower bound (module
+    def contended_remaining_ms(self, job: Job, now_ms: float) -> np.ndarray:
+        """Per accelerator a: the wait until a frees up plus the job's remaining layers as one
+        block on a under the off-chip bandwidth share of the current load (the engine's
+        contention rule with ``k`` = 1 + the accelerators busy now), migration included (ms).
+        Equal to :meth:`remaining_ms` without contention. An estimate, not a lower bound (module
         docstring)."""
         rem = self.remaining_ms(job)
         bw, running = self.offchip_bw, self.running
         c = _costs(job)
         if bw is None or running is None or c.offchip_words is None:
             return rem
-        busy = np.array([r is not None for r in running], dtype=float)
-        k = 1.0 + busy.sum() - busy
+        busy = np.array([r is not None for r in running], dtype=bool)
+        wait = np.where(busy, np.maximum(np.asarray(self.busy_until_ms) - now_ms, 0.0), 0.0)
         words = c.offchip_words[-1] - c.offchip_words[job.next_layer]  # prefix sums
-        floor = words * k / bw * self.ms_per_cycle + self.move_ms(job)
-        return np.maximum(rem, floor)
+        floor = words * (1.0 + busy.sum()) / bw * self.ms_per_cycle + self.move_ms(job)
+        return wait + np.maximum(rem, floor)
 
-    def drop_estimate_ms(self, job: Job) -> float:
+    def drop_estimate_ms(self, job: Job, now_ms: float) -> float:
         """The remaining latency the drop test compares with ``drop_delta x slack``: the best
         case, or with ``contention_drop`` the contended estimate (module docstring)."""
         if self.options.contention_drop:
-            return float(self.contended_remaining_ms(job).min())
+            return float(self.contended_remaining_ms(job, now_ms).min())
         return self.best_remaining_ms(job)
 
     def hopeless(self, job: Job, now_ms: float) -> bool:
@@ -228,18 +234,17 @@ class MechanicsRuntime:
         delta = self.options.drop_delta
         if delta is None:
             return False
-        need = self.drop_estimate_ms(job)
+        need = self.drop_estimate_ms(job, now_ms)
         if need <= delta * (job.deadline_ms - now_ms):
             return False
         return not self._descendant_could_finish(job.model, job.frame, now_ms + need)
 
-    def hopeless_at_ms(self, job: Job) -> float:
-        """The time from which :meth:`hopeless` holds if nothing changes (ignoring
-        descendants)."""
+    def hopeless_at_ms(self, job: Job, now_ms: float) -> float:
+        """The time from which :meth:`hopeless` holds if nothing runs (ignoring descendants)."""
         delta = self.options.drop_delta
         if delta is None:
             return math.inf
-        return job.deadline_ms - self.drop_estimate_ms(job) / delta
+        return job.deadline_ms - self.drop_estimate_ms(job, now_ms) / delta
 
     def _descendant_could_finish(self, model: int, frame: int, finish_ms: float, depth=0) -> bool:
         """Could a cascade descendant of (model, frame) still meet its deadline if the frame

@@ -97,17 +97,17 @@ def test_estimate_is_the_engines_contention_rule_on_the_remaining_block():
     job = Job(0, "X", 0, 15.0, 0.0, 15.0, None, True)
     job.costs = costs.models[0].full
     busy = [None, None, object()]
-    mech.bind_contention(BW, busy)
-    est = mech.contended_remaining_ms(job)
-    # a0: one other busy (a2) -> k = 2; a1: k = 2; a2 (busy itself, the others idle): k = 1
+    mech.bind_contention(BW, busy, np.array([0.0, 0.0, 20.0]))
+    est = mech.contended_remaining_ms(job, 0.0)
+    # one accelerator busy: k = 2 everywhere; a2 (busy until 20 ms) adds the wait
     assert est[0] == pytest.approx(max(10.0, 8.0 * 2))
     assert est[1] == pytest.approx(max(4.0, 3.0 * 2))
-    assert est[2] == pytest.approx(50.0)
-    assert mech.drop_estimate_ms(job) == pytest.approx(6.0)
+    assert est[2] == pytest.approx(20.0 + 50.0)
+    assert mech.drop_estimate_ms(job, 0.0) == pytest.approx(6.0)
     assert mech.best_remaining_ms(job) == pytest.approx(4.0)  # the bound is unchanged
     busy[2] = None
-    assert mech.drop_estimate_ms(job) == pytest.approx(4.0)
-    assert mech.hopeless_at_ms(job) == pytest.approx(15.0 - 4.0)
+    assert mech.drop_estimate_ms(job, 0.0) == pytest.approx(4.0)
+    assert mech.hopeless_at_ms(job, 0.0) == pytest.approx(15.0 - 4.0)
 
 
 @pytest.mark.parametrize("policy", ["edf", "sdrm3_static"])
