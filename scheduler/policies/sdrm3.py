@@ -88,7 +88,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rtmm.errors import SimulationError
 from scheduler.metrics import running_uxcost
 from scheduler.policies.base import Decision, Dispatch, Drop, Policy, RunContext
 from scheduler.policies.sdrm3_capacity import (
@@ -98,6 +97,7 @@ from scheduler.policies.sdrm3_capacity import (
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
 from scheduler.policies.sdrm3_guard import StarvationGuard, guard_pins
+from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
     THETA_NAMES,
@@ -185,35 +185,11 @@ class SDRM3(SDRM3Checks, Policy):
             d.beta if beta is None else beta,
             d.gamma if gamma is None else gamma,
         )
-        values = self.theta0.as_array()
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise SimulationError(
-                f"sdrm3: parameters {self.theta0} must be finite", source="<api>", allowed=">= 0"
-            )
-        if not 0 < block_fraction <= 10:
-            raise SimulationError(
-                f"sdrm3: block_fraction {block_fraction}", source="<api>", allowed="0 < x <= 10"
-            )
-        for name, value, allowed in (
-            ("urgency", urgency, ("density", "laxity")),
-            ("energy_term", energy_term, ("energy", "affinity", "home", "finish")),
-            ("starvation", starvation, ("job", "model")),
-        ):
-            if value not in allowed:
-                raise SimulationError(
-                    f"sdrm3: {name} {value!r}", source="<api>", field=name,
-                    allowed=", ".join(allowed),
-                )  # fmt: skip
-        if energy_slack is not None and not 0 <= energy_slack <= 1:
-            raise SimulationError(
-                f"sdrm3: energy_slack {energy_slack}", source="<api>", field="energy_slack",
-                allowed="None or 0 <= x <= 1",
-            )  # fmt: skip
-        if not 0 <= affinity_margin <= 1:
-            raise SimulationError(
-                f"sdrm3: affinity_margin {affinity_margin}", source="<api>",
-                field="affinity_margin", allowed="0 <= x <= 1",
-            )  # fmt: skip
+        check_options(
+            self.theta0.as_array(), block_fraction=block_fraction, urgency=urgency,
+            energy_term=energy_term, starvation=starvation, energy_slack=energy_slack,
+            affinity_margin=affinity_margin, guard=guard,
+        )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
         self.energy_slack = energy_slack
@@ -295,18 +271,7 @@ class SDRM3(SDRM3Checks, Policy):
             self.tuner = Tuner(self.theta0.as_array(), bounds, **options)
         self.selector = None
         if self.use_supernet:
-            static = dict(
-                alpha=self.theta0.alpha, beta=self.theta0.beta, gamma=self.theta0.gamma,
-                block_fraction=self.block_fraction, u_max=self.u_max,
-                eps_ms=self.eps_ms, defer=self.defer, defer_margin=self.defer_margin,
-                urgency=self.urgency, energy_term=self.energy_term,
-                energy_slack=self.energy_slack, admission=self.admission,
-                cut_on_affinity=self.cut_on_affinity, defer_when_loaded=self.defer_when_loaded,
-                defer_load=self.defer_load, starvation=self.starvation,
-                affinity_load=self.affinity_load, affinity_margin=self.affinity_margin,
-                protect=self.protect, home_load=self.home_load, commit=self.commit,
-                protect_pending=self.protect_pending, guard=self.guard,
-            )  # fmt: skip
+            static = static_options(self)
             options = {
                 "policy_factory": lambda: SDRM3(tuner=False, supernet=False, **static),
                 "factory_key": ("sdrm3", *sorted(static.items())),
