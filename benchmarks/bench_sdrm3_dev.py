@@ -39,6 +39,7 @@ HELDOUT_FAMILIES = ("K", "M")
 DEFAULTS_12B: dict = {
     "urgency": "laxity", "energy_term": "affinity", "defer": True, "defer_margin": 0.5,
     "defer_when_loaded": False, "defer_load": 0.75, "affinity_load": False, "protect": False,
+    "protect_pending": False, "guard": None,
 }  # fmt: skip
 
 #: Candidate changes, each relative to :data:`DEFAULTS_12B` (``defaults`` = the policy's own).

@@ -280,6 +280,7 @@ class NativeEngine:
             if job.ready_ms != job.ready_ms:  # never became ready (dropped with its parent)
                 met.released[m] += 1
             job.completion_ms = self.now
+            met.lost_streak[m] = 0 if status == FrameStatus.ON_TIME else met.lost_streak[m] + 1
             if status == FrameStatus.DROPPED:
                 met.dropped[m] += 1
                 job.undone_energy_nj = job.costs.undone_energy_nj(job.next_layer)

@@ -10,29 +10,38 @@ from test_mechanics import MS, _costs
 from test_scheduler_properties import Acc, Model, Scenario, System
 from test_sdrm3_mechanisms import _job, _setup, _variant
 
+from rtmm.errors import SimulationError
 from scheduler import simulate
 from scheduler.mechanics import FrameMechanics
 from scheduler.policies.sdrm3 import SDRM3
 from scheduler.policies.sdrm3_checks import _pending
-from scheduler.policies.sdrm3_guard import StarvationGuard, guard_pins
+from scheduler.policies.sdrm3_guard import guard_pins, starving_models
 from scheduler.state import RunningMetrics
 
 
-def test_a_model_starves_after_n_lost_frames_until_one_is_on_time():
-    g = StarvationGuard(2, frames=3)
+def test_engine_counts_lost_frames_since_the_latest_on_time_frame():
+    # one accelerator, 6 ms frames of A and B every 10 ms: one of the two loses each period
+    scenario = Scenario("s", (Model("A", 100.0), Model("B", 100.0)))
+    costs = _costs({"A": ([[6 * MS]], [[1.0]]), "B": ([[6 * MS]], [[1.0]])}, 1)
+    seen = []
+
+    class Watch(SDRM3):
+        def decide(self, state):
+            seen.append((state.now_ms, state.metrics.lost_streak.copy()))
+            return super().decide(state)
+
+    r = simulate(scenario, System("s", (Acc("a0"),)), Watch(tuner=False, guard=None),
+                 costs=costs, horizon_ms=100.0)  # fmt: skip
+    frames = r.frames[r.frames.status != "not_triggered"].sort_values("completion_ms")
+    for now, got in seen:
+        streak = {"A": 0, "B": 0}
+        for row in frames[frames.completion_ms <= now].itertuples():
+            streak[row.model] = 0 if row.status == "on_time" else streak[row.model] + 1
+        assert got.tolist() == [streak["A"], streak["B"]]
+    assert max(int(s[1][1]) for s in seen) >= 3  # B loses frame after frame
     m = RunningMetrics.zeros(2)
-    m.on_time[:] = [1, 1]
-    assert not g.update(m).any()
-    m.dropped[:] = [0, 2]
-    assert not g.update(m).any()
-    m.late[1] = 1  # third lost frame of model 1 since its last on-time frame
-    assert g.update(m).tolist() == [False, True]
-    m.on_time[1] = 2  # served: the count restarts
-    assert not g.update(m).any()
-    m.dropped[1] = 5
-    assert g.update(m).tolist() == [False, True]
-    with pytest.raises(ValueError):
-        StarvationGuard(1, frames=0)
+    m.lost_streak[:] = [1, 2]
+    assert starving_models(m, 2).tolist() == [False, True]
 
 
 def test_guard_pins_a_starving_model_where_its_frame_finishes_first_if_it_fits():
@@ -49,6 +58,7 @@ def _two_jobs(guard, lost):
                       busy=[5.0, 0.0])  # fmt: skip
     state.metrics.on_time[:] = [4, 0]
     state.metrics.dropped[:] = [0, lost]
+    state.metrics.lost_streak[:] = [0, lost]
     (d,) = pol.decide(state)
     return d.job.model
 
@@ -99,3 +109,10 @@ def test_protection_covers_a_frame_whose_release_is_pending():
     assert _pending_case(False, 1)[0].accelerator == 1  # counted from frame 2: not seen
     assert _pending_case(True, 1) == []
     assert _pending_case(True, 2)[0].accelerator == 1  # frame 1 already released
+
+
+def test_guard_must_be_a_positive_count():
+    for bad in (0, -1, 1.5):
+        with pytest.raises(SimulationError, match="guard"):
+            SDRM3(guard=bad)
+    assert SDRM3(guard=None).guard is None

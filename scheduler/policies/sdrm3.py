@@ -35,12 +35,13 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
   period only on the big array keep it; the others use the LITTLE one.
 - Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
-  ``benchmarks/RESULTS.md``, "Issue 12b" and "Issue 12c"). On by default: laxity urgency, the
-  affinity term, deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work
-  protection; the rest is off. The options:
+  ``benchmarks/RESULTS.md``, "Issue 12b", "Issue 12c" and "Issue 12e"). On by default: laxity
+  urgency, the block-energy term (``energy_term="energy"``, since 12e), deferral with
+  ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames,
+  the starvation guard with N = 2; the rest is off. The options:
   *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
-  (``energy_term``); blocks cut where the layers' cheapest accelerator changes
-  (``cut_on_affinity``); *slack-aware energy placement*
+  (``energy_term="affinity"``, the default until 12e); blocks cut where the layers' cheapest
+  accelerator changes (``cut_on_affinity``); *slack-aware energy placement*
   (``energy_slack``: a pair that keeps less than that share of the job's laxity is taken only
   after every pair that does, :func:`~.sdrm3_terms.slack_safe`); *overload-aware admission*
   (``admission``: when the work due within the lookahead exceeds the capacity, shed the unstarted
@@ -96,7 +97,7 @@ from scheduler.policies.sdrm3_capacity import (
     pinned_accelerators,
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
-from scheduler.policies.sdrm3_guard import StarvationGuard, guard_pins
+from scheduler.policies.sdrm3_guard import guard_pins, starving_models
 from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
@@ -161,7 +162,7 @@ class SDRM3(SDRM3Checks, Policy):
         defer_margin: float = 0.5,
         progress: bool = True,
         urgency: str = "laxity",
-        energy_term: str = "affinity",
+        energy_term: str = "energy",
         energy_slack: float | None = None,
         admission: bool = False,
         cut_on_affinity: bool = False,
@@ -173,8 +174,8 @@ class SDRM3(SDRM3Checks, Policy):
         protect: bool = True,
         home_load: str = "frame",
         commit: bool = False,
-        protect_pending: bool = False,
-        guard: int | None = None,
+        protect_pending: bool = True,
+        guard: int | None = 2,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -235,10 +236,6 @@ class SDRM3(SDRM3Checks, Policy):
         )
         self.best_full_ms = self.full_ms.min(axis=1)
         self.pinned = pinned_accelerators(self.full_ms, ctx.periods_ms)
-        n_models = len(ctx.model_ids)
-        self.starvation_guard = (
-            None if self.guard is None else StarvationGuard(n_models, self.guard)
-        )
         full_nj = np.array([mc.full.energy_prefix[-1] for mc in ctx.costs.models])
         shares = trigger_shares(ctx.parents, ctx.probabilities)
         if self.home_load == "frame":
@@ -353,8 +350,8 @@ class SDRM3(SDRM3Checks, Policy):
             lost = (m.dropped + m.late) / np.maximum(m.released, 1)
             terms.starvation[:] += lost[[j.model for j in terms.jobs]]
         starving = np.zeros(len(state.model_ids), dtype=bool)
-        if self.starvation_guard is not None:
-            starving = self.starvation_guard.update(state.metrics)
+        if self.guard is not None:
+            starving = starving_models(state.metrics, self.guard)
         first = starving[[j.model for j in terms.jobs]]  # starving models' jobs
         feasible = terms.feasible
         self._now = now

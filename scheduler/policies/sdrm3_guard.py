@@ -10,7 +10,8 @@ While a model starves, SDRM3 (see :meth:`~.sdrm3.SDRM3.decide`)
   model were pinned there (if a frame fits its period there; root models only, like the pins).
 
 The rule has one parameter, ``frames``, the same for every model, scenario and system; it reads
-only the engine's running per-model counters (``SchedulerState.metrics``).
+only the engine's running per-model counters (``SchedulerState.metrics.lost_streak``), so it has
+no state of its own (a replay started from the engine's counters decides as the real run).
 """
 
 from __future__ import annotations
@@ -20,23 +21,10 @@ import numpy as np
 from scheduler.state import RunningMetrics
 
 
-class StarvationGuard:
-    """Which models are starving (module docstring), updated from the running counters."""
-
-    def __init__(self, num_models: int, frames: int) -> None:
-        if frames < 1:
-            raise ValueError(f"starvation guard: frames {frames} < 1")
-        self.frames = int(frames)
-        self.on_time = np.zeros(num_models)
-        self.lost_base = np.zeros(num_models)
-
-    def update(self, metrics: RunningMetrics) -> np.ndarray:
-        """Per model, True if its frames lost since its last on-time frame reach ``frames``."""
-        lost = np.asarray(metrics.late + metrics.dropped, dtype=float)
-        served = np.asarray(metrics.on_time, dtype=float) > self.on_time
-        self.lost_base[served] = lost[served]
-        self.on_time = np.asarray(metrics.on_time, dtype=float).copy()
-        return lost - self.lost_base >= self.frames
+def starving_models(metrics: RunningMetrics, frames: int) -> np.ndarray:
+    """Per model, True if its frames lost since its latest on-time frame (the engine's
+    ``lost_streak``) reach ``frames``."""
+    return np.asarray(metrics.lost_streak) >= frames
 
 
 def guard_pins(
