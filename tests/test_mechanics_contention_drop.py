@@ -79,6 +79,12 @@ def test_contention_aware_drop_drops_a_frame_the_best_case_keeps_running_late():
     assert (on[on.index.get_level_values(0) == "X"] == "late").sum() == 0
 
 
+def test_label_names_the_contention_aware_drop():
+    assert "contention-aware" in FrameMechanics(contention_drop=True).label()
+    assert "contention-aware" not in FrameMechanics(contention_drop=False).label()
+    assert "contention-aware" not in FrameMechanics(drop_delta=None, contention_drop=True).label()
+
+
 def test_without_contention_the_estimate_is_the_best_case():
     off, on = _run(False, contention=False), _run(True, contention=False)
     pd.testing.assert_frame_equal(off.frames, on.frames)
