@@ -1,13 +1,14 @@
-"""The hopeless-drop test, best case vs contention-aware, for EVERY policy on the TUNING set.
+"""A candidate engine mechanic on vs off, for EVERY policy on the TUNING set.
 
-    python benchmarks/bench_drop_estimate.py --analysis maestro
-    python benchmarks/bench_drop_estimate.py --analysis native
+    python benchmarks/bench_drop_estimate.py --analysis maestro   # --option contention_drop
+    python benchmarks/bench_drop_estimate.py --analysis native --option contention_placement
 
 Runs (or reads from ``--cache``, shared with ``benchmarks/bench_sdrm3_dev.py``) the ten fair
 baselines and ``sdrm3_static`` (its defaults) on :data:`scheduler.policies.sdrm3.TUNING_SYSTEMS`
-twice: with the engine's best-case drop test (``FrameMechanics(contention_drop=False)``, compare's
-fair mechanics until now) and with the contention-aware estimate (``contention_drop=True``). Both
-runs have off-chip contention. Prints per policy, over the 240 (system, scenario, seed) points:
+twice: with compare's fair mechanics and with the boolean ``FrameMechanics`` option ``--option``
+switched on (``contention_drop``: the contention-aware hopeless-drop test;
+``contention_placement``: the contention-aware placement test). Both runs have off-chip
+contention. Prints per policy, over the 240 (system, scenario, seed) points:
 the mean lost-frame rate (late + dropped over released), the late and drop rates, the mean
 XRBench score, the geomean UXCost ratio on/off and the starved (model, point) count; then the
 totals the adoption rule of ``benchmarks/RESULTS.md`` ("Issue 12e") reads:
@@ -36,7 +37,7 @@ from scheduler.policies.sdrm3 import TUNING_SYSTEMS  # noqa: E402
 KEYS = ["policy", "system", "scenario", "seed"]
 
 
-def all_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path, cd: bool):
+def all_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path, cd: tuple):
     base = baseline_runs(systems, analysis, seeds, horizon_ms, cache, cd)
     sd = variant_runs("defaults", {}, systems, analysis, seeds, horizon_ms, cache, cd)
     sd = sd.assign(policy="sdrm3_static")
@@ -88,16 +89,17 @@ def main() -> None:
     ap.add_argument("--horizon-ms", type=float, default=2000.0)
     ap.add_argument("--systems", default="", help="comma-separated subset of TUNING_SYSTEMS")
     ap.add_argument("--cache", default="/tmp/s12a/dev")
+    ap.add_argument("--option", default="contention_drop", help="a boolean FrameMechanics option")
     ap.add_argument("--per-system", action="store_true", help="also the lost rate per system")
     args = ap.parse_args()
     systems = tuple(args.systems.split(",")) if args.systems else TUNING_SYSTEMS
     _check_systems(systems)
     seeds = tuple(np.arange(args.seeds).tolist())
     cache = Path(args.cache)
-    off = all_runs(systems, args.analysis, seeds, args.horizon_ms, cache, False)
-    on = all_runs(systems, args.analysis, seeds, args.horizon_ms, cache, True)
+    off = all_runs(systems, args.analysis, seeds, args.horizon_ms, cache, ())
+    on = all_runs(systems, args.analysis, seeds, args.horizon_ms, cache, ((args.option, True),))
     table, totals = per_policy(off, on)
-    print(f"tuning set {len(systems)} systems, {args.analysis}, seeds {seeds}, {args.horizon_ms:g}")
+    print(f"tuning set {len(systems)} systems, {args.analysis}, seeds {seeds}, {args.option}")
     with pd.option_context("display.width", 250):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         if args.per_system:
@@ -108,7 +110,7 @@ def main() -> None:
                     .mean()
                     .unstack()
                 )
-                print(f"\nlost-frame rate per system, drop test {cd}")
+                print(f"\nlost-frame rate per system, {args.option} {cd}")
                 print(lost.to_string(float_format=lambda v: f"{v:.3f}"))
     print(
         "totals: lost {lost_off:.4f} -> {lost_on:.4f}, score {score_off:.4f} -> {score_on:.4f}, "

@@ -105,28 +105,28 @@ def _runs(cfg: CompareConfig, path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False)
 
 
-def _tag(contention_drop: bool) -> str:
-    """Cache-file suffix of the drop test (best case: none; contention-aware: ``_cd``)."""
-    return "_cd" if contention_drop else ""
+def _tag(mechanics: tuple) -> str:
+    """Cache-file suffix of the mechanics' overrides (none for compare's fair mechanics)."""
+    return "".join(f"_{k}={v}" for k, v in mechanics)
 
 
 def baseline_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path,
-                  contention_drop: bool = False) -> pd.DataFrame:  # fmt: skip
+                  mechanics: tuple = ()) -> pd.DataFrame:  # fmt: skip
     """The ten fair baselines' runs, one cached CSV per system."""
     base = tuple(p for p in default_policies() if not p.startswith("sdrm3"))
     frames = []
     for s in systems:
         cfg = CompareConfig(
             systems=(s,), policies=base, seeds=seeds, horizon_ms=horizon_ms, analysis=analysis,
-            jobs=2, contention_drop=contention_drop,
+            jobs=2, mechanics_overrides=mechanics,
         )  # fmt: skip
-        name = f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}{_tag(contention_drop)}.csv"
+        name = f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}{_tag(mechanics)}.csv"
         frames.append(_runs(cfg, cache / name))
     return pd.concat(frames, ignore_index=True)
 
 
 def variant_runs(name: str, params: dict, systems, analysis: str, seeds, horizon_ms: float,
-                 cache: Path, contention_drop: bool = False) -> pd.DataFrame:  # fmt: skip
+                 cache: Path, mechanics: tuple = ()) -> pd.DataFrame:  # fmt: skip
     """``sdrm3_static`` with ``params`` (labelled as the reference policy), cached per variant.
 
     The cache key is the variant's name: delete the file after changing a variant or SDRM3.
@@ -134,9 +134,9 @@ def variant_runs(name: str, params: dict, systems, analysis: str, seeds, horizon
     cfg = CompareConfig(
         systems=tuple(systems), policies=("sdrm3_static",), seeds=seeds, horizon_ms=horizon_ms,
         analysis=analysis, jobs=2, policy_params=(("sdrm3_static", tuple(params.items())),),
-        contention_drop=contention_drop,
+        mechanics_overrides=mechanics,
     )  # fmt: skip
-    key = name.replace("/", "_") + _tag(contention_drop)
+    key = name.replace("/", "_") + _tag(mechanics)
     runs = _runs(
         cfg, cache / f"var_{key}_{analysis}_{len(systems)}_{len(seeds)}_{horizon_ms:g}.csv"
     )
@@ -205,8 +205,8 @@ def main() -> None:
     )  # fmt: skip
     ap.add_argument("--cache", default="/tmp/s12a/dev")
     ap.add_argument(
-        "--contention-drop", action="store_true",
-        help="every policy with the contention-aware hopeless-drop test (FrameMechanics)",
+        "--mechanics", default="",
+        help="FrameMechanics options for every policy, e.g. contention_placement=True",
     )  # fmt: skip
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -216,11 +216,11 @@ def main() -> None:
     variants = {**VARIANTS, **_parse_set(args.set)}
     chosen = args.only.split(",") if args.only else list(variants)
     cache = Path(args.cache)
-    cd = args.contention_drop
+    cd = tuple(_parse_set([f"m:{args.mechanics}"])["m"].items())
     base = baseline_runs(systems, args.analysis, seeds, args.horizon_ms, cache, cd)
     print(
         f"tuning set {len(systems)} systems, {args.analysis}, seeds {seeds}, {args.horizon_ms:g} ms"
-        f", drop test {'contention-aware' if cd else 'best case'}"
+        f", mechanics {'fair' + _tag(cd)}"
     )
     print(f"{'variant':14s} rule = geomean ratio to per-scenario best fair | per-system reduction: "
           + " ".join(s[-4:] for s in systems))  # fmt: skip

@@ -55,9 +55,7 @@ def simulate_point(point: Point) -> tuple[SimulationResult, Any]:
         jitter_ms=point.jitter_ms,
         offchip_contention=point.contention,
         mechanics=(
-            AS_PUBLISHED
-            if point.published
-            else replace(FAIR, contention_drop=point.contention_drop)
+            AS_PUBLISHED if point.published else replace(FAIR, **dict(point.mechanics_overrides))
         ),
         partition=partition,
     )

@@ -87,7 +87,9 @@ class CompareConfig:
     jitter_ms: float = DEFAULT_JITTER_MS
     contention: bool = True
     as_published: bool = False
-    contention_drop: bool = False
+    #: Options of :class:`~scheduler.mechanics.FrameMechanics` that replace :data:`FAIR`'s for
+    #: every policy (measurements of candidate mechanics; empty in ``rtmm compare``).
+    mechanics_overrides: tuple[tuple[str, Any], ...] = ()
     executor: str = "local"
     scheduler_address: str | None = None
     batch_size: int | None = None
@@ -105,7 +107,7 @@ class CompareConfig:
             "jitter_ms": self.jitter_ms,
             "contention": self.contention,
             "as_published": self.as_published,
-            "contention_drop": self.contention_drop,
+            "mechanics_overrides": [list(kv) for kv in self.mechanics_overrides],
         }
 
     @classmethod
@@ -124,7 +126,7 @@ class CompareConfig:
             jitter_ms=float(doc["jitter_ms"]),
             contention=bool(doc["contention"]),
             as_published=bool(doc["as_published"]),
-            contention_drop=bool(doc.get("contention_drop", False)),
+            mechanics_overrides=tuple(tuple(kv) for kv in doc.get("mechanics_overrides", [])),
             **settings,
         )
 
@@ -137,9 +139,9 @@ class CompareConfig:
 @dataclass(frozen=True)
 class Point:
     """One run of the comparison; ``index`` (order of the outputs) and ``keep_blocks`` (keep the
-    block trace for a Gantt chart) are not part of its identity. ``contention_drop``: the fair
-    mechanics' hopeless-drop test uses the contention-aware estimate
-    (:class:`~scheduler.mechanics.FrameMechanics`)."""
+    block trace for a Gantt chart) are not part of its identity. ``mechanics_overrides``: options
+    of :class:`~scheduler.mechanics.FrameMechanics` replacing the fair mechanics' (not for
+    ``published`` points)."""
 
     scenario: str
     system: str
@@ -154,7 +156,7 @@ class Point:
     inputs: str = ""
     index: int = 0
     keep_blocks: bool = False
-    contention_drop: bool = False
+    mechanics_overrides: tuple[tuple[str, Any], ...] = ()
 
     def identity(self) -> dict[str, Any]:
         """Everything that determines the run's numbers, as JSON data (the store's params)."""
@@ -170,7 +172,7 @@ class Point:
             "contention": self.contention,
             "published": self.published,
             "inputs": self.inputs,
-            "contention_drop": self.contention_drop,
+            "mechanics_overrides": [list(kv) for kv in self.mechanics_overrides],
         }
 
     def params(self) -> dict[str, Any]:
@@ -220,7 +222,7 @@ def points_of(config: CompareConfig) -> list[Point]:
                             Point(
                                 sc, sy, p, seed, config.horizon_ms, config.analysis,
                                 params.get(p, ()), config.jitter_ms, config.contention, pub,
-                                inputs, len(out), keep, config.contention_drop,
+                                inputs, len(out), keep, config.mechanics_overrides,
                             )
                         )  # fmt: skip
     return out

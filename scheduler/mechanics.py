@@ -27,6 +27,12 @@ pay for moving its activations between accelerators — belongs to the engine, n
   there). Otherwise the engine holds the job back (it stays ready, the accelerator stays free for
   the other ready jobs) — "take a free accelerator only if the job can still finish there, else
   wait". A job that cannot finish anywhere is not restricted.
+- **contention-aware placement** (``contention_placement``, off by default; acts only with
+  feasibility-aware placement and off-chip contention): the placement test charges the block the
+  latency the engine will give it — ``max(latency, off-chip words x (1 + busy accelerators) /
+  bandwidth)``, exact at dispatch — instead of its contention-free latency; the rest of the job
+  stays at its best case. The test stays a necessary condition: it never holds back a dispatch
+  after which the job could still finish.
 - **migration cost** (``migration``): a block that runs on another accelerator than the job's
   previous block first moves its input activation through shared memory: ``input_words`` at the
   system's off-chip bandwidth (latency) and one DRAM write plus one DRAM read per word (energy, at
@@ -54,6 +60,7 @@ class FrameMechanics:
     feasible_placement: bool = False
     migration: bool | None = None
     contention_drop: bool = False
+    contention_placement: bool = False
 
     def __post_init__(self) -> None:
         d = self.drop_delta
@@ -69,6 +76,8 @@ class FrameMechanics:
         """Short description for tables: which mechanics were on."""
         drop = "off" if self.drop_delta is None else f"delta={self.drop_delta:g}"
         place = "feasible" if self.feasible_placement else "any"
+        if self.feasible_placement and self.contention_placement:
+            place += " (contention-aware)"
         mig = {None: "auto", True: "on", False: "off"}[self.migration]
         est = ", contention-aware" if self.contention_drop and self.drop_delta is not None else ""
         return f"drop {drop}{est}, placement {place}, migration {mig}"
@@ -273,7 +282,11 @@ class MechanicsRuntime:
             return True
         c, start, a = _costs(job), job.next_layer, accelerator
         end_layer = start + n_layers
-        block = (c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]) * self.ms_per_cycle[a]
+        cycles = c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]
+        if self.options.contention_placement and self.offchip_bw and self.running is not None:
+            busy = 1 + sum(r is not None for r in self.running)  # the engine's rule at dispatch
+            cycles = max(cycles, c.block_offchip_words(start, n_layers, a) * busy / self.offchip_bw)
+        block = cycles * self.ms_per_cycle[a]
         end = float(self.move_ms(job)[a] + block)
         if end_layer >= c.num_layers:
             return end <= slack
