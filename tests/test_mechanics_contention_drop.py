@@ -129,3 +129,33 @@ def test_option_changes_nothing_without_contention(policy, workload):
         for cd in (False, True)
     ]  # fmt: skip
     pd.testing.assert_frame_equal(*runs)
+
+
+def test_contention_aware_placement_holds_back_a_block_that_contention_makes_miss():
+    # X's frames (10 ms alone, 16 ms while Y runs on a1) are placed on a0 by the best-case test
+    # and end late; the contention-aware test charges the block its contended 16 ms > 15 ms.
+    costs = CostArrays(
+        (
+            ModelCosts("X", (_variant("X", [10, 1000], [8, 8]),)),
+            ModelCosts("Y", (_variant("Y", [1000, 90], [0, 0]),)),
+        ),
+        ("a0", "a1"),
+        np.full(2, 1e9),
+    )
+    scenario = Scenario("s", (Model("X", 1000 / 15), Model("Y", 10.0)))
+    system = SysBW("s", (Acc("a0"), Acc("a1")), BW)
+    status = {}
+    for cp in (False, True):
+        mech = FrameMechanics(feasible_placement=True, contention_placement=cp)
+        r = simulate(scenario, system, Pinned(), costs=costs, horizon_ms=100.0, mechanics=mech,
+                     offchip_contention=True)  # fmt: skip
+        status[cp] = r.frames.set_index(["model", "frame"]).status
+    assert status[False][("X", 1)] == "late"
+    assert status[True][("X", 1)] == "dropped"
+    x_on = status[True][status[True].index.get_level_values(0) == "X"]
+    assert (x_on != "late").all()
+    assert status[True][("Y", 0)] == "on_time"
+    assert (
+        "contention-aware"
+        in FrameMechanics(feasible_placement=True, contention_placement=True).label()
+    )
