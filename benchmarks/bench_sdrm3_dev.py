@@ -39,6 +39,7 @@ HELDOUT_FAMILIES = ("K", "M")
 DEFAULTS_12B: dict = {
     "urgency": "laxity", "energy_term": "affinity", "defer": True, "defer_margin": 0.5,
     "defer_when_loaded": False, "defer_load": 0.75, "affinity_load": False, "protect": False,
+    "protect_pending": False, "guard": None,
 }  # fmt: skip
 
 #: Candidate changes, each relative to :data:`DEFAULTS_12B` (``defaults`` = the policy's own).
@@ -66,6 +67,25 @@ VARIANTS: dict[str, dict] = {
     "energy+protect": {**DEFAULTS_12B, "energy_term": "energy", "protect": True},
     "aff/load0.5+protect": {**DEFAULTS_12B, "affinity_load": True, "protect": True},
     "defaults": {},
+    # issue 12e, relative to the defaults of 12c (DEFAULTS_12B + protect): the starvation guard,
+    # protection of frames whose release is pending under jitter
+    "pending": {**DEFAULTS_12B, "protect": True, "protect_pending": True},
+    **{
+        f"guard{n}": {**DEFAULTS_12B, "protect": True, "guard": n} for n in (2, 4, 8)
+    },
+    **{
+        f"energy+protect+guard{n}": {**DEFAULTS_12B, "energy_term": "energy", "protect": True,
+                                     "guard": n}
+        for n in (2, 4, 8)
+    },
+    "energy+protect+pending": {**DEFAULTS_12B, "energy_term": "energy", "protect": True,
+                               "protect_pending": True},
+    **{
+        f"energy+protect+pending+guard{n}": {**DEFAULTS_12B, "energy_term": "energy",
+                                             "protect": True, "protect_pending": True, "guard": n}
+        for n in (2, 4, 8)
+    },
+    "pending+guard4": {**DEFAULTS_12B, "protect": True, "protect_pending": True, "guard": 4},
 }  # fmt: skip
 for _v in VARIANTS.values():
     if _v.get("energy_term") == "aff":
@@ -85,21 +105,28 @@ def _runs(cfg: CompareConfig, path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False)
 
 
-def baseline_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path) -> pd.DataFrame:
+def _tag(mechanics: tuple) -> str:
+    """Cache-file suffix of the mechanics' overrides (none for compare's fair mechanics)."""
+    return "".join(f"_{k}={v}" for k, v in mechanics)
+
+
+def baseline_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path,
+                  mechanics: tuple = ()) -> pd.DataFrame:  # fmt: skip
     """The ten fair baselines' runs, one cached CSV per system."""
     base = tuple(p for p in default_policies() if not p.startswith("sdrm3"))
     frames = []
     for s in systems:
         cfg = CompareConfig(
             systems=(s,), policies=base, seeds=seeds, horizon_ms=horizon_ms, analysis=analysis,
-            jobs=2,
+            jobs=2, mechanics_overrides=mechanics,
         )  # fmt: skip
-        frames.append(_runs(cfg, cache / f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}.csv"))
+        name = f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}{_tag(mechanics)}.csv"
+        frames.append(_runs(cfg, cache / name))
     return pd.concat(frames, ignore_index=True)
 
 
 def variant_runs(name: str, params: dict, systems, analysis: str, seeds, horizon_ms: float,
-                 cache: Path) -> pd.DataFrame:  # fmt: skip
+                 cache: Path, mechanics: tuple = ()) -> pd.DataFrame:  # fmt: skip
     """``sdrm3_static`` with ``params`` (labelled as the reference policy), cached per variant.
 
     The cache key is the variant's name: delete the file after changing a variant or SDRM3.
@@ -107,8 +134,9 @@ def variant_runs(name: str, params: dict, systems, analysis: str, seeds, horizon
     cfg = CompareConfig(
         systems=tuple(systems), policies=("sdrm3_static",), seeds=seeds, horizon_ms=horizon_ms,
         analysis=analysis, jobs=2, policy_params=(("sdrm3_static", tuple(params.items())),),
+        mechanics_overrides=mechanics,
     )  # fmt: skip
-    key = name.replace("/", "_")
+    key = name.replace("/", "_") + _tag(mechanics)
     runs = _runs(
         cfg, cache / f"var_{key}_{analysis}_{len(systems)}_{len(seeds)}_{horizon_ms:g}.csv"
     )
@@ -176,6 +204,10 @@ def main() -> None:
         help="extra variant NAME:k=v,k=v or NAME:@BASE+k=v (relative to variant BASE)",
     )  # fmt: skip
     ap.add_argument("--cache", default="/tmp/s12a/dev")
+    ap.add_argument(
+        "--mechanics", default="",
+        help="FrameMechanics options for every policy, e.g. contention_placement=True",
+    )  # fmt: skip
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     systems = tuple(args.systems.split(",")) if args.systems else TUNING_SYSTEMS
@@ -184,15 +216,17 @@ def main() -> None:
     variants = {**VARIANTS, **_parse_set(args.set)}
     chosen = args.only.split(",") if args.only else list(variants)
     cache = Path(args.cache)
-    base = baseline_runs(systems, args.analysis, seeds, args.horizon_ms, cache)
+    cd = tuple(_parse_set([f"m:{args.mechanics}"])["m"].items())
+    base = baseline_runs(systems, args.analysis, seeds, args.horizon_ms, cache, cd)
     print(
         f"tuning set {len(systems)} systems, {args.analysis}, seeds {seeds}, {args.horizon_ms:g} ms"
+        f", mechanics {'fair' + _tag(cd)}"
     )
     print(f"{'variant':14s} rule = geomean ratio to per-scenario best fair | per-system reduction: "
           + " ".join(s[-4:] for s in systems))  # fmt: skip
     for name in chosen:
         runs = variant_runs(name, variants[name], systems, args.analysis, seeds,
-                            args.horizon_ms, cache)  # fmt: skip
+                            args.horizon_ms, cache, cd)  # fmt: skip
         print(report(name, runs, base, systems, args.verbose), flush=True)
 
 

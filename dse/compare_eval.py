@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,9 @@ def simulate_point(point: Point) -> tuple[SimulationResult, Any]:
         seed=point.seed,
         jitter_ms=point.jitter_ms,
         offchip_contention=point.contention,
-        mechanics=AS_PUBLISHED if point.published else FAIR,
+        mechanics=(
+            AS_PUBLISHED if point.published else replace(FAIR, **dict(point.mechanics_overrides))
+        ),
         partition=partition,
     )
     return result, policy

@@ -87,6 +87,9 @@ class CompareConfig:
     jitter_ms: float = DEFAULT_JITTER_MS
     contention: bool = True
     as_published: bool = False
+    #: Options of :class:`~scheduler.mechanics.FrameMechanics` that replace :data:`FAIR`'s for
+    #: every policy (measurements of candidate mechanics; empty in ``rtmm compare``).
+    mechanics_overrides: tuple[tuple[str, Any], ...] = ()
     executor: str = "local"
     scheduler_address: str | None = None
     batch_size: int | None = None
@@ -104,6 +107,7 @@ class CompareConfig:
             "jitter_ms": self.jitter_ms,
             "contention": self.contention,
             "as_published": self.as_published,
+            "mechanics_overrides": [list(kv) for kv in self.mechanics_overrides],
         }
 
     @classmethod
@@ -122,6 +126,7 @@ class CompareConfig:
             jitter_ms=float(doc["jitter_ms"]),
             contention=bool(doc["contention"]),
             as_published=bool(doc["as_published"]),
+            mechanics_overrides=tuple(tuple(kv) for kv in doc.get("mechanics_overrides", [])),
             **settings,
         )
 
@@ -134,7 +139,9 @@ class CompareConfig:
 @dataclass(frozen=True)
 class Point:
     """One run of the comparison; ``index`` (order of the outputs) and ``keep_blocks`` (keep the
-    block trace for a Gantt chart) are not part of its identity."""
+    block trace for a Gantt chart) are not part of its identity. ``mechanics_overrides``: options
+    of :class:`~scheduler.mechanics.FrameMechanics` replacing the fair mechanics' (not for
+    ``published`` points)."""
 
     scenario: str
     system: str
@@ -149,6 +156,7 @@ class Point:
     inputs: str = ""
     index: int = 0
     keep_blocks: bool = False
+    mechanics_overrides: tuple[tuple[str, Any], ...] = ()
 
     def identity(self) -> dict[str, Any]:
         """Everything that determines the run's numbers, as JSON data (the store's params)."""
@@ -164,6 +172,7 @@ class Point:
             "contention": self.contention,
             "published": self.published,
             "inputs": self.inputs,
+            "mechanics_overrides": [list(kv) for kv in self.mechanics_overrides],
         }
 
     def params(self) -> dict[str, Any]:
@@ -213,7 +222,7 @@ def points_of(config: CompareConfig) -> list[Point]:
                             Point(
                                 sc, sy, p, seed, config.horizon_ms, config.analysis,
                                 params.get(p, ()), config.jitter_ms, config.contention, pub,
-                                inputs, len(out), keep,
+                                inputs, len(out), keep, config.mechanics_overrides,
                             )
                         )  # fmt: skip
     return out

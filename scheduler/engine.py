@@ -4,7 +4,8 @@ Events live in a heap ordered by (time, kind, sequence): block completions first
 releases, then window boundaries, so an accelerator freed at t is available to a frame released at
 t. After all events of one instant are applied the engine
 
-1. drops hopeless ready jobs (:mod:`scheduler.mechanics`: best-case remaining latency beyond
+1. drops hopeless ready jobs (:mod:`scheduler.mechanics`: best-case remaining latency — or, with
+   ``contention_drop``, its estimate under the current off-chip contention — beyond
    ``drop_delta x slack``, started jobs included) — or, with ``drop_delta=None``, only unstarted
    jobs whose deadline has passed (``drop_expired``), then
 2. asks the policy for decisions if a job is ready and an accelerator idle (or always, for a policy
@@ -123,6 +124,7 @@ class NativeEngine:
         self.running: list[Job | None] = [None] * self.num_acc
         self.running_n: list[int] = [0] * self.num_acc
         self.running_done_ms = np.zeros(self.num_acc)
+        self.mech.bind_contention(offchip_bw_words_per_cycle, self.running, self.running_done_ms)
         self.heap: list[tuple] = []
         self.seq = 0
         self.now = 0.0
@@ -212,7 +214,7 @@ class NativeEngine:
     def _wake_or_stall(self) -> None:
         """Nothing is pending but jobs are ready: wake up when the first can be dropped, or fail."""
         if self.options.drop_delta is not None:
-            times = [self.mech.hopeless_at_ms(j) for j in self.ready]
+            times = [self.mech.hopeless_at_ms(j, self.now) for j in self.ready]
         elif self.drop_expired:
             times = [j.deadline_ms for j in self.ready if j.next_layer == 0]
         else:
@@ -278,6 +280,7 @@ class NativeEngine:
             if job.ready_ms != job.ready_ms:  # never became ready (dropped with its parent)
                 met.released[m] += 1
             job.completion_ms = self.now
+            met.lost_streak[m] = 0 if status == FrameStatus.ON_TIME else met.lost_streak[m] + 1
             if status == FrameStatus.DROPPED:
                 met.dropped[m] += 1
                 job.undone_energy_nj = job.costs.undone_energy_nj(job.next_layer)

@@ -11,12 +11,28 @@ pay for moving its activations between accelerators — belongs to the engine, n
   ``drop_delta >= 1`` no frame that could still meet its deadline is dropped. A job is kept if
   dropping it would take along a cascade child that could still meet its own, later deadline.
   Dropped frames' cascade children are settled by the engine (dropped or not triggered).
+- **contention-aware drop** (``contention_drop``, off by default; acts only when the run has
+  off-chip contention): the drop test uses instead an *estimate* of the remaining latency if the
+  current off-chip load lasts: on each accelerator a, the wait until a frees up (0 if idle) plus
+  the remaining layers as one block under the engine's contention rule,
+  ``max(latency_a, off-chip words_a x k / bandwidth)`` with ``k`` = 1 + the accelerators busy now
+  (plus the migration latency), minimised over accelerators. It is an estimate, not a lower
+  bound: when accelerators free up the job gets a larger share. With it ``drop_delta`` is the
+  factor by which the estimate may exceed the slack before the frame is dropped: ``delta = 1``
+  drops a frame that would miss if the current load lasted, and can drop one that would have
+  finished had it eased.
 - **feasibility-aware placement** (``feasible_placement``, off by default): a dispatch of a block
   of a job to an accelerator is allowed only if, after that block, the rest of the job can still
   finish by its deadline on some accelerator (for a whole-model dispatch: the job can finish
   there). Otherwise the engine holds the job back (it stays ready, the accelerator stays free for
   the other ready jobs) — "take a free accelerator only if the job can still finish there, else
   wait". A job that cannot finish anywhere is not restricted.
+- **contention-aware placement** (``contention_placement``, off by default; acts only with
+  feasibility-aware placement and off-chip contention): the placement test charges the block the
+  latency the engine will give it — ``max(latency, off-chip words x (1 + busy accelerators) /
+  bandwidth)``, exact at dispatch — instead of its contention-free latency; the rest of the job
+  stays at its best case. The test stays a necessary condition: it never holds back a dispatch
+  after which the job could still finish.
 - **migration cost** (``migration``): a block that runs on another accelerator than the job's
   previous block first moves its input activation through shared memory: ``input_words`` at the
   system's off-chip bandwidth (latency) and one DRAM write plus one DRAM read per word (energy, at
@@ -43,6 +59,8 @@ class FrameMechanics:
     drop_delta: float | None = 1.0
     feasible_placement: bool = False
     migration: bool | None = None
+    contention_drop: bool = False
+    contention_placement: bool = False
 
     def __post_init__(self) -> None:
         d = self.drop_delta
@@ -58,8 +76,11 @@ class FrameMechanics:
         """Short description for tables: which mechanics were on."""
         drop = "off" if self.drop_delta is None else f"delta={self.drop_delta:g}"
         place = "feasible" if self.feasible_placement else "any"
+        if self.feasible_placement and self.contention_placement:
+            place += " (contention-aware)"
         mig = {None: "auto", True: "on", False: "off"}[self.migration]
-        return f"drop {drop}, placement {place}, migration {mig}"
+        est = ", contention-aware" if self.contention_drop and self.drop_delta is not None else ""
+        return f"drop {drop}{est}, placement {place}, migration {mig}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,12 +157,27 @@ class MechanicsRuntime:
         self.periods_ms = np.asarray(periods_ms, dtype=float)
         self.children = children
         self.horizon_ms = float(horizon_ms)
+        #: Off-chip contention of the run (``bind_contention``): bandwidth and the live list of
+        #: running jobs per accelerator; ``None`` when the run has no contention.
+        self.offchip_bw: float | None = None
+        self.running: list | None = None
+        self.busy_until_ms: np.ndarray = np.zeros(len(self.ms_per_cycle))
         self._best_full_ms = np.array(  # fastest variant of each model, on its fastest accelerator
             [
                 min(float(np.min(v.total_latency_cycles * self.ms_per_cycle)) for v in mc.variants)
                 for mc in costs.models
             ]
         )
+
+    def bind_contention(
+        self, offchip_bw: float | None, running: list, busy_until_ms: np.ndarray
+    ) -> None:
+        """The engine's off-chip bandwidth (words per cycle, ``None``: no contention), its live
+        list of running jobs and array of their end times per accelerator (read by the
+        contention-aware drop estimate)."""
+        self.offchip_bw = offchip_bw
+        self.running = running
+        self.busy_until_ms = busy_until_ms
 
     # --- migration ---------------------------------------------------------------------------
     def move_ms(self, job: Job, layer: int | None = None, source: int | None = None) -> np.ndarray:
@@ -178,22 +214,46 @@ class MechanicsRuntime:
         accelerator where they finish first."""
         return float(self.remaining_ms(job).min())
 
+    def contended_remaining_ms(self, job: Job, now_ms: float) -> np.ndarray:
+        """Per accelerator a: the wait until a frees up plus the job's remaining layers as one
+        block on a under the off-chip bandwidth share of the current load (the engine's
+        contention rule with ``k`` = 1 + the accelerators busy now), migration included (ms).
+        Equal to :meth:`remaining_ms` without contention. An estimate, not a lower bound (module
+        docstring)."""
+        rem = self.remaining_ms(job)
+        bw, running = self.offchip_bw, self.running
+        c = _costs(job)
+        if bw is None or running is None or c.offchip_words is None:
+            return rem
+        busy = np.array([r is not None for r in running], dtype=bool)
+        wait = np.where(busy, np.maximum(np.asarray(self.busy_until_ms) - now_ms, 0.0), 0.0)
+        words = c.offchip_words[-1] - c.offchip_words[job.next_layer]  # prefix sums
+        floor = words * (1.0 + busy.sum()) / bw * self.ms_per_cycle + self.move_ms(job)
+        return wait + np.maximum(rem, floor)
+
+    def drop_estimate_ms(self, job: Job, now_ms: float) -> float:
+        """The remaining latency the drop test compares with ``drop_delta x slack``: the best
+        case, or with ``contention_drop`` the contended estimate (module docstring)."""
+        if self.options.contention_drop:
+            return float(self.contended_remaining_ms(job, now_ms).min())
+        return self.best_remaining_ms(job)
+
     def hopeless(self, job: Job, now_ms: float) -> bool:
         """True if the job should be dropped now under ``drop_delta`` (module docstring)."""
         delta = self.options.drop_delta
         if delta is None:
             return False
-        best = self.best_remaining_ms(job)
-        if best <= delta * (job.deadline_ms - now_ms):
+        need = self.drop_estimate_ms(job, now_ms)
+        if need <= delta * (job.deadline_ms - now_ms):
             return False
-        return not self._descendant_could_finish(job.model, job.frame, now_ms + best)
+        return not self._descendant_could_finish(job.model, job.frame, now_ms + need)
 
-    def hopeless_at_ms(self, job: Job) -> float:
+    def hopeless_at_ms(self, job: Job, now_ms: float) -> float:
         """The time from which :meth:`hopeless` holds if nothing runs (ignoring descendants)."""
         delta = self.options.drop_delta
         if delta is None:
             return math.inf
-        return job.deadline_ms - self.best_remaining_ms(job) / delta
+        return job.deadline_ms - self.drop_estimate_ms(job, now_ms) / delta
 
     def _descendant_could_finish(self, model: int, frame: int, finish_ms: float, depth=0) -> bool:
         """Could a cascade descendant of (model, frame) still meet its deadline if the frame
@@ -222,7 +282,11 @@ class MechanicsRuntime:
             return True
         c, start, a = _costs(job), job.next_layer, accelerator
         end_layer = start + n_layers
-        block = (c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]) * self.ms_per_cycle[a]
+        cycles = c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]
+        if self.options.contention_placement and self.offchip_bw and self.running is not None:
+            busy = 1 + sum(r is not None for r in self.running)  # the engine's rule at dispatch
+            cycles = max(cycles, c.block_offchip_words(start, n_layers, a) * busy / self.offchip_bw)
+        block = cycles * self.ms_per_cycle[a]
         end = float(self.move_ms(job)[a] + block)
         if end_layer >= c.num_layers:
             return end <= slack

@@ -40,7 +40,7 @@ import numpy as np
 from scheduler.engine import _COMPLETE, _RELEASE, _WAKE, NativeEngine
 from scheduler.mechanics import MechanicsRuntime, Partition
 from scheduler.metrics import uxcost_terms
-from scheduler.state import FrameStatus, Job, SchedulerState
+from scheduler.state import FrameStatus, Job, RunningMetrics, SchedulerState
 
 if TYPE_CHECKING:
     from scheduler.policies.base import Policy
@@ -86,6 +86,7 @@ class WindowStart:
     ready: list[Job]
     running: list[RunningBlock]
     seen: set[tuple[int, int]] = field(default_factory=set)  # (model, frame) already ready
+    metrics: RunningMetrics | None = None  # the engine's running counters at the start
 
 
 def snapshot(state: SchedulerState) -> WindowStart:
@@ -104,7 +105,7 @@ def snapshot(state: SchedulerState) -> WindowStart:
         )  # fmt: skip
     ready = [copy_job(j) for j in state.ready]
     seen = {(j.model, j.frame) for j in state.ready} | {(b.job.model, b.job.frame) for b in blocks}
-    return WindowStart(float(state.now_ms), ready, blocks, seen)
+    return WindowStart(float(state.now_ms), ready, blocks, seen, state.metrics.copy())
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,8 @@ class ReplayEngine(NativeEngine):
         """Replay; returns ``(uxcost, e_norm, v)`` of the scored jobs."""
         start = self.inputs.start
         self.now = start.start_ms
+        if start.metrics is not None:  # the counters policies read (e.g. SDRM3's guard)
+            self.metrics = start.metrics.copy()
         self.ready = list(start.ready)
         for b in start.running:
             self.running[b.accelerator] = b.job
@@ -230,7 +233,9 @@ def _fresh_inputs(inputs: ReplayInputs) -> ReplayInputs:
         for b in start.running
     ]
     return ReplayInputs(
-        WindowStart(start.start_ms, [copy_job(j) for j in start.ready], running, start.seen),
+        WindowStart(
+            start.start_ms, [copy_job(j) for j in start.ready], running, start.seen, start.metrics
+        ),
         inputs.end_ms,
         tuple(copy_job(j) for j in inputs.releases),
         tuple(copy_job(j) for j in inputs.predicted),

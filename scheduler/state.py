@@ -134,6 +134,9 @@ class RunningMetrics:
     min_energy_nj: np.ndarray  # reference energy of the resolved frames' variants (UXCost)
     undone_energy_nj: np.ndarray  # dropped frames' unexecuted layers at their dearest accelerator
     acc_shortfall: np.ndarray  # sum of 1 - accuracy over completed frames (sub-networks)
+    #: Frames lost (late or dropped) since the model's latest on-time frame: a state, not a count
+    #: (a window's difference of it means nothing).
+    lost_streak: np.ndarray
 
     @classmethod
     def zeros(cls, num_models: int) -> RunningMetrics:
@@ -141,7 +144,7 @@ class RunningMetrics:
             return np.zeros(num_models, dtype=dtype)
 
         i = np.int64
-        return cls(z(i), z(i), z(i), z(i), z(i), z(float), z(float), z(float), z(float))
+        return cls(z(i), z(i), z(i), z(i), z(i), z(float), z(float), z(float), z(float), z(i))
 
     def copy(self) -> RunningMetrics:
         return RunningMetrics(*(getattr(self, f).copy() for f in self.__dataclass_fields__))

@@ -342,7 +342,7 @@ def test_model_starvation_favours_the_model_that_lost_frames():
     # two identical jobs of two models, one idle accelerator; model 1 lost half its frames so far
     v = [_variant(n, [[2_000_000, 2_000_000]], [[1.0, 1.0]]) for n in ("A", "B")]
     for mode, first in (("job", 0), ("model", 1)):
-        pol = SDRM3(tuner=False, urgency="laxity", starvation=mode, defer=False)
+        pol = SDRM3(tuner=False, urgency="laxity", starvation=mode, defer=False, guard=None)
         _, state = _setup(v, [20.0, 20.0], policy=pol, running=[_job(0, v[0], 20.0), None],
                           busy=[5.0, 0.0])  # fmt: skip
         state.metrics.released[:] = [4, 4]

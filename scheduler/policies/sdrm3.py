@@ -35,12 +35,13 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
   period only on the big array keep it; the others use the LITTLE one.
 - Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
-  ``benchmarks/RESULTS.md``, "Issue 12b" and "Issue 12c"). On by default: laxity urgency, the
-  affinity term, deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work
-  protection; the rest is off. The options:
+  ``benchmarks/RESULTS.md``, "Issue 12b", "Issue 12c" and "Issue 12e"). On by default: laxity
+  urgency, the block-energy term (``energy_term="energy"``, since 12e), deferral with
+  ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames,
+  the starvation guard with N = 2; the rest is off. The options:
   *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
-  (``energy_term``); blocks cut where the layers' cheapest accelerator changes
-  (``cut_on_affinity``); *slack-aware energy placement*
+  (``energy_term="affinity"``, the default until 12e); blocks cut where the layers' cheapest
+  accelerator changes (``cut_on_affinity``); *slack-aware energy placement*
   (``energy_slack``: a pair that keeps less than that share of the job's laxity is taken only
   after every pair that does, :func:`~.sdrm3_terms.slack_safe`); *overload-aware admission*
   (``admission``: when the work due within the lookahead exceeds the capacity, shed the unstarted
@@ -54,7 +55,11 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   to a capacity-aware partition of the models, :func:`~.sdrm3_capacity.home_accelerators`, with
   the per-frame (``home_load="frame"``) or expected (``"expected"``) load); *commitment*
   (``commit``: a started job that can still finish keeps its accelerator,
-  :func:`~.sdrm3_capacity.committed`).
+  :func:`~.sdrm3_capacity.committed`); protection of *pending* frames (``protect_pending``: under
+  release jitter a pinned model's frame whose nominal release has passed but that is not yet
+  released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
+  were all lost is served first and protected until a frame of it is on time,
+  :mod:`~.sdrm3_guard`).
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
   are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
@@ -84,7 +89,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rtmm.errors import SimulationError
 from scheduler.metrics import running_uxcost
 from scheduler.policies.base import Decision, Dispatch, Drop, Policy, RunContext
 from scheduler.policies.sdrm3_capacity import (
@@ -93,6 +97,8 @@ from scheduler.policies.sdrm3_capacity import (
     pinned_accelerators,
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
+from scheduler.policies.sdrm3_guard import guard_pins, starving_models
+from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
     THETA_NAMES,
@@ -156,7 +162,7 @@ class SDRM3(SDRM3Checks, Policy):
         defer_margin: float = 0.5,
         progress: bool = True,
         urgency: str = "laxity",
-        energy_term: str = "affinity",
+        energy_term: str = "energy",
         energy_slack: float | None = None,
         admission: bool = False,
         cut_on_affinity: bool = False,
@@ -168,6 +174,8 @@ class SDRM3(SDRM3Checks, Policy):
         protect: bool = True,
         home_load: str = "frame",
         commit: bool = False,
+        protect_pending: bool = True,
+        guard: int | None = 2,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -178,35 +186,11 @@ class SDRM3(SDRM3Checks, Policy):
             d.beta if beta is None else beta,
             d.gamma if gamma is None else gamma,
         )
-        values = self.theta0.as_array()
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise SimulationError(
-                f"sdrm3: parameters {self.theta0} must be finite", source="<api>", allowed=">= 0"
-            )
-        if not 0 < block_fraction <= 10:
-            raise SimulationError(
-                f"sdrm3: block_fraction {block_fraction}", source="<api>", allowed="0 < x <= 10"
-            )
-        for name, value, allowed in (
-            ("urgency", urgency, ("density", "laxity")),
-            ("energy_term", energy_term, ("energy", "affinity", "home", "finish")),
-            ("starvation", starvation, ("job", "model")),
-        ):
-            if value not in allowed:
-                raise SimulationError(
-                    f"sdrm3: {name} {value!r}", source="<api>", field=name,
-                    allowed=", ".join(allowed),
-                )  # fmt: skip
-        if energy_slack is not None and not 0 <= energy_slack <= 1:
-            raise SimulationError(
-                f"sdrm3: energy_slack {energy_slack}", source="<api>", field="energy_slack",
-                allowed="None or 0 <= x <= 1",
-            )  # fmt: skip
-        if not 0 <= affinity_margin <= 1:
-            raise SimulationError(
-                f"sdrm3: affinity_margin {affinity_margin}", source="<api>",
-                field="affinity_margin", allowed="0 <= x <= 1",
-            )  # fmt: skip
+        check_options(
+            self.theta0.as_array(), block_fraction=block_fraction, urgency=urgency,
+            energy_term=energy_term, starvation=starvation, energy_slack=energy_slack,
+            affinity_margin=affinity_margin, guard=guard,
+        )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
         self.energy_slack = energy_slack
@@ -220,6 +204,8 @@ class SDRM3(SDRM3Checks, Policy):
         self.protect = protect
         self.home_load = home_load
         self.commit = commit
+        self.protect_pending = protect_pending
+        self.guard = None if guard is None else int(guard)
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -282,17 +268,7 @@ class SDRM3(SDRM3Checks, Policy):
             self.tuner = Tuner(self.theta0.as_array(), bounds, **options)
         self.selector = None
         if self.use_supernet:
-            static = dict(
-                alpha=self.theta0.alpha, beta=self.theta0.beta, gamma=self.theta0.gamma,
-                block_fraction=self.block_fraction, u_max=self.u_max,
-                eps_ms=self.eps_ms, defer=self.defer, defer_margin=self.defer_margin,
-                urgency=self.urgency, energy_term=self.energy_term,
-                energy_slack=self.energy_slack, admission=self.admission,
-                cut_on_affinity=self.cut_on_affinity, defer_when_loaded=self.defer_when_loaded,
-                defer_load=self.defer_load, starvation=self.starvation,
-                affinity_load=self.affinity_load, affinity_margin=self.affinity_margin,
-                protect=self.protect, home_load=self.home_load, commit=self.commit,
-            )  # fmt: skip
+            static = static_options(self)
             options = {
                 "policy_factory": lambda: SDRM3(tuner=False, supernet=False, **static),
                 "factory_key": ("sdrm3", *sorted(static.items())),
@@ -373,6 +349,10 @@ class SDRM3(SDRM3Checks, Policy):
             m = state.metrics
             lost = (m.dropped + m.late) / np.maximum(m.released, 1)
             terms.starvation[:] += lost[[j.model for j in terms.jobs]]
+        starving = np.zeros(len(state.model_ids), dtype=bool)
+        if self.guard is not None:
+            starving = starving_models(state.metrics, self.guard)
+        first = starving[[j.model for j in terms.jobs]]  # starving models' jobs
         feasible = terms.feasible
         self._now = now
         if self.progress:
@@ -383,12 +363,15 @@ class SDRM3(SDRM3Checks, Policy):
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
         loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
         if self.protect:
-            scores = np.where(self._protected(terms, state), -np.inf, scores)
+            pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
+            protected = self._protected(terms, state, pins, exempt=starving)
+            scores = np.where(protected, -np.inf, scores)
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
         if self.defer and not loaded:
-            scores = np.where(self._deferred(terms, state), -np.inf, scores)
+            scores = np.where(self._deferred(terms, state) & ~first[:, None], -np.inf, scores)
+        scores = np.where(first[:, None], scores + UNSAFE_PENALTY, scores)
         for i, k in greedy_pairs(scores):
             acc = int(terms.accelerators[k])
             n = int(terms.n_layers[i, k])

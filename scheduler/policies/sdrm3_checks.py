@@ -33,6 +33,7 @@ class SDRM3Checks:
     pinned: np.ndarray
     home: np.ndarray
     energy_term: str
+    protect_pending: bool
     _now: float
 
     def _laxity_after(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
@@ -277,7 +278,13 @@ class SDRM3Checks:
         end = min(start + max(n_layers, 1), c.num_layers)
         return int(np.argmin(c.energy_prefix[end] - c.energy_prefix[start]))
 
-    def _protected(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
+    def _protected(
+        self,
+        terms: PairTerms,
+        state: SchedulerState,
+        pins: np.ndarray | None = None,
+        exempt: np.ndarray | None = None,
+    ) -> np.ndarray:
         """``[jobs x idle]`` mask of pairs that would take an accelerator from *exclusive work*.
 
         Work is exclusive to accelerator a when it can meet its deadline only there: ready jobs
@@ -286,7 +293,12 @@ class SDRM3Checks:
         the longest period from now. A job that could still finish on another accelerator may not
         run a block on a if that block, placed before that work on a (from when a frees up, in
         deadline order), makes more of it miss than without the block. A job exclusive to a itself,
-        or one that can finish nowhere, is never held back here.
+        or one that can finish nowhere, is never held back here, nor a model marked in ``exempt``
+        (per model). ``pins`` (per model) replaces :attr:`pinned`.
+
+        The expected frames start at the next period boundary, or with ``protect_pending`` at the
+        model's first frame not yet released: under release jitter the frame whose nominal
+        release has passed may still be pending, and it is neither ready nor expected otherwise.
         """
         now = state.now_ms
         n_acc = len(self.ms_per_cycle)
@@ -301,12 +313,14 @@ class SDRM3Checks:
                 a = int(np.argmax(ok))
                 items[a].append((now, j.deadline_ms, float(r[a])))
         horizon = now + float(np.max(state.periods_ms))
-        for m, a in enumerate(self.pinned):
+        for m, a in enumerate(self.pinned if pins is None else pins):
             if a < 0 or state.parents[m] is not None:
                 continue
             period = float(state.periods_ms[m])
             work = float(state.probabilities[m]) * self.full_ms[m, a]
             f = int(np.floor(now / period + 1e-9)) + 1
+            if self.protect_pending:
+                f -= _pending(state, m, f - 1)
             while f * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
                 items[a].append((f * period, (f + 1) * period, work))
                 f += 1
@@ -314,7 +328,7 @@ class SDRM3Checks:
         index = {id(j): i for i, j in enumerate(state.ready)}
         for i, job in enumerate(terms.jobs):
             ok = can[index[id(job)]] if id(job) in index else None
-            if ok is None or ok.sum() == 0:
+            if ok is None or ok.sum() == 0 or (exempt is not None and exempt[job.model]):
                 continue
             for k, a in enumerate(terms.accelerators):
                 a = int(a)
@@ -325,6 +339,14 @@ class SDRM3Checks:
                 ) * float(self.ms_per_cycle[a])
                 mask[i, k] = _misses(items[a], free[a] + block) > _misses(items[a], free[a])
         return mask
+
+
+def _pending(state: SchedulerState, model: int, frame: int) -> int:
+    """1 if root ``model``'s ``frame`` (whose nominal release has passed) is not released yet:
+    the engine has seen fewer release events of the model (triggered or not) than ``frame + 1``."""
+    m = state.metrics
+    seen = int(m.released[model] + m.not_triggered[model])
+    return int(seen <= frame)
 
 
 def _misses(items: list[tuple[float, float, float]], start_ms: float) -> int:
