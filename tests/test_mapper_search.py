@@ -73,7 +73,7 @@ def test_closed_nodes_spawn_their_structure_neighbours():
     layer = _layer(k=16, c=16, y=10, x=10)
     state = _run([layer], budget=40, patience=None)
     seeds = {structure_of(p) for p in search.useful_seeds(TINY_SPACE, state.bounds)}
-    assert set(state.nodes[0]) > seeds  # structures beyond the seeds were visited
+    assert state.structures(0) > seeds  # structures beyond the seeds were visited
     assert any(not node.open for node in state.nodes[0].values())
 
 
@@ -82,7 +82,7 @@ def test_sharing_gives_other_layers_a_node_of_every_called_structure(share):
     layers = [_layer("a", k=8, c=8, y=3, x=3), _layer("b", k=4, c=16, y=6, x=6),
               _layer("c", k=2, c=2, y=5, x=5, r=1, s=1)]  # fmt: skip
     state = _run(layers, budget=6, patience=None, share=share)
-    known = [set(nodes) for nodes in state.nodes]
+    known = [state.structures(r) for r in range(len(layers))]
     common = known[0] & known[1] & known[2]
     if share:
         assert len(common) > len(search.useful_seeds(TINY_SPACE, state.bounds))
@@ -206,3 +206,16 @@ def test_points_hash_by_their_fields_after_pickling():
     q = pickle.loads(pickle.dumps(p))
     assert q == p and hash(q) == hash(p) == hash(replace(p))
     assert hash(replace(p, spatial0_size=2)) != hash(p) or replace(p, spatial0_size=2) != p
+
+
+def test_stopped_layers_still_take_shared_structures_when_asked():
+    """With ``share_stopped`` a layer that stopped (here by patience) is still offered every
+    structure called for the others, so it ends up holding more structures."""
+    layers = [_layer("a", k=2, c=2, y=3, x=3, r=1, s=1), _layer("b", k=64, c=32, y=28, x=28),
+              _layer("c", k=16, c=64, y=14, x=14)]  # fmt: skip
+    space = Space.for_accelerator(SMALL)
+    held = []
+    for stopped in (False, True):
+        state = _run(layers, budget=60, patience=0.1, share_stopped=stopped, space=space)
+        held.append([len(state.structures(r)) for r in range(len(layers))])
+    assert all(b >= a for a, b in zip(*held, strict=True)) and held[1] != held[0]

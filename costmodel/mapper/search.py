@@ -69,7 +69,7 @@ DEFAULT_BUDGET = 48
 #: Layers with at most this many canonical points are searched exhaustively.
 EXHAUSTIVE_LIMIT = 2048
 #: A layer stops once its best has not improved for this fraction of the budget (expansions).
-PATIENCE = 0.6
+PATIENCE = 1.0
 
 #: Open nodes per layer that vote for the structures of a round (its best ``WIDTH``).
 WIDTH = 3
@@ -77,6 +77,8 @@ WIDTH = 3
 PER_ROUND: int | None = 8
 #: A layer none of whose voted structures was called for this many rounds gets its best called.
 DELAY = 2
+#: Called structures are offered to the layers that stopped too (they resume if one improves).
+SHARE_STOPPED = False
 
 
 def run_search(
@@ -91,6 +93,7 @@ def run_search(
     per_round: int | None = PER_ROUND,
     delay: int = DELAY,
     share_tiles: int = SHARE_TILES,
+    share_stopped: bool = SHARE_STOPPED,
 ) -> np.ndarray:
     """Search every layer of ``state`` (phases of the module docstring); returns the mask of
     layers searched exhaustively."""
@@ -120,7 +123,7 @@ def run_search(
     waited = dict.fromkeys(rest, 0)  # rounds since the layer last expanded a node
     while active:
         tops: dict[int, list[Node]] = {}
-        for r in active:
+        for r in rest if share_stopped else active:  # a stopped layer that improved resumes
             stalled = wait is not None and state.expansions[r] - state.improved_at[r] >= wait
             if state.expansions[r] < budget and not stalled:
                 top = state.top(r, width)
@@ -143,7 +146,8 @@ def run_search(
             for structure in mine[: max(1, budget - state.expansions[r])]:
                 groups[structure].append(r)
         for structure in sorted(groups, key=lambda s: (-len(groups[s]), s)):
-            state.expand(structure, groups[structure], active if share else [])
+            offered = (rest if share_stopped else active) if share else []
+            state.expand(structure, groups[structure], offered)
     return exhaustive
 
 

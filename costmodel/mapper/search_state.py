@@ -49,7 +49,7 @@ Progress = Callable[[int], None]
 SHARE_TILES = 8
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """One structure's best tiling found for one layer; ``priority`` is ``key`` once costed,
     before that the key of the node it was spawned from."""
@@ -84,9 +84,11 @@ class Search:
         self.bounds = bounds(self.batch)
         self._bound = [tuple(int(v) for v in row) for row in self.bounds]
         self.nodes: list[dict[Point, Node]] = [{} for _ in range(n)]
-        self.heaps: list[list[tuple[Key, int, Point]]] = [[] for _ in range(n)]
+        self.holders: dict[Point, set[int]] = defaultdict(set)  # the layers with a node of it
+        # per layer: (priority, push count, structure, tiles of a node not built yet or None)
+        self.heaps: list[list[tuple]] = [[] for _ in range(n)]
         self.best: list[Key] = [UNSEEN] * n
-        self.point: list[Point | None] = [None] * n
+        self._best_structure: list[Point | None] = [None] * n
         # the best point's tile parameters, level-0 spatial dim (-1: none yet) and chunk count
         self.best_params = np.ones((n, len(PARAMS)), np.int64)
         self.best_spatial0 = np.full(n, -1, np.int64)
@@ -95,6 +97,12 @@ class Search:
         self.improved_at = [0] * n
         self._pushed = 0
         self._batched = clips_maps(self.options)
+
+    @property
+    def point(self) -> list[Point | None]:
+        """Per layer, the best point found (None: none yet)."""
+        return [None if s is None else with_params(s, p)
+                for s, p in zip(self._best_structure, self.best_params, strict=True)]  # fmt: skip
 
     def bound(self, r: int) -> tuple[int, int, int, int]:
         return self._bound[r]  # type: ignore[return-value]
@@ -138,7 +146,7 @@ class Search:
         """Layer r's best becomes this point when it ranks strictly first; True if it did."""
         if key < self.best[r]:
             self.best[r] = key
-            self.point[r] = with_params(structure, params)
+            self._best_structure[r] = structure
             self.improved_at[r] = self.expansions[r]
             self.best_params[r] = params
             self.best_spatial0[r] = TILE_DIMS.index(structure.spatial0)
@@ -148,7 +156,7 @@ class Search:
 
     def _push(self, r: int, node: Node) -> None:
         self._pushed += 1
-        heapq.heappush(self.heaps[r], (node.priority, self._pushed, node.structure))
+        heapq.heappush(self.heaps[r], (node.priority, self._pushed, node.structure, None))
 
     # -- phases ----------------------------------------------------------------------------
 
@@ -181,7 +189,8 @@ class Search:
         layer_of = np.asarray(rows, np.int64)[owner]
         params, valid = canonical_rows(params, self.bounds[layer_of], tpl)
         owner, params = distinct(owner[valid], params[valid])
-        fresh = [r for r in share if structure not in self.nodes[r]]
+        held = self.holders[structure]
+        fresh = [r for r in share if r not in held]
         taker, extra = self.shared_rows(structure, fresh, centers)
         layers = np.concatenate([np.asarray(rows, np.int64)[owner], taker])
         keys = self.cost(structure, layers, np.vstack([params, extra]))
@@ -200,12 +209,16 @@ class Search:
                 node.open = False
                 self._spawn(r, node)
         shared = keys[len(owner) :]
-        for j in best_per_owner(taker, shared):
-            r, key = int(taker[j]), key_of(shared[j])
-            node = Node(structure, tuple(extra[j].tolist()), key, key)
-            self.nodes[r][structure] = node
-            self._push(r, node)
-            self._offer(r, structure, node.params, key)
+        pick = best_per_owner(taker, shared)
+        heaps, push, best_of = self.heaps, heapq.heappush, self.best
+        for r, tiles, key in zip(taker[pick].tolist(), extra[pick].tolist(),
+                                 shared[pick].tolist(), strict=True):  # fmt: skip
+            key, tiles = tuple(key), tuple(tiles)
+            held.add(r)  # its node is built when it first ranks among the layer's best (top)
+            self._pushed += 1
+            push(heaps[r], (key, self._pushed, structure, tiles))
+            if key < best_of[r]:
+                self._offer(r, structure, tiles, key)
 
     def shared_rows(
         self, structure: Point, layers: list[int], centers: np.ndarray
@@ -228,10 +241,11 @@ class Search:
 
     def seed(self, structure: Point, rows: list[int], points: list[Point]) -> None:
         """Open a node of ``structure`` at ``points`` for the layers ``rows`` and expand it."""
-        fresh = [(r, p) for r, p in zip(rows, points, strict=True)
-                 if structure not in self.nodes[r]]  # fmt: skip
+        held = self.holders[structure]
+        fresh = [(r, p) for r, p in zip(rows, points, strict=True) if r not in held]
         for r, p in fresh:
             self.nodes[r][structure] = Node(structure, params_of(p))
+            self.holders[structure].add(r)
         if fresh:
             self.expand(structure, [r for r, _ in fresh], [])
 
@@ -241,14 +255,19 @@ class Search:
             return
         point = with_params(node.structure, node.params)
         for s in neighbour_structures(self.space, node.structure):
-            if s in self.nodes[r]:
+            if r in self.holders[s]:
                 continue
             cq = transplant(point, s, self.bound(r))
             if cq is None:
                 continue
             child = Node(s, params_of(cq), UNSEEN, node.key)
             self.nodes[r][s] = child
+            self.holders[s].add(r)
             self._push(r, child)
+
+    def structures(self, r: int) -> set[Point]:
+        """The structures layer r has a node of (built or not)."""
+        return {s for s, held in self.holders.items() if r in held}
 
     def pick(self, r: int) -> Node | None:
         """Layer r's best open node (lazy heap: stale entries are dropped)."""
@@ -259,10 +278,13 @@ class Search:
         """Layer r's ``k`` best open nodes, best first (stale heap entries are dropped)."""
         heap = self.heaps[r]
         out: list[Node] = []
-        kept: list[tuple[Key, int, Point]] = []
+        kept: list[tuple] = []
+        nodes = self.nodes[r]
         while heap and len(out) < k:
             entry = heapq.heappop(heap)
-            node = self.nodes[r][entry[2]]
+            node = nodes.get(entry[2])
+            if node is None:  # a shared node, built now
+                node = nodes[entry[2]] = Node(entry[2], entry[3], entry[0], entry[0])
             if node.open and node.priority == entry[0] and all(node is not o for o in out):
                 out.append(node)
                 kept.append(entry)
