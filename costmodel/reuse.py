@@ -127,16 +127,29 @@ class NestWalk:
                 loop = loops[j]
                 rng[loop.dim] = np.minimum(loop.outer, rng[loop.dim] * loop.trips)
             self.ranges.append(rng)
-        self._sizes: dict[tuple[str, int], np.ndarray] = {}
+        # every position's range of each dim as one (positions, rows) array: one size per tensor
+        self._stacked = {v: np.stack([rng[v] for rng in self.ranges]) for v in nest.extents}
+        self._sizes: dict[str, np.ndarray] = {}
         self._relevant: dict[tuple[str, str], np.ndarray] = {}
         self._prefix: dict[tuple[str, int], list[np.ndarray]] = {}
+        self._step: dict[str, np.ndarray] | None = None
+
+    def sizes(self, tensor: str) -> np.ndarray:
+        """``(positions, rows)``: words of ``tensor``'s tile below every loop position across
+        every unit."""
+        if tensor not in self._sizes:
+            self._sizes[tensor] = self.shapes.size(tensor, self._stacked)
+        return self._sizes[tensor]
 
     def size(self, tensor: str, position: int) -> np.ndarray:
         """Words of ``tensor``'s tile below loop ``position`` across every unit."""
-        key = (tensor, position)
-        if key not in self._sizes:
-            self._sizes[key] = self.shapes.size(tensor, self.ranges[position])
-        return self._sizes[key]
+        return self.sizes(tensor)[position]
+
+    def step(self) -> dict[str, np.ndarray]:
+        """:func:`step_footprints` of the nest (computed once)."""
+        if self._step is None:
+            self._step = step_footprints(self.nest, self.shapes)
+        return self._step
 
     def relevant(self, tensor: str, dim: str) -> np.ndarray:
         key = (tensor, dim)
@@ -255,14 +268,16 @@ def held_footprints(nest: LoopNest, shapes: TensorShapes, position: int) -> dict
     return {t: shapes.size(t, rng) for t in TENSORS}
 
 
-def l1_held(nest: LoopNest, shapes: TensorShapes, l1_words: np.ndarray) -> dict[str, np.ndarray]:
+def l1_held(
+    nest: LoopNest, shapes: TensorShapes, l1_words: np.ndarray, walk: NestWalk | None = None
+) -> dict[str, np.ndarray]:
     """Per tensor, (rows,) bool: does a PE's L1 hold its step tile (module docstring)?
 
     Tensors in order of uses per word within the step (ties: W, I, O), held while the step
     tiles taken so far fit ``l1_words``; from the first that does not fit on, streamed."""
     step = dict(nest.step_tile)
     step["N"] = np.ones_like(step["N"])  # images share nothing but weights: one at a time
-    size = step_footprints(nest, shapes)
+    size = walk.step() if walk is not None else step_footprints(nest, shapes)
     step_macs = np.prod([step[v] for v in nest.extents], axis=0).astype(np.float64)
     order_names = ("W", "I", "O")
     reuse = np.stack([step_macs / np.maximum(size[t], 1) for t in order_names], axis=1)
@@ -286,13 +301,8 @@ def l2_position(
     """Per row, the outermost loop position whose tiles of ``tensors`` fit ``l2_words`` together
     (the number of loops if none does: L2 then holds only what one step needs)."""
     walk = walk or NestWalk(nest, shapes)
-    rows = shapes.weights.shape[0]
-    last = len(nest.loops)
-    chosen = np.full(rows, last, np.int64)
-    for position in range(last, -1, -1):
-        working = sum(walk.size(t, position) for t in tensors)
-        chosen = np.where(working <= l2_words, position, chosen)
-    return chosen
+    fits = sum(walk.sizes(t) for t in tensors) <= l2_words  # (positions, rows)
+    return np.where(fits.any(axis=0), fits.argmax(axis=0), len(nest.loops)).astype(np.int64)
 
 
 def _select(position: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
@@ -312,6 +322,7 @@ def traffic(
     multicast: bool = True,
     l1_words: np.ndarray | None = None,
     col_multicast: bool = True,
+    walk: NestWalk | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-tensor words of one repetition: DRAM ↔ L2 (``dram_*``), L2 ↔ L1 over the top NoC
     (``noc_*``) and over the clusters' inner NoCs (``col_*``, summed over the clusters), the
@@ -323,7 +334,7 @@ def traffic(
     ``weight_words``: a part of L2 reserved for weights (None: one shared buffer); I and O then
     share the rest and W has its own position in its part.
     """
-    walk = NestWalk(nest, shapes)
+    walk = walk or NestWalk(nest, shapes)
     last = len(nest.loops)
     whole_o = walk.size("O", 0)
     if weight_words is None:
@@ -333,7 +344,7 @@ def traffic(
         cut_w = l2_position(nest, shapes, weight_words, ("W",), walk)
     out: dict[str, np.ndarray] = {"l2_position": cut, "l2_position_W": cut_w}
     rows = shapes.weights.shape[0]
-    held = l1_held(nest, shapes, l1_words) if l1_words is not None else None
+    held = l1_held(nest, shapes, l1_words, walk) if l1_words is not None else None
     col_copies = 1 if col_multicast else 1 << 30
     top_copies = _copy_levels(multicast, None)
     out["l1_spill"] = np.zeros(rows, np.int64)

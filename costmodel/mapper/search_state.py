@@ -38,7 +38,7 @@ from costmodel.mapper.tiles import (
     template,
     with_params,
 )
-from costmodel.native import NativeOptions
+from costmodel.native import DEFAULT_NATIVE, NativeOptions, native_rows
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 
@@ -97,6 +97,7 @@ class Search:
         self.improved_at = [0] * n
         self._pushed = 0
         self._batched = clips_maps(self.options)
+        self._rows = native_rows(self.batch, self.options or DEFAULT_NATIVE)  # taken per call
 
     @property
     def point(self) -> list[Point | None]:
@@ -120,7 +121,7 @@ class Search:
         if self._batched:
             offsets = tpl.offsets(params, self.bounds[layers])
             result = analyse_mapping(sub, self.accelerator, tpl.dataflow, self.options, offsets,
-                                     footprints=True)  # fmt: skip
+                                     footprints=True, rows=self._rows.take(layers))  # fmt: skip
             spill = overflow(sub, self.accelerator, tpl.dataflow, result, offsets)
             value = OBJECTIVES[self.objective](result)
             self.calls += 1
