@@ -133,6 +133,7 @@ class NestWalk:
         self._relevant: dict[tuple[str, str], np.ndarray] = {}
         self._prefix: dict[tuple[str, int], list[np.ndarray]] = {}
         self._step: dict[str, np.ndarray] | None = None
+        self._fanouts: dict[str, list[tuple[int, int, np.ndarray]]] = {}
 
     def sizes(self, tensor: str) -> np.ndarray:
         """``(positions, rows)``: words of ``tensor``'s tile below every loop position across
@@ -210,10 +211,28 @@ class NestWalk:
         """:func:`crossing` of ``tensor`` across ``bottom`` by the loops in ``[top, bottom)``."""
         best = self.prefix(tensor, top)[bottom - top]
         copies = _copy_levels(multicast, copy_levels)
-        for loop in self.nest.loops[top:bottom]:
-            if not loop.temporal and loop.level < copies:
-                best = best * np.where(self.relevant(tensor, loop.dim), 1, loop.trips)
+        for j, level, factor in self.fanouts(tensor):
+            if top <= j < bottom and level < copies:
+                best = best * factor
         return best
+
+    def fanouts(self, tensor: str) -> list[tuple[int, int, np.ndarray]]:
+        """Per spatial fan-out (loop index, level): the units it gives ``tensor`` separate words
+        (1 on a dimension the tensor depends on, its units otherwise)."""
+        if tensor not in self._fanouts:
+            self._fanouts[tensor] = [
+                (j, loop.level, np.where(self.relevant(tensor, loop.dim), 1, loop.trips))
+                for j, loop in enumerate(self.nest.loops) if not loop.temporal
+            ]  # fmt: skip
+        return self._fanouts[tensor]
+
+    def shared_fanout(self, tensor: str, copy_levels: int) -> np.ndarray:
+        """:func:`shared_fanout` of the nest."""
+        shared = np.ones(self.shapes.weights.shape[0], np.int64)
+        for _, level, factor in self.fanouts(tensor):
+            if level >= copy_levels:
+                shared = shared * factor
+        return shared
 
 
 def crossing(
@@ -357,10 +376,10 @@ def traffic(
         if held is not None:  # a streamed tensor: every use is a word from L2
             uses = np.where(shapes.size(t, nest.step_tile) > 0, nest.computations, 0)
             streamed = ~held[t]
-            spill_noc = np.maximum(noc, -(-uses // shared_fanout(nest, shapes, t, top_copies)))
+            spill_noc = np.maximum(noc, -(-uses // walk.shared_fanout(t, top_copies)))
             out["l1_spill"] = out["l1_spill"] + np.where(streamed, spill_noc - noc, 0)
             noc = np.where(streamed, spill_noc, noc)
-            spill_col = np.maximum(col, -(-uses // shared_fanout(nest, shapes, t, col_copies)))
+            spill_col = np.maximum(col, -(-uses // walk.shared_fanout(t, col_copies)))
             col = np.where(streamed, spill_col, col)
             fill = np.where(streamed, np.maximum(fill, uses), fill)
         out[f"noc_{t}"], out[f"col_{t}"], out[f"l1_fill_{t}"] = noc, col, fill
