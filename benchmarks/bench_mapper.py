@@ -141,6 +141,9 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "default": ({}, {}),
     "all-seeds": ({"seed_spatial0": None}, {}),  # every level-0 spatial dim seeded
     "no-patience": ({}, {"patience": None}),  # each layer spends its whole budget
+    "patience-0.6": ({}, {"patience": 0.6}),  # a layer stops after 0.6 x budget without gain
+    "share-stopped": ({}, {"share_stopped": True}),  # stopped layers are still offered shares
+    "share-tiles-1": ({}, {"share_tiles": 1}),  # offered at the callers' most common tiling only
     "no-share": ({}, {"share": False}),  # a call costs only the layers expanding its structure
     "planes": ({}, {"neighbourhood": "planes"}),  # expansions cost every pair of parameters
 }

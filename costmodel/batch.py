@@ -66,7 +66,7 @@ class LayerBatch:
         """The layers at ``index`` (an int array), in that order."""
         index = np.asarray(index, dtype=np.int64)
         return LayerBatch(
-            names=tuple(self.names[i] for i in index),
+            names=tuple(map(self.names.__getitem__, index.tolist())),
             op=self.op[index],
             dims=self.dims[index],
             stride=self.stride[index],

@@ -177,14 +177,15 @@ def build_loop_nest(
         levels[0] = [(None, Directive("T", 1, 1, "N")), *levels[0]]
     level_iterations = np.ones((rows, len(levels)), np.int64)
     boundary, passes = 0, np.ones(rows, np.int64)
+    counts = {v: _count(lat[v]) for v in NEST_DIMS}  # kept up to date as lat changes
     for index, written in enumerate(levels):
-        level_iterations[:, index] = np.prod([_count(lat[v]) for v in NEST_DIMS], axis=0)
+        level_iterations[:, index] = np.prod([counts[v] for v in NEST_DIMS], axis=0)
         units = num_pes // product if index == 0 else sizes[index - 1]
         free, seen = np.full(rows, units, np.int64), set()
         innermost = index == len(levels) - 1
         if innermost:
             boundary = len(loops)
-            passes = np.prod([_count(lat[v]) for v in NEST_DIMS], axis=0)
+            passes = np.prod([counts[v] for v in NEST_DIMS], axis=0)
         for j, d in written:
             dim = _DIM_OF.get(d.dim)
             if dim is None or dim in seen:
@@ -207,6 +208,7 @@ def build_loop_nest(
                 loops.append(Loop(index, dim, "T", outer, inner, -(-outer // chunk)))
                 comp[dim] = _split(comp[dim], chunk)
                 lat[dim] = _split(lat[dim], chunk)
+                counts[dim] = _count(lat[dim])
             else:
                 fan = np.minimum(free, -(-outer // chunk))
                 span = chunk * free
@@ -215,6 +217,7 @@ def build_loop_nest(
                 loops.append(Loop(index, dim, "F", np.minimum(span, outer), inner, fan))
                 comp[dim] = _split(comp[dim], chunk)
                 lat[dim] = _split(lat[dim], chunk, span)
+                counts[dim] = _count(lat[dim])
                 pes_used = pes_used * fan
                 free = np.maximum(1, free // fan)
                 if innermost:  # spatial rounds at the PE level are passes too

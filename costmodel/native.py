@@ -120,6 +120,7 @@ def analyse_native(
     options: NativeOptions | None = None,
     offsets: np.ndarray | None = None,
     footprints: bool = False,
+    rows: NativeRows | None = None,
 ) -> dict[str, np.ndarray]:
     """The ``native`` analysis of every layer of ``batch`` on ``accelerator`` (per-row arrays).
 
@@ -132,6 +133,8 @@ def analyse_native(
     the loop-nest path (``reuse``) reads tiles per row; the case machinery refuses them.
     ``footprints`` (loop-nest path only): also each tensor's PE step tile and array step tile
     in words (:func:`costmodel.native_nest.nest_costs`), for the mapper's capacity check.
+    ``rows``: ``native_rows(batch, options)`` when the caller has it (the mapper keeps its
+    layers' rows and takes them per call).
     """
     options = options or DEFAULT_NATIVE
     if not isinstance(options, NativeOptions):
@@ -139,7 +142,7 @@ def analyse_native(
             f"options of type {type(options).__name__}", source="<api>", allowed="NativeOptions"
         )
     batch = LayerBatch.of(batch)
-    rows = native_rows(batch, options)
+    rows = native_rows(batch, options) if rows is None else rows
     if options.reuse:
         return _analyse_nest(batch, rows, accelerator, options, offsets, footprints)
     if offsets is not None or footprints:

@@ -42,14 +42,7 @@ import numpy as np
 
 from costmodel.intmath import ceil_div_bw
 from costmodel.loopnest import LoopNest, build_loop_nest
-from costmodel.reuse import (
-    TENSORS,
-    TensorShapes,
-    held_footprints,
-    pass_fill_words,
-    step_footprints,
-    traffic,
-)
+from costmodel.reuse import TENSORS, NestWalk, TensorShapes, pass_fill_words, traffic
 from hardware_db.accelerator import Accelerator
 
 
@@ -111,8 +104,9 @@ def nest_costs(
     if acc.l2_weight_bytes is not None:
         reserved = np.full(n, acc.l2_weight_bytes // acc.word_bytes, np.int64)
     l1_words = np.full(n, acc.l1_bytes_per_pe // acc.word_bytes, np.int64)
+    walk = NestWalk(nest, shapes)  # tiles and crossings computed once for all of the below
     t = traffic(nest, shapes, l2_words, reserved, multicast=acc.noc_top.multicast,
-                l1_words=l1_words, col_multicast=acc.noc_col.multicast)  # fmt: skip
+                l1_words=l1_words, col_multicast=acc.noc_col.multicast, walk=walk)  # fmt: skip
     reps = np.asarray(rows.repetitions, np.int64)
 
     bw = acc.noc_top.bw_words_per_cycle
@@ -193,8 +187,8 @@ def nest_costs(
     out["cluster_runtimes"] = np.stack(runtimes[::-1], axis=1) * reps[:, None]
     out["pes_used"] = nest.pes_used
     if footprints:
-        pe = step_footprints(nest, shapes)
-        chip = held_footprints(nest, shapes, len(nest.loops))
+        pe = walk.step()
+        chip = {t: walk.size(t, len(nest.loops)) for t in TENSORS}
         out.update({f"pe_{t}": pe[t] for t in TENSORS})
         out.update({f"chip_{t}": chip[t] for t in TENSORS})
     return out

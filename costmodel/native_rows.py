@@ -3,7 +3,7 @@ folded according to the corrections ``strides`` and ``grouped`` (:mod:`costmodel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -34,6 +34,10 @@ class NativeRows:
     input_words: np.ndarray
     weight_words: np.ndarray
     output_words: np.ndarray
+
+    def take(self, index: np.ndarray) -> NativeRows:
+        """The rows at ``index`` (an int array), in that order."""
+        return NativeRows(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
 def native_rows(batch: LayerBatch, options: NativeOptions) -> NativeRows:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costmodel.loopnest import LoopNest
+from costmodel.loopnest import Loop, LoopNest
 
 TENSORS = ("I", "W", "O")
 
@@ -102,6 +102,139 @@ def _ranges(nest: LoopNest, position: int) -> dict[str, np.ndarray]:
     return rng
 
 
+class NestWalk:
+    """One nest's tiles and crossings, each computed once: the ranges below every loop
+    position, each tensor's tile at every position, and each tensor's crossings at every
+    position walked once (:meth:`prefix`), so the crossings at any boundary, the L2 position
+    and the traffic of one nest share one walk per tensor (the same arithmetic as
+    :func:`crossing` alone: bit-identical results)."""
+
+    def __init__(self, nest: LoopNest, shapes: TensorShapes) -> None:
+        self.nest, self.shapes = nest, shapes
+        loops = nest.loops
+        last = len(loops)
+        inner: dict[str, np.ndarray] = dict(nest.step_tile)  # range_at(position, v)
+        at: list[dict[str, np.ndarray]] = [inner] * (last + 1)
+        for position in range(last - 1, -1, -1):
+            inner = dict(inner)
+            inner[loops[position].dim] = loops[position].outer
+            at[position] = inner
+        spatial = [j for j, loop in enumerate(loops) if not loop.temporal]
+        self.ranges: list[dict[str, np.ndarray]] = []
+        for position in range(last + 1):
+            rng = {v: at[position].get(v, nest.step_tile[v]) for v in nest.extents}
+            for j in reversed([j for j in spatial if j < position]):
+                loop = loops[j]
+                rng[loop.dim] = np.minimum(loop.outer, rng[loop.dim] * loop.trips)
+            self.ranges.append(rng)
+        # every position's range of each dim as one (positions, rows) array: one size per tensor
+        self._stacked = {v: np.stack([rng[v] for rng in self.ranges]) for v in nest.extents}
+        self._sizes: dict[str, np.ndarray] = {}
+        self._relevant: dict[tuple[str, str], np.ndarray] = {}
+        self._prefix: dict[tuple[str, int], list[np.ndarray]] = {}
+        self._step: dict[str, np.ndarray] | None = None
+        self._fanouts: dict[str, list[tuple[int, int, np.ndarray]]] = {}
+
+    def sizes(self, tensor: str) -> np.ndarray:
+        """``(positions, rows)``: words of ``tensor``'s tile below every loop position across
+        every unit."""
+        if tensor not in self._sizes:
+            self._sizes[tensor] = self.shapes.size(tensor, self._stacked)
+        return self._sizes[tensor]
+
+    def size(self, tensor: str, position: int) -> np.ndarray:
+        """Words of ``tensor``'s tile below loop ``position`` across every unit."""
+        return self.sizes(tensor)[position]
+
+    def step(self) -> dict[str, np.ndarray]:
+        """:func:`step_footprints` of the nest (computed once)."""
+        if self._step is None:
+            self._step = step_footprints(self.nest, self.shapes)
+        return self._step
+
+    def relevant(self, tensor: str, dim: str) -> np.ndarray:
+        key = (tensor, dim)
+        if key not in self._relevant:
+            self._relevant[key] = self.shapes.relevant(tensor, dim)
+        return self._relevant[key]
+
+    def prefix(self, tensor: str, top: int = 0) -> list[np.ndarray]:
+        """Per boundary position b (``top`` … number of loops; entry b - ``top``): the words of
+        ``tensor`` moved across b by the loops in ``[top, b)``, before fan-out copies (the
+        reuse rule of the module docstring)."""
+        if (tensor, top) in self._prefix:
+            return self._prefix[tensor, top]
+        shapes, loops = self.shapes, self.nest.loops
+        best = self.size(tensor, top)  # no relevant loop: fetched once
+        out = [best]
+        trips_above = np.ones(shapes.weights.shape[0], np.int64)
+        for j in range(top, len(loops)):
+            loop = loops[j]
+            if loop.temporal:  # (a 1-trip loop never advances)
+                trips_above = trips_above * loop.trips
+                relevant = self.relevant(tensor, loop.dim) & (loop.trips > 1)
+                first = self.size(tensor, j + 1)
+                if tensor == "I" and loop.dim in ("P", "Q"):
+                    words = self._window(loop, j + 1, trips_above, first)
+                else:
+                    words = trips_above * first
+                best = np.where(relevant, words, best)
+            out.append(best)
+        self._prefix[tensor, top] = out
+        return out
+
+    def _window(
+        self, loop: Loop, position: int, trips_above: np.ndarray, first: np.ndarray
+    ) -> np.ndarray:
+        """The input words of a window walk: after the first iteration only the advance."""
+        below = self.ranges[position]
+        axis = 0 if loop.dim == "P" else 1
+        span_dim = "R" if loop.dim == "P" else "S"
+        window = _touched(below[loop.dim], below[span_dim], self.shapes.stride[:, axis])
+        fresh = np.minimum(window, loop.inner * self.shapes.stride[:, axis])
+        fresh_rng = dict(below)
+        # a window of `fresh` rows: express it through the span dim of a 1-row output tile
+        fresh_rng[loop.dim] = np.ones_like(fresh)
+        fresh_rng[span_dim] = fresh
+        later = self.shapes.size("I", fresh_rng)
+        outer = trips_above // np.maximum(loop.trips, 1)
+        return outer * (first + (loop.trips - 1) * later)
+
+    def crossing(
+        self,
+        tensor: str,
+        bottom: int,
+        multicast: bool = True,
+        copy_levels: int | None = None,
+        top: int = 0,
+    ) -> np.ndarray:
+        """:func:`crossing` of ``tensor`` across ``bottom`` by the loops in ``[top, bottom)``."""
+        best = self.prefix(tensor, top)[bottom - top]
+        copies = _copy_levels(multicast, copy_levels)
+        for j, level, factor in self.fanouts(tensor):
+            if top <= j < bottom and level < copies:
+                best = best * factor
+        return best
+
+    def fanouts(self, tensor: str) -> list[tuple[int, int, np.ndarray]]:
+        """Per spatial fan-out (loop index, level): the units it gives ``tensor`` separate words
+        (1 on a dimension the tensor depends on, its units otherwise)."""
+        if tensor not in self._fanouts:
+            self._fanouts[tensor] = [
+                (j, loop.level, np.where(self.relevant(tensor, loop.dim), 1, loop.trips))
+                for j, loop in enumerate(self.nest.loops) if not loop.temporal
+            ]  # fmt: skip
+        return self._fanouts[tensor]
+
+    def shared_fanout(self, tensor: str, copy_levels: int) -> np.ndarray:
+        """:func:`shared_fanout` of the nest."""
+        shared = np.ones(self.shapes.weights.shape[0], np.int64)
+        for _, level, factor in self.fanouts(tensor):
+            if level >= copy_levels:
+                shared = shared * factor
+        return shared
+
+
 def crossing(
     nest: LoopNest,
     shapes: TensorShapes,
@@ -117,40 +250,7 @@ def crossing(
     Fan-outs on dimensions the tensor does not depend on are multicast (one transfer), except
     those of levels < ``copy_levels``, which receive one copy per unit (default: 0 with
     ``multicast``, every level without it)."""
-    loops = nest.loops
-    rows = shapes.weights.shape[0]
-    best = shapes.size(tensor, _ranges(nest, top))  # no relevant loop: fetched once
-    trips_above = np.ones(rows, np.int64)
-    for j in range(top, bottom):
-        loop = loops[j]
-        if not loop.temporal:
-            continue
-        trips_above = trips_above * loop.trips
-        relevant = shapes.relevant(tensor, loop.dim) & (
-            loop.trips > 1
-        )  # a 1-trip loop never advances
-        below = _ranges(nest, j + 1)
-        words = trips_above * shapes.size(tensor, below)
-        if tensor == "I" and loop.dim in ("P", "Q"):
-            # after the first iteration of a window walk only the advance is new
-            axis = 0 if loop.dim == "P" else 1
-            span_dim = "R" if loop.dim == "P" else "S"
-            window = _touched(below[loop.dim], below[span_dim], shapes.stride[:, axis])
-            fresh = np.minimum(window, loop.inner * shapes.stride[:, axis])
-            fresh_rng = dict(below)
-            # a window of `fresh` rows: express it through the span dim of a 1-row output tile
-            fresh_rng[loop.dim] = np.ones_like(fresh)
-            fresh_rng[span_dim] = fresh
-            first = shapes.size(tensor, below)
-            later = shapes.size(tensor, fresh_rng)
-            outer = trips_above // np.maximum(loop.trips, 1)
-            words = outer * (first + (loop.trips - 1) * later)
-        best = np.where(relevant, words, best)
-    copies = _copy_levels(multicast, copy_levels)
-    for loop in loops[top:bottom]:
-        if not loop.temporal and loop.level < copies:
-            best = best * np.where(shapes.relevant(tensor, loop.dim), 1, loop.trips)
-    return best
+    return NestWalk(nest, shapes).crossing(tensor, bottom, multicast, copy_levels, top)
 
 
 def _copy_levels(multicast: bool, copy_levels: int | None) -> int:
@@ -187,14 +287,16 @@ def held_footprints(nest: LoopNest, shapes: TensorShapes, position: int) -> dict
     return {t: shapes.size(t, rng) for t in TENSORS}
 
 
-def l1_held(nest: LoopNest, shapes: TensorShapes, l1_words: np.ndarray) -> dict[str, np.ndarray]:
+def l1_held(
+    nest: LoopNest, shapes: TensorShapes, l1_words: np.ndarray, walk: NestWalk | None = None
+) -> dict[str, np.ndarray]:
     """Per tensor, (rows,) bool: does a PE's L1 hold its step tile (module docstring)?
 
     Tensors in order of uses per word within the step (ties: W, I, O), held while the step
     tiles taken so far fit ``l1_words``; from the first that does not fit on, streamed."""
     step = dict(nest.step_tile)
     step["N"] = np.ones_like(step["N"])  # images share nothing but weights: one at a time
-    size = step_footprints(nest, shapes)
+    size = walk.step() if walk is not None else step_footprints(nest, shapes)
     step_macs = np.prod([step[v] for v in nest.extents], axis=0).astype(np.float64)
     order_names = ("W", "I", "O")
     reuse = np.stack([step_macs / np.maximum(size[t], 1) for t in order_names], axis=1)
@@ -209,26 +311,25 @@ def l1_held(nest: LoopNest, shapes: TensorShapes, l1_words: np.ndarray) -> dict[
 
 
 def l2_position(
-    nest: LoopNest, shapes: TensorShapes, l2_words: np.ndarray, tensors: tuple[str, ...] = TENSORS
+    nest: LoopNest,
+    shapes: TensorShapes,
+    l2_words: np.ndarray,
+    tensors: tuple[str, ...] = TENSORS,
+    walk: NestWalk | None = None,
 ) -> np.ndarray:
     """Per row, the outermost loop position whose tiles of ``tensors`` fit ``l2_words`` together
     (the number of loops if none does: L2 then holds only what one step needs)."""
-    rows = shapes.weights.shape[0]
-    last = len(nest.loops)
-    chosen = np.full(rows, last, np.int64)
-    for position in range(last, -1, -1):
-        held = held_footprints(nest, shapes, position)
-        working = sum(held[t] for t in tensors)
-        chosen = np.where(working <= l2_words, position, chosen)
-    return chosen
+    walk = walk or NestWalk(nest, shapes)
+    fits = sum(walk.sizes(t) for t in tensors) <= l2_words  # (positions, rows)
+    return np.where(fits.any(axis=0), fits.argmax(axis=0), len(nest.loops)).astype(np.int64)
 
 
-def _select(nest: LoopNest, shapes: TensorShapes, position: np.ndarray, fn) -> np.ndarray:
-    """``fn(c)`` evaluated at each row's own position ``c``."""
+def _select(position: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
+    """``values[c]`` taken at each row's own position ``c``."""
     out = np.zeros(position.shape, np.int64)
     for c in np.unique(position):
         mask = position == c
-        out = np.where(mask, fn(int(c)), out)
+        out = np.where(mask, values[int(c)], out)
     return out
 
 
@@ -240,6 +341,7 @@ def traffic(
     multicast: bool = True,
     l1_words: np.ndarray | None = None,
     col_multicast: bool = True,
+    walk: NestWalk | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-tensor words of one repetition: DRAM ↔ L2 (``dram_*``), L2 ↔ L1 over the top NoC
     (``noc_*``) and over the clusters' inner NoCs (``col_*``, summed over the clusters), the
@@ -251,32 +353,33 @@ def traffic(
     ``weight_words``: a part of L2 reserved for weights (None: one shared buffer); I and O then
     share the rest and W has its own position in its part.
     """
+    walk = walk or NestWalk(nest, shapes)
     last = len(nest.loops)
-    whole_o = shapes.size("O", _ranges(nest, 0))
+    whole_o = walk.size("O", 0)
     if weight_words is None:
-        cut = cut_w = l2_position(nest, shapes, l2_words)
+        cut = cut_w = l2_position(nest, shapes, l2_words, walk=walk)
     else:
-        cut = l2_position(nest, shapes, l2_words - weight_words, ("I", "O"))
-        cut_w = l2_position(nest, shapes, weight_words, ("W",))
+        cut = l2_position(nest, shapes, l2_words - weight_words, ("I", "O"), walk)
+        cut_w = l2_position(nest, shapes, weight_words, ("W",), walk)
     out: dict[str, np.ndarray] = {"l2_position": cut, "l2_position_W": cut_w}
     rows = shapes.weights.shape[0]
-    held = l1_held(nest, shapes, l1_words) if l1_words is not None else None
+    held = l1_held(nest, shapes, l1_words, walk) if l1_words is not None else None
     col_copies = 1 if col_multicast else 1 << 30
     top_copies = _copy_levels(multicast, None)
     out["l1_spill"] = np.zeros(rows, np.int64)
     for t in TENSORS:
         at = cut_w if t == "W" else cut
-        out[f"dram_{t}"] = _select(nest, shapes, at, lambda c, t=t: crossing(nest, shapes, t, 0, c))
-        noc = crossing(nest, shapes, t, 0, last, multicast)
-        col = crossing(nest, shapes, t, 0, last, copy_levels=col_copies)
-        fill = crossing(nest, shapes, t, 0, last, multicast=False)
+        out[f"dram_{t}"] = _select(at, walk.prefix(t))
+        noc = walk.crossing(t, last, multicast)
+        col = walk.crossing(t, last, copy_levels=col_copies)
+        fill = walk.crossing(t, last, multicast=False)
         if held is not None:  # a streamed tensor: every use is a word from L2
             uses = np.where(shapes.size(t, nest.step_tile) > 0, nest.computations, 0)
             streamed = ~held[t]
-            spill_noc = np.maximum(noc, -(-uses // shared_fanout(nest, shapes, t, top_copies)))
+            spill_noc = np.maximum(noc, -(-uses // walk.shared_fanout(t, top_copies)))
             out["l1_spill"] = out["l1_spill"] + np.where(streamed, spill_noc - noc, 0)
             noc = np.where(streamed, spill_noc, noc)
-            spill_col = np.maximum(col, -(-uses // shared_fanout(nest, shapes, t, col_copies)))
+            spill_col = np.maximum(col, -(-uses // walk.shared_fanout(t, col_copies)))
             col = np.where(streamed, spill_col, col)
             fill = np.where(streamed, np.maximum(fill, uses), fill)
         out[f"noc_{t}"], out[f"col_{t}"], out[f"l1_fill_{t}"] = noc, col, fill

@@ -22,7 +22,7 @@ from costmodel.mapper.evaluate import bounds, overflow
 from costmodel.mapper.search import written
 from costmodel.mapper.space import SIZES, canonical
 from costmodel.mapper.tiles import PARAMS, params_of, structure_of, template, with_params
-from costmodel.native import NativeOptions
+from costmodel.native import DEFAULT_NATIVE, NativeOptions, native_rows
 from rtmm.errors import CostModelError
 from workloads.layer import Layer
 
@@ -144,3 +144,20 @@ def test_row_stationary_structures_cost_per_row_exactly_too():
             alone = analyse_mapping(batch.take([i]), BIG, own)
             for key in _KEYS:
                 assert together[key][j] == alone[key][0], (key, own)
+
+
+def test_kept_native_rows_taken_per_call_give_the_same_analysis():
+    """The search keeps its layers' ``native_rows`` and takes them per call
+    (``analyse_mapping(..., rows=)``): the result equals the analysis that derives them."""
+    layers = [*_CONVS, Layer("g", "CONV", 1, 32, 32, 9, 9, 3, 3, stride=(2, 2), groups=4),
+              Layer("p", "POOL", 1, 16, 16, 8, 8, 2, 2, stride=(2, 2))]  # fmt: skip
+    batch = LayerBatch.from_layers(layers)
+    kept = native_rows(batch, DEFAULT_NATIVE)
+    index = np.array([3, 0, 2, 2, 1])
+    flow = _SEEDS[0].dataflow()
+    plain = analyse_mapping(batch.take(index), BIG, flow, footprints=True)
+    taken = analyse_mapping(batch.take(index), BIG, flow, footprints=True,
+                            rows=kept.take(index))  # fmt: skip
+    assert plain.keys() == taken.keys()
+    for key in plain:
+        assert np.array_equal(plain[key], taken[key]), key

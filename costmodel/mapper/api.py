@@ -112,8 +112,9 @@ def search_mappings(
         exhaustive = run_search(state, budget=budget, exhaustive_limit=exhaustive_limit,
                                 **extra)  # fmt: skip
         calls, evaluations = state.calls, state.evaluations
+        points = state.point
         for j, u in enumerate(missing):
-            df = written(state.point[j], state.bound(j), f"search-{objective}")
+            df = written(points[j], state.bound(j), f"search-{objective}")
             found[u] = (df, bool(exhaustive[j]))
             if use_cache:
                 cache.put((unique[u].tobytes(), settings), df, bool(exhaustive[j]))

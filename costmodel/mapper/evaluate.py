@@ -27,7 +27,7 @@ import numpy as np
 
 from costmodel.batch import LayerBatch
 from costmodel.mapper.capacity import capacity_excess_bytes, excess_bytes
-from costmodel.native import DEFAULT_NATIVE, NativeOptions, analyse_native
+from costmodel.native import DEFAULT_NATIVE, NativeOptions, NativeRows, analyse_native
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 from rtmm.errors import CostModelError
@@ -61,12 +61,14 @@ def analyse_mapping(
     options: NativeOptions | None = None,
     offsets: np.ndarray | None = None,
     footprints: bool = False,
+    rows: NativeRows | None = None,
 ) -> dict[str, np.ndarray]:
     """The ``native`` analysis of ``batch`` on ``accelerator`` under ``dataflow`` (the adapter);
     ``offsets``: per-row map offsets of ``dataflow``; ``footprints``: with the tensors' tiles
-    for :func:`overflow` (both loop-nest path only, :func:`clips_maps`)."""
+    for :func:`overflow` (both loop-nest path only, :func:`clips_maps`); ``rows``: the batch's
+    ``native_rows`` when the caller keeps them."""
     acc = dataclasses.replace(accelerator, dataflow=dataflow)
-    return analyse_native(batch, acc, options, offsets, footprints)
+    return analyse_native(batch, acc, options, offsets, footprints, rows)
 
 
 def clips_maps(options: NativeOptions | None) -> bool:

@@ -4,8 +4,10 @@ structures with per-layer coordinate line searches over tiles, costed in batches
 
 The analysis takes one directive *structure* per call and a tiling per row
 (:mod:`costmodel.mapper.tiles`), so a call costs any number of (layer, tiling) pairs of one
-structure. Its fixed cost (~3 ms) is paid per structure, its cost per row is ~2.5 µs
+structure. Its fixed cost (~2 ms) is paid per structure, its cost per row is ~2.5 µs
 (docs/MAPPER.md): the search is organised around structures, and every layer gets its own tiles.
+The search state and its moves are in :mod:`costmodel.mapper.search_state`, the helpers in
+:mod:`costmodel.mapper.moves`; this module is the driver.
 
 1. **Exhaustive layers** — a layer whose canonical space (:meth:`Space.count`) holds at most
    ``exhaustive_limit`` points is enumerated completely: its points are grouped by structure,
@@ -25,14 +27,19 @@ structure. Its fixed cost (~3 ms) is paid per structure, its cost per row is ~2.
    structure: level-0 spatial dim, inner spatial dims, loop order, inner mode, cluster split;
    for row-stationary points order, N tile and PE sets),
    each starting from its tiles, to be expanded when they rank among the layer's best.
-   With ``share`` (the default) each call also costs the structure at its current tiles on every
-   other layer still searched that has no node of it yet (one row each): layers pick up
-   structures that serve other layers for ~2 µs a row, and gather on common structures, which
-   keeps the calls per round few. Voting (instead of every layer's best node called) cut the
-   zoo's calls from 1,371 to 750 at equal quality (docs/MAPPER.md).
+   With ``share`` (the default) each call also offers the structure to every other layer still
+   searched that has no node of it yet: at the layer's own best tiles moved over and at up to
+   :data:`SHARE_TILES` (8) distinct tilings of the layers that called it (the most common
+   first), each made canonical for the layer; the best of these rows becomes its new node.
+   Layers pick up structures, and tilings, that serve other layers for ~2.5 µs a row, and
+   gather on common structures, which keeps the calls per round few. Voting (instead of every
+   layer's best node called) cut the zoo's calls from 1,371 to 750 at equal quality
+   (docs/MAPPER.md). With ``share_stopped`` (off by default) the layers that stopped are
+   offered the called structures too, and resume if one improves their best.
 4. **Stop** — a layer leaves the search after ``budget`` expansions, after ``patience`` ×
-   ``budget`` expansions without improving its best (:data:`PATIENCE`; both scale with the
-   budget, so a search given 10x the budget also waits 10x longer), or when no node is open.
+   ``budget`` expansions without improving its best (:data:`PATIENCE`; 1.0 by default, i.e.
+   every layer spends its budget; both scale with the budget, so a search given 10x the budget
+   also waits 10x longer), or when no node is open.
 
 What is enumerated and what is heuristic: within one structure the lines cover every size of
 every parameter around the node, so a closed node is a coordinate-wise optimum of its structure
@@ -50,38 +57,28 @@ for some layers seed others; the search is deterministic for a given batch.
 
 from __future__ import annotations
 
-import functools
-import heapq
 import math
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from costmodel.batch import LayerBatch
-from costmodel.mapper.evaluate import OBJECTIVES, analyse_mapping, bounds, clips_maps, overflow
-from costmodel.mapper.space import FULL, TILE_DIMS, Point, Space, canonical
-from costmodel.mapper.tiles import (
-    PARAMS,
-    canonical_rows,
-    line_rows,
-    params_of,
-    plane_rows,
-    structure_of,
-    template,
-    with_params,
-)
-from costmodel.native import NativeOptions
-from hardware_db.accelerator import Accelerator
-from hardware_db.dataflow import Dataflow
+from costmodel.mapper.moves import neighbour_structures, transplant, written
+from costmodel.mapper.search_state import SHARE_TILES, Node, Progress, Search
+from costmodel.mapper.space import TILE_DIMS, Point, Space, canonical
+from costmodel.mapper.tiles import structure_of
+
+__all__ = ["DEFAULT_BUDGET", "EXHAUSTIVE_LIMIT", "PATIENCE", "SHARE_TILES", "Node", "Progress",
+           "Search", "neighbour_structures", "run_search", "transplant", "useful_seeds",
+           "written"]  # fmt: skip
 
 #: Node expansions (coordinate line searches) per layer.
 DEFAULT_BUDGET = 48
 #: Layers with at most this many canonical points are searched exhaustively.
 EXHAUSTIVE_LIMIT = 2048
-#: A layer stops once its best has not improved for this fraction of the budget (expansions).
-PATIENCE = 0.5
+#: A layer stops once its best has not improved for this fraction of the budget (expansions);
+#: 1.0: never before its budget is spent (0.6 reached 91.8 % of the zoo within 2 % of 10x the
+#: budget, 1.0 96.0 %, at 2,492 and 3,407 calls; docs/MAPPER.md).
+PATIENCE = 1.0
 
 #: Open nodes per layer that vote for the structures of a round (its best ``WIDTH``).
 WIDTH = 3
@@ -89,209 +86,8 @@ WIDTH = 3
 PER_ROUND: int | None = 8
 #: A layer none of whose voted structures was called for this many rounds gets its best called.
 DELAY = 2
-
-Progress = Callable[[int], None]
-#: Rank of a candidate: (infeasible, overflow bytes, objective); lower is better.
-Key = tuple[float, float, float]
-_UNSEEN: Key = (math.inf, math.inf, math.inf)
-
-
-@dataclass
-class Node:
-    """One structure's best tiling found for one layer; ``priority`` is ``key`` once costed,
-    before that the key of the node it was spawned from."""
-
-    structure: Point
-    params: tuple[int, ...]
-    key: Key = _UNSEEN
-    priority: Key = _UNSEEN
-    open: bool = True
-
-
-@dataclass
-class Search:
-    """The search state of a batch of layers (module docstring)."""
-
-    batch: LayerBatch
-    accelerator: Accelerator
-    objective: str
-    options: NativeOptions | None
-    space: Space
-    progress: Progress | None = None
-    #: the rows of an expansion: coordinate ``lines`` or ``planes`` (every pair of parameters)
-    neighbourhood: str = "lines"
-    calls: int = 0
-    evaluations: int = 0
-    bounds: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        n = len(self.batch)
-        self.bounds = bounds(self.batch)
-        self._bound = [tuple(int(v) for v in row) for row in self.bounds]
-        self.nodes: list[dict[Point, Node]] = [{} for _ in range(n)]
-        self.heaps: list[list[tuple[Key, int, Point]]] = [[] for _ in range(n)]
-        self.best: list[Key] = [_UNSEEN] * n
-        self.point: list[Point | None] = [None] * n
-        self.expansions = [0] * n
-        self.improved_at = [0] * n
-        self._pushed = 0
-        self._batched = clips_maps(self.options)
-
-    def bound(self, r: int) -> tuple[int, int, int, int]:
-        return self._bound[r]  # type: ignore[return-value]
-
-    # -- costing ---------------------------------------------------------------------------
-
-    def cost(self, structure: Point, layers: np.ndarray, params: np.ndarray) -> np.ndarray:
-        """Rank keys ``(rows, 3)`` (infeasible, overflow bytes, objective) of ``params`` (rows,
-        5; canonical) of ``structure`` on layers ``layers`` (one entry per row), in one analysis
-        call (:func:`costmodel.mapper.tiles.template`)."""
-        if not len(layers):
-            return np.zeros((0, 3))
-        tpl = template(structure)
-        sub = self.batch.take(layers)
-        if self._batched:
-            offsets = tpl.offsets(params, self.bounds[layers])
-            result = analyse_mapping(sub, self.accelerator, tpl.dataflow, self.options, offsets,
-                                     footprints=True)  # fmt: skip
-            spill = overflow(sub, self.accelerator, tpl.dataflow, result, offsets)
-            value = OBJECTIVES[self.objective](result)
-            self.calls += 1
-        else:  # the analysis path takes one list per call: one call per distinct list
-            spill, value = np.zeros(len(layers)), np.zeros(len(layers))
-            groups: dict[Dataflow, list[int]] = defaultdict(list)
-            for i, (r, row) in enumerate(zip(layers.tolist(), params.tolist(), strict=True)):
-                groups[written(with_params(structure, row), self.bound(r))].append(i)
-            for flow, idx in groups.items():
-                part = sub.take(np.asarray(idx))
-                result = analyse_mapping(part, self.accelerator, flow, self.options)
-                spill[idx] = overflow(part, self.accelerator, flow, result)
-                value[idx] = OBJECTIVES[self.objective](result)
-                self.calls += 1
-        self.evaluations += len(layers)
-        if self.progress is not None:
-            self.progress(1)
-        spill = np.asarray(spill, np.float64)
-        return np.column_stack([(spill > 0).astype(np.float64), spill,
-                                np.asarray(value, np.float64)])  # fmt: skip
-
-    def _offer(self, r: int, structure: Point, params: tuple[int, ...], key: Key) -> bool:
-        """Layer r's best becomes this point when it ranks strictly first; True if it did."""
-        if key < self.best[r]:
-            self.best[r] = key
-            self.point[r] = with_params(structure, params)
-            self.improved_at[r] = self.expansions[r]
-            return True
-        return False
-
-    def _push(self, r: int, node: Node) -> None:
-        self._pushed += 1
-        heapq.heappush(self.heaps[r], (node.priority, self._pushed, node.structure))
-
-    # -- phases ----------------------------------------------------------------------------
-
-    def enumerate_layers(self, rows: list[int]) -> None:
-        """Cost every canonical point of the layers ``rows``, one call per structure."""
-        per_structure: dict[Point, tuple[list[int], list[tuple[int, ...]]]] = {}
-        for r in rows:
-            for p in self.space.enumerate(self.bound(r)):
-                layers, params = per_structure.setdefault(structure_of(p), ([], []))
-                layers.append(r)
-                params.append(params_of(p))
-        for structure in sorted(per_structure):
-            layers, params = per_structure[structure]
-            owner = np.asarray(layers, np.int64)
-            table = np.asarray(params, np.int64)
-            keys = self.cost(structure, owner, table)
-            for j in _best_per_owner(owner, keys):
-                self._offer(int(owner[j]), structure, tuple(table[j].tolist()), _key(keys[j]))
-
-    def expand(self, structure: Point, rows: list[int], share: list[int]) -> None:
-        """Expand the node of ``structure`` of each layer of ``rows`` (its coordinate lines or
-        planes), and cost ``structure`` at their current tiles on the layers ``share`` that
-        have no node of it (one row each, a new node), all in one call."""
-        tpl = template(structure)
-        nodes = [self.nodes[r][structure] for r in rows]
-        centers = np.asarray([n.params for n in nodes], np.int64).reshape(-1, len(PARAMS))
-        rows_of = plane_rows if self.neighbourhood == "planes" else line_rows
-        owner, params = rows_of(centers, tpl.free, self.space.sizes)
-        layer_of = np.asarray(rows, np.int64)[owner]
-        params, valid = canonical_rows(params, self.bounds[layer_of], tpl)
-        owner, params = _distinct(owner[valid], params[valid])
-        shared: list[tuple[int, Point]] = []
-        for r in share:
-            if structure not in self.nodes[r]:
-                moved = transplant(self.point[r], structure, self.bound(r))
-                if moved is not None:
-                    shared.append((r, moved))
-        extra = np.asarray([params_of(p) for _, p in shared], np.int64).reshape(-1, len(PARAMS))
-        layers = np.concatenate([np.asarray(rows, np.int64)[owner],
-                                 np.asarray([r for r, _ in shared], np.int64)])  # fmt: skip
-        keys = self.cost(structure, layers, np.vstack([params, extra]))
-        best = {int(owner[j]): j for j in _best_per_owner(owner, keys[: len(owner)])}
-        for o, r in enumerate(rows):
-            node = nodes[o]
-            self.expansions[r] += 1
-            j = best.get(o)
-            key = _key(keys[j]) if j is not None else _UNSEEN
-            if key < node.key:
-                node.key = node.priority = key
-                node.params = tuple(params[j].tolist())  # type: ignore[index]
-                self._offer(r, structure, node.params, key)
-                self._push(r, node)
-            else:
-                node.open = False
-                self._spawn(r, node)
-        for i, (r, p) in enumerate(shared):
-            key = _key(keys[len(owner) + i])
-            node = Node(structure, params_of(p), key, key)
-            self.nodes[r][structure] = node
-            self._push(r, node)
-            self._offer(r, structure, node.params, key)
-
-    def seed(self, structure: Point, rows: list[int], points: list[Point]) -> None:
-        """Open a node of ``structure`` at ``points`` for the layers ``rows`` and expand it."""
-        fresh = [(r, p) for r, p in zip(rows, points, strict=True)
-                 if structure not in self.nodes[r]]  # fmt: skip
-        for r, p in fresh:
-            self.nodes[r][structure] = Node(structure, params_of(p))
-        if fresh:
-            self.expand(structure, [r for r, _ in fresh], [])
-
-    def _spawn(self, r: int, node: Node) -> None:
-        """Open the structure neighbours of a closed node, starting from its tiles."""
-        if node.key == _UNSEEN:
-            return
-        point = with_params(node.structure, node.params)
-        for s in _neighbour_structures(self.space, node.structure):
-            if s in self.nodes[r]:
-                continue
-            cq = transplant(point, s, self.bound(r))
-            if cq is None:
-                continue
-            child = Node(s, params_of(cq), _UNSEEN, node.key)
-            self.nodes[r][s] = child
-            self._push(r, child)
-
-    def pick(self, r: int) -> Node | None:
-        """Layer r's best open node (lazy heap: stale entries are dropped)."""
-        top = self.top(r, 1)
-        return top[0] if top else None
-
-    def top(self, r: int, k: int) -> list[Node]:
-        """Layer r's ``k`` best open nodes, best first (stale heap entries are dropped)."""
-        heap = self.heaps[r]
-        out: list[Node] = []
-        kept: list[tuple[Key, int, Point]] = []
-        while heap and len(out) < k:
-            entry = heapq.heappop(heap)
-            node = self.nodes[r][entry[2]]
-            if node.open and node.priority == entry[0] and all(node is not o for o in out):
-                out.append(node)
-                kept.append(entry)
-        for entry in kept:
-            heapq.heappush(heap, entry)
-        return out
+#: Called structures are offered to the layers that stopped too (they resume if one improves).
+SHARE_STOPPED = False
 
 
 def run_search(
@@ -305,6 +101,8 @@ def run_search(
     width: int = WIDTH,
     per_round: int | None = PER_ROUND,
     delay: int = DELAY,
+    share_tiles: int = SHARE_TILES,
+    share_stopped: bool = SHARE_STOPPED,
 ) -> np.ndarray:
     """Search every layer of ``state`` (phases of the module docstring); returns the mask of
     layers searched exhaustively."""
@@ -312,6 +110,7 @@ def run_search(
     n = len(state.batch)
     if neighbourhood is not None:
         state.neighbourhood = neighbourhood
+    state.share_tiles = share_tiles
     sizes = np.array([space.count(state.bound(r)) for r in range(n)])
     exhaustive = sizes <= exhaustive_limit
     state.enumerate_layers([int(r) for r in np.flatnonzero(exhaustive)])
@@ -333,7 +132,7 @@ def run_search(
     waited = dict.fromkeys(rest, 0)  # rounds since the layer last expanded a node
     while active:
         tops: dict[int, list[Node]] = {}
-        for r in active:
+        for r in rest if share_stopped else active:  # a stopped layer that improved resumes
             stalled = wait is not None and state.expansions[r] - state.improved_at[r] >= wait
             if state.expansions[r] < budget and not stalled:
                 top = state.top(r, width)
@@ -356,64 +155,9 @@ def run_search(
             for structure in mine[: max(1, budget - state.expansions[r])]:
                 groups[structure].append(r)
         for structure in sorted(groups, key=lambda s: (-len(groups[s]), s)):
-            state.expand(structure, groups[structure], active if share else [])
+            offered = (rest if share_stopped else active) if share else []
+            state.expand(structure, groups[structure], offered)
     return exhaustive
-
-
-def _distinct(owner: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (owner, params) rows, sorted (one integer code per row: fast)."""
-    if not len(owner):
-        return owner, params
-    code = owner.astype(np.int64)
-    for column in params.T:
-        levels, index = np.unique(column, return_inverse=True)
-        code = code * (len(levels) + 1) + index.reshape(-1)
-    _, first = np.unique(code, return_index=True)
-    return owner[first], params[first]
-
-
-def _key(row: np.ndarray) -> Key:
-    return (float(row[0]), float(row[1]), float(row[2]))
-
-
-def _best_per_owner(owner: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Per distinct owner, the index of its best row by (infeasible, overflow, objective);
-    ties: the first row."""
-    if not len(owner):
-        return np.zeros(0, np.int64)
-    order = np.lexsort((np.arange(len(owner)), keys[:, 2], keys[:, 1], keys[:, 0], owner))
-    first = np.r_[True, owner[order][1:] != owner[order][:-1]]
-    return order[first]
-
-
-@functools.lru_cache(maxsize=65536)
-def _neighbour_structures(space: Space, structure: Point) -> tuple[Point, ...]:
-    """The structures one move of :meth:`Space.neighbours` away from ``structure`` (the moves
-    that change more than sizes; they do not depend on the sizes, and :func:`transplant` moves
-    a point's sizes over as those moves do)."""
-    own = structure_of(structure)
-    moved = (structure_of(q) for q in space.neighbours(structure))
-    return tuple(s for s in dict.fromkeys(moved) if s != own)
-
-
-def transplant(
-    point: Point | None, structure: Point, bound: tuple[int, int, int, int]
-) -> Point | None:
-    """``point``'s tiles moved to ``structure`` (canonical for the layer ``bound``): the tile of
-    the new level-0 spatial dim goes to the old one's slot, the chunk is kept when the spatial
-    dim is, else 1 (as :meth:`Space.neighbours` moves it), row-stationary chunks between
-    row-stationary structures; None when pruned."""
-    if point is None:
-        return None
-    tiles = list(point.tiles)
-    chunk = point.spatial0_size
-    if structure.spatial0 != point.spatial0:
-        i, j = TILE_DIMS.index(structure.spatial0), TILE_DIMS.index(point.spatial0)
-        tiles[j], tiles[i] = tiles[i], FULL
-        chunk = 1
-    chunks = point.chunks if len(point.chunks) == len(structure.chunks) else structure.chunks
-    moved = replace(structure, spatial0_size=chunk, tiles=tuple(tiles), chunks=chunks)
-    return canonical(moved, bound)
 
 
 def useful_seeds(space: Space, bounds: np.ndarray) -> list[Point]:
@@ -426,11 +170,3 @@ def useful_seeds(space: Space, bounds: np.ndarray) -> list[Point]:
     seeds = space.seeds()
     kept = [p for p in seeds if p.spatial0 in wide and all(d in wide for d in p.spatial)]
     return kept or seeds
-
-
-@functools.lru_cache(maxsize=65536)
-def written(point: Point, bound: tuple[int, int, int, int], name: str = "searched") -> Dataflow:
-    """The point's directive list for one layer, every whole dimension written as its extent
-    (the exact form: what is costed and what the user gets)."""
-    tiles = tuple(b if t >= b else t for t, b in zip(point.tiles, bound, strict=True))
-    return replace(point, tiles=tiles).dataflow(name)

@@ -89,6 +89,18 @@ class Point:
     #: row-stationary points only: the level-0 N tile (1, or FULL: the whole batch)
     images: int = 1
 
+    def __hash__(self) -> int:
+        """The fields' hash, computed once (points key the search's dicts)."""
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            fields = (self.clusters, self.spatial0, self.spatial0_size, self.spatial, self.order)
+            cached = hash((*fields, self.tiles, self.inner, self.chunks, self.images))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     def dataflow(self, name: str = "searched") -> Dataflow:
         """The point as a MAESTRO directive list."""
         if self.inner == ROWS:
