@@ -48,9 +48,9 @@ class Pinned(Policy):
         return out
 
 
-def _run(contention_drop: bool, contention: bool = True):
-    # X: 10 ms alone on a0, 8 ms of off-chip words at full bandwidth (16 ms when a1 is busy),
-    # period 15 ms. Y: 90 ms on a1, no off-chip words, period 100 ms: a1 is busy from 0 to 90.
+def _case():
+    """X: 10 ms alone on a0, 8 ms of off-chip words at full bandwidth (16 ms when a1 is busy),
+    period 15 ms. Y: 90 ms on a1, no off-chip words, period 100 ms: a1 is busy from 0 to 90."""
     costs = CostArrays(
         (
             ModelCosts("X", (_variant("X", [10, 1000], [8, 8]),)),
@@ -61,6 +61,11 @@ def _run(contention_drop: bool, contention: bool = True):
     )
     scenario = Scenario("s", (Model("X", 1000 / 15), Model("Y", 10.0)))
     system = SysBW("s", (Acc("a0"), Acc("a1")), BW)
+    return costs, scenario, system
+
+
+def _run(contention_drop: bool, contention: bool = True):
+    costs, scenario, system = _case()
     mech = FrameMechanics(contention_drop=contention_drop)
     return simulate(
         scenario, system, Pinned(), costs=costs, horizon_ms=100.0, mechanics=mech,
@@ -134,16 +139,7 @@ def test_option_changes_nothing_without_contention(policy, workload):
 def test_contention_aware_placement_holds_back_a_block_that_contention_makes_miss():
     # X's frames (10 ms alone, 16 ms while Y runs on a1) are placed on a0 by the best-case test
     # and end late; the contention-aware test charges the block its contended 16 ms > 15 ms.
-    costs = CostArrays(
-        (
-            ModelCosts("X", (_variant("X", [10, 1000], [8, 8]),)),
-            ModelCosts("Y", (_variant("Y", [1000, 90], [0, 0]),)),
-        ),
-        ("a0", "a1"),
-        np.full(2, 1e9),
-    )
-    scenario = Scenario("s", (Model("X", 1000 / 15), Model("Y", 10.0)))
-    system = SysBW("s", (Acc("a0"), Acc("a1")), BW)
+    costs, scenario, system = _case()
     status = {}
     for cp in (False, True):
         mech = FrameMechanics(feasible_placement=True, contention_placement=cp)
