@@ -96,8 +96,22 @@ def _split(pairs: list, chunk: np.ndarray, span: np.ndarray | None = None) -> li
     for tile, count in pairs:
         full = tile // step
         rest = tile - full * step
-        out.append((np.minimum(chunk, tile), count * full))
-        out.append((np.minimum(chunk, rest), count * (rest > 0)))
+        # a pair counted on no row adds nothing to any sum, now or after later splits: dropped
+        counted = count * full
+        if np.count_nonzero(counted) or not counted.size:
+            out.append((np.minimum(chunk, tile), counted))
+        counted = count * (rest > 0)
+        if np.count_nonzero(counted) or not counted.size:
+            out.append((np.minimum(chunk, rest), counted))
+    return out
+
+
+def _product(arrays: list) -> np.ndarray:
+    """The elementwise product of int64 arrays (as ``np.prod(arrays, axis=0)``: integer
+    products do not depend on the order, even modulo 2**64)."""
+    out = arrays[0]
+    for a in arrays[1:]:
+        out = out * a
     return out
 
 
@@ -107,6 +121,12 @@ def _total(pairs: list) -> np.ndarray:
 
 def _count(pairs: list) -> np.ndarray:
     return sum(c * (t > 0) for t, c in pairs)
+
+
+def _split_count(pairs: list) -> np.ndarray:
+    """:func:`_count` of pairs made by :func:`_split`: there a pair counted on a row has a
+    tile >= 1 on it (a full tile, or a remainder > 0), so the counts alone sum the same."""
+    return sum(c for _, c in pairs)
 
 
 def _indexed_levels(dataflow: Dataflow) -> list[list[tuple[int | None, Directive]]]:
@@ -168,7 +188,6 @@ def build_loop_nest(
     if offsets is not None:
         offsets = check_offsets(dataflow, offsets, rows)
     tile = {v: np.asarray(extents[v], dtype=np.int64).copy() for v in NEST_DIMS}
-    comp = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
     lat = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
     loops: list[Loop] = []
     pes_used = np.ones(rows, np.int64)
@@ -179,13 +198,13 @@ def build_loop_nest(
     boundary, passes = 0, np.ones(rows, np.int64)
     counts = {v: _count(lat[v]) for v in NEST_DIMS}  # kept up to date as lat changes
     for index, written in enumerate(levels):
-        level_iterations[:, index] = np.prod([counts[v] for v in NEST_DIMS], axis=0)
+        level_iterations[:, index] = _product([counts[v] for v in NEST_DIMS])
         units = num_pes // product if index == 0 else sizes[index - 1]
         free, seen = np.full(rows, units, np.int64), set()
         innermost = index == len(levels) - 1
         if innermost:
             boundary = len(loops)
-            passes = np.prod([counts[v] for v in NEST_DIMS], axis=0)
+            passes = _product([counts[v] for v in NEST_DIMS])
         for j, d in written:
             dim = _DIM_OF.get(d.dim)
             if dim is None or dim in seen:
@@ -206,26 +225,26 @@ def build_loop_nest(
             inner = np.minimum(chunk, outer)
             if d.kind == "T":
                 loops.append(Loop(index, dim, "T", outer, inner, -(-outer // chunk)))
-                comp[dim] = _split(comp[dim], chunk)
                 lat[dim] = _split(lat[dim], chunk)
-                counts[dim] = _count(lat[dim])
+                counts[dim] = _split_count(lat[dim])
             else:
                 fan = np.minimum(free, -(-outer // chunk))
                 span = chunk * free
                 loops.append(Loop(index, dim, "Rd", outer, np.minimum(span, outer),
                                   -(-outer // span)))  # fmt: skip
                 loops.append(Loop(index, dim, "F", np.minimum(span, outer), inner, fan))
-                comp[dim] = _split(comp[dim], chunk)
                 lat[dim] = _split(lat[dim], chunk, span)
-                counts[dim] = _count(lat[dim])
+                counts[dim] = _split_count(lat[dim])
                 pes_used = pes_used * fan
                 free = np.maximum(1, free // fan)
                 if innermost:  # spatial rounds at the PE level are passes too
                     boundary = len(loops)
                     passes = passes * loops[-2].trips
             tile[dim] = inner
-    computations = np.prod([_total(comp[v]) for v in NEST_DIMS], axis=0)
-    cycles = np.prod([_total(lat[v]) for v in NEST_DIMS], axis=0)
+    # the tiles of every dimension partition it exactly (a split keeps Σ count·tile), so the
+    # computations are the product of the extents
+    computations = _product([np.asarray(extents[v], np.int64) for v in NEST_DIMS])
+    cycles = _product([_total(lat[v]) for v in NEST_DIMS])
     return LoopNest(
         loops=tuple(loops),
         extents={v: np.asarray(extents[v], np.int64) for v in NEST_DIMS},

@@ -72,6 +72,37 @@ class TensorShapes:
             return ~self.channel_out
         return np.full(rows, dim in ("N", "P", "Q"))
 
+    def uniform(self, tensor: str, dim: str) -> bool | None:
+        """:meth:`relevant` when it is the same on every row (True / False), else None."""
+        if tensor == "I":
+            return dim in ("N", "C", "P", "Q", "R", "S")
+        flags = self._flags()
+        if tensor == "W":
+            if dim == "K":
+                if flags["weights"] is False or flags["channel_out"] is True:
+                    return False
+                if flags["weights"] is True and flags["channel_out"] is False:
+                    return True
+                return None
+            return flags["weights"] if dim in ("C", "R", "S") else False
+        if dim == "C":
+            return flags["channel_out"]
+        if dim == "K":
+            return None if flags["channel_out"] is None else not flags["channel_out"]
+        return dim in ("N", "P", "Q")
+
+    def _flags(self) -> dict[str, bool | None]:
+        """``weights`` and ``channel_out``: True / False on every row, None when mixed."""
+        cached = self.__dict__.get("_uniform_flags")
+        if cached is None:
+            cached = {}
+            for name in ("weights", "channel_out"):
+                flag = np.asarray(getattr(self, name), bool)
+                on = int(np.count_nonzero(flag))
+                cached[name] = True if on == flag.size else False if on == 0 else None
+            object.__setattr__(self, "_uniform_flags", cached)
+        return cached
+
     def size(self, tensor: str, rng: dict[str, np.ndarray]) -> np.ndarray:
         """Words of ``tensor`` spanned by the dimension ranges ``rng``."""
         if tensor == "I":
@@ -113,27 +144,36 @@ class NestWalk:
         self.nest, self.shapes = nest, shapes
         loops = nest.loops
         last = len(loops)
-        inner: dict[str, np.ndarray] = dict(nest.step_tile)  # range_at(position, v)
-        at: list[dict[str, np.ndarray]] = [inner] * (last + 1)
-        for position in range(last - 1, -1, -1):
-            inner = dict(inner)
-            inner[loops[position].dim] = loops[position].outer
-            at[position] = inner
-        spatial = [j for j, loop in enumerate(loops) if not loop.temporal]
-        self.ranges: list[dict[str, np.ndarray]] = []
-        for position in range(last + 1):
-            rng = {v: at[position].get(v, nest.step_tile[v]) for v in nest.extents}
-            for j in reversed([j for j in spatial if j < position]):
-                loop = loops[j]
-                rng[loop.dim] = np.minimum(loop.outer, rng[loop.dim] * loop.trips)
-            self.ranges.append(rng)
-        # every position's range of each dim as one (positions, rows) array: one size per tensor
-        self._stacked = {v: np.stack([rng[v] for rng in self.ranges]) for v in nest.extents}
+        rows = shapes.weights.shape[0]
+        # every position's range of each dim as one (positions, rows) array: range_at(p, v),
+        # then the spatial fan-outs outside p widen it, innermost first (a fan-out j widens
+        # every position below it, so taking them from the innermost out gives each position
+        # its own fan-outs in that order)
+        self._stacked: dict[str, np.ndarray] = {}
+        for v in nest.extents:
+            stacked = np.empty((last + 1, rows), np.int64)
+            start = 0
+            for j, loop in enumerate(loops):
+                if loop.dim == v:
+                    stacked[start : j + 1] = loop.outer
+                    start = j + 1
+            stacked[start:] = nest.step_tile[v]
+            self._stacked[v] = stacked
+        for j in range(last - 1, -1, -1):
+            loop = loops[j]
+            if not loop.temporal:
+                below = self._stacked[loop.dim][j + 1 :]
+                below[...] = np.minimum(loop.outer, below * loop.trips)
         self._sizes: dict[str, np.ndarray] = {}
         self._relevant: dict[tuple[str, str], np.ndarray] = {}
         self._prefix: dict[tuple[str, int], list[np.ndarray]] = {}
+        self._trips: dict[int, list[tuple[int, np.ndarray, bool | None]]] = {}
         self._step: dict[str, np.ndarray] | None = None
         self._fanouts: dict[str, list[tuple[int, int, np.ndarray]]] = {}
+
+    def ranges(self, position: int) -> dict[str, np.ndarray]:
+        """The ranges below loop ``position`` across every unit (:func:`_ranges`)."""
+        return {v: stacked[position] for v, stacked in self._stacked.items()}
 
     def sizes(self, tensor: str) -> np.ndarray:
         """``(positions, rows)``: words of ``tensor``'s tile below every loop position across
@@ -164,30 +204,56 @@ class NestWalk:
         reuse rule of the module docstring)."""
         if (tensor, top) in self._prefix:
             return self._prefix[tensor, top]
-        shapes, loops = self.shapes, self.nest.loops
-        best = self.size(tensor, top)  # no relevant loop: fetched once
+        loops = self.nest.loops
+        sizes = self.sizes(tensor)
+        best = sizes[top]  # no relevant loop: fetched once
         out = [best]
-        trips_above = np.ones(shapes.weights.shape[0], np.int64)
-        for j in range(top, len(loops)):
+        for j, trips_above, advancing in self._trips_above(top):
             loop = loops[j]
-            if loop.temporal:  # (a 1-trip loop never advances)
-                trips_above = trips_above * loop.trips
-                relevant = self.relevant(tensor, loop.dim) & (loop.trips > 1)
-                first = self.size(tensor, j + 1)
+            if loop.temporal:
+                uniform = self.shapes.uniform(tensor, loop.dim)
+                if uniform is False or advancing is False:  # never moves it: best unchanged
+                    out.append(best)
+                    continue
+                first = sizes[j + 1]
                 if tensor == "I" and loop.dim in ("P", "Q"):
                     words = self._window(loop, j + 1, trips_above, first)
                 else:
                     words = trips_above * first
-                best = np.where(relevant, words, best)
+                if uniform is True and advancing is True:
+                    best = words
+                else:
+                    relevant = self.relevant(tensor, loop.dim) & (loop.trips > 1)
+                    best = np.where(relevant, words, best)
             out.append(best)
         self._prefix[tensor, top] = out
         return out
+
+    def _trips_above(self, top: int) -> list[tuple[int, np.ndarray, bool | None]]:
+        """Per loop j >= ``top``: the iterations of the temporal loops in ``[top, j]`` and
+        whether loop j advances (more than one trip) on every row (True), none (False) or some
+        (None); shared by the tensors' walks."""
+        if top not in self._trips:
+            rows = self.shapes.weights.shape[0]
+            trips_above = np.ones(rows, np.int64)
+            entries = []
+            for j in range(top, len(self.nest.loops)):
+                loop = self.nest.loops[j]
+                advancing: bool | None = None
+                if loop.temporal:
+                    moving = int(np.count_nonzero(loop.trips > 1))
+                    advancing = True if moving == rows else False if moving == 0 else None
+                    if advancing is not False:  # (all one trip: the product is unchanged)
+                        trips_above = trips_above * loop.trips
+                entries.append((j, trips_above, advancing))
+            self._trips[top] = entries
+        return self._trips[top]
 
     def _window(
         self, loop: Loop, position: int, trips_above: np.ndarray, first: np.ndarray
     ) -> np.ndarray:
         """The input words of a window walk: after the first iteration only the advance."""
-        below = self.ranges[position]
+        below = self.ranges(position)
         axis = 0 if loop.dim == "P" else 1
         span_dim = "R" if loop.dim == "P" else "S"
         window = _touched(below[loop.dim], below[span_dim], self.shapes.stride[:, axis])
@@ -297,17 +363,24 @@ def l1_held(
     step = dict(nest.step_tile)
     step["N"] = np.ones_like(step["N"])  # images share nothing but weights: one at a time
     size = walk.step() if walk is not None else step_footprints(nest, shapes)
-    step_macs = np.prod([step[v] for v in nest.extents], axis=0).astype(np.float64)
-    order_names = ("W", "I", "O")
-    reuse = np.stack([step_macs / np.maximum(size[t], 1) for t in order_names], axis=1)
-    reuse = np.where(np.stack([size[t] > 0 for t in order_names], axis=1), reuse, np.inf)
-    order = np.argsort(-reuse, axis=1, kind="stable")  # most reused first
-    sizes = np.stack([size[t] for t in order_names], axis=1)
-    taken = np.cumsum(np.take_along_axis(sizes, order, axis=1), axis=1)
-    fits_sorted = np.cumprod(taken <= l1_words[:, None], axis=1).astype(bool)
-    fits = np.zeros_like(fits_sorted)
-    np.put_along_axis(fits, order, fits_sorted, axis=1)
-    return {t: fits[:, i] for i, t in enumerate(order_names)}
+    step_macs = step["N"]
+    for v in nest.extents:
+        if v != "N":
+            step_macs = step_macs * step[v]
+    step_macs = step_macs.astype(np.float64)
+    reuse = {t: np.where(size[t] > 0, step_macs / np.maximum(size[t], 1), np.inf) for t in size}
+    # t is taken after u when u is more reused (ties: W, I, O); t is held when the tiles taken
+    # up to and including it fit (sizes are >= 0, so the earlier ones then fit too)
+    w_first_i = reuse["W"] >= reuse["I"]
+    w_first_o = reuse["W"] >= reuse["O"]
+    i_first_o = reuse["I"] >= reuse["O"]
+    s_w, s_i, s_o = size["W"], size["I"], size["O"]
+    taken = {
+        "W": s_w + np.where(w_first_i, 0, s_i) + np.where(w_first_o, 0, s_o),
+        "I": s_i + np.where(w_first_i, s_w, 0) + np.where(i_first_o, 0, s_o),
+        "O": s_o + np.where(w_first_o, s_w, 0) + np.where(i_first_o, s_i, 0),
+    }
+    return {t: taken[t] <= l1_words for t in ("W", "I", "O")}
 
 
 def l2_position(
@@ -326,11 +399,13 @@ def l2_position(
 
 def _select(position: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
     """``values[c]`` taken at each row's own position ``c``."""
-    out = np.zeros(position.shape, np.int64)
-    for c in np.unique(position):
-        mask = position == c
-        out = np.where(mask, values[int(c)], out)
-    return out
+    if not position.size:
+        return np.zeros(position.shape, np.int64)
+    low, high = int(position.min()), int(position.max())
+    if low == high:  # one position on every row (common): that entry as it is
+        return values[low].astype(np.int64)
+    table = np.stack(values[low : high + 1]).astype(np.int64, copy=False)
+    return table[position - low, np.arange(position.size)]
 
 
 def traffic(
