@@ -116,16 +116,17 @@ def _product(arrays: list) -> np.ndarray:
 
 
 def _total(pairs: list) -> np.ndarray:
+    """Σ count·tile (integer sums: the order does not matter)."""
+    if len(pairs) == 1:
+        return pairs[0][0] * pairs[0][1]
     return sum(t * c for t, c in pairs)
 
 
-def _count(pairs: list) -> np.ndarray:
-    return sum(c * (t > 0) for t, c in pairs)
-
-
 def _split_count(pairs: list) -> np.ndarray:
-    """:func:`_count` of pairs made by :func:`_split`: there a pair counted on a row has a
-    tile >= 1 on it (a full tile, or a remainder > 0), so the counts alone sum the same."""
+    """Σ count·[tile > 0] of pairs made by :func:`_split`: there a pair counted on a row has
+    a tile >= 1 on it (a full tile, or a remainder > 0), so the counts alone sum the same."""
+    if len(pairs) == 1:
+        return pairs[0][1]
     return sum(c for _, c in pairs)
 
 
@@ -140,6 +141,53 @@ def _indexed_levels(dataflow: Dataflow) -> list[list[tuple[int | None, Directive
     return out
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a directive list alone decides about its nest (no tiles, no rows): computed once
+    per list object and kept (:func:`_plan_of`)."""
+
+    sizes: tuple[int, ...]  # cluster sizes
+    product: int
+    maps: list[int]  # the columns of maps (not Cluster)
+    levels: list[list[tuple[int | None, Directive, str]]]  # (column, directive, nest dim)
+    error: str | None  # the first level that maps an unknown dimension or one twice
+
+
+_PLANS: dict[int, tuple[Dataflow, _Plan]] = {}
+
+
+def _plan_of(dataflow: Dataflow) -> _Plan:
+    """The :class:`_Plan` of ``dataflow`` (kept per object: the mapper costs one list many
+    times; the entry holds the list, so its id is not reused while kept)."""
+    entry = _PLANS.get(id(dataflow))
+    if entry is not None and entry[0] is dataflow:
+        return entry[1]
+    sizes = dataflow.cluster_sizes
+    product = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
+    indexed = _indexed_levels(dataflow)
+    if not any(d.dim == "N" for d in dataflow.directives):  # images one after the other
+        indexed[0] = [(None, Directive("T", 1, 1, "N")), *indexed[0]]
+    levels: list[list[tuple[int | None, Directive, str]]] = []
+    error = None
+    for index, written in enumerate(indexed):
+        seen: set[str] = set()
+        level = []
+        for j, d in written:
+            dim = _DIM_OF.get(d.dim)
+            if (dim is None or dim in seen) and error is None:
+                what = "an unknown dimension" if dim is None else "a dimension twice"
+                error = f"level {index} maps {what} ({d})"
+            seen.add(dim or "")
+            level.append((j, d, dim or ""))
+        levels.append(level)
+    maps = [j for j, d in enumerate(dataflow.directives) if d.kind != "C"]
+    plan = _Plan(sizes, product, maps, levels, error)
+    if len(_PLANS) >= 4096:
+        _PLANS.clear()
+    _PLANS[id(dataflow)] = (dataflow, plan)
+    return plan
+
+
 def check_offsets(dataflow: Dataflow, offsets: np.ndarray, rows: int) -> np.ndarray:
     """``offsets`` as an int64 ``(rows, len(dataflow.directives))`` array of map offsets >= 1
     (the ``Cluster`` columns are ignored), or a :class:`CostModelError` saying what is wrong."""
@@ -151,7 +199,7 @@ def check_offsets(dataflow: Dataflow, offsets: np.ndarray, rows: int) -> np.ndar
             source=f"dataflow '{dataflow.name}'",
             allowed=f"an int array of shape ({rows}, {width})",
         )
-    maps = [j for j, d in enumerate(dataflow.directives) if d.kind != "C"]
+    maps = _plan_of(dataflow).maps
     if rows and maps and int(out[:, maps].min()) < 1:
         raise CostModelError(
             "a per-row map offset below 1",
@@ -176,8 +224,8 @@ def build_loop_nest(
     one *structure* (the same directive kinds, dims, levels and cluster sizes) under a different
     tiling per row, e.g. (candidate, layer) pairs of the mapper. Sizes are not read: the loop
     nest partitions every dimension by offsets (module docstring)."""
-    sizes = dataflow.cluster_sizes
-    product = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
+    plan = _plan_of(dataflow)
+    sizes, product = plan.sizes, plan.product
     if num_pes < product:
         raise CostModelError(
             f"the Cluster sizes multiply to {product} > num_pes = {num_pes}",
@@ -187,34 +235,31 @@ def build_loop_nest(
     rows = len(extents["K"])
     if offsets is not None:
         offsets = check_offsets(dataflow, offsets, rows)
+    if plan.error is not None:
+        raise CostModelError(
+            plan.error,
+            source=f"dataflow '{dataflow.name}'",
+            allowed="N, K, C, Y', X', Y, X, R, S; each at most once per level",
+        )
     tile = {v: np.asarray(extents[v], dtype=np.int64).copy() for v in NEST_DIMS}
-    lat = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
+    ones = np.ones(rows, np.int64)  # (only read)
+    lat = {v: [(tile[v], ones)] for v in NEST_DIMS}  # (tile, count) pairs; arrays only read
     loops: list[Loop] = []
-    pes_used = np.ones(rows, np.int64)
-    levels = _indexed_levels(dataflow)
-    if not any(d.dim == "N" for d in dataflow.directives):  # images one after the other
-        levels[0] = [(None, Directive("T", 1, 1, "N")), *levels[0]]
+    pes_used = ones
+    levels = plan.levels
     level_iterations = np.ones((rows, len(levels)), np.int64)
-    boundary, passes = 0, np.ones(rows, np.int64)
-    counts = {v: _count(lat[v]) for v in NEST_DIMS}  # kept up to date as lat changes
+    boundary, passes = 0, ones
+    # Σ count·[tile > 0] of each dim's pairs, kept up to date as lat changes
+    counts = {v: (tile[v] > 0).astype(np.int64) for v in NEST_DIMS}
     for index, written in enumerate(levels):
         level_iterations[:, index] = _product([counts[v] for v in NEST_DIMS])
         units = num_pes // product if index == 0 else sizes[index - 1]
-        free, seen = np.full(rows, units, np.int64), set()
+        free = np.full(rows, units, np.int64)
         innermost = index == len(levels) - 1
         if innermost:
             boundary = len(loops)
             passes = _product([counts[v] for v in NEST_DIMS])
-        for j, d in written:
-            dim = _DIM_OF.get(d.dim)
-            if dim is None or dim in seen:
-                what = "an unknown dimension" if dim is None else "a dimension twice"
-                raise CostModelError(
-                    f"level {index} maps {what} ({d})",
-                    source=f"dataflow '{dataflow.name}'",
-                    allowed="N, K, C, Y', X', Y, X, R, S; each at most once per level",
-                )
-            seen.add(dim)
+        for j, d, dim in written:
             if offsets is None or j is None:  # j None: the prepended T(1,1) N
                 chunk = np.full(rows, d.offset, np.int64)
             else:

@@ -169,7 +169,7 @@ class NestWalk:
         self._prefix: dict[tuple[str, int], list[np.ndarray]] = {}
         self._trips: dict[int, list[tuple[int, np.ndarray, bool | None]]] = {}
         self._step: dict[str, np.ndarray] | None = None
-        self._fanouts: dict[str, list[tuple[int, int, np.ndarray]]] = {}
+        self._fanouts: dict[str, list[tuple[int, int, np.ndarray | None]]] = {}
 
     def ranges(self, position: int) -> dict[str, np.ndarray]:
         """The ranges below loop ``position`` across every unit (:func:`_ranges`)."""
@@ -223,7 +223,9 @@ class NestWalk:
                 if uniform is True and advancing is True:
                     best = words
                 else:
-                    relevant = self.relevant(tensor, loop.dim) & (loop.trips > 1)
+                    relevant = loop.trips > 1
+                    if uniform is None:
+                        relevant = self.relevant(tensor, loop.dim) & relevant
                     best = np.where(relevant, words, best)
             out.append(best)
         self._prefix[tensor, top] = out
@@ -278,25 +280,33 @@ class NestWalk:
         best = self.prefix(tensor, top)[bottom - top]
         copies = _copy_levels(multicast, copy_levels)
         for j, level, factor in self.fanouts(tensor):
-            if top <= j < bottom and level < copies:
+            if top <= j < bottom and level < copies and factor is not None:
                 best = best * factor
         return best
 
-    def fanouts(self, tensor: str) -> list[tuple[int, int, np.ndarray]]:
+    def fanouts(self, tensor: str) -> list[tuple[int, int, np.ndarray | None]]:
         """Per spatial fan-out (loop index, level): the units it gives ``tensor`` separate words
-        (1 on a dimension the tensor depends on, its units otherwise)."""
+        (1 on a dimension the tensor depends on, its units otherwise; None: 1 on every row)."""
         if tensor not in self._fanouts:
-            self._fanouts[tensor] = [
-                (j, loop.level, np.where(self.relevant(tensor, loop.dim), 1, loop.trips))
-                for j, loop in enumerate(self.nest.loops) if not loop.temporal
-            ]  # fmt: skip
+            out: list[tuple[int, int, np.ndarray | None]] = []
+            for j, loop in enumerate(self.nest.loops):
+                if loop.temporal:
+                    continue
+                uniform = self.shapes.uniform(tensor, loop.dim)
+                factor: np.ndarray | None = None  # relevant on every row
+                if uniform is None:
+                    factor = np.where(self.relevant(tensor, loop.dim), 1, loop.trips)
+                elif uniform is False:
+                    factor = loop.trips
+                out.append((j, loop.level, factor))
+            self._fanouts[tensor] = out
         return self._fanouts[tensor]
 
     def shared_fanout(self, tensor: str, copy_levels: int) -> np.ndarray:
         """:func:`shared_fanout` of the nest."""
         shared = np.ones(self.shapes.weights.shape[0], np.int64)
         for _, level, factor in self.fanouts(tensor):
-            if level >= copy_levels:
+            if level >= copy_levels and factor is not None:
                 shared = shared * factor
         return shared
 
@@ -449,7 +459,8 @@ def traffic(
         col = walk.crossing(t, last, copy_levels=col_copies)
         fill = walk.crossing(t, last, multicast=False)
         if held is not None:  # a streamed tensor: every use is a word from L2
-            uses = np.where(shapes.size(t, nest.step_tile) > 0, nest.computations, 0)
+            # one image's step tile is empty exactly when the step's is (a step has >= 1 image)
+            uses = np.where(walk.step()[t] > 0, nest.computations, 0)
             streamed = ~held[t]
             spill_noc = np.maximum(noc, -(-uses // walk.shared_fanout(t, top_copies)))
             out["l1_spill"] = out["l1_spill"] + np.where(streamed, spill_noc - noc, 0)
