@@ -31,6 +31,7 @@ per dimension gives exact totals, because the nest is a product over dimensions:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +62,8 @@ class Loop:
     inner: np.ndarray
     trips: np.ndarray
 
-    @property
-    def temporal(self) -> bool:
+    @functools.cached_property
+    def temporal(self) -> bool:  # (read often: kept after the first read)
         return self.kind != "F"
 
 

@@ -167,7 +167,7 @@ class NestWalk:
         self._sizes: dict[str, np.ndarray] = {}
         self._relevant: dict[tuple[str, str], np.ndarray] = {}
         self._prefix: dict[tuple[str, int], list[np.ndarray]] = {}
-        self._trips: dict[int, list[tuple[int, np.ndarray, bool | None]]] = {}
+        self._trips: dict[int, list[tuple[int, np.ndarray, bool | None, np.ndarray]]] = {}
         self._step: dict[str, np.ndarray] | None = None
         self._fanouts: dict[str, list[tuple[int, int, np.ndarray | None]]] = {}
 
@@ -208,7 +208,7 @@ class NestWalk:
         sizes = self.sizes(tensor)
         best = sizes[top]  # no relevant loop: fetched once
         out = [best]
-        for j, trips_above, advancing in self._trips_above(top):
+        for j, trips_above, advancing, moves in self._trips_above(top):
             loop = loops[j]
             if loop.temporal:
                 uniform = self.shapes.uniform(tensor, loop.dim)
@@ -223,7 +223,7 @@ class NestWalk:
                 if uniform is True and advancing is True:
                     best = words
                 else:
-                    relevant = loop.trips > 1
+                    relevant = moves
                     if uniform is None:
                         relevant = self.relevant(tensor, loop.dim) & relevant
                     best = np.where(relevant, words, best)
@@ -231,10 +231,10 @@ class NestWalk:
         self._prefix[tensor, top] = out
         return out
 
-    def _trips_above(self, top: int) -> list[tuple[int, np.ndarray, bool | None]]:
-        """Per loop j >= ``top``: the iterations of the temporal loops in ``[top, j]`` and
+    def _trips_above(self, top: int) -> list[tuple[int, np.ndarray, bool | None, np.ndarray]]:
+        """Per loop j >= ``top``: the iterations of the temporal loops in ``[top, j]``,
         whether loop j advances (more than one trip) on every row (True), none (False) or some
-        (None); shared by the tensors' walks."""
+        (None), and per row whether it does; shared by the tensors' walks."""
         if top not in self._trips:
             rows = self.shapes.weights.shape[0]
             trips_above = np.ones(rows, np.int64)
@@ -242,12 +242,14 @@ class NestWalk:
             for j in range(top, len(self.nest.loops)):
                 loop = self.nest.loops[j]
                 advancing: bool | None = None
+                moves = loop.trips  # (a fan-out: not read)
                 if loop.temporal:
-                    moving = int(np.count_nonzero(loop.trips > 1))
+                    moves = loop.trips > 1
+                    moving = int(np.count_nonzero(moves))
                     advancing = True if moving == rows else False if moving == 0 else None
                     if advancing is not False:  # (all one trip: the product is unchanged)
                         trips_above = trips_above * loop.trips
-                entries.append((j, trips_above, advancing))
+                entries.append((j, trips_above, advancing, moves))
             self._trips[top] = entries
         return self._trips[top]
 
