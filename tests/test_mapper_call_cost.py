@@ -7,6 +7,8 @@ an analysis number.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,7 @@ from costmodel.batch import LayerBatch
 from costmodel.intmath import ceil0, ceil_div_bw
 from costmodel.loopnest import _plan_of, build_loop_nest
 from costmodel.mapper.tiles import line_rows
-from costmodel.native import DEFAULT_NATIVE, analyse_native
+from costmodel.native import DEFAULT_NATIVE, analyse_native, nest_rows_of
 from costmodel.native_nest import loop_nest_of
 from costmodel.reuse import NestWalk, TensorShapes, l1_held, step_footprints
 from hardware_db.dataflow import Dataflow, Directive
@@ -63,8 +65,6 @@ _FLOW = Dataflow("t", (Directive("S", 4, 4, "K"), Directive("T", 8, 8, "C"),
 def test_l1_held_equals_the_sorted_form(offsets, l1):
     batch = LayerBatch.from_layers(_LAYERS)
     acc = get_accelerator("eyeriss-v1")
-    from costmodel.native import nest_rows_of
-
     rows = nest_rows_of(batch)
     off = np.asarray(offsets, np.int64).reshape(4, 7)
     nest, shapes = loop_nest_of(rows, _with(acc, _FLOW), off)
@@ -79,8 +79,6 @@ def test_l1_held_equals_the_sorted_form(offsets, l1):
 
 
 def _with(acc, flow):
-    import dataclasses
-
     return dataclasses.replace(acc, dataflow=flow)
 
 
