@@ -460,7 +460,7 @@ def traffic(
         noc = walk.crossing(t, last, multicast)
         col = walk.crossing(t, last, copy_levels=col_copies)
         fill = walk.crossing(t, last, multicast=False)
-        if held is not None:  # a streamed tensor: every use is a word from L2
+        if held is not None and not held[t].all():  # streamed: every use is a word from L2
             # one image's step tile is empty exactly when the step's is (a step has >= 1 image)
             uses = np.where(walk.step()[t] > 0, nest.computations, 0)
             streamed = ~held[t]
