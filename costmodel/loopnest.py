@@ -31,6 +31,7 @@ per dimension gives exact totals, because the nest is a product over dimensions:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +62,8 @@ class Loop:
     inner: np.ndarray
     trips: np.ndarray
 
-    @property
-    def temporal(self) -> bool:
+    @functools.cached_property
+    def temporal(self) -> bool:  # (read often: kept after the first read)
         return self.kind != "F"
 
 
@@ -96,17 +97,38 @@ def _split(pairs: list, chunk: np.ndarray, span: np.ndarray | None = None) -> li
     for tile, count in pairs:
         full = tile // step
         rest = tile - full * step
-        out.append((np.minimum(chunk, tile), count * full))
-        out.append((np.minimum(chunk, rest), count * (rest > 0)))
+        # a pair counted on no row adds nothing to any sum, now or after later splits: dropped
+        counted = count * full
+        if np.count_nonzero(counted) or not counted.size:
+            out.append((np.minimum(chunk, tile), counted))
+        counted = count * (rest > 0)
+        if np.count_nonzero(counted) or not counted.size:
+            out.append((np.minimum(chunk, rest), counted))
+    return out
+
+
+def _product(arrays: list) -> np.ndarray:
+    """The elementwise product of int64 arrays (as ``np.prod(arrays, axis=0)``: integer
+    products do not depend on the order, even modulo 2**64)."""
+    out = arrays[0]
+    for a in arrays[1:]:
+        out = out * a
     return out
 
 
 def _total(pairs: list) -> np.ndarray:
+    """Σ count·tile (integer sums: the order does not matter)."""
+    if len(pairs) == 1:
+        return pairs[0][0] * pairs[0][1]
     return sum(t * c for t, c in pairs)
 
 
-def _count(pairs: list) -> np.ndarray:
-    return sum(c * (t > 0) for t, c in pairs)
+def _split_count(pairs: list) -> np.ndarray:
+    """Σ count·[tile > 0] of pairs made by :func:`_split`: there a pair counted on a row has
+    a tile >= 1 on it (a full tile, or a remainder > 0), so the counts alone sum the same."""
+    if len(pairs) == 1:
+        return pairs[0][1]
+    return sum(c for _, c in pairs)
 
 
 def _indexed_levels(dataflow: Dataflow) -> list[list[tuple[int | None, Directive]]]:
@@ -120,6 +142,53 @@ def _indexed_levels(dataflow: Dataflow) -> list[list[tuple[int | None, Directive
     return out
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a directive list alone decides about its nest (no tiles, no rows): computed once
+    per list object and kept (:func:`_plan_of`)."""
+
+    sizes: tuple[int, ...]  # cluster sizes
+    product: int
+    maps: list[int]  # the columns of maps (not Cluster)
+    levels: list[list[tuple[int | None, Directive, str]]]  # (column, directive, nest dim)
+    error: str | None  # the first level that maps an unknown dimension or one twice
+
+
+_PLANS: dict[int, tuple[Dataflow, _Plan]] = {}
+
+
+def _plan_of(dataflow: Dataflow) -> _Plan:
+    """The :class:`_Plan` of ``dataflow`` (kept per object: the mapper costs one list many
+    times; the entry holds the list, so its id is not reused while kept)."""
+    entry = _PLANS.get(id(dataflow))
+    if entry is not None and entry[0] is dataflow:
+        return entry[1]
+    sizes = dataflow.cluster_sizes
+    product = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
+    indexed = _indexed_levels(dataflow)
+    if not any(d.dim == "N" for d in dataflow.directives):  # images one after the other
+        indexed[0] = [(None, Directive("T", 1, 1, "N")), *indexed[0]]
+    levels: list[list[tuple[int | None, Directive, str]]] = []
+    error = None
+    for index, written in enumerate(indexed):
+        seen: set[str] = set()
+        level = []
+        for j, d in written:
+            dim = _DIM_OF.get(d.dim)
+            if (dim is None or dim in seen) and error is None:
+                what = "an unknown dimension" if dim is None else "a dimension twice"
+                error = f"level {index} maps {what} ({d})"
+            seen.add(dim or "")
+            level.append((j, d, dim or ""))
+        levels.append(level)
+    maps = [j for j, d in enumerate(dataflow.directives) if d.kind != "C"]
+    plan = _Plan(sizes, product, maps, levels, error)
+    if len(_PLANS) >= 4096:
+        _PLANS.clear()
+    _PLANS[id(dataflow)] = (dataflow, plan)
+    return plan
+
+
 def check_offsets(dataflow: Dataflow, offsets: np.ndarray, rows: int) -> np.ndarray:
     """``offsets`` as an int64 ``(rows, len(dataflow.directives))`` array of map offsets >= 1
     (the ``Cluster`` columns are ignored), or a :class:`CostModelError` saying what is wrong."""
@@ -131,7 +200,7 @@ def check_offsets(dataflow: Dataflow, offsets: np.ndarray, rows: int) -> np.ndar
             source=f"dataflow '{dataflow.name}'",
             allowed=f"an int array of shape ({rows}, {width})",
         )
-    maps = [j for j, d in enumerate(dataflow.directives) if d.kind != "C"]
+    maps = _plan_of(dataflow).maps
     if rows and maps and int(out[:, maps].min()) < 1:
         raise CostModelError(
             "a per-row map offset below 1",
@@ -156,8 +225,8 @@ def build_loop_nest(
     one *structure* (the same directive kinds, dims, levels and cluster sizes) under a different
     tiling per row, e.g. (candidate, layer) pairs of the mapper. Sizes are not read: the loop
     nest partitions every dimension by offsets (module docstring)."""
-    sizes = dataflow.cluster_sizes
-    product = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
+    plan = _plan_of(dataflow)
+    sizes, product = plan.sizes, plan.product
     if num_pes < product:
         raise CostModelError(
             f"the Cluster sizes multiply to {product} > num_pes = {num_pes}",
@@ -167,35 +236,31 @@ def build_loop_nest(
     rows = len(extents["K"])
     if offsets is not None:
         offsets = check_offsets(dataflow, offsets, rows)
+    if plan.error is not None:
+        raise CostModelError(
+            plan.error,
+            source=f"dataflow '{dataflow.name}'",
+            allowed="N, K, C, Y', X', Y, X, R, S; each at most once per level",
+        )
     tile = {v: np.asarray(extents[v], dtype=np.int64).copy() for v in NEST_DIMS}
-    comp = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
-    lat = {v: [(tile[v].copy(), np.ones(rows, np.int64))] for v in NEST_DIMS}
+    ones = np.ones(rows, np.int64)  # (only read)
+    lat = {v: [(tile[v], ones)] for v in NEST_DIMS}  # (tile, count) pairs; arrays only read
     loops: list[Loop] = []
-    pes_used = np.ones(rows, np.int64)
-    levels = _indexed_levels(dataflow)
-    if not any(d.dim == "N" for d in dataflow.directives):  # images one after the other
-        levels[0] = [(None, Directive("T", 1, 1, "N")), *levels[0]]
+    pes_used = ones
+    levels = plan.levels
     level_iterations = np.ones((rows, len(levels)), np.int64)
-    boundary, passes = 0, np.ones(rows, np.int64)
-    counts = {v: _count(lat[v]) for v in NEST_DIMS}  # kept up to date as lat changes
+    boundary, passes = 0, ones
+    # Σ count·[tile > 0] of each dim's pairs, kept up to date as lat changes
+    counts = {v: (tile[v] > 0).astype(np.int64) for v in NEST_DIMS}
     for index, written in enumerate(levels):
-        level_iterations[:, index] = np.prod([counts[v] for v in NEST_DIMS], axis=0)
+        level_iterations[:, index] = _product([counts[v] for v in NEST_DIMS])
         units = num_pes // product if index == 0 else sizes[index - 1]
-        free, seen = np.full(rows, units, np.int64), set()
+        free = np.full(rows, units, np.int64)
         innermost = index == len(levels) - 1
         if innermost:
             boundary = len(loops)
-            passes = np.prod([counts[v] for v in NEST_DIMS], axis=0)
-        for j, d in written:
-            dim = _DIM_OF.get(d.dim)
-            if dim is None or dim in seen:
-                what = "an unknown dimension" if dim is None else "a dimension twice"
-                raise CostModelError(
-                    f"level {index} maps {what} ({d})",
-                    source=f"dataflow '{dataflow.name}'",
-                    allowed="N, K, C, Y', X', Y, X, R, S; each at most once per level",
-                )
-            seen.add(dim)
+            passes = _product([counts[v] for v in NEST_DIMS])
+        for j, d, dim in written:
             if offsets is None or j is None:  # j None: the prepended T(1,1) N
                 chunk = np.full(rows, d.offset, np.int64)
             else:
@@ -206,26 +271,26 @@ def build_loop_nest(
             inner = np.minimum(chunk, outer)
             if d.kind == "T":
                 loops.append(Loop(index, dim, "T", outer, inner, -(-outer // chunk)))
-                comp[dim] = _split(comp[dim], chunk)
                 lat[dim] = _split(lat[dim], chunk)
-                counts[dim] = _count(lat[dim])
+                counts[dim] = _split_count(lat[dim])
             else:
                 fan = np.minimum(free, -(-outer // chunk))
                 span = chunk * free
                 loops.append(Loop(index, dim, "Rd", outer, np.minimum(span, outer),
                                   -(-outer // span)))  # fmt: skip
                 loops.append(Loop(index, dim, "F", np.minimum(span, outer), inner, fan))
-                comp[dim] = _split(comp[dim], chunk)
                 lat[dim] = _split(lat[dim], chunk, span)
-                counts[dim] = _count(lat[dim])
+                counts[dim] = _split_count(lat[dim])
                 pes_used = pes_used * fan
                 free = np.maximum(1, free // fan)
                 if innermost:  # spatial rounds at the PE level are passes too
                     boundary = len(loops)
                     passes = passes * loops[-2].trips
             tile[dim] = inner
-    computations = np.prod([_total(comp[v]) for v in NEST_DIMS], axis=0)
-    cycles = np.prod([_total(lat[v]) for v in NEST_DIMS], axis=0)
+    # the tiles of every dimension partition it exactly (a split keeps Σ count·tile), so the
+    # computations are the product of the extents
+    computations = _product([np.asarray(extents[v], np.int64) for v in NEST_DIMS])
+    cycles = _product([_total(lat[v]) for v in NEST_DIMS])
     return LoopNest(
         loops=tuple(loops),
         extents={v: np.asarray(extents[v], np.int64) for v in NEST_DIMS},

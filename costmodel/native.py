@@ -194,6 +194,9 @@ def _nest_rows(batch: LayerBatch, rows: NativeRows) -> NestRows:
     )  # fmt: skip
 
 
+_NEST_BOUNDS = np.array(["compute", "noc", "l1_spill", "offchip", "l2_spill"], dtype="<U8")
+
+
 def _analyse_nest(
     batch: LayerBatch,
     rows: NativeRows,
@@ -218,12 +221,13 @@ def _analyse_nest(
     compulsory = compulsory.astype(np.int64) + rows.weight_words
     out["l2_refetch_words"] = np.maximum(0, out["dram_rd"] + out["dram_wr"] - compulsory)
     noc_bound = out["noc_cycles"] > out["compute_cycles"]
-    bound = np.where(noc_bound, np.where(out["l1_spill_words"] > 0, "l1_spill", "noc"), "compute")
+    # index into _NEST_BOUNDS: compute 0, noc 1, l1_spill 2, offchip 3, l2_spill 4
+    code = noc_bound * (1 + (out["l1_spill_words"] > 0))
     if options.offchip:
         spill = ceil_div_bw(compulsory, acc.offchip_words_per_core_cycle) <= out["onchip_cycles"]
         dram = out["offchip_cycles"] > out["onchip_cycles"]
-        bound = np.where(dram, np.where(spill, "l2_spill", "offchip"), bound)
-    out["bound"] = bound.astype("<U8")
+        code = np.where(dram, np.where(spill, 4, 3), code)
+    out["bound"] = _NEST_BOUNDS[code]
     with np.errstate(divide="ignore", invalid="ignore"):
         util = out["macs"] / (out["latency_cycles"].astype(np.float64) * acc.num_pes)
     out["utilisation"] = np.where(out["latency_cycles"] > 0, util, 0.0)

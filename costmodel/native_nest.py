@@ -153,9 +153,10 @@ def nest_costs(
     latency = np.maximum(onchip, offchip_cycles) if offchip else onchip
 
     macs = nest.computations
-    runtimes = [np.ceil(nest.compute_cycles / nest.level_iterations[:, i]).astype(np.int64)
-                for i in range(nest.level_iterations.shape[1])]  # fmt: skip
-    runtimes[0] = latency
+    runtimes = [latency] + [
+        np.ceil(nest.compute_cycles / nest.level_iterations[:, i]).astype(np.int64)
+        for i in range(1, nest.level_iterations.shape[1])
+    ]  # level 0's runtime is the latency
     out = {
         "latency_cycles": latency,
         "onchip_cycles": onchip,

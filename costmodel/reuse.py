@@ -37,59 +37,30 @@ Counts are for one repetition (one group) of the analysed layer, in words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from costmodel.loopnest import Loop, LoopNest
+from costmodel.loopnest import LoopNest
+from costmodel.nest_walk import (
+    TENSORS,
+    NestWalk,
+    TensorShapes,
+    copies_of,
+    step_footprints,
+)
 
-TENSORS = ("I", "W", "O")
-
-
-@dataclass(frozen=True)
-class TensorShapes:
-    """Per-row facts the tile sizes need: strides, the input's (unpadded) rows/columns, whether
-    the layer has weights and whether its output is indexed by C (depthwise/pooling fold)."""
-
-    stride: np.ndarray  # (rows, 2)
-    input_rows: np.ndarray
-    input_cols: np.ndarray
-    weights: np.ndarray  # bool
-    channel_out: np.ndarray  # bool
-
-    def relevant(self, tensor: str, dim: str) -> np.ndarray:
-        """(rows,) bool: does ``dim`` index ``tensor``?"""
-        rows = self.weights.shape
-        if tensor == "I":
-            return np.full(rows, dim in ("N", "C", "P", "Q", "R", "S"))
-        if tensor == "W":
-            if dim == "K":
-                return self.weights & ~self.channel_out
-            return np.full(rows, dim in ("C", "R", "S")) & self.weights
-        if dim == "C":
-            return self.channel_out.copy()
-        if dim == "K":
-            return ~self.channel_out
-        return np.full(rows, dim in ("N", "P", "Q"))
-
-    def size(self, tensor: str, rng: dict[str, np.ndarray]) -> np.ndarray:
-        """Words of ``tensor`` spanned by the dimension ranges ``rng``."""
-        if tensor == "I":
-            rows = np.minimum(_touched(rng["P"], rng["R"], self.stride[:, 0]), self.input_rows)
-            cols = np.minimum(_touched(rng["Q"], rng["S"], self.stride[:, 1]), self.input_cols)
-            return rng["N"] * rng["C"] * rows * cols
-        if tensor == "W":
-            k = np.where(self.channel_out, 1, rng["K"])
-            return np.where(self.weights, k * rng["C"] * rng["R"] * rng["S"], 0)
-        channels = np.where(self.channel_out, rng["C"], rng["K"])
-        return rng["N"] * channels * rng["P"] * rng["Q"]
-
-
-def _touched(outputs: np.ndarray, window: np.ndarray, stride: np.ndarray) -> np.ndarray:
-    """Input rows read by ``outputs`` output rows of ``window`` filter rows at ``stride``: the
-    span (σ < window: windows overlap) or the windows alone (σ > window: rows in the gaps are
-    never read)."""
-    return np.minimum((outputs - 1) * stride + window, outputs * window)
+__all__ = [
+    "TENSORS",
+    "NestWalk",
+    "TensorShapes",
+    "crossing",
+    "held_footprints",
+    "l1_held",
+    "l2_position",
+    "pass_fill_words",
+    "shared_fanout",
+    "step_footprints",
+    "traffic",
+]
 
 
 def _ranges(nest: LoopNest, position: int) -> dict[str, np.ndarray]:
@@ -100,139 +71,6 @@ def _ranges(nest: LoopNest, position: int) -> dict[str, np.ndarray]:
         if not loop.temporal:
             rng[loop.dim] = np.minimum(loop.outer, rng[loop.dim] * loop.trips)
     return rng
-
-
-class NestWalk:
-    """One nest's tiles and crossings, each computed once: the ranges below every loop
-    position, each tensor's tile at every position, and each tensor's crossings at every
-    position walked once (:meth:`prefix`), so the crossings at any boundary, the L2 position
-    and the traffic of one nest share one walk per tensor (the same arithmetic as
-    :func:`crossing` alone: bit-identical results)."""
-
-    def __init__(self, nest: LoopNest, shapes: TensorShapes) -> None:
-        self.nest, self.shapes = nest, shapes
-        loops = nest.loops
-        last = len(loops)
-        inner: dict[str, np.ndarray] = dict(nest.step_tile)  # range_at(position, v)
-        at: list[dict[str, np.ndarray]] = [inner] * (last + 1)
-        for position in range(last - 1, -1, -1):
-            inner = dict(inner)
-            inner[loops[position].dim] = loops[position].outer
-            at[position] = inner
-        spatial = [j for j, loop in enumerate(loops) if not loop.temporal]
-        self.ranges: list[dict[str, np.ndarray]] = []
-        for position in range(last + 1):
-            rng = {v: at[position].get(v, nest.step_tile[v]) for v in nest.extents}
-            for j in reversed([j for j in spatial if j < position]):
-                loop = loops[j]
-                rng[loop.dim] = np.minimum(loop.outer, rng[loop.dim] * loop.trips)
-            self.ranges.append(rng)
-        # every position's range of each dim as one (positions, rows) array: one size per tensor
-        self._stacked = {v: np.stack([rng[v] for rng in self.ranges]) for v in nest.extents}
-        self._sizes: dict[str, np.ndarray] = {}
-        self._relevant: dict[tuple[str, str], np.ndarray] = {}
-        self._prefix: dict[tuple[str, int], list[np.ndarray]] = {}
-        self._step: dict[str, np.ndarray] | None = None
-        self._fanouts: dict[str, list[tuple[int, int, np.ndarray]]] = {}
-
-    def sizes(self, tensor: str) -> np.ndarray:
-        """``(positions, rows)``: words of ``tensor``'s tile below every loop position across
-        every unit."""
-        if tensor not in self._sizes:
-            self._sizes[tensor] = self.shapes.size(tensor, self._stacked)
-        return self._sizes[tensor]
-
-    def size(self, tensor: str, position: int) -> np.ndarray:
-        """Words of ``tensor``'s tile below loop ``position`` across every unit."""
-        return self.sizes(tensor)[position]
-
-    def step(self) -> dict[str, np.ndarray]:
-        """:func:`step_footprints` of the nest (computed once)."""
-        if self._step is None:
-            self._step = step_footprints(self.nest, self.shapes)
-        return self._step
-
-    def relevant(self, tensor: str, dim: str) -> np.ndarray:
-        key = (tensor, dim)
-        if key not in self._relevant:
-            self._relevant[key] = self.shapes.relevant(tensor, dim)
-        return self._relevant[key]
-
-    def prefix(self, tensor: str, top: int = 0) -> list[np.ndarray]:
-        """Per boundary position b (``top`` … number of loops; entry b - ``top``): the words of
-        ``tensor`` moved across b by the loops in ``[top, b)``, before fan-out copies (the
-        reuse rule of the module docstring)."""
-        if (tensor, top) in self._prefix:
-            return self._prefix[tensor, top]
-        shapes, loops = self.shapes, self.nest.loops
-        best = self.size(tensor, top)  # no relevant loop: fetched once
-        out = [best]
-        trips_above = np.ones(shapes.weights.shape[0], np.int64)
-        for j in range(top, len(loops)):
-            loop = loops[j]
-            if loop.temporal:  # (a 1-trip loop never advances)
-                trips_above = trips_above * loop.trips
-                relevant = self.relevant(tensor, loop.dim) & (loop.trips > 1)
-                first = self.size(tensor, j + 1)
-                if tensor == "I" and loop.dim in ("P", "Q"):
-                    words = self._window(loop, j + 1, trips_above, first)
-                else:
-                    words = trips_above * first
-                best = np.where(relevant, words, best)
-            out.append(best)
-        self._prefix[tensor, top] = out
-        return out
-
-    def _window(
-        self, loop: Loop, position: int, trips_above: np.ndarray, first: np.ndarray
-    ) -> np.ndarray:
-        """The input words of a window walk: after the first iteration only the advance."""
-        below = self.ranges[position]
-        axis = 0 if loop.dim == "P" else 1
-        span_dim = "R" if loop.dim == "P" else "S"
-        window = _touched(below[loop.dim], below[span_dim], self.shapes.stride[:, axis])
-        fresh = np.minimum(window, loop.inner * self.shapes.stride[:, axis])
-        fresh_rng = dict(below)
-        # a window of `fresh` rows: express it through the span dim of a 1-row output tile
-        fresh_rng[loop.dim] = np.ones_like(fresh)
-        fresh_rng[span_dim] = fresh
-        later = self.shapes.size("I", fresh_rng)
-        outer = trips_above // np.maximum(loop.trips, 1)
-        return outer * (first + (loop.trips - 1) * later)
-
-    def crossing(
-        self,
-        tensor: str,
-        bottom: int,
-        multicast: bool = True,
-        copy_levels: int | None = None,
-        top: int = 0,
-    ) -> np.ndarray:
-        """:func:`crossing` of ``tensor`` across ``bottom`` by the loops in ``[top, bottom)``."""
-        best = self.prefix(tensor, top)[bottom - top]
-        copies = _copy_levels(multicast, copy_levels)
-        for j, level, factor in self.fanouts(tensor):
-            if top <= j < bottom and level < copies:
-                best = best * factor
-        return best
-
-    def fanouts(self, tensor: str) -> list[tuple[int, int, np.ndarray]]:
-        """Per spatial fan-out (loop index, level): the units it gives ``tensor`` separate words
-        (1 on a dimension the tensor depends on, its units otherwise)."""
-        if tensor not in self._fanouts:
-            self._fanouts[tensor] = [
-                (j, loop.level, np.where(self.relevant(tensor, loop.dim), 1, loop.trips))
-                for j, loop in enumerate(self.nest.loops) if not loop.temporal
-            ]  # fmt: skip
-        return self._fanouts[tensor]
-
-    def shared_fanout(self, tensor: str, copy_levels: int) -> np.ndarray:
-        """:func:`shared_fanout` of the nest."""
-        shared = np.ones(self.shapes.weights.shape[0], np.int64)
-        for _, level, factor in self.fanouts(tensor):
-            if level >= copy_levels:
-                shared = shared * factor
-        return shared
 
 
 def crossing(
@@ -253,12 +91,6 @@ def crossing(
     return NestWalk(nest, shapes).crossing(tensor, bottom, multicast, copy_levels, top)
 
 
-def _copy_levels(multicast: bool, copy_levels: int | None) -> int:
-    if copy_levels is not None:
-        return copy_levels
-    return 0 if multicast else 1 << 30
-
-
 def shared_fanout(
     nest: LoopNest, shapes: TensorShapes, tensor: str, copy_levels: int
 ) -> np.ndarray:
@@ -269,14 +101,6 @@ def shared_fanout(
         if not loop.temporal and loop.level >= copy_levels:
             shared = shared * np.where(shapes.relevant(tensor, loop.dim), 1, loop.trips)
     return shared
-
-
-def step_footprints(nest: LoopNest, shapes: TensorShapes) -> dict[str, np.ndarray]:
-    """Per tensor, the words of one image's PE step tile: what a PE's L1 holds of it while it
-    computes (images share nothing but weights, so a PE takes its step's images one at a time)."""
-    step = dict(nest.step_tile)
-    step["N"] = np.ones_like(step["N"])
-    return {t: shapes.size(t, step) for t in TENSORS}
 
 
 def held_footprints(nest: LoopNest, shapes: TensorShapes, position: int) -> dict[str, np.ndarray]:
@@ -297,17 +121,24 @@ def l1_held(
     step = dict(nest.step_tile)
     step["N"] = np.ones_like(step["N"])  # images share nothing but weights: one at a time
     size = walk.step() if walk is not None else step_footprints(nest, shapes)
-    step_macs = np.prod([step[v] for v in nest.extents], axis=0).astype(np.float64)
-    order_names = ("W", "I", "O")
-    reuse = np.stack([step_macs / np.maximum(size[t], 1) for t in order_names], axis=1)
-    reuse = np.where(np.stack([size[t] > 0 for t in order_names], axis=1), reuse, np.inf)
-    order = np.argsort(-reuse, axis=1, kind="stable")  # most reused first
-    sizes = np.stack([size[t] for t in order_names], axis=1)
-    taken = np.cumsum(np.take_along_axis(sizes, order, axis=1), axis=1)
-    fits_sorted = np.cumprod(taken <= l1_words[:, None], axis=1).astype(bool)
-    fits = np.zeros_like(fits_sorted)
-    np.put_along_axis(fits, order, fits_sorted, axis=1)
-    return {t: fits[:, i] for i, t in enumerate(order_names)}
+    step_macs = step["N"]
+    for v in nest.extents:
+        if v != "N":
+            step_macs = step_macs * step[v]
+    step_macs = step_macs.astype(np.float64)
+    reuse = {t: np.where(size[t] > 0, step_macs / np.maximum(size[t], 1), np.inf) for t in size}
+    # t is taken after u when u is more reused (ties: W, I, O); t is held when the tiles taken
+    # up to and including it fit (sizes are >= 0, so the earlier ones then fit too)
+    w_first_i = reuse["W"] >= reuse["I"]
+    w_first_o = reuse["W"] >= reuse["O"]
+    i_first_o = reuse["I"] >= reuse["O"]
+    s_w, s_i, s_o = size["W"], size["I"], size["O"]
+    taken = {
+        "W": s_w + np.where(w_first_i, 0, s_i) + np.where(w_first_o, 0, s_o),
+        "I": s_i + np.where(w_first_i, s_w, 0) + np.where(i_first_o, 0, s_o),
+        "O": s_o + np.where(w_first_o, s_w, 0) + np.where(i_first_o, s_i, 0),
+    }
+    return {t: taken[t] <= l1_words for t in ("W", "I", "O")}
 
 
 def l2_position(
@@ -326,11 +157,13 @@ def l2_position(
 
 def _select(position: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
     """``values[c]`` taken at each row's own position ``c``."""
-    out = np.zeros(position.shape, np.int64)
-    for c in np.unique(position):
-        mask = position == c
-        out = np.where(mask, values[int(c)], out)
-    return out
+    if not position.size:
+        return np.zeros(position.shape, np.int64)
+    low, high = int(position.min()), int(position.max())
+    if low == high:  # one position on every row (common): that entry as it is
+        return values[low].astype(np.int64)
+    table = np.stack(values[low : high + 1]).astype(np.int64, copy=False)
+    return table[position - low, np.arange(position.size)]
 
 
 def traffic(
@@ -365,7 +198,7 @@ def traffic(
     rows = shapes.weights.shape[0]
     held = l1_held(nest, shapes, l1_words, walk) if l1_words is not None else None
     col_copies = 1 if col_multicast else 1 << 30
-    top_copies = _copy_levels(multicast, None)
+    top_copies = copies_of(multicast, None)
     out["l1_spill"] = np.zeros(rows, np.int64)
     for t in TENSORS:
         at = cut_w if t == "W" else cut
@@ -373,8 +206,9 @@ def traffic(
         noc = walk.crossing(t, last, multicast)
         col = walk.crossing(t, last, copy_levels=col_copies)
         fill = walk.crossing(t, last, multicast=False)
-        if held is not None:  # a streamed tensor: every use is a word from L2
-            uses = np.where(shapes.size(t, nest.step_tile) > 0, nest.computations, 0)
+        if held is not None and not held[t].all():  # streamed: every use is a word from L2
+            # one image's step tile is empty exactly when the step's is (a step has >= 1 image)
+            uses = np.where(walk.step()[t] > 0, nest.computations, 0)
             streamed = ~held[t]
             spill_noc = np.maximum(noc, -(-uses // walk.shared_fanout(t, top_copies)))
             out["l1_spill"] = out["l1_spill"] + np.where(streamed, spill_noc - noc, 0)

@@ -131,13 +131,16 @@ def line_rows(
     the index of the center each row came from and the rows' parameters (not canonical)."""
     m = len(centers)
     grid = np.asarray(sizes, np.int64)
-    blocks, owners = [], []
-    for f in free:
-        block = np.repeat(centers, len(grid), axis=0)
-        block[:, f] = np.tile(grid, m)
-        blocks.append(block)
-        owners.append(np.repeat(np.arange(m), len(grid)))
-    return np.concatenate(owners), np.concatenate(blocks)
+    if not free:
+        raise ValueError("need at least one array to concatenate")  # as np.concatenate([])
+    # the block of each free parameter: every center repeated once per size, that column set
+    # to the sizes in turn; the blocks one after the other (all of them in one assignment)
+    per_block = m * len(grid)
+    params = np.tile(np.repeat(centers, len(grid), axis=0), (len(free), 1))
+    column = np.repeat(np.asarray(free, np.int64), per_block)
+    params[np.arange(len(params)), column] = np.tile(grid, m * len(free))
+    owner = np.tile(np.repeat(np.arange(m), len(grid)), len(free))
+    return owner, params
 
 
 def plane_rows(
