@@ -20,7 +20,6 @@ totals the adoption rule of ``benchmarks/RESULTS.md`` ("Issue 12e") reads:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,7 +27,12 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sdrm3_dev import _check_systems, baseline_runs, variant_runs  # noqa: E402
+from bench_sdrm3_dev import (  # noqa: E402
+    _check_systems,
+    baseline_runs,
+    tuning_set_parser,
+    variant_runs,
+)
 
 from dse.compare_stats import REFERENCE  # noqa: E402
 from scheduler.metrics import geomean  # noqa: E402
@@ -83,12 +87,7 @@ def verdict(t: dict) -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--analysis", default="maestro")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--horizon-ms", type=float, default=2000.0)
-    ap.add_argument("--systems", default="", help="comma-separated subset of TUNING_SYSTEMS")
-    ap.add_argument("--cache", default="/tmp/s12a/dev")
+    ap = tuning_set_parser(__doc__.splitlines()[0])
     ap.add_argument("--option", default="contention_drop", help="a boolean FrameMechanics option")
     ap.add_argument("--per-system", action="store_true", help="also the lost rate per system")
     args = ap.parse_args()

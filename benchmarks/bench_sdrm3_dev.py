@@ -192,18 +192,24 @@ def _parse_set(specs: list[str]) -> dict[str, dict]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def tuning_set_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments every tuning-set bench takes (analysis, seeds, horizon, systems, cache)."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--analysis", default="maestro")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--horizon-ms", type=float, default=2000.0)
     ap.add_argument("--systems", default="", help="comma-separated subset of TUNING_SYSTEMS")
+    ap.add_argument("--cache", default="/tmp/s12a/dev")
+    return ap
+
+
+def main() -> None:
+    ap = tuning_set_parser(__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated variant names")
     ap.add_argument(
         "--set", action="append", default=[],
         help="extra variant NAME:k=v,k=v or NAME:@BASE+k=v (relative to variant BASE)",
     )  # fmt: skip
-    ap.add_argument("--cache", default="/tmp/s12a/dev")
     ap.add_argument(
         "--mechanics", default="",
         help="FrameMechanics options for every policy, e.g. contention_placement=True",
