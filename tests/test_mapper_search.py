@@ -191,7 +191,7 @@ def test_shared_structures_are_offered_at_the_callers_tilings():
             assert tuple(want[1].tolist()) in offered
 
 
-def test_distinct_rows_match_the_column_by_column_code():
+def test_distinct_rows_match_the_whole_row_unique():
     rng = np.random.default_rng(3)
     owner = rng.integers(0, 5, 400)
     params = rng.choice([1, 2, 4, 8, FULL], size=(400, 7))
@@ -199,6 +199,10 @@ def test_distinct_rows_match_the_column_by_column_code():
     slow = _distinct_by_column(owner, params)
     assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
     assert len(fast[0]) == len({(o, *p) for o, p in zip(owner, params.tolist(), strict=True)})
+    # owners so large that one code per row would overflow int64: the whole-row path, exact
+    big = owner * 10**15
+    got = distinct(big, params)
+    assert np.array_equal(got[0], slow[0] * 10**15) and np.array_equal(got[1], slow[1])
 
 
 def test_points_hash_by_their_fields_after_pickling():

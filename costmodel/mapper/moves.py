@@ -94,11 +94,8 @@ def distinct(owner: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _distinct_by_column(owner: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    code = owner.astype(np.int64)
-    for column in params.T:
-        levels, index = np.unique(column, return_inverse=True)
-        code = code * (len(levels) + 1) + index.reshape(-1)
-    _, first = np.unique(code, return_index=True)
+    """:func:`distinct` when one integer code per row could overflow: unique whole rows."""
+    _, first = np.unique(np.column_stack([owner, params]), axis=0, return_index=True)
     return owner[first], params[first]
 
 
