@@ -180,14 +180,40 @@ def cell_report(cell, analysis: str, seeds, horizon_ms: float) -> tuple[pd.DataF
     return pd.concat(models, ignore_index=True), pd.DataFrame(runs)
 
 
+def mean_scores(names, systems, analysis: str, seeds, horizon_ms: float, cache: Path) -> str:
+    """Per ``bench_sdrm3_dev`` variant: mean score over every point, beside the per-scenario best
+    fair baselines' (by UXCost), and the number of cells whose mean score is below theirs."""
+    base = baseline_runs(systems, analysis, seeds, horizon_ms, cache)
+    lines = []
+    for name in names:
+        params = {**VARIANTS, "aff": SDRM3_CONFIGS["aff"]}[name]
+        runs = variant_runs(name, params, systems, analysis, seeds, horizon_ms, cache)
+        comp = scenario_comparison(pd.concat([base, runs], ignore_index=True))
+        lower = int((comp["score_sdrm3"] < comp["score_baseline"]).sum())
+        lines.append(
+            f"{name:32s} mean score {comp['score_sdrm3'].mean():.4f} vs best baselines "
+            f"{comp['score_baseline'].mean():.4f}; cells lower {lower} of {len(comp)}"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = tuning_set_parser(__doc__.splitlines()[0])
     ap.add_argument("--cells", default="", help="SYSTEM:SCENARIO,... (default: the lower cells)")
     ap.add_argument("--out", default="/tmp/d12f/diag")
+    ap.add_argument(
+        "--mean-scores", default="",
+        help="comma-separated bench_sdrm3_dev variants (or 'aff': the defaults with the affinity "
+        "term): print their mean scores only",
+    )  # fmt: skip
     args = ap.parse_args()
     systems = tuple(args.systems.split(",")) if args.systems else TUNING_SYSTEMS
     _check_systems(systems)
     seeds = tuple(range(args.seeds))
+    if args.mean_scores:
+        names = args.mean_scores.split(",")
+        print(mean_scores(names, systems, args.analysis, seeds, args.horizon_ms, Path(args.cache)))
+        return
     if args.cells:
         cells = pd.DataFrame(
             [c.split(":") for c in args.cells.split(",")], columns=["system", "scenario"]
