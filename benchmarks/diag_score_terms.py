@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sdrm3_dev import (  # noqa: E402
     VARIANTS,
     _check_systems,
+    _parse_set,
     baseline_runs,
     tuning_set_parser,
     variant_runs,
@@ -186,7 +187,10 @@ def mean_scores(names, systems, analysis: str, seeds, horizon_ms: float, cache: 
     base = baseline_runs(systems, analysis, seeds, horizon_ms, cache)
     lines = []
     for name in names:
-        params = {**VARIANTS, "aff": SDRM3_CONFIGS["aff"]}[name]
+        if ":" in name:  # NAME:k=v,... relative to the defaults (bench_sdrm3_dev's --set)
+            name, params = next(iter(_parse_set([name]).items()))
+        else:
+            params = {**VARIANTS, "aff": SDRM3_CONFIGS["aff"]}[name]
         runs = variant_runs(name, params, systems, analysis, seeds, horizon_ms, cache)
         comp = scenario_comparison(pd.concat([base, runs], ignore_index=True))
         lower = int((comp["score_sdrm3"] < comp["score_baseline"]).sum())
@@ -203,15 +207,15 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/d12f/diag")
     ap.add_argument(
         "--mean-scores", default="",
-        help="comma-separated bench_sdrm3_dev variants (or 'aff': the defaults with the affinity "
-        "term): print their mean scores only",
+        help="semicolon-separated bench_sdrm3_dev variants, 'aff' (the defaults with the affinity "
+        "term) or NAME:k=v,... (the defaults with options): print their mean scores only",
     )  # fmt: skip
     args = ap.parse_args()
     systems = tuple(args.systems.split(",")) if args.systems else TUNING_SYSTEMS
     _check_systems(systems)
     seeds = tuple(range(args.seeds))
     if args.mean_scores:
-        names = args.mean_scores.split(",")
+        names = args.mean_scores.split(";")
         print(mean_scores(names, systems, args.analysis, seeds, args.horizon_ms, Path(args.cache)))
         return
     if args.cells:
