@@ -42,7 +42,7 @@ import numpy as np
 
 from costmodel.intmath import ceil_div_bw
 from costmodel.loopnest import LoopNest, build_loop_nest
-from costmodel.reuse import TENSORS, NestWalk, TensorShapes, pass_fill_words, traffic
+from costmodel.reuse import NestWalk, TensorShapes, pass_fill_words, traffic
 from hardware_db.accelerator import Accelerator
 
 
@@ -188,8 +188,5 @@ def nest_costs(
     out["cluster_runtimes"] = np.stack(runtimes[::-1], axis=1) * reps[:, None]
     out["pes_used"] = nest.pes_used
     if footprints:
-        pe = walk.step()
-        chip = {t: walk.size(t, len(nest.loops)) for t in TENSORS}
-        out.update({f"pe_{t}": pe[t] for t in TENSORS})
-        out.update({f"chip_{t}": chip[t] for t in TENSORS})
+        out.update(walk.footprints())
     return out

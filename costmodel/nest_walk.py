@@ -153,6 +153,14 @@ class NestWalk:
             self._step = step_footprints(self.nest, self.shapes)
         return self._step
 
+    def footprints(self) -> dict[str, np.ndarray]:
+        """Per tensor t, ``pe_<t>``: the words one PE holds (its step tile), and ``chip_<t>``:
+        the words L2 must hold for one step of the whole array (the mapper's capacity check)."""
+        pe, last = self.step(), len(self.nest.loops)
+        out = {f"pe_{t}": pe[t] for t in TENSORS}
+        out.update({f"chip_{t}": self.size(t, last) for t in TENSORS})
+        return out
+
     def relevant(self, tensor: str, dim: str) -> np.ndarray:
         key = (tensor, dim)
         if key not in self._relevant:

@@ -1,9 +1,10 @@
 """The mapper's buffer-capacity check: what each buffer holds under the analysis's own tiles.
 
 The check sizes every tensor with the loop nest and the tile accounting the ``native`` analysis
-costs (:func:`costmodel.native_nest.loop_nest_of`, :func:`costmodel.reuse.step_footprints`,
-:func:`costmodel.reuse.held_footprints`), so a mapping it accepts is one the analysis costs
-without a buffer holding more than it has:
+costs (:func:`costmodel.native_nest.loop_nest_of`,
+:meth:`costmodel.nest_walk.NestWalk.footprints`: the tiles the analysis reports with
+``footprints=True``), so a mapping it accepts is one the analysis costs without a buffer
+holding more than it has:
 
 - **per PE (L1)** — the PE's *step tile* of each tensor for one image: what it holds while it
   computes. The innermost temporal loops walk through the PE's work, so a streamed dimension is
@@ -35,7 +36,7 @@ import numpy as np
 from costmodel.batch import LayerBatch
 from costmodel.native import nest_rows_of
 from costmodel.native_nest import loop_nest_of
-from costmodel.reuse import TENSORS, held_footprints, step_footprints
+from costmodel.reuse import TENSORS, NestWalk
 from hardware_db.accelerator import Accelerator
 from hardware_db.dataflow import Dataflow
 
@@ -52,11 +53,7 @@ def footprint_words(
     rows = nest_rows_of(batch)
     acc = dataclasses.replace(accelerator, dataflow=dataflow)
     nest, shapes = loop_nest_of(rows, acc, offsets)
-    pe = step_footprints(nest, shapes)
-    chip = held_footprints(nest, shapes, len(nest.loops))
-    out = {f"pe_{t}": pe[t] for t in TENSORS}
-    out.update({f"chip_{t}": chip[t] for t in TENSORS})
-    return out
+    return NestWalk(nest, shapes).footprints()  # as the analysis computes them
 
 
 def working_set_words(

@@ -132,7 +132,7 @@ def line_rows(
     m = len(centers)
     grid = np.asarray(sizes, np.int64)
     if not free:
-        raise ValueError("need at least one array to concatenate")  # as np.concatenate([])
+        raise ValueError("line_rows: no free parameter to vary")
     # the block of each free parameter: every center repeated once per size, that column set
     # to the sizes in turn; the blocks one after the other (all of them in one assignment)
     per_block = m * len(grid)
