@@ -116,3 +116,17 @@ def test_guard_must_be_a_positive_count():
         with pytest.raises(SimulationError, match="guard"):
             SDRM3(guard=bad)
     assert SDRM3(guard=None).guard is None
+
+
+def test_static_copy_takes_every_constructor_option():
+    # the Supernet selector's what-if runs use a static copy built from STATIC_OPTIONS: an
+    # option missing there would silently run the copy with its default
+    import inspect
+
+    from scheduler.policies.sdrm3 import SDRM3
+    from scheduler.policies.sdrm3_options import STATIC_OPTIONS
+
+    params = set(inspect.signature(SDRM3.__init__).parameters) - {"self"}
+    not_copied = {"alpha", "beta", "gamma", "tuner", "supernet", "window_ms", "tuner_options",
+                  "selector_options"}  # fmt: skip
+    assert params - not_copied == set(STATIC_OPTIONS)

@@ -11,10 +11,10 @@ from rtmm.errors import SimulationError
 
 #: Options copied into a static SDRM3 (besides theta), by attribute name.
 STATIC_OPTIONS = (
-    "block_fraction", "u_max", "eps_ms", "defer", "defer_margin", "urgency", "energy_term",
-    "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded", "defer_load",
-    "starvation", "affinity_load", "affinity_margin", "protect", "home_load", "commit",
-    "protect_pending", "guard",
+    "block_fraction", "u_max", "eps_ms", "progress", "defer", "defer_margin", "urgency",
+    "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
+    "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
+    "commit", "protect_pending", "guard",
 )  # fmt: skip
 
 
