@@ -86,6 +86,8 @@ VARIANTS: dict[str, dict] = {
         for n in (2, 4, 8)
     },
     "pending+guard4": {**DEFAULTS_12B, "protect": True, "protect_pending": True, "guard": 4},
+    # issue 12h, relative to the policy's own defaults: the contention hold
+    "hold": {"contention_hold": True},
 }  # fmt: skip
 for _v in VARIANTS.values():
     if _v.get("energy_term") == "aff":

@@ -59,7 +59,9 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   release jitter a pinned model's frame whose nominal release has passed but that is not yet
   released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
   were all lost is served first and protected until a frame of it is on time,
-  :mod:`~.sdrm3_guard`).
+  :mod:`~.sdrm3_guard`); the *contention hold* (``contention_hold``: a pair whose block would
+  make the job miss at the off-chip bandwidth share it gets now, though not at full bandwidth,
+  is not taken, :mod:`~.sdrm3_contention`).
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
   are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
@@ -97,6 +99,7 @@ from scheduler.policies.sdrm3_capacity import (
     pinned_accelerators,
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
+from scheduler.policies.sdrm3_contention import pick_unheld
 from scheduler.policies.sdrm3_guard import guard_pins, starving_models
 from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_terms import (
@@ -176,6 +179,7 @@ class SDRM3(SDRM3Checks, Policy):
         commit: bool = False,
         protect_pending: bool = True,
         guard: int | None = 2,
+        contention_hold: bool = False,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -189,7 +193,7 @@ class SDRM3(SDRM3Checks, Policy):
         check_options(
             self.theta0.as_array(), block_fraction=block_fraction, urgency=urgency,
             energy_term=energy_term, starvation=starvation, energy_slack=energy_slack,
-            affinity_margin=affinity_margin, guard=guard,
+            affinity_margin=affinity_margin, guard=guard, contention_hold=contention_hold,
         )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
@@ -206,6 +210,7 @@ class SDRM3(SDRM3Checks, Policy):
         self.commit = commit
         self.protect_pending = protect_pending
         self.guard = None if guard is None else int(guard)
+        self.contention_hold = contention_hold
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -372,7 +377,11 @@ class SDRM3(SDRM3Checks, Policy):
         if self.defer and not loaded:
             scores = np.where(self._deferred(terms, state) & ~first[:, None], -np.inf, scores)
         scores = np.where(first[:, None], scores + UNSAFE_PENALTY, scores)
-        for i, k in greedy_pairs(scores):
+        if self.contention_hold:
+            pairs = pick_unheld(scores, terms, state, self.ms_per_cycle)
+        else:
+            pairs = greedy_pairs(scores)
+        for i, k in pairs:
             acc = int(terms.accelerators[k])
             n = int(terms.n_layers[i, k])
             job = terms.jobs[i]

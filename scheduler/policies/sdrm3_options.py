@@ -14,7 +14,7 @@ STATIC_OPTIONS = (
     "block_fraction", "u_max", "eps_ms", "progress", "defer", "defer_margin", "urgency",
     "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
-    "commit", "protect_pending", "guard",
+    "commit", "protect_pending", "guard", "contention_hold",
 )  # fmt: skip
 
 
@@ -28,6 +28,7 @@ def check_options(
     energy_slack: float | None,
     affinity_margin: float,
     guard: int | None,
+    contention_hold: bool = False,
 ) -> None:
     """Raise a :class:`SimulationError` for an option SDRM3 does not accept."""
     if not np.all(np.isfinite(theta)) or np.any(theta < 0):
@@ -62,6 +63,11 @@ def check_options(
         raise SimulationError(
             f"sdrm3: guard {guard}", source="<api>", field="guard", allowed="None or an int >= 1"
         )
+    if not isinstance(contention_hold, bool | np.bool_):
+        raise SimulationError(
+            f"sdrm3: contention_hold {contention_hold!r}", source="<api>",
+            field="contention_hold", allowed="True or False",
+        )  # fmt: skip
 
 
 def static_options(policy: Any) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""SDRM3's contention hold (``contention_hold=True``, off by default; issue 12h).
+
+Principle: a block's off-chip transfers share the system's bandwidth with the blocks running when
+it is dispatched. The engine charges a block ``max(latency, off-chip words x k / bandwidth)`` with
+``k`` = 1 + the accelerators busy at its dispatch, fixed for the block's whole run (its
+processor-sharing rule, :mod:`scheduler.engine`), so the share a block gets is known exactly when
+it is dispatched. SDRM3 cuts jobs into short blocks (``block_fraction`` of the shortest period),
+which isolates a layer whose transfers dominate its compute in a block of its own; dispatched
+next to a busy accelerator it runs up to ``k`` times longer than its best case, which the
+best-case tests (the engine's placement check, SDRM3's feasibility) do not see. With the hold a
+pair is not taken when the job could still meet its deadline after the block at full bandwidth but
+cannot at the share the block would get now (block at that share, then the rest of the job at its
+best case); the job waits until fewer accelerators are busy. Pairs of a job that cannot meet its
+deadline anyway are not touched, so the hold never keeps a hopeless job from an idle accelerator.
+
+The test is the same for every model, scenario and system (no constant): it only acts where the
+run has off-chip contention and a block is bandwidth-bound at the current share. Several pairs
+dispatched at one decision point are checked in their dispatch order, each with the accelerators
+made busy by the ones before it (the engine applies them in that order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scheduler.policies.sdrm3_terms import PairTerms
+from scheduler.state import Job, SchedulerState
+
+
+def contended_block_ms(job: Job, acc: int, n: int, k: int, bw: float, ms_per_cycle) -> float:
+    """The engine's latency of ``job``'s next ``n`` layers on ``acc`` with ``k`` busy (ms)."""
+    c = job.costs
+    cycles = float(c.block_latency_cycles(job.next_layer, n, acc))
+    cycles = max(cycles, c.block_offchip_words(job.next_layer, n, acc) * k / bw)
+    return cycles * float(ms_per_cycle[acc])
+
+
+def held(job: Job, acc: int, n: int, k: int, state: SchedulerState, ms_per_cycle) -> bool:
+    """Would running ``n`` layers of ``job`` on ``acc`` with ``k`` accelerators busy (itself
+    included) make it miss its deadline, when the block at full bandwidth would not?"""
+    mech = state.mechanics
+    bw = getattr(mech, "offchip_bw", None)
+    if not bw or k <= 1:
+        return False
+    c = job.costs
+    slack = job.deadline_ms - state.now_ms
+    end_layer = job.next_layer + n
+    move = float(mech.move_ms(job)[acc])  # type: ignore[attr-defined]
+    rest = 0.0
+    if end_layer < c.num_layers:
+        tail = (c.latency_prefix[-1] - c.latency_prefix[end_layer]) * ms_per_cycle
+        rest = float((tail + mech.move_ms(job, end_layer, acc)).min())  # type: ignore[attr-defined]
+    alone = contended_block_ms(job, acc, n, 1, bw, ms_per_cycle)
+    shared = contended_block_ms(job, acc, n, k, bw, ms_per_cycle)
+    return move + alone + rest <= slack < move + shared + rest
+
+
+def pick_unheld(
+    scores: np.ndarray, terms: PairTerms, state: SchedulerState, ms_per_cycle
+) -> list[tuple[int, int]]:
+    """:func:`~.sdrm3_terms.greedy_pairs` skipping held pairs: best pair first, each job and
+    accelerator at most once; a pair is checked with the accelerators busy now plus the ones the
+    pairs picked before it occupy."""
+    s = np.array(scores, dtype=float, copy=True)
+    busy = 1 + sum(r is not None for r in state.running)
+    picked: list[tuple[int, int]] = []
+    while s.size:
+        flat = int(np.argmax(s))
+        if not np.isfinite(s.flat[flat]):
+            break
+        i, k = divmod(flat, s.shape[1])
+        acc, n = int(terms.accelerators[k]), int(terms.n_layers[i, k])
+        if held(terms.jobs[i], acc, n, busy + len(picked), state, ms_per_cycle):
+            s[i, k] = -np.inf
+            continue
+        picked.append((i, k))
+        s[i, :] = -np.inf
+        s[:, k] = -np.inf
+    return picked

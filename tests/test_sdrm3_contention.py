@@ -1,0 +1,136 @@
+"""SDRM3's contention hold (``contention_hold=True``, ``sdrm3_contention``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from test_scheduler_properties import Acc, Model, Scenario, workloads
+
+from rtmm.errors import SimulationError
+from scheduler import simulate
+from scheduler.costs import CostArrays, ModelCosts, VariantCosts
+from scheduler.mechanics import FrameMechanics, MechanicsRuntime
+from scheduler.policies.sdrm3 import SDRM3Static
+from scheduler.policies.sdrm3_contention import contended_block_ms, held
+from scheduler.state import Job
+
+MS = 1_000_000  # cycles per ms at 1 GHz
+BW = 100.0  # words per cycle
+
+
+@dataclass(frozen=True)
+class SysBW:
+    name: str
+    accelerators: tuple
+    offchip_bw_words_per_cycle: float
+
+
+def _variant(name: str, lat_ms: list, words_ms: list) -> VariantCosts:
+    """One layer; latency and off-chip words (as ms alone at ``BW``) per accelerator."""
+    lat = np.array([lat_ms]) * MS
+    words = np.array([words_ms]) * MS * BW
+    return VariantCosts(name, lat, np.ones_like(lat, dtype=float), 1.0, words)
+
+
+def _case():
+    """X: 10 ms alone on a0 with 8 ms of off-chip words at full bandwidth (16 ms while another
+    accelerator is busy), period 15 ms. Y: 3 ms on a1, no off-chip words, period 5 ms: Y is the
+    more urgent job, so it is dispatched first and X, dispatched right after it, gets half the
+    bandwidth unless it waits the 3 ms until Y's block ends."""
+    costs = CostArrays(
+        (
+            ModelCosts("X", (_variant("X", [10, 1000], [8, 8]),)),
+            ModelCosts("Y", (_variant("Y", [1000, 3], [0, 0]),)),
+        ),
+        ("a0", "a1"),
+        np.full(2, 1e9),
+    )
+    scenario = Scenario("s", (Model("X", 1000 / 15), Model("Y", 200.0)))
+    system = SysBW("s", (Acc("a0"), Acc("a1")), BW)
+    return costs, scenario, system
+
+
+def _run(hold: bool, contention: bool = True):
+    costs, scenario, system = _case()
+    return simulate(
+        scenario, system, SDRM3Static(contention_hold=hold), costs=costs, horizon_ms=90.0,
+        mechanics=FrameMechanics(feasible_placement=True), offchip_contention=contention,
+    )  # fmt: skip
+
+
+def test_hold_waits_for_the_bandwidth_and_saves_the_frames_contention_made_late():
+    off = _run(False).frames
+    on = _run(True).frames
+    x_off, x_on = off[off.model == "X"], on[on.model == "X"]
+    assert len(x_on) == 6
+    # dispatched next to Y: 16 ms > 15 ms (until the starvation guard puts X first)
+    assert (x_off.status == "late").sum() >= 3
+    assert (x_on.status == "on_time").all()  # waits 3 ms for Y's block, then 10 ms alone
+    assert (on[on.model == "Y"].status == "on_time").all()
+    assert (off[off.model == "Y"].status == "on_time").all()
+
+
+def test_without_contention_the_hold_changes_nothing_here():
+    pd.testing.assert_frame_equal(_run(False, False).frames, _run(True, False).frames)
+
+
+def _runtime(costs, busy):
+    mech = MechanicsRuntime(
+        FrameMechanics(feasible_placement=True), None, costs, np.array([15.0]), [()], 100.0
+    )
+    mech.bind_contention(BW, busy, np.zeros(len(busy)))
+    return mech
+
+
+def test_held_is_the_engines_rule_at_the_share_the_block_gets():
+    # two layers on a0: 4 ms with 5 ms of words, then 2 ms without words; deadline 15 ms
+    lat = np.array([[4.0, 50.0], [2.0, 50.0]]) * MS
+    words = np.array([[5.0, 0.0], [0.0, 0.0]]) * MS * BW
+    costs = CostArrays(
+        (ModelCosts("X", (VariantCosts("X", lat, np.ones_like(lat), 1.0, words),)),),
+        ("a0", "a1"),
+        np.full(2, 1e9),
+    )
+    job = Job(0, "X", 0, 15.0, 0.0, 15.0, None, True)
+    job.costs = costs.models[0].full
+    busy: list = [None, None]
+    state = type("S", (), {"mechanics": _runtime(costs, busy), "now_ms": 0.0})()
+    mpc = np.full(2, 1e-6)
+    assert contended_block_ms(job, 0, 1, 1, BW, mpc) == pytest.approx(5.0)
+    assert contended_block_ms(job, 0, 1, 3, BW, mpc) == pytest.approx(15.0)
+    # first layer, then 2 ms: alone 7 ms; k = 2: 12 ms; k = 3: 17 ms > 15 ms
+    assert not held(job, 0, 1, 1, state, mpc)
+    assert not held(job, 0, 1, 2, state, mpc)
+    assert held(job, 0, 1, 3, state, mpc)
+    state.now_ms = 9.0  # 6 ms of slack left: hopeless at full bandwidth too, so never held
+    assert not held(job, 0, 1, 3, state, mpc)
+    state.now_ms = 0.0
+    state.mechanics.offchip_bw = None  # no contention in the run: never held
+    assert not held(job, 0, 1, 3, state, mpc)
+
+
+def test_option_is_checked_and_copied():
+    with pytest.raises(SimulationError, match="contention_hold"):
+        SDRM3Static(contention_hold="yes")
+    from scheduler.policies.sdrm3_options import static_options
+
+    assert static_options(SDRM3Static(contention_hold=True))["contention_hold"] is True
+    assert SDRM3Static().contention_hold is False
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workload=workloads())
+def test_option_changes_nothing_without_contention(workload):
+    scenario, system, costs, horizon, seed, jitter = workload
+    runs = [
+        simulate(
+            scenario, system, SDRM3Static(contention_hold=h), costs=costs, horizon_ms=horizon,
+            seed=seed, jitter_ms=jitter, mechanics=FrameMechanics(feasible_placement=True),
+        ).frames
+        for h in (False, True)
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(*runs)
