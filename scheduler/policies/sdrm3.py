@@ -59,7 +59,8 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   release jitter a pinned model's frame whose nominal release has passed but that is not yet
   released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
   were all lost is served first and protected until a frame of it is on time,
-  :mod:`~.sdrm3_guard`).
+  :mod:`~.sdrm3_guard`; ``guard_mode="yield"``: only where that displaces no other work);
+  the *energy-aware wait* of lax jobs (``lax_wait=k``, :mod:`~.sdrm3_wait`).
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
   are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
@@ -97,7 +98,7 @@ from scheduler.policies.sdrm3_capacity import (
     pinned_accelerators,
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
-from scheduler.policies.sdrm3_guard import guard_pins, starving_models
+from scheduler.policies.sdrm3_guard import guard_first, guard_pins, starving_models
 from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
@@ -113,6 +114,7 @@ from scheduler.policies.sdrm3_terms import (
     tuner_cycle,
     tuner_window_ms,
 )
+from scheduler.policies.sdrm3_wait import lax_waits
 from scheduler.replay_tuner import ReplayDriver
 from scheduler.state import Job, RunningMetrics, SchedulerState, WindowMetrics
 from scheduler.supernet_selector import SupernetSelector
@@ -176,6 +178,8 @@ class SDRM3(SDRM3Checks, Policy):
         commit: bool = False,
         protect_pending: bool = True,
         guard: int | None = 2,
+        guard_mode: str = "first",
+        lax_wait: float | None = None,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -189,7 +193,7 @@ class SDRM3(SDRM3Checks, Policy):
         check_options(
             self.theta0.as_array(), block_fraction=block_fraction, urgency=urgency,
             energy_term=energy_term, starvation=starvation, energy_slack=energy_slack,
-            affinity_margin=affinity_margin, guard=guard,
+            affinity_margin=affinity_margin, guard=guard, guard_mode=guard_mode, lax_wait=lax_wait,
         )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
@@ -206,6 +210,7 @@ class SDRM3(SDRM3Checks, Policy):
         self.commit = commit
         self.protect_pending = protect_pending
         self.guard = None if guard is None else int(guard)
+        self.guard_mode, self.lax_wait = guard_mode, lax_wait
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -352,7 +357,6 @@ class SDRM3(SDRM3Checks, Policy):
         starving = np.zeros(len(state.model_ids), dtype=bool)
         if self.guard is not None:
             starving = starving_models(state.metrics, self.guard)
-        first = starving[[j.model for j in terms.jobs]]  # starving models' jobs
         feasible = terms.feasible
         self._now = now
         if self.progress:
@@ -362,16 +366,22 @@ class SDRM3(SDRM3Checks, Policy):
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
         loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
+        pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
+        protected = np.zeros(scores.shape, dtype=bool)
         if self.protect:
-            pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
-            protected = self._protected(terms, state, pins, exempt=starving)
+            exempt = None if self.guard_mode == "yield" else starving
+            protected = self._protected(terms, state, pins, exempt=exempt)
             scores = np.where(protected, -np.inf, scores)
+        first = guard_first(self, terms, state, jobs, starving, protected)  # pairs taken first
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
         if self.defer and not loaded:
-            scores = np.where(self._deferred(terms, state) & ~first[:, None], -np.inf, scores)
-        scores = np.where(first[:, None], scores + UNSAFE_PENALTY, scores)
+            scores = np.where(self._deferred(terms, state) & ~first, -np.inf, scores)
+        if self.lax_wait is not None:
+            scores = np.where(lax_waits(self, terms, state, self.lax_wait, pins) & ~first,
+                              -np.inf, scores)  # fmt: skip
+        scores = np.where(first, scores + UNSAFE_PENALTY, scores)
         for i, k in greedy_pairs(scores):
             acc = int(terms.accelerators[k])
             n = int(terms.n_layers[i, k])

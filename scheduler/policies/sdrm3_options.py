@@ -14,7 +14,7 @@ STATIC_OPTIONS = (
     "block_fraction", "u_max", "eps_ms", "progress", "defer", "defer_margin", "urgency",
     "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
-    "commit", "protect_pending", "guard",
+    "commit", "protect_pending", "guard", "guard_mode", "lax_wait",
 )  # fmt: skip
 
 
@@ -28,6 +28,8 @@ def check_options(
     energy_slack: float | None,
     affinity_margin: float,
     guard: int | None,
+    guard_mode: str = "first",
+    lax_wait: float | None = None,
 ) -> None:
     """Raise a :class:`SimulationError` for an option SDRM3 does not accept."""
     if not np.all(np.isfinite(theta)) or np.any(theta < 0):
@@ -42,6 +44,7 @@ def check_options(
         ("urgency", urgency, ("density", "laxity")),
         ("energy_term", energy_term, ("energy", "affinity", "home", "finish")),
         ("starvation", starvation, ("job", "model")),
+        ("guard_mode", guard_mode, ("first", "yield", "order", "trade")),
     ):
         if value not in allowed:
             raise SimulationError(
@@ -62,6 +65,11 @@ def check_options(
         raise SimulationError(
             f"sdrm3: guard {guard}", source="<api>", field="guard", allowed="None or an int >= 1"
         )
+    if lax_wait is not None and not (np.isfinite(lax_wait) and lax_wait >= 1):
+        raise SimulationError(
+            f"sdrm3: lax_wait {lax_wait}", source="<api>", field="lax_wait",
+            allowed="None or a finite x >= 1",
+        )  # fmt: skip
 
 
 def static_options(policy: Any) -> dict[str, Any]:

@@ -1,0 +1,61 @@
+"""SDRM3's energy-aware wait for lax jobs (option ``lax_wait=k`` of :mod:`.sdrm3`, off by default).
+
+A job is held back from an idle accelerator a when its next block (as cut for the pair) costs at
+least ``k`` times the energy there that it costs on its cheapest accelerator c (migration energy
+included) and the job, waiting for c, can still finish there by its deadline (its expected
+cascade work after it) without making more of c's queue miss. c's queue is the exclusive work
+of :meth:`~.sdrm3_checks.SDRM3Checks._exclusive_work` -- the ready jobs that can finish only on
+c and the expected frames of the models pinned (or guard-pinned) to c, within the longest
+period -- from when c's running block ends (now if c is idle too: another job may take it at
+this decision point), plus the jobs already held back for c here (visited by urgency, the most
+urgent first), in deadline order (:func:`~.sdrm3_checks._misses`). The job's own pair on c is
+never held back.
+
+Unlike energy-aware deferral (``defer``), the wait is not switched off under load: the test
+counts the work that will need c, so under load the job does not wait. One constant ``k`` for
+every model, scenario and system.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from scheduler.policies.sdrm3_checks import _misses
+from scheduler.policies.sdrm3_terms import PairTerms
+from scheduler.state import SchedulerState
+
+
+def lax_waits(
+    policy: Any, terms: PairTerms, state: SchedulerState, k: float, pins: np.ndarray
+) -> np.ndarray:
+    """``[jobs x idle]`` mask of the pairs held back for the job's cheapest accelerator."""
+    mask = np.zeros(terms.energy.shape, dtype=bool)
+    items, free, _ = policy._exclusive_work(state, pins)
+    now, mech, mpc = state.now_ms, state.mechanics, policy.ms_per_cycle
+    accs = terms.accelerators.astype(int)
+    n_acc = len(mpc)
+    for i in np.argsort(-terms.urgency, kind="stable"):
+        job = terms.jobs[i]
+        c, start = job.costs, job.next_layer
+        waits: dict[int, bool] = {}
+        for kk, a in enumerate(accs):
+            end = start + int(terms.n_layers[i, kk])
+            energy = c.energy_prefix[end] - c.energy_prefix[start]
+            if mech is not None:
+                energy = energy + np.array([mech.move_energy_nj(job, b) for b in range(n_acc)])
+            cheap = int(np.argmin(energy))
+            if cheap == a or energy[a] < k * energy[cheap]:
+                continue
+            if cheap not in waits:
+                rem = float(c.remaining_latency_cycles(start)[cheap] * mpc[cheap])
+                if mech is not None:
+                    rem += float(mech.move_ms(job)[cheap])
+                own = (now, job.deadline_ms - float(policy.chain_ms[job.model]), rem)
+                queue = items[cheap]
+                waits[cheap] = _misses([*queue, own], free[cheap]) <= _misses(queue, free[cheap])
+                if waits[cheap]:
+                    queue.append(own)
+            mask[i, kk] = waits[cheap]
+    return mask
