@@ -1,4 +1,4 @@
-"""SDRM3's score-aware starvation guard (``guard_mode``, :func:`~.sdrm3_guard.displacing`)."""
+"""SDRM3's score-aware starvation guard (``guard_mode``, :func:`~.sdrm3_guard.displaced`)."""
 
 from __future__ import annotations
 
@@ -12,28 +12,28 @@ from rtmm.errors import SimulationError
 from scheduler import simulate
 from scheduler.mechanics import FrameMechanics
 from scheduler.policies.sdrm3 import SDRM3
-from scheduler.policies.sdrm3_guard import displacing
+from scheduler.policies.sdrm3_guard import displaced
 
 
 def _demand(deadlines, work, free):
     return np.array(deadlines, float), np.array(work, float), None, None, np.array(free, float)
 
 
-def test_displacing_compares_with_the_job_left_out_or_in_deadline_order():
+def test_displaced_compares_with_the_job_left_out_or_in_deadline_order():
     # one accelerator; item 0 due at 10 (4 ms), the starving job (item 1) due at 20 with 18 ms:
     # in deadline order the demand already exceeds the capacity at 20; a 2 ms block of it now
     # leaves item 0 room, but without the job nothing would exceed it
     d = _demand([10.0, 20.0], [4.0, 18.0], [0.0])
     args = (1, np.array([2.0]), np.array([0]), np.array([16.0]))
-    assert displacing(d, *args, against="yield").tolist() == [True]
-    assert displacing(d, *args, against="order").tolist() == [False]
-    assert displacing(d, *args, against="trade").tolist() == [False]  # one item for one frame
+    assert displaced(d, *args, against="yield").tolist() == [1]
+    assert displaced(d, *args, against="order").tolist() == [0]
     # a 7 ms block now makes item 0 (4 ms by 10) exceed the capacity even in the order test
     big = (1, np.array([7.0]), np.array([0]), np.array([11.0]))
-    assert displacing(d, *big, against="order").tolist() == [True]
+    assert displaced(d, *big, against="order").tolist() == [1]
+    assert displaced(d, *big, against="yield").tolist() == [2]
 
 
-def _starving_b(mode):
+def _starving_b(mode, on_time=0, spent=0):
     # A (model 0): 8 ms, due at 10 ms; B (model 1, starving): 8 ms, due at 20 ms. a0 runs until
     # 9 ms, a1 is idle: B first on a1 would leave A 3 ms of capacity by its deadline.
     a = _variant("A", [[8 * MS, 8 * MS]], [[1.0, 1.0]])
@@ -43,7 +43,10 @@ def _starving_b(mode):
                       running=[_job(1, b, 20.0, frame=5), None], busy=[9.0, 0.0])  # fmt: skip
     state.metrics.dropped[:] = [0, 3]
     state.metrics.lost_streak[:] = [0, 3]
+    state.metrics.on_time[:] = [0, on_time]
+    pol.guard_spent[1] = spent
     (d,) = pol.decide(state)
+    _starving_b.spent = int(pol.guard_spent[1])
     return d.job.model
 
 
@@ -51,6 +54,14 @@ def test_yielding_guard_serves_a_starving_model_only_if_no_one_is_displaced():
     assert _starving_b("first") == 1
     assert _starving_b("yield") == 0
     assert _starving_b("order") == 0
+
+
+def test_budget_guard_lets_a_model_displace_what_its_on_time_frames_allow():
+    # B first on a1 makes two deadlines' demand exceed the capacity (A's, and the one at 20 ms)
+    assert _starving_b("budget") == 0  # budget 0 + 1 on-time frames
+    assert _starving_b("budget", on_time=1) == 1  # budget 2
+    assert _starving_b.spent == 2  # charged for the pair taken
+    assert _starving_b("budget", on_time=1, spent=1) == 0  # one already spent
 
 
 def test_engine_run_the_yielding_guard_leaves_the_other_models_frames_alone():

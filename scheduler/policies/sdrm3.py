@@ -272,6 +272,7 @@ class SDRM3(SDRM3Checks, Policy):
             bounds = options.pop("bounds")
             self.tuner = Tuner(self.theta0.as_array(), bounds, **options)
         self.selector = None
+        self.guard_spent = np.zeros(len(ctx.model_ids), dtype=np.int64)  # guard_mode="budget"
         if self.use_supernet:
             static = static_options(self)
             options = {
@@ -387,6 +388,7 @@ class SDRM3(SDRM3Checks, Policy):
             n = int(terms.n_layers[i, k])
             job = terms.jobs[i]
             decisions.append(Dispatch(job, acc, n))
+            self.guard_spent[job.model] += self.guard_cost[i, k]
             cycles = job.costs.block_latency_cycles(job.next_layer, n, acc)
             self.busy_until[acc] = now + cycles * self.ms_per_cycle[acc]
         return decisions

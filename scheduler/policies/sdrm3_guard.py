@@ -12,9 +12,13 @@ While a model starves, SDRM3 (see :meth:`~.sdrm3.SDRM3.decide`)
 With ``guard_mode="yield"`` (off by default) the guard is *score-aware*: a starving model's
 pair is taken first (and spared protection and deferral) only if it takes no accelerator from
 work exclusive to it (:meth:`~.sdrm3_checks.SDRM3Checks._protected`) and makes no more of the
-lookahead demand exceed the capacity than if the job were not served (:func:`displacing`;
-``guard_mode="order"``: than with the job in deadline order); otherwise it is scheduled like
-any other pair (its expected frames stay protected).
+lookahead demand exceed the capacity than if the job were not served (:func:`displaced`;
+``guard_mode="order"``: than with the job in deadline order; ``"trade"``: by at most one item;
+``"budget"``: by no more, summed over the model's pairs taken first in the run, than its
+on-time frames + 1); otherwise it is scheduled like any other pair (its expected frames stay
+protected). ``"budget"`` is the one mode with state of its own (what each model's pairs
+displaced, :attr:`~.sdrm3.SDRM3.guard_spent`), so a replay from the engine's counters does not
+decide exactly as the run.
 
 The rule has one parameter, ``frames``, the same for every model, scenario and system; it reads
 only the engine's running per-model counters (``SchedulerState.metrics.lost_streak``), so it has
@@ -48,7 +52,7 @@ def guard_pins(
     return np.where(np.asarray(starving) & fits, fastest, pinned)
 
 
-def displacing(
+def displaced(
     demand: tuple,
     own: int,
     blocks_ms: np.ndarray,
@@ -56,15 +60,15 @@ def displacing(
     rest_ms: np.ndarray,
     against: str = "yield",
 ) -> np.ndarray:
-    """Per pair of one starving job: True if taking it first displaces other work.
+    """Per pair of one starving job: how much other work taking it first displaces.
 
     ``demand`` is SDRM3's lookahead demand ``(deadlines, work, ..., free)``
     (:meth:`~.sdrm3_checks.SDRM3Checks._demand_items`, the job being item ``own``). Running the
     job's block of ``blocks_ms[k]`` on ``accelerators[k]`` now (its remaining ``rest_ms[k]``
-    then counted at its deadline) displaces other work if more deadlines' cumulative demand
-    exceeds the capacity (:func:`~.sdrm3_capacity.demand_curve`) than without the job
-    (``against="yield"``: the job is not served) or than with its work in deadline order
-    (``against="order"``).
+    then counted at its deadline) displaces the number of deadlines at which the cumulative
+    demand exceeds the capacity (:func:`~.sdrm3_capacity.demand_curve`) beyond those without the
+    job (``against="order"``: with its work in deadline order) -- a proxy for the frames that
+    would miss.
     """
     deadlines, work, free = demand[0], demand[1], demand[-1]
 
@@ -75,23 +79,27 @@ def displacing(
     base = work.copy()
     if against != "order":
         base[own] = 0.0
-    before = over(base, free) + (against == "trade")
-    out = np.zeros(len(accelerators), dtype=bool)
+    before = over(base, free)
+    out = np.zeros(len(accelerators), dtype=np.int64)
     for k, a in enumerate(accelerators):
         w, f = work.copy(), free.copy()
         w[own], f[int(a)] = rest_ms[k], f[int(a)] + blocks_ms[k]
-        out[k] = over(w, f) > before
+        out[k] = over(w, f) - before
     return out
 
 
 def guard_first(policy: Any, terms: PairTerms, state: SchedulerState, jobs: list,
                 starving: np.ndarray, protected: np.ndarray) -> np.ndarray:  # fmt: skip
-    """``[jobs x idle]`` pairs the guard takes first: every pair of a starving model's job, or
-    with ``guard_mode="yield"`` only those that take no exclusive work's accelerator
-    (``protected``, computed without exempting the starving models) and displace no other
-    work (:func:`displacing`; ``"order"``: no more than in deadline order)."""
+    """``[jobs x idle]`` pairs the guard takes first: every pair of a starving model's job
+    (``guard_mode="first"``), else only those that take no exclusive work's accelerator
+    (``protected``, computed without exempting the starving models) and displace (:func:`displaced`)
+    nothing (``"yield"``, ``"order"``), at most one item (``"trade"``), or no more than the
+    model's budget (``"budget"``: its on-time frames + 1 - what its pairs taken first displaced
+    so far, each block charged; ``policy.guard_cost`` is set to each pair's charge)."""
     first = np.repeat(starving[[j.model for j in terms.jobs]][:, None], terms.energy.shape[1], 1)
-    if policy.guard_mode == "first" or not first.any():
+    policy.guard_cost = np.zeros(first.shape, dtype=np.int64)
+    mode = policy.guard_mode
+    if mode == "first" or not first.any():
         return first
     first &= ~protected
     demand = policy._demand_items(jobs, state)
@@ -106,5 +114,11 @@ def guard_first(policy: Any, terms: PairTerms, state: SchedulerState, jobs: list
                            for e, a in zip(ends, accs, strict=True)])  # fmt: skip
         rest = np.array([float((c.remaining_latency_cycles(e) * mpc).min()) if e < c.num_layers
                          else 0.0 for e in ends]) + float(policy.chain_ms[job.model])  # fmt: skip
-        first[i] &= ~displacing(demand, index[id(job)], blocks, accs, rest, policy.guard_mode)
+        cost = displaced(demand, index[id(job)], blocks, accs, rest, mode)
+        allowed = {"yield": 0, "order": 0, "trade": 1}.get(mode)
+        if allowed is None:  # budget
+            m = job.model
+            allowed = int(state.metrics.on_time[m]) + 1 - int(policy.guard_spent[m])
+        first[i] &= cost <= allowed
+        policy.guard_cost[i] = np.where(first[i], np.maximum(cost, 0), 0)
     return first

@@ -44,7 +44,7 @@ def check_options(
         ("urgency", urgency, ("density", "laxity")),
         ("energy_term", energy_term, ("energy", "affinity", "home", "finish")),
         ("starvation", starvation, ("job", "model")),
-        ("guard_mode", guard_mode, ("first", "yield", "order", "trade")),
+        ("guard_mode", guard_mode, ("first", "yield", "order", "trade", "budget")),
     ):
         if value not in allowed:
             raise SimulationError(
