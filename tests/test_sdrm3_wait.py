@@ -13,13 +13,14 @@ from scheduler import simulate
 from scheduler.policies.sdrm3 import SDRM3
 
 
-def _decide(lax_wait, *, energy=(3.0, 1.0), deadline_ms=100.0, busy_ms=5.0, pinned=False):
+def _decide(lax_wait, *, energy=(3.0, 1.0), deadline_ms=100.0, busy_ms=5.0, pinned=False,
+            a0_ms=10.0, fallback=False):  # fmt: skip
     # A (model 0): 10 ms on either array, costs energy[0] on a0 and energy[1] on a1; a1 runs a
     # block of model 1 until busy_ms. With ``pinned``, model 1 fits its 10 ms period only on a1
     # (9 ms), so its expected frames fill a1.
-    a = _variant("A", [[10 * MS, 10 * MS]], [list(energy)])
+    a = _variant("A", [[int(a0_ms * MS), 10 * MS]], [list(energy)])
     b = _variant("B", [[50 * MS, 9 * MS]] if pinned else [[10 * MS, 10 * MS]], [[1.0, 1.0]])
-    pol = SDRM3(tuner=False, defer=False, guard=None, lax_wait=lax_wait)
+    pol = SDRM3(tuner=False, defer=False, guard=None, lax_wait=lax_wait, lax_fallback=fallback)
     _, state = _setup([a, b], [deadline_ms, 10.0 if pinned else 100.0], policy=pol,
                       ready=[_job(0, a, deadline_ms)], running=[None, _job(1, b, 10.0)],
                       busy=[0.0, busy_ms])  # fmt: skip
@@ -45,6 +46,15 @@ def test_no_wait_when_the_job_would_miss_on_the_cheapest_accelerator():
 def test_wait_counts_the_expected_frames_of_a_model_pinned_there():
     # model 1's frames take 9 ms of every 10 ms on a1: A, queued behind them, would miss
     assert [d.accelerator for d in _decide(2.0, pinned=True)] == [0]
+
+
+def test_fallback_waits_only_while_the_idle_accelerator_would_still_do():
+    # A takes 30 ms on a0, 10 ms on a1 (busy until 15 ms), due at 40 ms: waiting fits a1 (25 ms),
+    # but starting on a0 at 15 ms would end at 45 ms
+    assert _decide(2.0, deadline_ms=40.0, busy_ms=15.0, a0_ms=30.0) == []
+    got = _decide(2.0, deadline_ms=40.0, busy_ms=15.0, a0_ms=30.0, fallback=True)
+    assert [d.accelerator for d in got] == [0]
+    assert _decide(2.0, deadline_ms=50.0, busy_ms=15.0, a0_ms=30.0, fallback=True) == []
 
 
 def test_lax_wait_must_be_at_least_one():

@@ -60,7 +60,7 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
   were all lost is served first and protected until a frame of it is on time,
   :mod:`~.sdrm3_guard`; ``guard_mode="yield"``: only where that displaces no other work);
-  the *energy-aware wait* of lax jobs (``lax_wait=k``, :mod:`~.sdrm3_wait`).
+  the *energy-aware wait* of lax jobs (``lax_wait=k``, ``lax_fallback``, :mod:`~.sdrm3_wait`).
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
   are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
@@ -180,6 +180,7 @@ class SDRM3(SDRM3Checks, Policy):
         guard: int | None = 2,
         guard_mode: str = "first",
         lax_wait: float | None = None,
+        lax_fallback: bool = False,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -210,7 +211,7 @@ class SDRM3(SDRM3Checks, Policy):
         self.commit = commit
         self.protect_pending = protect_pending
         self.guard = None if guard is None else int(guard)
-        self.guard_mode, self.lax_wait = guard_mode, lax_wait
+        self.guard_mode, self.lax_wait, self.lax_fallback = guard_mode, lax_wait, lax_fallback
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -380,8 +381,8 @@ class SDRM3(SDRM3Checks, Policy):
         if self.defer and not loaded:
             scores = np.where(self._deferred(terms, state) & ~first, -np.inf, scores)
         if self.lax_wait is not None:
-            scores = np.where(lax_waits(self, terms, state, self.lax_wait, pins) & ~first,
-                              -np.inf, scores)  # fmt: skip
+            waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
+            scores = np.where(waits & ~first, -np.inf, scores)
         scores = np.where(first, scores + UNSAFE_PENALTY, scores)
         for i, k in greedy_pairs(scores):
             acc = int(terms.accelerators[k])

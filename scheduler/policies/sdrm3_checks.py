@@ -356,11 +356,20 @@ def _pending(state: SchedulerState, model: int, frame: int) -> int:
     return int(seen <= frame)
 
 
+def _finishes(items: list[tuple[float, float, float]], start_ms: float) -> np.ndarray:
+    """Finish time of each ``(release, deadline, work)`` item (in the items' order) when they run
+    in deadline order from ``start_ms`` on one accelerator (each starts at the earliest at its
+    release)."""
+    t, out = start_ms, np.empty(len(items))
+    for i in sorted(range(len(items)), key=lambda i: items[i][1]):
+        release, _, work = items[i]
+        t = max(t, release) + work
+        out[i] = t
+    return out
+
+
 def _misses(items: list[tuple[float, float, float]], start_ms: float) -> int:
     """Deadline misses of ``(release, deadline, work)`` items run in deadline order from
-    ``start_ms`` on one accelerator (each starts at the earliest at its release)."""
-    t, missed = start_ms, 0
-    for release, deadline, work in sorted(items, key=lambda x: x[1]):
-        t = max(t, release) + work
-        missed += t > deadline + 1e-9
-    return missed
+    ``start_ms`` on one accelerator (:func:`_finishes`)."""
+    ends = _finishes(items, start_ms)
+    return sum(int(end > item[1] + 1e-9) for end, item in zip(ends, items, strict=True))

@@ -14,7 +14,7 @@ STATIC_OPTIONS = (
     "block_fraction", "u_max", "eps_ms", "progress", "defer", "defer_margin", "urgency",
     "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
-    "commit", "protect_pending", "guard", "guard_mode", "lax_wait",
+    "commit", "protect_pending", "guard", "guard_mode", "lax_wait", "lax_fallback",
 )  # fmt: skip
 
 
