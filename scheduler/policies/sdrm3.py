@@ -35,9 +35,9 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
   period only on the big array keep it; the others use the LITTLE one.
 - Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
-  ``benchmarks/RESULTS.md``, "Issue 12b", "Issue 12c" and "Issue 12e"). On by default: laxity
-  urgency, the block-energy term (``energy_term="energy"``, since 12e), deferral with
-  ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames,
+  ``benchmarks/RESULTS.md``, "Issue 12b", "Issue 12c", "Issue 12e" and "Issue 12g"). On by
+  default: laxity urgency, the block-energy term (``energy_term="energy"``, since 12e), deferral
+  with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames,
   the starvation guard with N = 2; the rest is off. The options:
   *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
   (``energy_term="affinity"``, the default until 12e); blocks cut where the layers' cheapest
@@ -59,7 +59,8 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   release jitter a pinned model's frame whose nominal release has passed but that is not yet
   released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
   were all lost is served first and protected until a frame of it is on time,
-  :mod:`~.sdrm3_guard`; ``guard_mode="yield"``: only where that displaces no other work);
+  :mod:`~.sdrm3_guard`; ``guard_mode`` ``"yield"``/``"order"``/``"trade"``/``"budget"``: only
+  where that displaces no other work, or within a bound);
   the *energy-aware wait* of lax jobs (``lax_wait=k``, ``lax_fallback``, :mod:`~.sdrm3_wait`).
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
   are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
