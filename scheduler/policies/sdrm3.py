@@ -35,9 +35,9 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
   period only on the big array keep it; the others use the LITTLE one.
 - Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
-  ``benchmarks/RESULTS.md``, "Issue 12b", "Issue 12c" and "Issue 12e"). On by default: laxity
-  urgency, the block-energy term (``energy_term="energy"``, since 12e), deferral with
-  ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames,
+  ``benchmarks/RESULTS.md``, "Issue 12b", "Issue 12c", "Issue 12e" and "Issue 12g"). On by
+  default: laxity urgency, the block-energy term (``energy_term="energy"``, since 12e), deferral
+  with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames,
   the starvation guard with N = 2; the rest is off. The options:
   *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
   (``energy_term="affinity"``, the default until 12e); blocks cut where the layers' cheapest
@@ -59,9 +59,12 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   release jitter a pinned model's frame whose nominal release has passed but that is not yet
   released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
   were all lost is served first and protected until a frame of it is on time,
-  :mod:`~.sdrm3_guard`); the *contention hold* (``contention_hold``: a pair whose block would
-  make the job miss at the off-chip bandwidth share it gets now, though not at full bandwidth,
-  is not taken, :mod:`~.sdrm3_contention`).
+  :mod:`~.sdrm3_guard`; ``guard_mode`` ``"yield"``/``"order"``/``"trade"``/``"budget"``: only
+  where that displaces no other work, or within a bound);
+  the *energy-aware wait* of lax jobs (``lax_wait=k``, ``lax_fallback``, :mod:`~.sdrm3_wait`);
+  the *contention hold* (``contention_hold``: a pair whose block would make the job miss at the
+  off-chip bandwidth share it gets now, though not at full bandwidth, is not taken,
+  :mod:`~.sdrm3_contention`).
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
   are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
@@ -100,7 +103,7 @@ from scheduler.policies.sdrm3_capacity import (
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
 from scheduler.policies.sdrm3_contention import pick_unheld
-from scheduler.policies.sdrm3_guard import guard_pins, starving_models
+from scheduler.policies.sdrm3_guard import guard_first, guard_pins, starving_models
 from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
@@ -116,6 +119,7 @@ from scheduler.policies.sdrm3_terms import (
     tuner_cycle,
     tuner_window_ms,
 )
+from scheduler.policies.sdrm3_wait import lax_waits
 from scheduler.replay_tuner import ReplayDriver
 from scheduler.state import Job, RunningMetrics, SchedulerState, WindowMetrics
 from scheduler.supernet_selector import SupernetSelector
@@ -179,6 +183,9 @@ class SDRM3(SDRM3Checks, Policy):
         commit: bool = False,
         protect_pending: bool = True,
         guard: int | None = 2,
+        guard_mode: str = "first",
+        lax_wait: float | None = None,
+        lax_fallback: bool = False,
         contention_hold: bool = False,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
@@ -193,7 +200,8 @@ class SDRM3(SDRM3Checks, Policy):
         check_options(
             self.theta0.as_array(), block_fraction=block_fraction, urgency=urgency,
             energy_term=energy_term, starvation=starvation, energy_slack=energy_slack,
-            affinity_margin=affinity_margin, guard=guard, contention_hold=contention_hold,
+            affinity_margin=affinity_margin, guard=guard, guard_mode=guard_mode, lax_wait=lax_wait,
+            contention_hold=contention_hold,
         )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
@@ -210,6 +218,7 @@ class SDRM3(SDRM3Checks, Policy):
         self.commit = commit
         self.protect_pending = protect_pending
         self.guard = None if guard is None else int(guard)
+        self.guard_mode, self.lax_wait, self.lax_fallback = guard_mode, lax_wait, lax_fallback
         self.contention_hold = contention_hold
         self.use_tuner = tuner
         self.use_supernet = supernet
@@ -272,6 +281,7 @@ class SDRM3(SDRM3Checks, Policy):
             bounds = options.pop("bounds")
             self.tuner = Tuner(self.theta0.as_array(), bounds, **options)
         self.selector = None
+        self.guard_spent = np.zeros(len(ctx.model_ids), dtype=np.int64)  # guard_mode="budget"
         if self.use_supernet:
             static = static_options(self)
             options = {
@@ -357,7 +367,6 @@ class SDRM3(SDRM3Checks, Policy):
         starving = np.zeros(len(state.model_ids), dtype=bool)
         if self.guard is not None:
             starving = starving_models(state.metrics, self.guard)
-        first = starving[[j.model for j in terms.jobs]]  # starving models' jobs
         feasible = terms.feasible
         self._now = now
         if self.progress:
@@ -367,16 +376,22 @@ class SDRM3(SDRM3Checks, Policy):
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
         loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
+        pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
+        protected = np.zeros(scores.shape, dtype=bool)
         if self.protect:
-            pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
-            protected = self._protected(terms, state, pins, exempt=starving)
+            exempt = None if self.guard_mode == "yield" else starving
+            protected = self._protected(terms, state, pins, exempt=exempt)
             scores = np.where(protected, -np.inf, scores)
+        first = guard_first(self, terms, state, jobs, starving, protected)  # pairs taken first
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
         if self.defer and not loaded:
-            scores = np.where(self._deferred(terms, state) & ~first[:, None], -np.inf, scores)
-        scores = np.where(first[:, None], scores + UNSAFE_PENALTY, scores)
+            scores = np.where(self._deferred(terms, state) & ~first, -np.inf, scores)
+        if self.lax_wait is not None:
+            waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
+            scores = np.where(waits & ~first, -np.inf, scores)
+        scores = np.where(first, scores + UNSAFE_PENALTY, scores)
         if self.contention_hold:
             pairs = pick_unheld(scores, terms, state, self.ms_per_cycle)
         else:
@@ -386,6 +401,7 @@ class SDRM3(SDRM3Checks, Policy):
             n = int(terms.n_layers[i, k])
             job = terms.jobs[i]
             decisions.append(Dispatch(job, acc, n))
+            self.guard_spent[job.model] += self.guard_cost[i, k]
             cycles = job.costs.block_latency_cycles(job.next_layer, n, acc)
             self.busy_until[acc] = now + cycles * self.ms_per_cycle[acc]
         return decisions

@@ -67,3 +67,13 @@ def committed(terms: PairTerms, now_ms: float, ms_per_cycle: np.ndarray) -> np.n
         rem = float(job.costs.remaining_latency_cycles(job.next_layer)[a] * ms_per_cycle[a])
         out[i] = (terms.accelerators == a) & (now_ms + rem <= job.deadline_ms)
     return out
+
+
+def demand_curve(
+    deadlines: np.ndarray, work: np.ndarray, free: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cumulative work, capacity) at each deadline in deadline order: the work of the items due
+    by then (ms) against the accelerators' time from when each frees up to then (ms, pooled)."""
+    order = np.argsort(deadlines, kind="stable")
+    cap = np.maximum(deadlines[order][:, None] - free[None, :], 0.0).sum(axis=1)
+    return np.cumsum(work[order]), cap

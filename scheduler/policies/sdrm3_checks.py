@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from scheduler.policies.base import RunContext
+from scheduler.policies.sdrm3_capacity import demand_curve
 from scheduler.policies.sdrm3_terms import PairTerms, shed_for_capacity
 from scheduler.state import Job, SchedulerState
 
@@ -118,9 +119,8 @@ class SDRM3Checks:
         """True if the work due within the lookahead (:meth:`_demand_items`) exceeds ``load`` x
         the capacity at some deadline: then no accelerator may be left idle for energy's sake."""
         d, work, _, _, free = self._demand_items(jobs, state)
-        order = np.argsort(d, kind="stable")
-        cap = np.maximum(d[order][:, None] - free[None, :], 0.0).sum(axis=1)
-        return bool(np.any(np.cumsum(work[order]) > load * cap + 1e-9))
+        cum, cap = demand_curve(d, work, free)
+        return bool(np.any(cum > load * cap + 1e-9))
 
     def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
         """``feasible`` extended with *progress pairs* (see the module docstring, decision 2)."""
@@ -300,6 +300,27 @@ class SDRM3Checks:
         model's first frame not yet released: under release jitter the frame whose nominal
         release has passed may still be pending, and it is neither ready nor expected otherwise.
         """
+        items, free, can = self._exclusive_work(state, pins)
+        mask = np.zeros(terms.energy.shape, dtype=bool)
+        index = {id(j): i for i, j in enumerate(state.ready)}
+        for i, job in enumerate(terms.jobs):
+            ok = can[index[id(job)]] if id(job) in index else None
+            if ok is None or ok.sum() == 0 or (exempt is not None and exempt[job.model]):
+                continue
+            for k, a in enumerate(terms.accelerators):
+                a = int(a)
+                if not items[a] or (ok[a] and ok.sum() == 1):
+                    continue
+                block = job.costs.block_latency_cycles(
+                    job.next_layer, int(terms.n_layers[i, k]), a
+                ) * float(self.ms_per_cycle[a])
+                mask[i, k] = _misses(items[a], free[a] + block) > _misses(items[a], free[a])
+        return mask
+
+    def _exclusive_work(self, state: SchedulerState, pins: np.ndarray | None = None) -> tuple:
+        """(items, free, can) of :meth:`_protected`: per accelerator the ``(release, deadline,
+        work)`` items of the work exclusive to it, when each accelerator frees up, and per ready
+        job the accelerators on which its remaining layers finish in time."""
         now = state.now_ms
         n_acc = len(self.ms_per_cycle)
         free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
@@ -324,21 +345,7 @@ class SDRM3Checks:
             while f * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
                 items[a].append((f * period, (f + 1) * period, work))
                 f += 1
-        mask = np.zeros(terms.energy.shape, dtype=bool)
-        index = {id(j): i for i, j in enumerate(state.ready)}
-        for i, job in enumerate(terms.jobs):
-            ok = can[index[id(job)]] if id(job) in index else None
-            if ok is None or ok.sum() == 0 or (exempt is not None and exempt[job.model]):
-                continue
-            for k, a in enumerate(terms.accelerators):
-                a = int(a)
-                if not items[a] or (ok[a] and ok.sum() == 1):
-                    continue
-                block = job.costs.block_latency_cycles(
-                    job.next_layer, int(terms.n_layers[i, k]), a
-                ) * float(self.ms_per_cycle[a])
-                mask[i, k] = _misses(items[a], free[a] + block) > _misses(items[a], free[a])
-        return mask
+        return items, free, can
 
 
 def _pending(state: SchedulerState, model: int, frame: int) -> int:
@@ -349,11 +356,20 @@ def _pending(state: SchedulerState, model: int, frame: int) -> int:
     return int(seen <= frame)
 
 
+def _finishes(items: list[tuple[float, float, float]], start_ms: float) -> np.ndarray:
+    """Finish time of each ``(release, deadline, work)`` item (in the items' order) when they run
+    in deadline order from ``start_ms`` on one accelerator (each starts at the earliest at its
+    release)."""
+    t, out = start_ms, np.empty(len(items))
+    for i in sorted(range(len(items)), key=lambda i: items[i][1]):
+        release, _, work = items[i]
+        t = max(t, release) + work
+        out[i] = t
+    return out
+
+
 def _misses(items: list[tuple[float, float, float]], start_ms: float) -> int:
     """Deadline misses of ``(release, deadline, work)`` items run in deadline order from
-    ``start_ms`` on one accelerator (each starts at the earliest at its release)."""
-    t, missed = start_ms, 0
-    for release, deadline, work in sorted(items, key=lambda x: x[1]):
-        t = max(t, release) + work
-        missed += t > deadline + 1e-9
-    return missed
+    ``start_ms`` on one accelerator (:func:`_finishes`)."""
+    ends = _finishes(items, start_ms)
+    return sum(int(end > item[1] + 1e-9) for end, item in zip(ends, items, strict=True))

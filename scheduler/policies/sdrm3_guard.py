@@ -9,6 +9,17 @@ While a model starves, SDRM3 (see :meth:`~.sdrm3.SDRM3.decide`)
 - protects its expected frames on the accelerator where a whole frame finishes first, as if the
   model were pinned there (if a frame fits its period there; root models only, like the pins).
 
+With ``guard_mode="yield"`` (off by default) the guard is *score-aware*: a starving model's
+pair is taken first (and spared protection and deferral) only if it takes no accelerator from
+work exclusive to it (:meth:`~.sdrm3_checks.SDRM3Checks._protected`) and makes no more of the
+lookahead demand exceed the capacity than if the job were not served (:func:`displaced`;
+``guard_mode="order"``: than with the job in deadline order; ``"trade"``: by at most one item;
+``"budget"``: by no more, summed over the model's pairs taken first in the run, than its
+on-time frames + 1); otherwise it is scheduled like any other pair (its expected frames stay
+protected). ``"budget"`` is the one mode with state of its own (what each model's pairs
+displaced, :attr:`~.sdrm3.SDRM3.guard_spent`), so a replay from the engine's counters does not
+decide exactly as the run.
+
 The rule has one parameter, ``frames``, the same for every model, scenario and system; it reads
 only the engine's running per-model counters (``SchedulerState.metrics.lost_streak``), so it has
 no state of its own (a replay started from the engine's counters decides as the real run).
@@ -16,9 +27,13 @@ no state of its own (a replay started from the engine's counters decides as the 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from scheduler.state import RunningMetrics
+from scheduler.policies.sdrm3_capacity import demand_curve
+from scheduler.policies.sdrm3_terms import PairTerms
+from scheduler.state import RunningMetrics, SchedulerState
 
 
 def starving_models(metrics: RunningMetrics, frames: int) -> np.ndarray:
@@ -35,3 +50,75 @@ def guard_pins(
     fastest = np.argmin(full_ms, axis=1)
     fits = full_ms[np.arange(len(full_ms)), fastest] <= np.asarray(periods_ms, dtype=float)
     return np.where(np.asarray(starving) & fits, fastest, pinned)
+
+
+def displaced(
+    demand: tuple,
+    own: int,
+    blocks_ms: np.ndarray,
+    accelerators: np.ndarray,
+    rest_ms: np.ndarray,
+    against: str = "yield",
+) -> np.ndarray:
+    """Per pair of one starving job: how much other work taking it first displaces.
+
+    ``demand`` is SDRM3's lookahead demand ``(deadlines, work, ..., free)``
+    (:meth:`~.sdrm3_checks.SDRM3Checks._demand_items`, the job being item ``own``). Running the
+    job's block of ``blocks_ms[k]`` on ``accelerators[k]`` now (its remaining ``rest_ms[k]``
+    then counted at its deadline) displaces the number of deadlines at which the cumulative
+    demand exceeds the capacity (:func:`~.sdrm3_capacity.demand_curve`) beyond those without the
+    job (``against="order"``: with its work in deadline order) -- a proxy for the frames that
+    would miss.
+    """
+    deadlines, work, free = demand[0], demand[1], demand[-1]
+
+    def over(w: np.ndarray, f: np.ndarray) -> int:
+        cum, cap = demand_curve(deadlines, w, f)
+        return int(np.sum(cum > cap + 1e-9))
+
+    base = work.copy()
+    if against != "order":
+        base[own] = 0.0
+    before = over(base, free)
+    out = np.zeros(len(accelerators), dtype=np.int64)
+    for k, a in enumerate(accelerators):
+        w, f = work.copy(), free.copy()
+        w[own], f[int(a)] = rest_ms[k], f[int(a)] + blocks_ms[k]
+        out[k] = over(w, f) - before
+    return out
+
+
+def guard_first(policy: Any, terms: PairTerms, state: SchedulerState, jobs: list,
+                starving: np.ndarray, protected: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``[jobs x idle]`` pairs the guard takes first: every pair of a starving model's job
+    (``guard_mode="first"``), else only those that take no exclusive work's accelerator
+    (``protected``, computed without exempting the starving models) and displace (:func:`displaced`)
+    nothing (``"yield"``, ``"order"``), at most one item (``"trade"``), or no more than the
+    model's budget (``"budget"``: its on-time frames + 1 - what its pairs taken first displaced
+    so far, each block charged; ``policy.guard_cost`` is set to each pair's charge)."""
+    first = np.repeat(starving[[j.model for j in terms.jobs]][:, None], terms.energy.shape[1], 1)
+    policy.guard_cost = np.zeros(first.shape, dtype=np.int64)
+    mode = policy.guard_mode
+    if mode == "first" or not first.any():
+        return first
+    first &= ~protected
+    demand = policy._demand_items(jobs, state)
+    index = {id(j): i for i, j in enumerate(jobs)}
+    mpc = policy.ms_per_cycle
+    for i in np.flatnonzero(first.any(axis=1)):
+        job = terms.jobs[i]
+        c, start = job.costs, job.next_layer
+        accs = terms.accelerators.astype(int)
+        ends = start + terms.n_layers[i].astype(int)
+        blocks = np.array([c.block_latency_cycles(start, int(e - start), a) * mpc[a]
+                           for e, a in zip(ends, accs, strict=True)])  # fmt: skip
+        rest = np.array([float((c.remaining_latency_cycles(e) * mpc).min()) if e < c.num_layers
+                         else 0.0 for e in ends]) + float(policy.chain_ms[job.model])  # fmt: skip
+        cost = displaced(demand, index[id(job)], blocks, accs, rest, mode)
+        allowed = {"yield": 0, "order": 0, "trade": 1}.get(mode)
+        if allowed is None:  # budget
+            m = job.model
+            allowed = int(state.metrics.on_time[m]) + 1 - int(policy.guard_spent[m])
+        first[i] &= cost <= allowed
+        policy.guard_cost[i] = np.where(first[i], np.maximum(cost, 0), 0)
+    return first

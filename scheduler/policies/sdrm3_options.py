@@ -14,7 +14,8 @@ STATIC_OPTIONS = (
     "block_fraction", "u_max", "eps_ms", "progress", "defer", "defer_margin", "urgency",
     "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
-    "commit", "protect_pending", "guard", "contention_hold",
+    "commit", "protect_pending", "guard", "guard_mode", "lax_wait", "lax_fallback",
+    "contention_hold",
 )  # fmt: skip
 
 
@@ -28,6 +29,8 @@ def check_options(
     energy_slack: float | None,
     affinity_margin: float,
     guard: int | None,
+    guard_mode: str = "first",
+    lax_wait: float | None = None,
     contention_hold: bool = False,
 ) -> None:
     """Raise a :class:`SimulationError` for an option SDRM3 does not accept."""
@@ -43,6 +46,7 @@ def check_options(
         ("urgency", urgency, ("density", "laxity")),
         ("energy_term", energy_term, ("energy", "affinity", "home", "finish")),
         ("starvation", starvation, ("job", "model")),
+        ("guard_mode", guard_mode, ("first", "yield", "order", "trade", "budget")),
     ):
         if value not in allowed:
             raise SimulationError(
@@ -63,6 +67,11 @@ def check_options(
         raise SimulationError(
             f"sdrm3: guard {guard}", source="<api>", field="guard", allowed="None or an int >= 1"
         )
+    if lax_wait is not None and not (np.isfinite(lax_wait) and lax_wait >= 1):
+        raise SimulationError(
+            f"sdrm3: lax_wait {lax_wait}", source="<api>", field="lax_wait",
+            allowed="None or a finite x >= 1",
+        )  # fmt: skip
     if not isinstance(contention_hold, bool | np.bool_):
         raise SimulationError(
             f"sdrm3: contention_hold {contention_hold!r}", source="<api>",
