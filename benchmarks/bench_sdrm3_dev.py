@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -131,14 +132,16 @@ def variant_runs(name: str, params: dict, systems, analysis: str, seeds, horizon
                  cache: Path, mechanics: tuple = ()) -> pd.DataFrame:  # fmt: skip
     """``sdrm3_static`` with ``params`` (labelled as the reference policy), cached per variant.
 
-    The cache key is the variant's name: delete the file after changing a variant or SDRM3.
+    The cache key is the variant's name and a digest of its options (two variants of one name
+    with different options never share a file); delete the cache after changing SDRM3's code.
     """
     cfg = CompareConfig(
         systems=tuple(systems), policies=("sdrm3_static",), seeds=seeds, horizon_ms=horizon_ms,
         analysis=analysis, jobs=2, policy_params=(("sdrm3_static", tuple(params.items())),),
         mechanics_overrides=mechanics,
     )  # fmt: skip
-    key = name.replace("/", "_") + _tag(mechanics)
+    digest = hashlib.sha1(repr(sorted(params.items())).encode()).hexdigest()[:8]
+    key = f"{name.replace('/', '_')}-{digest}{_tag(mechanics)}"
     runs = _runs(
         cfg, cache / f"var_{key}_{analysis}_{len(systems)}_{len(seeds)}_{horizon_ms:g}.csv"
     )
