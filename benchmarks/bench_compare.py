@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_sdrm3_dev import parse_options
 from tuner_change import CHANGE_SYSTEMS, tuner_change, tuner_grid, tuner_synthetic
 
 from dse.compare import CompareConfig, default_policies, format_report, run_compare, write_outputs
@@ -90,7 +91,9 @@ def sweep(seeds: tuple[int, ...]) -> None:
         print(f"{label:12s} " + " ".join(cells) + f"   score {score}")
 
 
-def heldout(analysis: str, out: Path, jobs: int) -> None:
+def heldout(analysis: str, out: Path, jobs: int, mechanics: dict | None = None) -> None:
+    """The held-out comparison; ``mechanics``: FrameMechanics options for every policy on top of
+    compare's fair mechanics (a sensitivity check, labelled in the output)."""
     policies = tuple(p for p in default_policies() if p in ("sdrm3",) or not p.startswith("sdrm3"))
     cfg = CompareConfig(
         systems=HELDOUT_SYSTEMS,
@@ -99,12 +102,15 @@ def heldout(analysis: str, out: Path, jobs: int) -> None:
         horizon_ms=HELDOUT_HORIZON_MS,
         analysis=analysis,
         jobs=jobs,
+        mechanics_overrides=tuple(sorted((mechanics or {}).items())),
     )
     t0 = time.perf_counter()
     result = run_compare(cfg, progress=False)
     write_outputs(result, out, cfg, plots=True)
     print(format_report(result))
-    print(f"held-out ({analysis}): {len(result.runs)} runs, {time.perf_counter() - t0:.0f} s wall")
+    label = ", ".join(f"{k}={v}" for k, v in cfg.mechanics_overrides) or "fair"
+    wall_s = time.perf_counter() - t0
+    print(f"held-out ({analysis}, mechanics {label}): {len(result.runs)} runs, {wall_s:.0f} s wall")
     o = result.overall
     if len(o):
         red = geomean(1.0 - o["reduction_vs_best_fair"].to_numpy(float), "UXCost ratios")
@@ -126,6 +132,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="seeds of the sweep")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default="results/heldout", help="output folder of --heldout")
+    ap.add_argument(
+        "--mechanics", default="",
+        help="FrameMechanics options for every policy of --heldout, e.g. contention_placement=True",
+    )  # fmt: skip
     args = ap.parse_args()
     if args.sweep:
         sweep(tuple(np.arange(args.seeds).tolist()))
@@ -137,7 +147,7 @@ def main() -> None:
         systems = tuple(args.systems.split(",")) if args.systems else CHANGE_SYSTEMS
         tuner_change(tuple(np.arange(args.seeds).tolist()), systems, json.loads(args.tuner_options))
     elif args.heldout:
-        heldout(args.analysis, Path(args.out), args.jobs)
+        heldout(args.analysis, Path(args.out), args.jobs, parse_options(args.mechanics))
     else:
         time_default()
 

@@ -182,18 +182,24 @@ def report(label: str, runs: pd.DataFrame, base: pd.DataFrame, systems, verbose:
     return line
 
 
+def parse_options(kv: str) -> dict:
+    """``"k=v,k=v"`` as keyword options: True/False/None and numbers converted, else strings."""
+    params: dict = {}
+    for item in filter(None, kv.split(",")):
+        k, _, v = item.partition("=")
+        params[k] = {"True": True, "False": False, "None": None}.get(v, v)
+        with contextlib.suppress(ValueError):
+            params[k] = float(v)
+    return params
+
+
 def _parse_set(specs: list[str]) -> dict[str, dict]:
     out = {}
     for spec in specs:
         name, _, kv = spec.partition(":")
         base_name, _, kv = kv.partition("+") if kv.startswith("@") else ("", "", kv)
         params = dict(VARIANTS[base_name[1:]]) if base_name else {}
-        for item in filter(None, kv.split(",")):
-            k, _, v = item.partition("=")
-            params[k] = {"True": True, "False": False, "None": None}.get(v, v)
-            with contextlib.suppress(ValueError):
-                params[k] = float(v)
-        out[name] = params
+        out[name] = {**params, **parse_options(kv)}
     return out
 
 
