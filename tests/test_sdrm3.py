@@ -331,6 +331,12 @@ def _assert_drops_are_hopeless(result, scenario, costs):
         full = costs.models[ids.index(model)].full
         return float(full.remaining_latency_cycles(next_layer).min()) / 1e6
 
+    def earliest_done_ms(model, frame):  # if its dropped ancestors had run on from their drop
+        row, p = by_key.loc[(model, frame)], parent[model]
+        if p is not None and row.num_blocks == 0 and by_key.loc[(p, frame), "status"] == "dropped":
+            return earliest_done_ms(p, frame) + best_ms[model]  # dropped along with its parent
+        return row.completion_ms + remaining_ms(model, frame)
+
     for row in frames[frames.status == "dropped"].itertuples():
         t = row.completion_ms  # when it was dropped
         p = parent[row.model]
@@ -339,8 +345,8 @@ def _assert_drops_are_hopeless(result, scenario, costs):
             if prow.num_blocks == 0 and prow.completion_ms > prow.deadline_ms:
                 continue  # the parent expired unstarted (engine rule, every policy)
             # taken along with a dropped parent: the child could not have made it after the
-            # parent's remaining layers
-            parent_done = prow.completion_ms + remaining_ms(p, row.frame)
+            # remaining layers of its parent and of every dropped ancestor above it
+            parent_done = earliest_done_ms(p, row.frame)
             assert parent_done + best_ms[row.model] > row.deadline_ms - 1e-6
             continue
         assert t + remaining_ms(row.model, row.frame) > row.deadline_ms - 1e-6
