@@ -40,7 +40,8 @@ HELDOUT_FAMILIES = ("K", "M")
 DEFAULTS_12B: dict = {
     "urgency": "laxity", "energy_term": "affinity", "defer": True, "defer_margin": 0.5,
     "defer_when_loaded": False, "defer_load": 0.75, "affinity_load": False, "protect": False,
-    "protect_pending": False, "guard": None,
+    "protect_pending": False, "guard": None, "guard_mode": "first", "lax_wait": None,
+    "contention_hold": False,
 }  # fmt: skip
 
 #: Candidate changes, each relative to :data:`DEFAULTS_12B` (``defaults`` = the policy's own).
@@ -87,8 +88,10 @@ VARIANTS: dict[str, dict] = {
         for n in (2, 4, 8)
     },
     "pending+guard4": {**DEFAULTS_12B, "protect": True, "protect_pending": True, "guard": 4},
-    # issue 12h, relative to the policy's own defaults: the contention hold
-    "hold": {"contention_hold": True},
+    # issue 12h, relative to the defaults of 12e (which had the hold off): the contention hold
+    "hold": {"contention_hold": True, "guard_mode": "first", "lax_wait": None},
+    # the defaults of 12e (commit 8a8b899), for the record
+    "defaults-12e": {"contention_hold": False, "guard_mode": "first", "lax_wait": None},
 }  # fmt: skip
 for _v in VARIANTS.values():
     if _v.get("energy_term") == "aff":

@@ -195,8 +195,8 @@ def mean_scores(names, systems, analysis: str, seeds, horizon_ms: float, cache: 
         comp = scenario_comparison(pd.concat([base, runs], ignore_index=True))
         lower = int((comp["score_sdrm3"] < comp["score_baseline"]).sum())
         lines.append(
-            f"{name:32s} mean score {comp['score_sdrm3'].mean():.4f} vs best baselines "
-            f"{comp['score_baseline'].mean():.4f}; cells lower {lower} of {len(comp)}"
+            f"{name:32s} mean score {comp['score_sdrm3'].mean():.6f} vs best baselines "
+            f"{comp['score_baseline'].mean():.6f}; cells lower {lower} of {len(comp)}"
         )
     return "\n".join(lines)
 

@@ -295,10 +295,20 @@ def test_supernet_policy_uses_variants_and_credits_accuracy():
 # --- no metric gaming: SDRM3 drops only frames that provably cannot finish on time ---------------
 
 
-@pytest.mark.parametrize("policy", ["sdrm3", "sdrm3_static"])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "sdrm3", "sdrm3_static", SDRM3(tuner=False, lax_wait=2.0),
+        SDRM3(tuner=False, lax_wait=2.0, lax_fallback=True),
+        SDRM3(tuner=False, contention_hold=True),
+    ],
+    ids=["sdrm3", "sdrm3_static", "lax_wait", "lax_wait+fallback", "contention_hold"],
+)  # fmt: skip
 def test_sdrm3_drops_nothing_when_every_frame_is_feasible(policy):
     # light load on two accelerators, a cascade and a model that is slow on one accelerator:
     # every frame can finish on time, so UXCost can only be lowered by energy, never by drops
+    # (the lax-job wait once made A wait for its cheap accelerator leaving room only for its
+    # child C's *expected* work, so a triggered C became hopeless)
     scenario = Scenario(
         "feasible",
         (Model("A", 50.0), Model("B", 40.0), Model("C", 50.0, "A", 0.5), Model("D", 10.0)),

@@ -243,6 +243,7 @@ class SDRM3(SDRM3Checks, Policy):
         self.block_ms = self.block_fraction * float(np.min(ctx.periods_ms))
         self.busy_until = np.zeros(ctx.costs.num_accelerators)
         self.chain_ms = cascade_latency_ms(ctx, self.ms_per_cycle)
+        self.chain_full_ms = cascade_latency_ms(ctx, self.ms_per_cycle, triggered=True)
         self.min_period_ms = float(np.min(ctx.periods_ms))
         self.loss = frame_loss(ctx.periods_ms, ctx.parents, ctx.probabilities)
         self.full_ms = np.array(

@@ -186,11 +186,14 @@ def affinity_run_end(energy_nj: np.ndarray, start: int) -> int:
     return start + (int(change[0]) if len(change) else len(cheapest))
 
 
-def cascade_latency_ms(ctx: RunContext, ms_per_cycle: np.ndarray) -> np.ndarray:
+def cascade_latency_ms(
+    ctx: RunContext, ms_per_cycle: np.ndarray, triggered: bool = False
+) -> np.ndarray:
     """Per model: expected best-case latency of the cascade work its frame triggers.
 
     ``chain[m] = sum over children c of p_c x (L_c + chain[c])`` with ``L_c`` the child's full-model
-    latency on its fastest accelerator.
+    latency on its fastest accelerator. ``triggered=True``: every child triggered (``p_c = 1``),
+    the work a frame must leave room for so that none of its children becomes hopeless.
     """
     n = len(ctx.model_ids)
     best = np.array(
@@ -202,7 +205,8 @@ def cascade_latency_ms(ctx: RunContext, ms_per_cycle: np.ndarray) -> np.ndarray:
         if depth > n:
             return 0.0
         kids = [c for c in range(n) if ctx.parents[c] == m]
-        return sum(float(ctx.probabilities[c]) * (best[c] + total(c, depth + 1)) for c in kids)
+        p = [1.0 if triggered else float(ctx.probabilities[c]) for c in kids]
+        return sum(pc * (best[c] + total(c, depth + 1)) for pc, c in zip(p, kids, strict=True))
 
     for m in range(n):
         chain[m] = total(m)

@@ -2,15 +2,16 @@
 
 A job is held back from an idle accelerator a when its next block (as cut for the pair) costs at
 least ``k`` times the energy there that it costs on its cheapest accelerator c (migration energy
-included) and the job, waiting for c, can still finish there by its deadline (its expected
-cascade work after it) without making more of c's queue miss. c's queue is the exclusive work
-of :meth:`~.sdrm3_checks.SDRM3Checks._exclusive_work` -- the ready jobs that can finish only on
-c and the expected frames of the models pinned (or guard-pinned) to c, within the longest
-period -- from when c's running block ends (now if c is idle too: another job may take it at
-this decision point), plus the jobs already held back for c here (visited by urgency, the most
-urgent first), in deadline order (:func:`~.sdrm3_checks._misses`). The job's own pair on c is
-never held back. With ``lax_fallback=True`` the wait also keeps a fallback: the job is held
-back from a only if, starting where that queue would start it on c, it could still finish on a
+included) and the job, waiting for c, can still finish there by its deadline with room left for
+*all* of its cascade children's best-case work (not their expected work: a wait saves energy only,
+so it must not make a child that is triggered hopeless) without making more of c's queue miss. c's
+queue is the exclusive work of :meth:`~.sdrm3_checks.SDRM3Checks._exclusive_work` -- the ready jobs
+that can finish only on c and the expected frames of the models pinned (or guard-pinned) to c,
+within the longest period -- from when c's running block ends (now if c is idle too: another job
+may take it at this decision point), plus the jobs already held back for c here (visited by
+urgency, the most urgent first), in deadline order (:func:`~.sdrm3_checks._misses`). The job's own
+pair on c is never held back. With ``lax_fallback=True`` the wait also keeps a fallback: the job is
+held back from a only if, starting where that queue would start it on c, it could still finish on a
 instead (c may be taken by work the queue does not count: ready jobs that could run elsewhere).
 
 Unlike energy-aware deferral (``defer``), the wait is not switched off under load: the test
@@ -50,7 +51,7 @@ def lax_waits(
         rem = c.remaining_latency_cycles(start) * mpc
         if mech is not None:
             rem = rem + mech.move_ms(job)
-        due = job.deadline_ms - float(policy.chain_ms[job.model])
+        due = job.deadline_ms - float(policy.chain_full_ms[job.model])
         starts: dict[int, float | None] = {}  # cheapest accelerator -> the job's start there
         held: set[int] = set()
         for kk, a in enumerate(accs):
