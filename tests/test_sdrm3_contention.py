@@ -119,7 +119,8 @@ def test_option_is_checked_and_copied():
     from scheduler.policies.sdrm3_options import static_options
 
     assert static_options(SDRM3Static(contention_hold=True))["contention_hold"] is True
-    assert SDRM3Static().contention_hold is False
+    assert SDRM3Static().contention_hold is True  # the default since issues 12g/12h
+    assert static_options(SDRM3Static(contention_hold=False))["contention_hold"] is False
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

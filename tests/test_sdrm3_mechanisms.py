@@ -1,6 +1,7 @@
 """SDRM3's decision mechanisms on small hand-built situations: laxity urgency, slack-aware energy
 placement, load-aware affinity and the finish-time term, layer-affinity blocks, overload-aware
-admission."""
+admission. A test of an energy mechanism turns the lax-job wait (on by default, tested in
+``test_sdrm3_wait.py``) off, so that it sees that mechanism alone."""
 
 from __future__ import annotations
 
@@ -87,12 +88,13 @@ def test_efficient_accelerator_chosen_only_when_the_deadline_keeps_its_slack(per
     # laxity (>= 75 %): it is chosen for energy. At 16 ms a1 still meets the deadline but keeps
     # only 6 of the 11 ms (< 75 %): a0 is chosen.
     v = _variant("A", [[5_000_000, 10_000_000]], [[4.0, 1.0]])
-    pol = SDRM3(tuner=False, urgency="laxity", energy_term="energy", energy_slack=0.75, defer=False)
+    pol = SDRM3(tuner=False, urgency="laxity", energy_term="energy", energy_slack=0.75, defer=False,
+                lax_wait=None)  # fmt: skip
     _, state = _setup([v], [period], policy=pol)
     (d,) = pol.decide(state)
     assert isinstance(d, Dispatch) and d.accelerator == expected
     # without the slack rule the energy term alone sends it to a1 in both cases
-    plain = SDRM3(tuner=False, urgency="laxity", energy_term="energy", defer=False)
+    plain = SDRM3(tuner=False, urgency="laxity", energy_term="energy", defer=False, lax_wait=None)
     _, state = _setup([v], [period], policy=plain)
     assert plain.decide(state)[0].accelerator == 1
 
@@ -120,7 +122,8 @@ def _defer_case(periods, *, loaded=True, running_rest_ms=0.0):
     run = _job(0, big, 20.0, frame=9)
     run.next_layer = 1 if rest else 2
     pol = SDRM3(tuner=False, urgency="laxity", energy_term="energy", defer=True,
-                defer_margin=0.5, defer_when_loaded=loaded, defer_load=1.0)  # fmt: skip
+                defer_margin=0.5, defer_when_loaded=loaded, defer_load=1.0,
+                lax_wait=None)  # fmt: skip
     _, state = _setup([v], [100.0], policy=pol, ready=jobs, running=[run, None],
                       busy=[2.0, 0.0])  # fmt: skip
     return jobs, pol.decide(state)
@@ -196,7 +199,7 @@ def test_finish_term_prefers_the_idle_accelerator_where_the_job_finishes_first()
     # finish term counts a0's queue: a1 finishes at 4 ms, a0 at 7: the job runs on a1 now.
     v = _variant("A", [[2_000_000, 4_000_000]], [[1.0, 9.0]])
     other = _job(0, v, 50.0, frame=3)
-    pol = SDRM3(tuner=False, urgency="laxity", energy_term="finish", defer=False)
+    pol = SDRM3(tuner=False, urgency="laxity", energy_term="finish", defer=False, lax_wait=None)
     _, state = _setup([v], [50.0], policy=pol, running=[other, None], busy=[5.0, 0.0])
     (d,) = pol.decide(state)
     assert d.accelerator == 1

@@ -35,10 +35,11 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
   period only on the big array keep it; the others use the LITTLE one.
 - Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
-  ``benchmarks/RESULTS.md``, "Issue 12b", "Issue 12c", "Issue 12e" and "Issue 12g"). On by
-  default: laxity urgency, the block-energy term (``energy_term="energy"``, since 12e), deferral
-  with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames,
-  the starvation guard with N = 2; the rest is off. The options:
+  ``benchmarks/RESULTS.md``, "Issue 12b", "12c", "12e", "12g", "12h" and "Issue 12g/12h: the
+  selection rule"). On by default: laxity urgency, the block-energy term (``energy_term="energy"``,
+  since 12e), deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection
+  with pending frames, the starvation guard with N = 2, and since 12g/12h the energy-aware wait of
+  lax jobs with k = 2 and the contention hold; the rest is off. The options:
   *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
   (``energy_term="affinity"``, the default until 12e); blocks cut where the layers' cheapest
   accelerator changes (``cut_on_affinity``); *slack-aware energy placement*
@@ -184,9 +185,9 @@ class SDRM3(SDRM3Checks, Policy):
         protect_pending: bool = True,
         guard: int | None = 2,
         guard_mode: str = "first",
-        lax_wait: float | None = None,
+        lax_wait: float | None = 2.0,
         lax_fallback: bool = False,
-        contention_hold: bool = False,
+        contention_hold: bool = True,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,

@@ -1,4 +1,4 @@
-"""SDRM3's contention hold (``contention_hold=True``, off by default; issue 12h).
+"""SDRM3's contention hold (``contention_hold=True``; issue 12h, on by default since 12g/12h).
 
 Principle: a block's off-chip transfers share the system's bandwidth with the blocks running when
 it is dispatched. The engine charges a block ``max(latency, off-chip words x k / bandwidth)`` with

@@ -1,4 +1,4 @@
-"""SDRM3's energy-aware wait for lax jobs (option ``lax_wait=k`` of :mod:`.sdrm3`, off by default).
+"""SDRM3's energy-aware wait for lax jobs (``lax_wait=k`` of :mod:`.sdrm3`; k = 2 by default).
 
 A job is held back from an idle accelerator a when its next block (as cut for the pair) costs at
 least ``k`` times the energy there that it costs on its cheapest accelerator c (migration energy
