@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
+from test_mechanics_contention_drop import BW, MS, SysBW, _variant  # one two-array builder
 from test_scheduler_properties import Acc, Model, Scenario, workloads
 
 from rtmm.errors import SimulationError
@@ -17,23 +16,6 @@ from scheduler.mechanics import FrameMechanics, MechanicsRuntime
 from scheduler.policies.sdrm3 import SDRM3Static
 from scheduler.policies.sdrm3_contention import contended_block_ms, held
 from scheduler.state import Job
-
-MS = 1_000_000  # cycles per ms at 1 GHz
-BW = 100.0  # words per cycle
-
-
-@dataclass(frozen=True)
-class SysBW:
-    name: str
-    accelerators: tuple
-    offchip_bw_words_per_cycle: float
-
-
-def _variant(name: str, lat_ms: list, words_ms: list) -> VariantCosts:
-    """One layer; latency and off-chip words (as ms alone at ``BW``) per accelerator."""
-    lat = np.array([lat_ms]) * MS
-    words = np.array([words_ms]) * MS * BW
-    return VariantCosts(name, lat, np.ones_like(lat, dtype=float), 1.0, words)
 
 
 def _case():
