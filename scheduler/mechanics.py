@@ -272,21 +272,33 @@ class MechanicsRuntime:
         return False
 
     # --- placement ---------------------------------------------------------------------------
-    def can_continue(self, job: Job, accelerator: int, n_layers: int, now_ms: float) -> bool:
+    def block_ms(self, job: Job, accelerator: int, n_layers: int, busy: int | None) -> float:
+        """The engine's latency of ``job``'s next ``n_layers`` on ``accelerator`` with ``busy``
+        accelerators busy at dispatch, itself included (``max(latency, off-chip words x busy /
+        bandwidth)``); ``busy=None`` or a run without contention: the latency alone (ms)."""
+        c, start, a = _costs(job), job.next_layer, accelerator
+        cycles = c.latency_prefix[start + n_layers, a] - c.latency_prefix[start, a]
+        if busy is not None and self.offchip_bw:
+            cycles = max(cycles, c.block_offchip_words(start, n_layers, a) * busy / self.offchip_bw)
+        return float(cycles * self.ms_per_cycle[a])
+
+    def can_continue(
+        self, job: Job, accelerator: int, n_layers: int, now_ms: float, busy: int | None = None
+    ) -> bool:
         """Could ``job`` still meet its deadline after running ``n_layers`` on ``accelerator`` now?
 
-        True also when it cannot meet it anywhere (placement is then not restricted).
+        True also when it cannot meet it anywhere (placement is then not restricted). The block
+        is charged :meth:`block_ms` with ``busy`` accelerators busy; by default none (best case),
+        or with ``contention_placement`` the accelerators busy now plus itself.
         """
         slack = job.deadline_ms - now_ms
         if self.best_remaining_ms(job) > slack:
             return True
         c, start, a = _costs(job), job.next_layer, accelerator
         end_layer = start + n_layers
-        cycles = c.latency_prefix[end_layer, a] - c.latency_prefix[start, a]
-        if self.options.contention_placement and self.offchip_bw and self.running is not None:
+        if busy is None and self.options.contention_placement and self.running is not None:
             busy = 1 + sum(r is not None for r in self.running)  # the engine's rule at dispatch
-            cycles = max(cycles, c.block_offchip_words(start, n_layers, a) * busy / self.offchip_bw)
-        block = cycles * self.ms_per_cycle[a]
+        block = self.block_ms(job, a, n_layers, busy)
         end = float(self.move_ms(job)[a] + block)
         if end_layer >= c.num_layers:
             return end <= slack

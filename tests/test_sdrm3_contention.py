@@ -14,7 +14,7 @@ from scheduler import simulate
 from scheduler.costs import CostArrays, ModelCosts, VariantCosts
 from scheduler.mechanics import FrameMechanics, MechanicsRuntime
 from scheduler.policies.sdrm3 import SDRM3Static
-from scheduler.policies.sdrm3_contention import contended_block_ms, held
+from scheduler.policies.sdrm3_contention import held
 from scheduler.state import Job
 
 
@@ -81,18 +81,17 @@ def test_held_is_the_engines_rule_at_the_share_the_block_gets():
     job.costs = costs.models[0].full
     busy: list = [None, None]
     state = type("S", (), {"mechanics": _runtime(costs, busy), "now_ms": 0.0})()
-    mpc = np.full(2, 1e-6)
-    assert contended_block_ms(job, 0, 1, 1, BW, mpc) == pytest.approx(5.0)
-    assert contended_block_ms(job, 0, 1, 3, BW, mpc) == pytest.approx(15.0)
+    assert state.mechanics.block_ms(job, 0, 1, 1) == pytest.approx(5.0)
+    assert state.mechanics.block_ms(job, 0, 1, 3) == pytest.approx(15.0)
     # first layer, then 2 ms: alone 7 ms; k = 2: 12 ms; k = 3: 17 ms > 15 ms
-    assert not held(job, 0, 1, 1, state, mpc)
-    assert not held(job, 0, 1, 2, state, mpc)
-    assert held(job, 0, 1, 3, state, mpc)
+    assert not held(job, 0, 1, 1, state)
+    assert not held(job, 0, 1, 2, state)
+    assert held(job, 0, 1, 3, state)
     state.now_ms = 9.0  # 6 ms of slack left: hopeless at full bandwidth too, so never held
-    assert not held(job, 0, 1, 3, state, mpc)
+    assert not held(job, 0, 1, 3, state)
     state.now_ms = 0.0
     state.mechanics.offchip_bw = None  # no contention in the run: never held
-    assert not held(job, 0, 1, 3, state, mpc)
+    assert not held(job, 0, 1, 3, state)
 
 
 def test_option_is_checked_and_copied():

@@ -394,10 +394,7 @@ class SDRM3(SDRM3Checks, Policy):
             waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
             scores = np.where(waits & ~first, -np.inf, scores)
         scores = np.where(first, scores + UNSAFE_PENALTY, scores)
-        if self.contention_hold:
-            pairs = pick_unheld(scores, terms, state, self.ms_per_cycle)
-        else:
-            pairs = greedy_pairs(scores)
+        pairs = pick_unheld(scores, terms, state) if self.contention_hold else greedy_pairs(scores)
         for i, k in pairs:
             acc = int(terms.accelerators[k])
             n = int(terms.n_layers[i, k])

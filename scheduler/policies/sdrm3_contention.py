@@ -27,36 +27,20 @@ from scheduler.policies.sdrm3_terms import PairTerms
 from scheduler.state import Job, SchedulerState
 
 
-def contended_block_ms(job: Job, acc: int, n: int, k: int, bw: float, ms_per_cycle) -> float:
-    """The engine's latency of ``job``'s next ``n`` layers on ``acc`` with ``k`` busy (ms)."""
-    c = job.costs
-    cycles = float(c.block_latency_cycles(job.next_layer, n, acc))
-    cycles = max(cycles, c.block_offchip_words(job.next_layer, n, acc) * k / bw)
-    return cycles * float(ms_per_cycle[acc])
-
-
-def held(job: Job, acc: int, n: int, k: int, state: SchedulerState, ms_per_cycle) -> bool:
+def held(job: Job, acc: int, n: int, k: int, state: SchedulerState) -> bool:
     """Would running ``n`` layers of ``job`` on ``acc`` with ``k`` accelerators busy (itself
-    included) make it miss its deadline, when the block at full bandwidth would not?"""
+    included) make it miss its deadline, when the block at full bandwidth would not? (The
+    engine's placement test, :meth:`~scheduler.mechanics.MechanicsRuntime.can_continue`, at the
+    two shares; a job that cannot meet its deadline anyway is never held.)"""
     mech = state.mechanics
-    bw = getattr(mech, "offchip_bw", None)
-    if not bw or k <= 1:
+    if mech is None or not getattr(mech, "offchip_bw", None) or k <= 1:
         return False
-    c = job.costs
-    slack = job.deadline_ms - state.now_ms
-    end_layer = job.next_layer + n
-    move = float(mech.move_ms(job)[acc])  # type: ignore[attr-defined]
-    rest = 0.0
-    if end_layer < c.num_layers:
-        tail = (c.latency_prefix[-1] - c.latency_prefix[end_layer]) * ms_per_cycle
-        rest = float((tail + mech.move_ms(job, end_layer, acc)).min())  # type: ignore[attr-defined]
-    alone = contended_block_ms(job, acc, n, 1, bw, ms_per_cycle)
-    shared = contended_block_ms(job, acc, n, k, bw, ms_per_cycle)
-    return move + alone + rest <= slack < move + shared + rest
+    alone = mech.can_continue(job, acc, n, state.now_ms, busy=1)
+    return alone and not mech.can_continue(job, acc, n, state.now_ms, busy=k)
 
 
 def pick_unheld(
-    scores: np.ndarray, terms: PairTerms, state: SchedulerState, ms_per_cycle
+    scores: np.ndarray, terms: PairTerms, state: SchedulerState
 ) -> list[tuple[int, int]]:
     """:func:`~.sdrm3_terms.greedy_pairs` skipping held pairs: best pair first, each job and
     accelerator at most once; a pair is checked with the accelerators busy now plus the ones the
@@ -70,7 +54,7 @@ def pick_unheld(
             break
         i, k = divmod(flat, s.shape[1])
         acc, n = int(terms.accelerators[k]), int(terms.n_layers[i, k])
-        if held(terms.jobs[i], acc, n, busy + len(picked), state, ms_per_cycle):
+        if held(terms.jobs[i], acc, n, busy + len(picked), state):
             s[i, k] = -np.inf
             continue
         picked.append((i, k))
