@@ -402,11 +402,8 @@ class NativeEngine:
         if not 1 <= n <= job.remaining_layers:
             self._bad(f"dispatched {n} layers of {job!r} (allowed 1..{job.remaining_layers})")
         start = job.next_layer
-        cycles = float(job.costs.block_latency_cycles(start, n, acc))
-        if self.offchip_bw is not None:
-            words = job.costs.block_offchip_words(start, n, acc)
-            busy = 1 + sum(1 for r in self.running if r is not None)
-            cycles = max(cycles, words * busy / self.offchip_bw)
+        busy = None if self.offchip_bw is None else 1 + sum(r is not None for r in self.running)
+        cycles = self.mech.block_cycles(job, acc, n, busy)  # the contention rule, one copy
         move_ms = float(self.mech.move_ms(job)[acc])
         if self.partition is not None:  # whole <-> split switch of the physical array
             phys, split = self.partition.physical[acc], self.partition.split[acc]

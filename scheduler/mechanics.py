@@ -272,15 +272,21 @@ class MechanicsRuntime:
         return False
 
     # --- placement ---------------------------------------------------------------------------
-    def block_ms(self, job: Job, accelerator: int, n_layers: int, busy: int | None) -> float:
+    def block_cycles(self, job: Job, accelerator: int, n_layers: int, busy: int | None) -> float:
         """The engine's latency of ``job``'s next ``n_layers`` on ``accelerator`` with ``busy``
         accelerators busy at dispatch, itself included (``max(latency, off-chip words x busy /
-        bandwidth)``); ``busy=None`` or a run without contention: the latency alone (ms)."""
+        bandwidth)``); ``busy=None`` or a run without contention: the latency alone (cycles)."""
         c, start, a = _costs(job), job.next_layer, accelerator
-        cycles = c.latency_prefix[start + n_layers, a] - c.latency_prefix[start, a]
+        cycles = float(c.block_latency_cycles(start, n_layers, a))
         if busy is not None and self.offchip_bw:
             cycles = max(cycles, c.block_offchip_words(start, n_layers, a) * busy / self.offchip_bw)
-        return float(cycles * self.ms_per_cycle[a])
+        return cycles
+
+    def block_ms(self, job: Job, accelerator: int, n_layers: int, busy: int | None) -> float:
+        """:meth:`block_cycles` in ms."""
+        return float(
+            self.block_cycles(job, accelerator, n_layers, busy) * self.ms_per_cycle[accelerator]
+        )
 
     def can_continue(
         self, job: Job, accelerator: int, n_layers: int, now_ms: float, busy: int | None = None
