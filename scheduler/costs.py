@@ -46,6 +46,7 @@ class VariantCosts:
     latency_prefix: np.ndarray = field(init=False, repr=False)
     energy_prefix: np.ndarray = field(init=False, repr=False)
     edp_prefix: np.ndarray = field(init=False, repr=False)
+    offchip_layer_words: np.ndarray | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         lat = np.ascontiguousarray(self.latency_cycles, dtype=np.int64)
@@ -75,7 +76,8 @@ class VariantCosts:
                 )
             object.__setattr__(self, "input_words", inputs)
         if self.offchip_words is not None:
-            words = np.asarray(self.offchip_words, dtype=np.float64)
+            words = np.ascontiguousarray(self.offchip_words, dtype=np.float64)
+            object.__setattr__(self, "offchip_layer_words", words)
             object.__setattr__(self, "offchip_words", np.vstack([zeros, np.cumsum(words, axis=0)]))
 
     @property
@@ -109,12 +111,19 @@ class VariantCosts:
             - self.energy_prefix[start, accelerator]
         )
 
-    def block_offchip_words(self, start: int, n_layers: int, accelerator: int) -> float:
-        """Off-chip words moved by the block (0 when the cost table had no ``offchip_words``)."""
-        if self.offchip_words is None:
-            return 0.0
-        prefix = self.offchip_words  # stored as a prefix sum
-        return float(prefix[start + n_layers, accelerator] - prefix[start, accelerator])
+    def contended_latency_cycles(
+        self, start: int, n_layers: int, cycles_per_word: float
+    ) -> np.ndarray:
+        """Per accelerator: the latency of layers ``[start, start + n_layers)`` when the block gets
+        ``1 / cycles_per_word`` off-chip words per cycle, ``sum max(latency_l, words_l x
+        cycles_per_word)``. Each layer overlaps its off-chip transfers with its own compute only, as
+        in the cost tables, so the result does not depend on how the layers are cut into blocks.
+        Without ``offchip_words``: the contention-free latency."""
+        end = start + n_layers
+        lat = self.latency_cycles[start:end]
+        if self.offchip_layer_words is None:
+            return lat.sum(axis=0).astype(np.float64)
+        return np.maximum(lat, self.offchip_layer_words[start:end] * cycles_per_word).sum(axis=0)
 
     def undone_energy_nj(self, start: int) -> float:
         """Energy of layers ``[start, end)``, each on its most expensive accelerator."""

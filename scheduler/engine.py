@@ -32,9 +32,11 @@ Semantics:
 - a block ``[next_layer, next_layer + n)`` runs non-preemptively on one accelerator for the sum of
   its layers' latencies (cycles / clock); its energy is the sum of its layers' energies, plus the
   migration cost when it runs on another accelerator than the job's previous block. With
-  ``offchip_contention`` the block's latency is at least its off-chip words x (number of busy
-  accelerators at dispatch, itself included) / the system's off-chip bandwidth — a processor-sharing
-  approximation evaluated at dispatch time.
+  ``offchip_contention`` each layer of the block takes at least its off-chip words x (number of
+  busy accelerators at dispatch, itself included) / the system's off-chip bandwidth — a
+  processor-sharing approximation evaluated at dispatch time, applied layer by layer because a
+  layer's latency in the cost tables overlaps its transfers with its own compute only (so a job's
+  contended latency does not depend on how it is cut into blocks).
 - workload changes (``probability_changes``: ``(model, time_ms, p)``): frames of the model
   released from ``time_ms`` on are triggered with probability ``p`` — a model joins (0 -> 1) or
   leaves (1 -> 0), a cascade's probability moves — drawn from the same random stream.

@@ -14,9 +14,9 @@ pay for moving its activations between accelerators — belongs to the engine, n
 - **contention-aware drop** (``contention_drop``, off by default; acts only when the run has
   off-chip contention): the drop test uses instead an *estimate* of the remaining latency if the
   current off-chip load lasts: on each accelerator a, the wait until a frees up (0 if idle) plus
-  the remaining layers as one block under the engine's contention rule,
-  ``max(latency_a, off-chip words_a x k / bandwidth)`` with ``k`` = 1 + the accelerators busy now
-  (plus the migration latency), minimised over accelerators. It is an estimate, not a lower
+  the remaining layers under the engine's contention rule (per layer ``max(latency_a, off-chip
+  words_a x k / bandwidth)``, summed) with ``k`` = 1 + the accelerators busy now (plus the
+  migration latency), minimised over accelerators. It is an estimate, not a lower
   bound: when accelerators free up the job gets a larger share. With it ``drop_delta`` is the
   factor by which the estimate may exceed the slack before the frame is dropped: ``delta = 1``
   drops a frame that would miss if the current load lasted, and can drop one that would have
@@ -29,10 +29,10 @@ pay for moving its activations between accelerators — belongs to the engine, n
   wait". A job that cannot finish anywhere is not restricted.
 - **contention-aware placement** (``contention_placement``, off by default; acts only with
   feasibility-aware placement and off-chip contention): the placement test charges the block the
-  latency the engine will give it — ``max(latency, off-chip words x (1 + busy accelerators) /
-  bandwidth)``, exact at dispatch — instead of its contention-free latency; the rest of the job
-  stays at its best case. The test stays a necessary condition: it never holds back a dispatch
-  after which the job could still finish.
+  latency the engine will give it — per layer ``max(latency, off-chip words x (1 + busy
+  accelerators) / bandwidth)``, summed; exact at dispatch — instead of its contention-free latency;
+  the rest of the job stays at its best case. The test stays a necessary condition: it never holds
+  back a dispatch after which the job could still finish.
 - **migration cost** (``migration``): a block that runs on another accelerator than the job's
   previous block first moves its input activation through shared memory: ``input_words`` at the
   system's off-chip bandwidth (latency) and one DRAM write plus one DRAM read per word (energy, at
@@ -215,21 +215,21 @@ class MechanicsRuntime:
         return float(self.remaining_ms(job).min())
 
     def contended_remaining_ms(self, job: Job, now_ms: float) -> np.ndarray:
-        """Per accelerator a: the wait until a frees up plus the job's remaining layers as one
-        block on a under the off-chip bandwidth share of the current load (the engine's
-        contention rule with ``k`` = 1 + the accelerators busy now), migration included (ms).
-        Equal to :meth:`remaining_ms` without contention. An estimate, not a lower bound (module
+        """Per accelerator a: the wait until a frees up plus the job's remaining layers on a under
+        the off-chip bandwidth share of the current load (the engine's contention rule, layer by
+        layer, with ``k`` = 1 + the accelerators busy now), migration included (ms). Equal to
+        :meth:`remaining_ms` without contention. An estimate, not a lower bound (module
         docstring)."""
-        rem = self.remaining_ms(job)
         bw, running = self.offchip_bw, self.running
         c = _costs(job)
         if bw is None or running is None or c.offchip_words is None:
-            return rem
+            return self.remaining_ms(job)
         busy = np.array([r is not None for r in running], dtype=bool)
         wait = np.where(busy, np.maximum(np.asarray(self.busy_until_ms) - now_ms, 0.0), 0.0)
-        words = c.offchip_words[-1] - c.offchip_words[job.next_layer]  # prefix sums
-        floor = words * (1.0 + busy.sum()) / bw * self.ms_per_cycle + self.move_ms(job)
-        return wait + np.maximum(rem, floor)
+        start = job.next_layer
+        k = 1.0 + busy.sum()
+        contended = c.contended_latency_cycles(start, c.num_layers - start, k / bw)
+        return wait + contended * self.ms_per_cycle + self.move_ms(job)
 
     def drop_estimate_ms(self, job: Job, now_ms: float) -> float:
         """The remaining latency the drop test compares with ``drop_delta x slack``: the best
@@ -274,13 +274,13 @@ class MechanicsRuntime:
     # --- placement ---------------------------------------------------------------------------
     def block_cycles(self, job: Job, accelerator: int, n_layers: int, busy: int | None) -> float:
         """The engine's latency of ``job``'s next ``n_layers`` on ``accelerator`` with ``busy``
-        accelerators busy at dispatch, itself included (``max(latency, off-chip words x busy /
-        bandwidth)``); ``busy=None`` or a run without contention: the latency alone (cycles)."""
+        accelerators busy at dispatch, itself included: per layer ``max(latency, off-chip words x
+        busy / bandwidth)``, summed (:meth:`VariantCosts.contended_latency_cycles`); ``busy=None``
+        or a run without contention: the latency alone (cycles)."""
         c, start, a = _costs(job), job.next_layer, accelerator
-        cycles = float(c.block_latency_cycles(start, n_layers, a))
-        if busy is not None and self.offchip_bw:
-            cycles = max(cycles, c.block_offchip_words(start, n_layers, a) * busy / self.offchip_bw)
-        return cycles
+        if busy is None or not self.offchip_bw:
+            return float(c.block_latency_cycles(start, n_layers, a))
+        return float(c.contended_latency_cycles(start, n_layers, busy / self.offchip_bw)[a])
 
     def block_ms(self, job: Job, accelerator: int, n_layers: int, busy: int | None) -> float:
         """:meth:`block_cycles` in ms."""

@@ -39,6 +39,18 @@ def test_contention_never_speeds_a_run_up_and_slows_busy_ones():
     )
     alone = simulate("ar_assistant", "xrbench-4k-G", **kwargs)
     shared = simulate("ar_assistant", "xrbench-4k-G", offchip_contention=True, **kwargs)
-    busy = lambda r: (r.timeline["completion_ms"] - r.timeline["dispatch_ms"]).sum()  # noqa: E731
-    assert busy(shared) > busy(alone)  # four accelerators share 128 words/cycle of DRAM
+    # the same block of the same frame on the same accelerator, coming from the same accelerator
+    # (same migration), is never faster with contention, and some are slower: four accelerators
+    # share 128 words/cycle of DRAM
+    key = ["model", "frame", "block", "first_layer", "n_layers", "accelerator", "previous"]
+
+    def blocks(r):
+        t = r.timeline.sort_values(["model", "frame", "block"])
+        return t.assign(previous=t.groupby(["model", "frame"])["accelerator"].shift(fill_value=-1))
+
+    both = blocks(alone).merge(blocks(shared), on=key, suffixes=("_alone", "_shared"))
+    took = {s: both[f"completion_ms_{s}"] - both[f"dispatch_ms_{s}"] for s in ("alone", "shared")}
+    assert len(both) >= 5
+    assert (took["shared"] >= took["alone"] - 1e-9).all()
+    assert (took["shared"] > took["alone"] + 1e-6).any()
     assert shared.summary().iloc[-1]["miss_rate"] >= alone.summary().iloc[-1]["miss_rate"] - 1e-12

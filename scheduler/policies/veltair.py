@@ -20,11 +20,12 @@ Our version:
 
 Interference: co-running blocks slow each other down through the shared off-chip bandwidth — the
 engine's contention model (``simulate(offchip_contention=True)``, on for every policy in ``rtmm
-compare``): a block's latency is at least its off-chip words x the number of busy accelerators /
-the system's bandwidth. Differences from Veltair ("-like"): the contention level that selects the
-granularity is counted from the ready and running jobs, not measured from hardware counters; no
-per-level compiled code versions (a level only changes the block size); dropping hopeless frames
-and placement checks are the engine's mechanics, as for every policy. Native mode only.
+compare``): each layer of a block takes at least its off-chip words x the number of busy
+accelerators / the system's bandwidth. Differences from Veltair ("-like"): the contention level that
+selects the granularity is counted from the ready and running jobs, not measured from hardware
+counters; no per-level compiled code versions (a level only changes the block size); dropping
+hopeless frames and placement checks are the engine's mechanics, as for every policy. Native mode
+only.
 """
 
 from __future__ import annotations
