@@ -2,16 +2,20 @@
 
     python benchmarks/bench_scheduler.py [--system xrbench-4k-M] [--repeat 20]
 
-Targets (issue 5): an XRBench-compatible 700 ms run of any scenario < 20 ms once the cost arrays
-are cached; a native layer-block run of ar_assistant simulates >= 20 s of workload per wall-clock
-second. Cost tables come from ``costmodel.table.system_cost_table`` (maestro) when it is available,
-otherwise from a MAC-proportional stand-in built from the zoo (same shapes, same event counts; the
-timing of the engine, not the cost model, is what is measured). Prints one line per measurement.
+Targets (issue 5): an XRBench-compatible 700 ms run of any scenario < 20 ms once the cost arrays are
+cached; a native layer-block run of ar_assistant simulates >= 20 s of workload per wall-clock
+second, for every policy (the research baselines and SDRM3 included), with and without the off-chip
+contention ``rtmm compare`` turns on. Native speeds are also given per CPU second (the machine may
+be shared; the load average is printed). Cost tables come from ``costmodel.table.system_cost_table``
+(maestro) when it is available, otherwise from a MAC-proportional stand-in built from the zoo (same
+shapes, same event counts; the timing of the engine, not the cost model, is what is measured).
+Prints one line per measurement.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -71,13 +75,21 @@ def main() -> None:
     sc = scenario_lib.load("ar_assistant")
     costs, kind = arrays_for(sc, system)
     horizon = args.native_horizon_ms
-    for policy in ("edf", "round_robin", "fcfs", "latency_greedy"):
-        t = best_of(lambda p=policy: simulate(sc, system, p, costs=costs, horizon_ms=horizon), 1)
-        r = simulate(sc, system, policy, costs=costs, horizon_ms=horizon)
-        speed = horizon / 1e3 / t
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    policies = ("edf", "round_robin", "fcfs", "latency_greedy")
+    research = ("prema", "veltair", "planaria", "herald", "sdrm3", "sdrm3_static")
+    runs = [(p, False) for p in policies + research] + [(p, True) for p in ("edf", *research)]
+    for policy, contention in runs:
+        kw = dict(costs=costs, horizon_ms=horizon, offchip_contention=contention)
+        cpu = time.process_time()
+        t0 = time.perf_counter()
+        r = simulate(sc, system, policy, **kw)
+        t, cpu = time.perf_counter() - t0, time.process_time() - cpu
+        label = policy + (" +contention" if contention else "")
         print(
-            f"native   ar_assistant {policy:15s} {horizon / 1e3:.0f} s simulated in {t:6.2f} s wall"
-            f" = {speed:6.1f} s/s, {len(r.timeline)} blocks  ({kind} costs)"
+            f"native   ar_assistant {label:25s} {horizon / 1e3:.0f} s simulated in {t:6.2f} s wall"
+            f" = {horizon / 1e3 / t:6.1f} s/s wall, {horizon / 1e3 / cpu:6.1f} s/s CPU,"
+            f" {len(r.timeline)} blocks  ({kind} costs)"
         )
 
 
