@@ -20,54 +20,14 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   jobs that can finish *only* on b, in deadline order from ``free_at``, one of them misses): the
   block is the longest one that keeps finishing on b possible, so j uses the contended b as little
   as it can. Otherwise j waits for b.
-- *Energy-aware deferral* (``defer=True``): a job is not started on an accelerator that costs more
-  energy (``G_ja > 0``) when its most efficient accelerator is busy but the job, queued there
-  behind the running block and the more urgent jobs already waiting for it, keeps at least
-  ``defer_margin`` of its laxity (see :meth:`SDRM3._deferred`).
-  With ``defer_when_loaded=False`` (the default) nobody waits while the work due within the
-  lookahead (the ready and running jobs' best-case remaining work and the expected frames still
-  to be released, due within the longest period) exceeds ``defer_load`` x the accelerators'
-  capacity by then: under load an idle accelerator is worth more than the energy it would save.
-- *Exclusive-work protection* (``protect=True``): a job that could still finish on another
-  accelerator does not run a block on accelerator a if that block makes work that can meet its
-  deadline *only* on a miss (ready jobs exclusive to a, and the expected frames of the models
-  :func:`~.sdrm3_capacity.pinned_accelerators` pins to a, within the longest period; see
-  :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
-  period only on the big array keep it; the others use the LITTLE one.
-- Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
-  ``benchmarks/RESULTS.md``, "Issue 12b", "12c", "12e", "12g", "12h" and "Issue 12g/12h: the
-  selection rule"). On by default: laxity urgency, the block-energy term (``energy_term="energy"``,
-  since 12e), deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection
-  with pending frames, the starvation guard with N = 2, and since 12g/12h the energy-aware wait of
-  lax jobs with k = 2 and the contention hold; the rest is off. The options:
-  *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
-  (``energy_term="affinity"``, the default until 12e); blocks cut where the layers' cheapest
-  accelerator changes (``cut_on_affinity``); *slack-aware energy placement*
-  (``energy_slack``: a pair that keeps less than that share of the job's laxity is taken only
-  after every pair that does, :func:`~.sdrm3_terms.slack_safe`); *overload-aware admission*
-  (``admission``: when the work due within the lookahead exceeds the capacity, shed the unstarted
-  frames that free the most work per unit of V lost, :func:`~.sdrm3_terms.shed_for_capacity`);
-  *model-level starvation* (``starvation="model"``: F also counts the share of the model's frames
-  lost so far, so a model whose frames keep being dropped gains priority); *load-aware affinity*
-  (``affinity_load``: a job keeps its energy term only if, queued on the accelerator that term
-  prefers, it keeps ``affinity_margin`` of its laxity, else it leans to the accelerator where it
-  finishes first, :meth:`~.sdrm3_checks.SDRM3Checks._placement_term`); the *finish-time* term
-  alone (``energy_term="finish"``); the *home* term (``energy_term="home"``: affinity relative
-  to a capacity-aware partition of the models, :func:`~.sdrm3_capacity.home_accelerators`, with
-  the per-frame (``home_load="frame"``) or expected (``"expected"``) load); *commitment*
-  (``commit``: a started job that can still finish keeps its accelerator,
-  :func:`~.sdrm3_capacity.committed`); protection of *pending* frames (``protect_pending``: under
-  release jitter a pinned model's frame whose nominal release has passed but that is not yet
-  released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
-  were all lost is served first and protected until a frame of it is on time,
-  :mod:`~.sdrm3_guard`; ``guard_mode`` ``"yield"``/``"order"``/``"trade"``/``"budget"``: only
-  where that displaces no other work, or within a bound);
-  the *energy-aware wait* of lax jobs (``lax_wait=k``, ``lax_fallback``, :mod:`~.sdrm3_wait`);
-  the *contention hold* (``contention_hold``: a pair whose block would make the job miss at the
-  off-chip bandwidth share it gets now, though not at full bandwidth, is not taken,
-  :mod:`~.sdrm3_contention`).
-- The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
-  are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
+- The other rules are options, each measured on the tuning set: what each does, its default and
+  where it was measured are in :mod:`~.sdrm3_options`. On by default: laxity urgency, the
+  block-energy term, energy-aware deferral, exclusive-work protection with pending frames, the
+  starvation guard (:mod:`~.sdrm3_guard`), the energy-aware wait of lax jobs
+  (:mod:`~.sdrm3_wait`) and the contention hold (:mod:`~.sdrm3_contention`). :meth:`SDRM3.decide`
+  applies them to the matrix of MapScores, as masks or constant offsets.
+- The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block,
+  exclusive work) are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
   ``block_fraction`` x the scenario's shortest period (at least one layer).
 

@@ -1,8 +1,9 @@
 """SDRM3's per-decision tests on the lookahead demand and the pairs' laxity: which pairs are
 *progress pairs*, which are held back by energy-aware deferral, whether the work due within the
 lookahead exceeds the capacity (deferral off, overload-aware admission), and each pair's laxity
-after its block (slack-aware energy placement). The rules are stated in the docstring of
-:mod:`scheduler.policies.sdrm3`; :class:`SDRM3Checks` is a mixin of
+after its block (slack-aware energy placement). The rules are stated in the docstrings of
+:mod:`scheduler.policies.sdrm3` (progress pairs) and :mod:`~.sdrm3_options` (the options);
+:class:`SDRM3Checks` is a mixin of
 :class:`~scheduler.policies.sdrm3.SDRM3`, reading the state that its ``reset`` sets.
 """
 
@@ -123,7 +124,7 @@ class SDRM3Checks:
         return bool(np.any(cum > load * cap + 1e-9))
 
     def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
-        """``feasible`` extended with *progress pairs* (see the module docstring, decision 2)."""
+        """``feasible`` extended with *progress pairs* (see the docstring of :mod:`.sdrm3`)."""
         feasible = terms.feasible.copy()
         now = state.now_ms
         for i in np.flatnonzero(~feasible.all(axis=1)):
