@@ -112,8 +112,7 @@ def guard_first(policy: Any, terms: PairTerms, state: SchedulerState, jobs: list
         ends = start + terms.n_layers[i].astype(int)
         blocks = np.array([c.block_latency_cycles(start, int(e - start), a) * mpc[a]
                            for e, a in zip(ends, accs, strict=True)])  # fmt: skip
-        rest = np.array([float((c.remaining_latency_cycles(e) * mpc).min()) if e < c.num_layers
-                         else 0.0 for e in ends]) + float(policy.chain_ms[job.model])  # fmt: skip
+        rest = np.array([policy._rest_ms(job, e) for e in ends]) + float(policy.chain_ms[job.model])
         cost = displaced(demand, index[id(job)], blocks, accs, rest, mode)
         allowed = {"yield": 0, "order": 0, "trade": 1}.get(mode)
         if allowed is None:  # budget
