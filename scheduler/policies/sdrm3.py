@@ -36,26 +36,17 @@ Defaults of theta = (alpha, beta, gamma) and of the options are chosen on the tu
 ``benchmarks/bench_sdrm3_dev.py``; the measurements are in
 ``benchmarks/RESULTS.md``) and never on the held-out systems the comparison reports.
 
-``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
-every window (default: :func:`~.sdrm3_terms.tuner_window_ms`) from the window's UXCost
-(:func:`scheduler.metrics.running_uxcost`), comparing windows of the same slot of the hyperperiod
-(:func:`~.sdrm3_terms.tuner_cycle`). ``tuner_options={"method": "replay", ...}`` uses instead
-:class:`scheduler.replay_tuner.ReplayTuner`: each window is replayed from its recorded start under
-theta and its neighbours (:mod:`scheduler.replay`, on copies of this policy made by
-:meth:`SDRM3._replay_policy`) and theta moves on the paired differences (off by default: it did
-not meet issue 12's settling target either, at ~7x the CPU time; ``benchmarks/RESULTS.md``,
-"Issue 12d"). ``sdrm3_static`` keeps the defaults; ``sdrm3_supernet`` adds
+``tuner=True`` (the registered ``sdrm3``) adapts theta online, once per window, by the window's
+UXCost (:mod:`~.sdrm3_windows`). ``sdrm3_static`` keeps the defaults; ``sdrm3_supernet`` adds
 the Supernet selector (:mod:`scheduler.supernet_selector`).
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import numpy as np
 
-from scheduler.metrics import running_uxcost
 from scheduler.policies.base import Decision, Dispatch, Drop, Policy, RunContext
 from scheduler.policies.sdrm3_capacity import (
     committed,
@@ -77,19 +68,11 @@ from scheduler.policies.sdrm3_terms import (
     pair_terms,
     slack_safe,
     trigger_shares,
-    tuner_cycle,
-    tuner_window_ms,
 )
 from scheduler.policies.sdrm3_wait import lax_waits
-from scheduler.replay_tuner import ReplayDriver
-from scheduler.state import Job, RunningMetrics, SchedulerState, WindowMetrics
+from scheduler.policies.sdrm3_windows import SDRM3Windows
+from scheduler.state import Job, SchedulerState
 from scheduler.supernet_selector import SupernetSelector
-from scheduler.tuner import Tuner
-
-#: The online tuner of ``sdrm3`` (``tuner_options["method"]``): ``"evidence"``
-#: (:class:`scheduler.tuner.Tuner`, windows compared across time) or ``"replay"``
-#: (:class:`scheduler.replay_tuner.ReplayTuner`, paired counterfactual replays of each window).
-TUNER_METHOD = "evidence"
 
 #: Subtracted from the MapScore of a pair that would spend too much of the job's laxity
 #: (:func:`~.sdrm3_terms.slack_safe`): larger than any spread of MapScores, so such pairs are
@@ -110,7 +93,7 @@ TUNING_SYSTEMS = tuple(
 __all__ = ["SDRM3", "THETA_BOUNDS", "THETA_NAMES", "TUNING_SYSTEMS", "Theta"]
 
 
-class SDRM3(SDRM3Checks, Policy):
+class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
     """SDRM3 with optional online tuner and optional Supernet selector (see module docstring)."""
 
     name = "sdrm3"
@@ -217,31 +200,7 @@ class SDRM3(SDRM3Checks, Policy):
         if self.home_load == "frame":
             shares = np.ones_like(shares)
         self.home = home_accelerators(self.full_ms, full_nj, ctx.periods_ms, shares)
-        self.window_ms = self.window_ms_option or tuner_window_ms(ctx.periods_ms)
-        self._engine_windows = False
-        self._next_window = self.window_ms
-        self._window_index = 0
-        self._snapshot: RunningMetrics | None = None
-        self.tuner = None
-        self.replay = None
-        options = dict(self.tuner_options)
-        if self.use_tuner and not ctx.xrbench and options.pop("method", TUNER_METHOD) == "replay":
-            self.replay = ReplayDriver(
-                ctx, self.theta0.as_array(), THETA_BOUNDS, self._replay_policy,
-                window_ms=self.window_ms, names=THETA_NAMES, **options,
-            )  # fmt: skip
-        elif self.use_tuner and not ctx.xrbench:
-            cycle = tuner_cycle(ctx.periods_ms, self.window_ms)
-            options = {
-                "bounds": THETA_BOUNDS,
-                "names": THETA_NAMES,
-                "cycle": cycle,
-                "warmup": 1 if cycle > 1 else 0,
-                "windows": int(ctx.horizon_ms / self.window_ms + 1e-9),
-                **options,
-            }
-            bounds = options.pop("bounds")
-            self.tuner = Tuner(self.theta0.as_array(), bounds, **options)
+        self._reset_windows(ctx)
         self.selector = None
         self.guard_spent = np.zeros(len(ctx.model_ids), dtype=np.int64)  # guard_mode="budget"
         if self.use_supernet:
@@ -253,14 +212,6 @@ class SDRM3(SDRM3Checks, Policy):
             }
             self.selector = SupernetSelector(ctx, **options)
 
-    def _replay_policy(self, theta: np.ndarray) -> SDRM3:
-        """A fresh copy of this policy with ``theta`` and no tuner (for the replay tuner)."""
-        clone = copy.copy(self)
-        clone.use_tuner, clone.use_supernet = False, False
-        clone.theta0 = Theta.from_array(theta)
-        clone.reset(self.ctx)
-        return clone
-
     def select_variant(self, job: Job, state: SchedulerState) -> int:
         if self.replay is not None:
             self.replay.observe_ready(job)
@@ -268,39 +219,9 @@ class SDRM3(SDRM3Checks, Policy):
             return 0
         return self.selector.choose(job, state)
 
-    def on_window(self, window: WindowMetrics, state: SchedulerState) -> None:
-        """Engine windows (``simulate(window_ms=...)``) replace the policy's own windows."""
-        self._engine_windows = True
-        self._observe_window(window, state)
-
-    def _observe_window(self, window: WindowMetrics, state: SchedulerState) -> None:
-        if self.tuner is not None:
-            cost = running_uxcost(window.delta)[0]
-            self.theta = Theta.from_array(self.tuner.step(cost, window.end_ms))
-        if self.replay is not None:
-            cost = running_uxcost(window.delta)[0]
-            self.theta = Theta.from_array(self.replay.end_window(cost, state))
-        if self.selector is not None:
-            self.selector.observe(window)
-
-    def _own_windows(self, state: SchedulerState) -> None:
-        """Cut windows at decision points when the engine does not deliver them."""
-        if self._snapshot is None:
-            self._snapshot = RunningMetrics.zeros(len(state.model_ids))
-        while state.now_ms >= self._next_window:
-            delta = state.metrics - self._snapshot
-            self._snapshot = state.metrics.copy()
-            start = self._next_window - self.window_ms
-            window = WindowMetrics(self._window_index, start, self._next_window, delta)
-            self._observe_window(window, state)
-            self._window_index += 1
-            self._next_window += self.window_ms
-
     # --- decisions --------------------------------------------------------------------------
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
-        tuned = self.tuner is not None or self.replay is not None
-        if not self._engine_windows and (tuned or self.selector is not None):
-            self._own_windows(state)
+        self._windows_until_now(state)
         now = state.now_ms
         jobs = list(state.ready)
         decisions: list[Decision] = []
