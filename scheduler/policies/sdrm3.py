@@ -55,7 +55,12 @@ from scheduler.policies.sdrm3_capacity import (
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
 from scheduler.policies.sdrm3_contention import pick_unheld
-from scheduler.policies.sdrm3_guard import guard_first, guard_pins, starving_models
+from scheduler.policies.sdrm3_guard import (
+    charge_budget,
+    guard_first,
+    guard_pins,
+    starving_models,
+)
 from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
@@ -202,7 +207,10 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.home = home_accelerators(self.full_ms, full_nj, ctx.periods_ms, shares)
         self._reset_windows(ctx)
         self.selector = None
-        self.guard_spent = np.zeros(len(ctx.model_ids), dtype=np.int64)  # guard_mode="budget"
+        # guard_mode="budget" only: per model, what its pairs taken first displaced (sdrm3_guard)
+        self.guard_spent = (
+            np.zeros(len(ctx.model_ids), dtype=np.int64) if self.guard_mode == "budget" else None
+        )
         if self.use_supernet:
             static = static_options(self)
             options = {
@@ -265,7 +273,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             exempt = None if self.guard_mode == "yield" else starving
             protected = self._protected(terms, state, pins, exempt=exempt)
             scores = np.where(protected, -np.inf, scores)
-        first = guard_first(self, terms, state, jobs, starving, protected)  # pairs taken first
+        first, charge = guard_first(self, terms, state, jobs, starving, protected)  # taken first
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
@@ -276,12 +284,12 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             scores = np.where(waits & ~first, -np.inf, scores)
         scores = np.where(first, scores + UNSAFE_PENALTY, scores)
         pairs = pick_unheld(scores, terms, state) if self.contention_hold else greedy_pairs(scores)
+        charge_budget(self.guard_spent, charge, terms, pairs)
         for i, k in pairs:
             acc = int(terms.accelerators[k])
             n = int(terms.n_layers[i, k])
             job = terms.jobs[i]
             decisions.append(Dispatch(job, acc, n))
-            self.guard_spent[job.model] += self.guard_cost[i, k]
             cycles = job.costs.block_latency_cycles(job.next_layer, n, acc)
             self.busy_until[acc] = now + cycles * self.ms_per_cycle[acc]
         return decisions
