@@ -195,7 +195,7 @@ def test_tuner_stays_within_bounds_and_ignores_empty_windows(tmp_path):
 
 
 def test_tuner_window_is_a_short_hyperperiod_else_the_longest_period():
-    from scheduler.policies.sdrm3 import tuner_window_ms
+    from scheduler.policies.sdrm3_terms import tuner_window_ms
 
     def window(*fps):
         return tuner_window_ms([1000.0 / f for f in fps])

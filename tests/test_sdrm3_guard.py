@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -130,3 +131,12 @@ def test_static_copy_takes_every_constructor_option():
     not_copied = {"alpha", "beta", "gamma", "tuner", "supernet", "window_ms", "tuner_options",
                   "selector_options"}  # fmt: skip
     assert params - not_copied == set(STATIC_OPTIONS)
+
+
+def test_every_option_is_described_in_the_options_module():
+    # the options' rules and defaults are documented once, in sdrm3_options' docstring
+    from scheduler.policies import sdrm3_options
+
+    doc = sdrm3_options.__doc__ or ""
+    named = set(re.findall(r"``(\w+)(?:``|=)", doc))
+    assert [o for o in sdrm3_options.STATIC_OPTIONS if o not in named] == []

@@ -44,9 +44,10 @@ def _starving_b(mode, on_time=0, spent=0):
     state.metrics.dropped[:] = [0, 3]
     state.metrics.lost_streak[:] = [0, 3]
     state.metrics.on_time[:] = [0, on_time]
-    pol.guard_spent[1] = spent
+    if mode == "budget":
+        pol.guard_spent[1] = spent
     (d,) = pol.decide(state)
-    return d.job.model, int(pol.guard_spent[1])
+    return d.job.model, None if pol.guard_spent is None else int(pol.guard_spent[1])
 
 
 def test_yielding_guard_serves_a_starving_model_only_if_no_one_is_displaced():
@@ -60,6 +61,12 @@ def test_budget_guard_lets_a_model_displace_what_its_on_time_frames_allow():
     assert _starving_b("budget") == (0, 0)  # budget 0 + 1 on-time frames
     assert _starving_b("budget", on_time=1) == (1, 2)  # budget 2, charged for the pair taken
     assert _starving_b("budget", on_time=1, spent=1) == (0, 1)  # one already spent
+
+
+def test_only_the_budget_guard_keeps_state_of_its_own():
+    # the other modes decide from the engine's counters alone: no budget is kept or charged
+    for mode in ("first", "yield", "order", "trade"):
+        assert _starving_b(mode, on_time=1)[1] is None
 
 
 def test_engine_run_the_yielding_guard_leaves_the_other_models_frames_alone():

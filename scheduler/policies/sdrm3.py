@@ -20,54 +20,14 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   jobs that can finish *only* on b, in deadline order from ``free_at``, one of them misses): the
   block is the longest one that keeps finishing on b possible, so j uses the contended b as little
   as it can. Otherwise j waits for b.
-- *Energy-aware deferral* (``defer=True``): a job is not started on an accelerator that costs more
-  energy (``G_ja > 0``) when its most efficient accelerator is busy but the job, queued there
-  behind the running block and the more urgent jobs already waiting for it, keeps at least
-  ``defer_margin`` of its laxity (see :meth:`SDRM3._deferred`).
-  With ``defer_when_loaded=False`` (the default) nobody waits while the work due within the
-  lookahead (the ready and running jobs' best-case remaining work and the expected frames still
-  to be released, due within the longest period) exceeds ``defer_load`` x the accelerators'
-  capacity by then: under load an idle accelerator is worth more than the energy it would save.
-- *Exclusive-work protection* (``protect=True``): a job that could still finish on another
-  accelerator does not run a block on accelerator a if that block makes work that can meet its
-  deadline *only* on a miss (ready jobs exclusive to a, and the expected frames of the models
-  :func:`~.sdrm3_capacity.pinned_accelerators` pins to a, within the longest period; see
-  :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
-  period only on the big array keep it; the others use the LITTLE one.
-- Options measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
-  ``benchmarks/RESULTS.md``, "Issue 12b", "12c", "12e", "12g", "12h" and "Issue 12g/12h: the
-  selection rule"). On by default: laxity urgency, the block-energy term (``energy_term="energy"``,
-  since 12e), deferral with ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection
-  with pending frames, the starvation guard with N = 2, and since 12g/12h the energy-aware wait of
-  lax jobs with k = 2 and the contention hold; the rest is off. The options:
-  *laxity* urgency (``urgency``, see :mod:`~.sdrm3_terms`); the *affinity* energy term
-  (``energy_term="affinity"``, the default until 12e); blocks cut where the layers' cheapest
-  accelerator changes (``cut_on_affinity``); *slack-aware energy placement*
-  (``energy_slack``: a pair that keeps less than that share of the job's laxity is taken only
-  after every pair that does, :func:`~.sdrm3_terms.slack_safe`); *overload-aware admission*
-  (``admission``: when the work due within the lookahead exceeds the capacity, shed the unstarted
-  frames that free the most work per unit of V lost, :func:`~.sdrm3_terms.shed_for_capacity`);
-  *model-level starvation* (``starvation="model"``: F also counts the share of the model's frames
-  lost so far, so a model whose frames keep being dropped gains priority); *load-aware affinity*
-  (``affinity_load``: a job keeps its energy term only if, queued on the accelerator that term
-  prefers, it keeps ``affinity_margin`` of its laxity, else it leans to the accelerator where it
-  finishes first, :meth:`~.sdrm3_checks.SDRM3Checks._placement_term`); the *finish-time* term
-  alone (``energy_term="finish"``); the *home* term (``energy_term="home"``: affinity relative
-  to a capacity-aware partition of the models, :func:`~.sdrm3_capacity.home_accelerators`, with
-  the per-frame (``home_load="frame"``) or expected (``"expected"``) load); *commitment*
-  (``commit``: a started job that can still finish keeps its accelerator,
-  :func:`~.sdrm3_capacity.committed`); protection of *pending* frames (``protect_pending``: under
-  release jitter a pinned model's frame whose nominal release has passed but that is not yet
-  released is protected too); the *starvation guard* (``guard=N``: a model whose last N frames
-  were all lost is served first and protected until a frame of it is on time,
-  :mod:`~.sdrm3_guard`; ``guard_mode`` ``"yield"``/``"order"``/``"trade"``/``"budget"``: only
-  where that displaces no other work, or within a bound);
-  the *energy-aware wait* of lax jobs (``lax_wait=k``, ``lax_fallback``, :mod:`~.sdrm3_wait`);
-  the *contention hold* (``contention_hold``: a pair whose block would make the job miss at the
-  off-chip bandwidth share it gets now, though not at full bandwidth, is not taken,
-  :mod:`~.sdrm3_contention`).
-- The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block)
-  are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
+- The other rules are options, each measured on the tuning set: what each does, its default and
+  where it was measured are in :mod:`~.sdrm3_options`. On by default: laxity urgency, the
+  block-energy term, energy-aware deferral, exclusive-work protection with pending frames, the
+  starvation guard (:mod:`~.sdrm3_guard`), the energy-aware wait of lax jobs
+  (:mod:`~.sdrm3_wait`) and the contention hold (:mod:`~.sdrm3_contention`). :meth:`SDRM3.decide`
+  applies them to the matrix of MapScores, as masks or constant offsets.
+- The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block,
+  exclusive work) are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
   ``block_fraction`` x the scenario's shortest period (at least one layer).
 
@@ -76,26 +36,17 @@ Defaults of theta = (alpha, beta, gamma) and of the options are chosen on the tu
 ``benchmarks/bench_sdrm3_dev.py``; the measurements are in
 ``benchmarks/RESULTS.md``) and never on the held-out systems the comparison reports.
 
-``tuner=True`` (the registered ``sdrm3``) adapts theta online with :class:`scheduler.tuner.Tuner`
-every window (default: :func:`~.sdrm3_terms.tuner_window_ms`) from the window's UXCost
-(:func:`scheduler.metrics.running_uxcost`), comparing windows of the same slot of the hyperperiod
-(:func:`~.sdrm3_terms.tuner_cycle`). ``tuner_options={"method": "replay", ...}`` uses instead
-:class:`scheduler.replay_tuner.ReplayTuner`: each window is replayed from its recorded start under
-theta and its neighbours (:mod:`scheduler.replay`, on copies of this policy made by
-:meth:`SDRM3._replay_policy`) and theta moves on the paired differences (off by default: it did
-not meet issue 12's settling target either, at ~7x the CPU time; ``benchmarks/RESULTS.md``,
-"Issue 12d"). ``sdrm3_static`` keeps the defaults; ``sdrm3_supernet`` adds
+``tuner=True`` (the registered ``sdrm3``) adapts theta online, once per window, by the window's
+UXCost (:mod:`~.sdrm3_windows`). ``sdrm3_static`` keeps the defaults; ``sdrm3_supernet`` adds
 the Supernet selector (:mod:`scheduler.supernet_selector`).
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import numpy as np
 
-from scheduler.metrics import running_uxcost
 from scheduler.policies.base import Decision, Dispatch, Drop, Policy, RunContext
 from scheduler.policies.sdrm3_capacity import (
     committed,
@@ -104,7 +55,12 @@ from scheduler.policies.sdrm3_capacity import (
 )
 from scheduler.policies.sdrm3_checks import SDRM3Checks
 from scheduler.policies.sdrm3_contention import pick_unheld
-from scheduler.policies.sdrm3_guard import guard_first, guard_pins, starving_models
+from scheduler.policies.sdrm3_guard import (
+    charge_budget,
+    guard_first,
+    guard_pins,
+    starving_models,
+)
 from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
@@ -117,19 +73,11 @@ from scheduler.policies.sdrm3_terms import (
     pair_terms,
     slack_safe,
     trigger_shares,
-    tuner_cycle,
-    tuner_window_ms,
 )
 from scheduler.policies.sdrm3_wait import lax_waits
-from scheduler.replay_tuner import ReplayDriver
-from scheduler.state import Job, RunningMetrics, SchedulerState, WindowMetrics
+from scheduler.policies.sdrm3_windows import SDRM3Windows
+from scheduler.state import Job, SchedulerState
 from scheduler.supernet_selector import SupernetSelector
-from scheduler.tuner import Tuner
-
-#: The online tuner of ``sdrm3`` (``tuner_options["method"]``): ``"evidence"``
-#: (:class:`scheduler.tuner.Tuner`, windows compared across time) or ``"replay"``
-#: (:class:`scheduler.replay_tuner.ReplayTuner`, paired counterfactual replays of each window).
-TUNER_METHOD = "evidence"
 
 #: Subtracted from the MapScore of a pair that would spend too much of the job's laxity
 #: (:func:`~.sdrm3_terms.slack_safe`): larger than any spread of MapScores, so such pairs are
@@ -150,7 +98,7 @@ TUNING_SYSTEMS = tuple(
 __all__ = ["SDRM3", "THETA_BOUNDS", "THETA_NAMES", "TUNING_SYSTEMS", "Theta"]
 
 
-class SDRM3(SDRM3Checks, Policy):
+class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
     """SDRM3 with optional online tuner and optional Supernet selector (see module docstring)."""
 
     name = "sdrm3"
@@ -257,33 +205,12 @@ class SDRM3(SDRM3Checks, Policy):
         if self.home_load == "frame":
             shares = np.ones_like(shares)
         self.home = home_accelerators(self.full_ms, full_nj, ctx.periods_ms, shares)
-        self.window_ms = self.window_ms_option or tuner_window_ms(ctx.periods_ms)
-        self._engine_windows = False
-        self._next_window = self.window_ms
-        self._window_index = 0
-        self._snapshot: RunningMetrics | None = None
-        self.tuner = None
-        self.replay = None
-        options = dict(self.tuner_options)
-        if self.use_tuner and not ctx.xrbench and options.pop("method", TUNER_METHOD) == "replay":
-            self.replay = ReplayDriver(
-                ctx, self.theta0.as_array(), THETA_BOUNDS, self._replay_policy,
-                window_ms=self.window_ms, names=THETA_NAMES, **options,
-            )  # fmt: skip
-        elif self.use_tuner and not ctx.xrbench:
-            cycle = tuner_cycle(ctx.periods_ms, self.window_ms)
-            options = {
-                "bounds": THETA_BOUNDS,
-                "names": THETA_NAMES,
-                "cycle": cycle,
-                "warmup": 1 if cycle > 1 else 0,
-                "windows": int(ctx.horizon_ms / self.window_ms + 1e-9),
-                **options,
-            }
-            bounds = options.pop("bounds")
-            self.tuner = Tuner(self.theta0.as_array(), bounds, **options)
+        self._reset_windows(ctx)
         self.selector = None
-        self.guard_spent = np.zeros(len(ctx.model_ids), dtype=np.int64)  # guard_mode="budget"
+        # guard_mode="budget" only: per model, what its pairs taken first displaced (sdrm3_guard)
+        self.guard_spent = (
+            np.zeros(len(ctx.model_ids), dtype=np.int64) if self.guard_mode == "budget" else None
+        )
         if self.use_supernet:
             static = static_options(self)
             options = {
@@ -293,14 +220,6 @@ class SDRM3(SDRM3Checks, Policy):
             }
             self.selector = SupernetSelector(ctx, **options)
 
-    def _replay_policy(self, theta: np.ndarray) -> SDRM3:
-        """A fresh copy of this policy with ``theta`` and no tuner (for the replay tuner)."""
-        clone = copy.copy(self)
-        clone.use_tuner, clone.use_supernet = False, False
-        clone.theta0 = Theta.from_array(theta)
-        clone.reset(self.ctx)
-        return clone
-
     def select_variant(self, job: Job, state: SchedulerState) -> int:
         if self.replay is not None:
             self.replay.observe_ready(job)
@@ -308,39 +227,9 @@ class SDRM3(SDRM3Checks, Policy):
             return 0
         return self.selector.choose(job, state)
 
-    def on_window(self, window: WindowMetrics, state: SchedulerState) -> None:
-        """Engine windows (``simulate(window_ms=...)``) replace the policy's own windows."""
-        self._engine_windows = True
-        self._observe_window(window, state)
-
-    def _observe_window(self, window: WindowMetrics, state: SchedulerState) -> None:
-        if self.tuner is not None:
-            cost = running_uxcost(window.delta)[0]
-            self.theta = Theta.from_array(self.tuner.step(cost, window.end_ms))
-        if self.replay is not None:
-            cost = running_uxcost(window.delta)[0]
-            self.theta = Theta.from_array(self.replay.end_window(cost, state))
-        if self.selector is not None:
-            self.selector.observe(window)
-
-    def _own_windows(self, state: SchedulerState) -> None:
-        """Cut windows at decision points when the engine does not deliver them."""
-        if self._snapshot is None:
-            self._snapshot = RunningMetrics.zeros(len(state.model_ids))
-        while state.now_ms >= self._next_window:
-            delta = state.metrics - self._snapshot
-            self._snapshot = state.metrics.copy()
-            start = self._next_window - self.window_ms
-            window = WindowMetrics(self._window_index, start, self._next_window, delta)
-            self._observe_window(window, state)
-            self._window_index += 1
-            self._next_window += self.window_ms
-
     # --- decisions --------------------------------------------------------------------------
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
-        tuned = self.tuner is not None or self.replay is not None
-        if not self._engine_windows and (tuned or self.selector is not None):
-            self._own_windows(state)
+        self._windows_until_now(state)
         now = state.now_ms
         jobs = list(state.ready)
         decisions: list[Decision] = []
@@ -384,7 +273,7 @@ class SDRM3(SDRM3Checks, Policy):
             exempt = None if self.guard_mode == "yield" else starving
             protected = self._protected(terms, state, pins, exempt=exempt)
             scores = np.where(protected, -np.inf, scores)
-        first = guard_first(self, terms, state, jobs, starving, protected)  # pairs taken first
+        first, charge = guard_first(self, terms, state, jobs, starving, protected)  # taken first
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
@@ -395,12 +284,12 @@ class SDRM3(SDRM3Checks, Policy):
             scores = np.where(waits & ~first, -np.inf, scores)
         scores = np.where(first, scores + UNSAFE_PENALTY, scores)
         pairs = pick_unheld(scores, terms, state) if self.contention_hold else greedy_pairs(scores)
+        charge_budget(self.guard_spent, charge, terms, pairs)
         for i, k in pairs:
             acc = int(terms.accelerators[k])
             n = int(terms.n_layers[i, k])
             job = terms.jobs[i]
             decisions.append(Dispatch(job, acc, n))
-            self.guard_spent[job.model] += self.guard_cost[i, k]
             cycles = job.costs.block_latency_cycles(job.next_layer, n, acc)
             self.busy_until[acc] = now + cycles * self.ms_per_cycle[acc]
         return decisions

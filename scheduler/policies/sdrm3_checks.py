@@ -1,8 +1,9 @@
 """SDRM3's per-decision tests on the lookahead demand and the pairs' laxity: which pairs are
 *progress pairs*, which are held back by energy-aware deferral, whether the work due within the
 lookahead exceeds the capacity (deferral off, overload-aware admission), and each pair's laxity
-after its block (slack-aware energy placement). The rules are stated in the docstring of
-:mod:`scheduler.policies.sdrm3`; :class:`SDRM3Checks` is a mixin of
+after its block (slack-aware energy placement). The rules are stated in the docstrings of
+:mod:`scheduler.policies.sdrm3` (progress pairs) and :mod:`~.sdrm3_options` (the options);
+:class:`SDRM3Checks` is a mixin of
 :class:`~scheduler.policies.sdrm3.SDRM3`, reading the state that its ``reset`` sets.
 """
 
@@ -75,8 +76,7 @@ class SDRM3Checks:
         """
         now = state.now_ms
         horizon = now + float(np.max(state.periods_ms))
-        free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
-        free[[a for a in range(len(free)) if state.running[a] is None]] = now
+        free = self._free_from(state)
         mech = state.mechanics
         deadlines, work, loss, can = [], [], [], []
 
@@ -123,7 +123,7 @@ class SDRM3Checks:
         return bool(np.any(cum > load * cap + 1e-9))
 
     def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
-        """``feasible`` extended with *progress pairs* (see the module docstring, decision 2)."""
+        """``feasible`` extended with *progress pairs* (see the docstring of :mod:`.sdrm3`)."""
         feasible = terms.feasible.copy()
         now = state.now_ms
         for i in np.flatnonzero(~feasible.all(axis=1)):
@@ -152,6 +152,29 @@ class SDRM3Checks:
     def _busy_until(self, state: SchedulerState) -> np.ndarray:
         """When each accelerator's running block ends: the engine's, else SDRM3's own estimate."""
         return self.busy_until if state.busy_until_ms is None else state.busy_until_ms
+
+    def _free_from(self, state: SchedulerState) -> np.ndarray:
+        """When each accelerator frees up (ms): its running block's end, now if it is idle."""
+        now = state.now_ms
+        free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
+        free[[a for a in range(len(free)) if state.running[a] is None]] = now
+        return free
+
+    def _remaining_ms(self, job: Job, state: SchedulerState) -> np.ndarray:
+        """Per accelerator: latency (ms) of ``job``'s remaining layers there, the engine's
+        migration cost included."""
+        rem = job.costs.remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
+        if state.mechanics is not None:
+            rem = rem + state.mechanics.move_ms(job)
+        return rem
+
+    def _rest_ms(self, job: Job, end_layer: int) -> float:
+        """Latency (ms) of ``job``'s layers from ``end_layer`` on its fastest accelerator (0 when
+        none are left): the rest of the job after a block that ends there."""
+        c = job.costs
+        if end_layer >= c.num_layers:
+            return 0.0
+        return float((c.remaining_latency_cycles(end_layer) * self.ms_per_cycle).min())
 
     def _demand_ok(self, job: Job, b: int, free_at: float, state: SchedulerState) -> bool:
         """EDF demand test on accelerator b from ``free_at``: ``job`` plus the running job's and
@@ -219,9 +242,7 @@ class SDRM3Checks:
             if state.running[target] is None:
                 continue
             block = c.block_latency_cycles(start, n, target) * self.ms_per_cycle[target]
-            rest = 0.0
-            if start + n < c.num_layers:
-                rest = float((c.remaining_latency_cycles(start + n) * self.ms_per_cycle).min())
+            rest = self._rest_ms(job, start + n)
             budget = job.deadline_ms - now - float(self.chain_ms[job.model])
             lax_now = budget - float((c.remaining_latency_cycles(start) * self.ms_per_cycle).min())
             lax_wait = budget - (queue[target] - now) - block - rest
@@ -245,17 +266,11 @@ class SDRM3Checks:
         many jobs lean to thus fills its queue, and the later, tighter jobs spread to the others.
         """
         now = state.now_ms
-        mech = state.mechanics
-        n_acc = len(self.ms_per_cycle)
-        queue = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
-        queue[[a for a in range(n_acc) if state.running[a] is None]] = now
+        queue = self._free_from(state)
         idle = terms.accelerators.astype(int)
         for i in np.argsort(-terms.urgency, kind="stable"):
             job = terms.jobs[i]
-            c, start = job.costs, job.next_layer
-            rem = c.remaining_latency_cycles(start) * self.ms_per_cycle
-            if mech is not None:
-                rem = rem + mech.move_ms(job)
+            rem = self._remaining_ms(job, state)
             finish = queue + rem
             if self.energy_term != "finish" and load_aware:
                 pref = self._preferred(job, int(terms.n_layers[i, 0]))
@@ -323,8 +338,7 @@ class SDRM3Checks:
         job the accelerators on which its remaining layers finish in time."""
         now = state.now_ms
         n_acc = len(self.ms_per_cycle)
-        free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
-        free[[a for a in range(n_acc) if state.running[a] is None]] = now
+        free = self._free_from(state)
         rem = [j.costs.remaining_latency_cycles(j.next_layer) * self.ms_per_cycle
                for j in state.ready]  # fmt: skip
         can = [r <= j.deadline_ms - now for j, r in zip(state.ready, rem, strict=True)]

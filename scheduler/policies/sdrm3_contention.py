@@ -1,17 +1,17 @@
 """SDRM3's contention hold (``contention_hold=True``; issue 12h, on by default since 12g/12h).
 
-Principle: a block's off-chip transfers share the system's bandwidth with the blocks running when
-it is dispatched. The engine charges a block ``max(latency, off-chip words x k / bandwidth)`` with
-``k`` = 1 + the accelerators busy at its dispatch, fixed for the block's whole run (its
-processor-sharing rule, :mod:`scheduler.engine`), so the share a block gets is known exactly when
-it is dispatched. SDRM3 cuts jobs into short blocks (``block_fraction`` of the shortest period),
-which isolates a layer whose transfers dominate its compute in a block of its own; dispatched
-next to a busy accelerator it runs up to ``k`` times longer than its best case, which the
-best-case tests (the engine's placement check, SDRM3's feasibility) do not see. With the hold a
-pair is not taken when the job could still meet its deadline after the block at full bandwidth but
-cannot at the share the block would get now (block at that share, then the rest of the job at its
-best case); the job waits until fewer accelerators are busy. Pairs of a job that cannot meet its
-deadline anyway are not touched, so the hold never keeps a hopeless job from an idle accelerator.
+Principle: a block's off-chip transfers share the system's bandwidth with the blocks running when it
+is dispatched. The engine charges each layer of a block ``max(latency, off-chip words x k /
+bandwidth)`` with ``k`` = 1 + the accelerators busy at its dispatch, fixed for the block's whole run
+(its processor-sharing rule, :mod:`scheduler.engine`), so the share a block gets is known exactly
+when it is dispatched. SDRM3 cuts jobs into short blocks (``block_fraction`` of the shortest
+period), which isolates a layer whose transfers dominate its compute in a block of its own;
+dispatched next to a busy accelerator it runs up to ``k`` times longer than its best case, which the
+best-case tests (the engine's placement check, SDRM3's feasibility) do not see. With the hold a pair
+is not taken when the job could still meet its deadline after the block at full bandwidth but cannot
+at the share the block would get now (block at that share, then the rest of the job at its best
+case); the job waits until fewer accelerators are busy. Pairs of a job that cannot meet its deadline
+anyway are not touched, so the hold never keeps a hopeless job from an idle accelerator.
 
 The test is the same for every model, scenario and system (no constant): it only acts where the
 run has off-chip contention and a block is bandwidth-bound at the current share. Several pairs

@@ -16,13 +16,14 @@ lookahead demand exceed the capacity than if the job were not served (:func:`dis
 ``guard_mode="order"``: than with the job in deadline order; ``"trade"``: by at most one item;
 ``"budget"``: by no more, summed over the model's pairs taken first in the run, than its
 on-time frames + 1); otherwise it is scheduled like any other pair (its expected frames stay
-protected). ``"budget"`` is the one mode with state of its own (what each model's pairs
-displaced, :attr:`~.sdrm3.SDRM3.guard_spent`), so a replay from the engine's counters does not
-decide exactly as the run.
+protected).
 
 The rule has one parameter, ``frames``, the same for every model, scenario and system; it reads
 only the engine's running per-model counters (``SchedulerState.metrics.lost_streak``), so it has
 no state of its own (a replay started from the engine's counters decides as the real run).
+``"budget"`` is the one exception: what each model's pairs displaced so far
+(:attr:`~.sdrm3.SDRM3.guard_spent`, allocated in that mode only) is an estimate made at each
+dispatch, which no engine counter records, so a replay does not decide exactly as the run.
 """
 
 from __future__ import annotations
@@ -88,19 +89,28 @@ def displaced(
     return out
 
 
-def guard_first(policy: Any, terms: PairTerms, state: SchedulerState, jobs: list,
-                starving: np.ndarray, protected: np.ndarray) -> np.ndarray:  # fmt: skip
-    """``[jobs x idle]`` pairs the guard takes first: every pair of a starving model's job
-    (``guard_mode="first"``), else only those that take no exclusive work's accelerator
-    (``protected``, computed without exempting the starving models) and displace (:func:`displaced`)
-    nothing (``"yield"``, ``"order"``), at most one item (``"trade"``), or no more than the
-    model's budget (``"budget"``: its on-time frames + 1 - what its pairs taken first displaced
-    so far, each block charged; ``policy.guard_cost`` is set to each pair's charge)."""
+def guard_first(
+    policy: Any,
+    terms: PairTerms,
+    state: SchedulerState,
+    jobs: list,
+    starving: np.ndarray,
+    protected: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``[jobs x idle]`` pairs the guard takes first, and with ``guard_mode="budget"`` what each
+    such pair is charged if taken (else None).
+
+    The pairs: every pair of a starving model's job (``guard_mode="first"``), else only those that
+    take no exclusive work's accelerator (``protected``, computed without exempting the starving
+    models) and displace (:func:`displaced`) nothing (``"yield"``, ``"order"``), at most one item
+    (``"trade"``), or no more than the model's budget (``"budget"``: its on-time frames + 1 -
+    what its pairs taken first displaced so far, ``policy.guard_spent``; the charge of a pair is
+    what it displaces)."""
     first = np.repeat(starving[[j.model for j in terms.jobs]][:, None], terms.energy.shape[1], 1)
-    policy.guard_cost = np.zeros(first.shape, dtype=np.int64)
     mode = policy.guard_mode
     if mode == "first" or not first.any():
-        return first
+        return first, None
+    charge = np.zeros(first.shape, dtype=np.int64) if mode == "budget" else None
     first &= ~protected
     demand = policy._demand_items(jobs, state)
     index = {id(j): i for i, j in enumerate(jobs)}
@@ -112,13 +122,26 @@ def guard_first(policy: Any, terms: PairTerms, state: SchedulerState, jobs: list
         ends = start + terms.n_layers[i].astype(int)
         blocks = np.array([c.block_latency_cycles(start, int(e - start), a) * mpc[a]
                            for e, a in zip(ends, accs, strict=True)])  # fmt: skip
-        rest = np.array([float((c.remaining_latency_cycles(e) * mpc).min()) if e < c.num_layers
-                         else 0.0 for e in ends]) + float(policy.chain_ms[job.model])  # fmt: skip
+        rest = np.array([policy._rest_ms(job, e) for e in ends]) + float(policy.chain_ms[job.model])
         cost = displaced(demand, index[id(job)], blocks, accs, rest, mode)
-        allowed = {"yield": 0, "order": 0, "trade": 1}.get(mode)
-        if allowed is None:  # budget
-            m = job.model
-            allowed = int(state.metrics.on_time[m]) + 1 - int(policy.guard_spent[m])
-        first[i] &= cost <= allowed
-        policy.guard_cost[i] = np.where(first[i], np.maximum(cost, 0), 0)
-    return first
+        if charge is None:
+            first[i] &= cost <= {"yield": 0, "order": 0, "trade": 1}[mode]
+            continue
+        m = job.model
+        first[i] &= cost <= int(state.metrics.on_time[m]) + 1 - int(policy.guard_spent[m])
+        charge[i] = np.where(first[i], np.maximum(cost, 0), 0)
+    return first, charge
+
+
+def charge_budget(
+    spent: np.ndarray | None,
+    charge: np.ndarray | None,
+    terms: PairTerms,
+    pairs: list[tuple[int, int]],
+) -> None:
+    """``guard_mode="budget"``: add to ``spent`` (per model) the charge (:func:`guard_first`) of
+    each ``(job, idle)`` pair dispatched; nothing in the other modes (both None)."""
+    if spent is None or charge is None:
+        return
+    for i, k in pairs:
+        spent[terms.jobs[i].model] += charge[i, k]

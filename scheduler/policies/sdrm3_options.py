@@ -1,5 +1,64 @@
-"""SDRM3's constructor options: their checks, and the set a copy of the policy is built with
-(the Supernet selector's what-if runs use a static copy of the policy with the same options)."""
+"""SDRM3's constructor options: what each does and its default, their checks, and the set a copy
+of the policy is built with (the Supernet selector's what-if runs use a static copy of the policy
+with the same options). The policy itself is described in :mod:`.sdrm3`.
+
+Each option was measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; results in
+``benchmarks/RESULTS.md``, "Issue 12b", "12c", "12e", "12g", "12h" and "Issue 12g/12h: the
+selection rule"). On by default: laxity urgency, the block-energy term (since 12e), deferral with
+``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames, the
+starvation guard with N = 2, and since 12g/12h the energy-aware wait of lax jobs with k = 2 and the
+contention hold; the rest is off.
+
+- ``urgency`` (``"laxity"``; or ``"density"``): the form of U, see :mod:`~.sdrm3_terms`.
+- ``energy_term`` (``"energy"``): G is the block's relative energy overhead; ``"affinity"`` (the
+  default until 12e): the model's *affinity* overhead (:mod:`~.sdrm3_terms`); ``"finish"``: the
+  *finish-time* term alone (see ``affinity_load``); ``"home"``: affinity relative to a
+  capacity-aware partition of the models (:func:`~.sdrm3_capacity.home_accelerators`), with the
+  per-frame (``home_load="frame"``, the default) or expected (``"expected"``) load.
+- ``defer`` (True), ``defer_margin`` (0.5): *energy-aware deferral*: a job is not started on an
+  accelerator that costs more energy (``G_ja > 0``) when its most efficient accelerator is busy but
+  the job, queued there behind the running block and the more urgent jobs already waiting for it,
+  keeps at least ``defer_margin`` of its laxity (:meth:`~.sdrm3_checks.SDRM3Checks._deferred`).
+  With ``defer_when_loaded=False`` (the default) nobody waits while the work due within the
+  lookahead (the ready and running jobs' best-case remaining work and the expected frames still
+  to be released, due within the longest period) exceeds ``defer_load`` (0.75) x the accelerators'
+  capacity by then: under load an idle accelerator is worth more than the energy it would save.
+- ``protect`` (True): *exclusive-work protection*: a job that could still finish on another
+  accelerator does not run a block on accelerator a if that block makes work that can meet its
+  deadline *only* on a miss (ready jobs exclusive to a, and the expected frames of the models
+  :func:`~.sdrm3_capacity.pinned_accelerators` pins to a, within the longest period; see
+  :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
+  period only on the big array keep it; the others use the LITTLE one. ``protect_pending``
+  (True): under release jitter a pinned model's frame whose nominal release has passed but that
+  is not yet released is protected too.
+- ``guard`` (N = 2; None: off): the *starvation guard*: a model whose last N frames were all lost
+  is served first and protected until a frame of it is on time (:mod:`~.sdrm3_guard`);
+  ``guard_mode`` (``"first"``; ``"yield"``/``"order"``/``"trade"``/``"budget"``: only where that
+  displaces no other work, or within a bound).
+- ``lax_wait`` (k = 2; None: off), ``lax_fallback`` (False): the *energy-aware wait* of lax jobs
+  (:mod:`~.sdrm3_wait`).
+- ``contention_hold`` (True): a pair whose block would make the job miss at the off-chip
+  bandwidth share it gets now, though not at full bandwidth, is not taken
+  (:mod:`~.sdrm3_contention`).
+- ``cut_on_affinity`` (False): blocks also end where the layers' cheapest accelerator changes.
+- ``energy_slack`` (None: off): *slack-aware energy placement*: a pair that keeps less than that
+  share of the job's laxity is taken only after every pair that does
+  (:func:`~.sdrm3_terms.slack_safe`).
+- ``admission`` (False): *overload-aware admission*: when the work due within the lookahead
+  exceeds the capacity, shed the unstarted frames that free the most work per unit of V lost
+  (:func:`~.sdrm3_terms.shed_for_capacity`).
+- ``starvation`` (``"job"``; ``"model"``): *model-level starvation*: F also counts the share of
+  the model's frames lost so far, so a model whose frames keep being dropped gains priority.
+- ``affinity_load`` (False), ``affinity_margin`` (0.5): *load-aware affinity*: a job keeps its
+  energy term only if, queued on the accelerator that term prefers, it keeps ``affinity_margin``
+  of its laxity, else it leans to the accelerator where it finishes first
+  (:meth:`~.sdrm3_checks.SDRM3Checks._placement_term`).
+- ``commit`` (False): *commitment*: a started job that can still finish keeps its accelerator
+  (:func:`~.sdrm3_capacity.committed`).
+- ``progress`` (True): progress pairs (:mod:`.sdrm3`); ``block_fraction`` (0.25): the dispatch
+  unit, in shortest periods; ``u_max`` (10) and ``eps_ms`` (1e-3): U's clip and the least slack
+  of density urgency.
+"""
 
 from __future__ import annotations
 

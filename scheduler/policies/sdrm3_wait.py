@@ -48,9 +48,7 @@ def lax_waits(
     for i in np.argsort(-terms.urgency, kind="stable"):
         job = terms.jobs[i]
         c, start = job.costs, job.next_layer
-        rem = c.remaining_latency_cycles(start) * mpc
-        if mech is not None:
-            rem = rem + mech.move_ms(job)
+        rem = policy._remaining_ms(job, state)
         due = job.deadline_ms - float(policy.chain_full_ms[job.model])
         starts: dict[int, float | None] = {}  # cheapest accelerator -> the job's start there
         held: set[int] = set()
