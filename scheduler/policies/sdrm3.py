@@ -191,6 +191,8 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.ms_per_cycle = 1e3 / np.asarray(ctx.costs.clock_hz, dtype=float)
         self.block_ms = self.block_fraction * float(np.min(ctx.periods_ms))
         self.busy_until = np.zeros(ctx.costs.num_accelerators)
+        self._memo = {}  # pure functions of (variant, layer[, idle]) for this run (speed only)
+        self._dc_state, self._dc = None, {}
         self.chain_ms = cascade_latency_ms(ctx, self.ms_per_cycle)
         self.chain_full_ms = cascade_latency_ms(ctx, self.ms_per_cycle, triggered=True)
         self.min_period_ms = float(np.min(ctx.periods_ms))
@@ -230,6 +232,13 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
     # --- decisions --------------------------------------------------------------------------
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
         self._windows_until_now(state)
+        self._dc_state, self._dc = state, {}  # quantities computed once per decision point
+        try:
+            return self._decide(state)
+        finally:
+            self._dc_state, self._dc = None, {}
+
+    def _decide(self, state: SchedulerState) -> list[Decision]:
         now = state.now_ms
         jobs = list(state.ready)
         decisions: list[Decision] = []
@@ -247,7 +256,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             scale_ms=self.min_period_ms,
             energy_term="energy" if self.energy_term == "energy" else "affinity",
             cut_on_affinity=self.cut_on_affinity,
-            home=self.home if self.energy_term == "home" else None,
+            home=self.home if self.energy_term == "home" else None, memo=self._memo,
         )  # fmt: skip
         if self.affinity_load or self.energy_term == "finish":
             self._placement_term(terms, state, self.affinity_load)
@@ -266,7 +275,6 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         if self.energy_slack is not None:  # unsafe pairs only after every safe one (lexicographic)
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
-        loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
         pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
         protected = np.zeros(scores.shape, dtype=bool)
         if self.protect:
@@ -277,8 +285,12 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
-        if self.defer and not loaded:
-            scores = np.where(self._deferred(terms, state) & ~first, -np.inf, scores)
+        if self.defer:  # the load test only matters when some pair would be deferred
+            deferred = self._deferred(terms, state) & ~first
+            if deferred.any() and not (
+                not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
+            ):
+                scores = np.where(deferred, -np.inf, scores)
         if self.lax_wait is not None:
             waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
             scores = np.where(waits & ~first, -np.inf, scores)

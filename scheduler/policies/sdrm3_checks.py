@@ -13,7 +13,7 @@ import numpy as np
 
 from scheduler.policies.base import RunContext
 from scheduler.policies.sdrm3_capacity import demand_curve
-from scheduler.policies.sdrm3_terms import PairTerms, shed_for_capacity
+from scheduler.policies.sdrm3_terms import PairTerms, rem_ms, shed_for_capacity
 from scheduler.state import Job, SchedulerState
 
 
@@ -37,6 +37,22 @@ class SDRM3Checks:
     energy_term: str
     protect_pending: bool
     _now: float
+    #: Run-long memo of pure functions of (variant, layer) (:func:`~.sdrm3_terms.rem_ms`).
+    _memo: dict
+    #: The state of the decision point being decided and that decision's cache (per-decide
+    #: quantities computed once: free-up times, exclusive work, each job's remaining latency).
+    _dc_state: SchedulerState | None = None
+    _dc: dict
+
+    def _rem(self, job: Job, start: int | None = None) -> np.ndarray:
+        """Per accelerator: latency (ms) of ``job``'s layers from ``start`` (default: its next
+        layer) to its end, without migration; read-only (memoised for the run)."""
+        layer = job.next_layer if start is None else start
+        return rem_ms(self._memo, job.costs, layer, self.ms_per_cycle)
+
+    def _cache(self, state: SchedulerState) -> dict | None:
+        """The cache of the decision point at ``state`` (None outside :meth:`decide`)."""
+        return self._dc if self._dc_state is state else None
 
     def _laxity_after(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
         """``[jobs x idle]``: each job's laxity (ms) if its next block (as cut for the pair) runs
@@ -79,33 +95,42 @@ class SDRM3Checks:
         free = self._free_from(state)
         mech = state.mechanics
         deadlines, work, loss, can = [], [], [], []
-
-        def add(d: float, w: float, lo: float, sheddable: bool) -> None:
-            deadlines.append(d)
-            work.append(w)
-            loss.append(lo)
-            can.append(sheddable)
-
+        # the engine's best case (migration included) is _remaining_ms's at the engine's clocks
+        same = mech is not None and np.array_equal(mech.ms_per_cycle, self.ms_per_cycle)
         for j in jobs:
-            best = mech.best_remaining_ms(j) if mech is not None else float(
-                np.min(j.remaining_latency_cycles() * self.ms_per_cycle)
-            )  # fmt: skip
-            add(j.deadline_ms, best + self.chain_ms[j.model], self.loss[j.model], not j.started)
+            if same:
+                best = float(self._remaining_ms(j, state).min())
+            elif mech is not None:
+                best = mech.best_remaining_ms(j)
+            else:
+                best = float(np.min(self._rem(j)))
+            deadlines.append(j.deadline_ms)
+            work.append(best + self.chain_ms[j.model])
+            loss.append(self.loss[j.model])
+            can.append(not j.started)
         for j in state.running:
             if j is None:
                 continue
-            rest = j.costs.remaining_latency_cycles(j.next_layer) * self.ms_per_cycle
-            add(j.deadline_ms, float(rest.min()) + self.chain_ms[j.model], 0.0, False)
+            deadlines.append(j.deadline_ms)
+            work.append(float(self._rem(j).min()) + self.chain_ms[j.model])
+            loss.append(0.0)
+            can.append(False)
+        end = min(horizon, self.ctx.horizon_ms) + 1e-9
         for m, parent in enumerate(state.parents):
             if parent is not None:
                 continue
             period = float(state.periods_ms[m])
-            share = float(state.probabilities[m])
             f = int(np.floor(now / period + 1e-9)) + 1  # the first frame released after now
-            while (f + 1) * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
-                w = share * (self.best_full_ms[m] + self.chain_ms[m])
-                add((f + 1) * period, w, self.loss[m], True)
+            due = []
+            while (f + 1) * period <= end:
+                due.append((f + 1) * period)
                 f += 1
+            deadlines += due
+            work += [
+                float(state.probabilities[m]) * (self.best_full_ms[m] + self.chain_ms[m])
+            ] * len(due)
+            loss += [self.loss[m]] * len(due)
+            can += [True] * len(due)
         return np.array(deadlines), np.array(work), np.array(loss), np.array(can), free
 
     def _admission(self, jobs: list[Job], state: SchedulerState) -> list[Job]:
@@ -128,7 +153,7 @@ class SDRM3Checks:
         now = state.now_ms
         for i in np.flatnonzero(~feasible.all(axis=1)):
             job = terms.jobs[i]
-            rem = job.costs.remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
+            rem = self._rem(job)
             good = np.flatnonzero(rem <= job.deadline_ms - now)
             if len(good) == 0 or any(state.running[b] is None for b in good):
                 continue
@@ -155,17 +180,29 @@ class SDRM3Checks:
 
     def _free_from(self, state: SchedulerState) -> np.ndarray:
         """When each accelerator frees up (ms): its running block's end, now if it is idle."""
+        cache = self._cache(state)
+        if cache is not None and "free" in cache:
+            return cache["free"].copy()
         now = state.now_ms
         free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
         free[[a for a in range(len(free)) if state.running[a] is None]] = now
+        if cache is not None:
+            cache["free"] = free.copy()
         return free
 
     def _remaining_ms(self, job: Job, state: SchedulerState) -> np.ndarray:
         """Per accelerator: latency (ms) of ``job``'s remaining layers there, the engine's
         migration cost included."""
-        rem = job.costs.remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
+        cache = self._cache(state)
+        key = ("rem", id(job))
+        if cache is not None and key in cache:
+            return cache[key]
+        rem = self._rem(job)
         if state.mechanics is not None:
             rem = rem + state.mechanics.move_ms(job)
+            rem.setflags(write=False)
+        if cache is not None:
+            cache[key] = rem
         return rem
 
     def _rest_ms(self, job: Job, end_layer: int) -> float:
@@ -174,7 +211,7 @@ class SDRM3Checks:
         c = job.costs
         if end_layer >= c.num_layers:
             return 0.0
-        return float((c.remaining_latency_cycles(end_layer) * self.ms_per_cycle).min())
+        return float(self._rem(job, end_layer).min())
 
     def _demand_ok(self, job: Job, b: int, free_at: float, state: SchedulerState) -> bool:
         """EDF demand test on accelerator b from ``free_at``: ``job`` plus the running job's and
@@ -186,7 +223,7 @@ class SDRM3Checks:
         if run is not None:
             others.append(run)
         for k in others:
-            rem = k.costs.remaining_latency_cycles(k.next_layer) * self.ms_per_cycle
+            rem = self._rem(k)
             if k is run:
                 rem = rem - (free_at - now)
                 rem[b] = max(rem[b], 0.0)
@@ -244,7 +281,7 @@ class SDRM3Checks:
             block = c.block_latency_cycles(start, n, target) * self.ms_per_cycle[target]
             rest = self._rest_ms(job, start + n)
             budget = job.deadline_ms - now - float(self.chain_ms[job.model])
-            lax_now = budget - float((c.remaining_latency_cycles(start) * self.ms_per_cycle).min())
+            lax_now = budget - float(self._rem(job).min())
             lax_wait = budget - (queue[target] - now) - block - rest
             if lax_now > 0 and lax_wait >= self.defer_margin * lax_now:
                 mask[i] = terms.energy[i] > 0
@@ -336,11 +373,15 @@ class SDRM3Checks:
         """(items, free, can) of :meth:`_protected`: per accelerator the ``(release, deadline,
         work)`` items of the work exclusive to it, when each accelerator frees up, and per ready
         job the accelerators on which its remaining layers finish in time."""
+        cache = self._cache(state)
+        key = ("exclusive", id(pins))
+        if cache is not None and key in cache:
+            hit = cache[key]  # copies: lax_waits appends to the queues
+            return [list(x) for x in hit[0]], hit[1].copy(), hit[2]
         now = state.now_ms
         n_acc = len(self.ms_per_cycle)
         free = self._free_from(state)
-        rem = [j.costs.remaining_latency_cycles(j.next_layer) * self.ms_per_cycle
-               for j in state.ready]  # fmt: skip
+        rem = [self._rem(j) for j in state.ready]
         can = [r <= j.deadline_ms - now for j, r in zip(state.ready, rem, strict=True)]
         items: list[list[tuple[float, float, float]]] = [[] for _ in range(n_acc)]
         for j, r, ok in zip(state.ready, rem, can, strict=True):
@@ -359,6 +400,8 @@ class SDRM3Checks:
             while f * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
                 items[a].append((f * period, (f + 1) * period, work))
                 f += 1
+        if cache is not None:  # pins stays alive for the whole decision (id is unique then)
+            cache[key] = ([list(x) for x in items], free.copy(), can)
         return items, free, can
 
 

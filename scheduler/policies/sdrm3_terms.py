@@ -32,6 +32,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from scheduler.costs import VariantCosts
 from scheduler.policies.base import RunContext
 from scheduler.state import Job
 
@@ -113,6 +114,7 @@ def pair_terms(
     energy_term: str = "energy",
     cut_on_affinity: bool = False,
     home: np.ndarray | None = None,
+    memo: dict | None = None,
 ) -> PairTerms:
     """MapScore's terms for ``jobs`` x ``idle`` accelerators at ``now_ms``.
 
@@ -122,10 +124,22 @@ def pair_terms(
     work that still depends on j's frame (children run after j, before the same deadline).
     ``feasible[j, k]`` is False when j's remaining layers cannot finish by its deadline on idle
     accelerator k although they could on its fastest one.
+
+    ``memo`` (optional, a dict kept by the caller for one run with the same ``ms_per_cycle``,
+    ``block_ms`` and options): each job's block lengths, energy row and remaining latency depend
+    only on its variant, its next layer and the idle accelerators, so they are computed once per
+    such key and reused (the same values; the arrays in it are read-only).
     """
     idle_arr = np.asarray(idle, dtype=np.int64)
     n = len(jobs)
-    rem = remaining_latency_ms(jobs, ms_per_cycle)
+    if memo is None:
+        rem = remaining_latency_ms(jobs, ms_per_cycle)
+    else:
+        rem = (
+            np.stack([rem_ms(memo, j.costs, j.next_layer, ms_per_cycle) for j in jobs])
+            if n
+            else (np.zeros((0, len(ms_per_cycle))))
+        )
     best = rem.min(axis=1) if n else np.zeros(0)
     deadline = np.array([j.deadline_ms for j in jobs], dtype=float)
     slack = deadline - now_ms
@@ -143,29 +157,17 @@ def pair_terms(
     n_layers = np.zeros((n, len(idle_arr)), dtype=np.int64)
     energy = np.zeros((n, len(idle_arr)))
     budget_cycles = block_ms / ms_per_cycle  # per accelerator
+    idle_key = tuple(int(a) for a in idle_arr)
     for i, job in enumerate(jobs):
-        c = job.costs
-        start = job.next_layer
-        lat = c.latency_prefix[:, idle_arr]
-        limit = lat[start] + budget_cycles[idle_arr]
-        ends = np.array(
-            [np.searchsorted(lat[:, k], limit[k], side="right") - 1 for k in range(len(idle_arr))]
-        )
-        ends = np.clip(ends, start + 1, c.num_layers)
-        if cut_on_affinity:  # end a block where the layers' cheapest accelerator changes
-            ends = np.minimum(ends, affinity_run_end(c.energy_nj, start))
-        n_layers[i] = ends - start
-        block_energy = c.energy_prefix[ends] - c.energy_prefix[start]  # [idle x all accelerators]
-        own = block_energy[np.arange(len(idle_arr)), idle_arr]
-        if energy_term == "affinity":
-            r = np.sqrt(c.energy_prefix[-1] * c.latency_prefix[-1] * ms_per_cycle)
-            if home is None:
-                energy[i] = r[idle_arr] / max(float(r.min()), 1e-300) - 1.0
-            else:  # relative distance from the model's home accelerator, either way
-                ratio = r[idle_arr] / max(float(r[home[job.model]]), 1e-300)
-                energy[i] = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-300)) - 1.0
-        else:
-            energy[i] = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
+        key = (job.costs, job.next_layer, idle_key, job.model)
+        row = None if memo is None else memo.get(key)
+        if row is None:
+            row = _block_row(
+                job, idle_arr, ms_per_cycle, budget_cycles, energy_term, cut_on_affinity, home
+            )
+            if memo is not None:
+                memo[key] = row
+        n_layers[i], energy[i] = row
     return PairTerms(
         tuple(jobs),
         idle_arr,
@@ -176,6 +178,56 @@ def pair_terms(
         n_layers,
         feasible,
     )
+
+
+def _block_row(
+    job: Job,
+    idle_arr: np.ndarray,
+    ms_per_cycle: np.ndarray,
+    budget_cycles: np.ndarray,
+    energy_term: str,
+    cut_on_affinity: bool,
+    home: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One job's row of :func:`pair_terms`: its block length (layers) and energy term per idle
+    accelerator (read-only arrays)."""
+    c = job.costs
+    start = job.next_layer
+    lat = c.latency_prefix[:, idle_arr]
+    limit = lat[start] + budget_cycles[idle_arr]
+    ends = np.array(
+        [np.searchsorted(lat[:, k], limit[k], side="right") - 1 for k in range(len(idle_arr))]
+    )
+    ends = np.clip(ends, start + 1, c.num_layers)
+    if cut_on_affinity:  # end a block where the layers' cheapest accelerator changes
+        ends = np.minimum(ends, affinity_run_end(c.energy_nj, start))
+    n_layers = ends - start
+    block_energy = c.energy_prefix[ends] - c.energy_prefix[start]  # [idle x all accelerators]
+    own = block_energy[np.arange(len(idle_arr)), idle_arr]
+    if energy_term == "affinity":
+        r = np.sqrt(c.energy_prefix[-1] * c.latency_prefix[-1] * ms_per_cycle)
+        if home is None:
+            energy = r[idle_arr] / max(float(r.min()), 1e-300) - 1.0
+        else:  # relative distance from the model's home accelerator, either way
+            ratio = r[idle_arr] / max(float(r[home[job.model]]), 1e-300)
+            energy = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-300)) - 1.0
+    else:
+        energy = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
+    n_layers.setflags(write=False)
+    energy.setflags(write=False)
+    return n_layers, energy
+
+
+def rem_ms(memo: dict, costs: VariantCosts, start: int, ms_per_cycle: np.ndarray) -> np.ndarray:
+    """Latency (ms) of layers ``[start, end)`` of ``costs`` on each accelerator, memoised in
+    ``memo`` (one run: ``ms_per_cycle`` fixed) by ``(costs, start)``; a read-only array."""
+    key = (costs, start)
+    out = memo.get(key)
+    if out is None:
+        out = costs.remaining_latency_cycles(start) * ms_per_cycle
+        out.setflags(write=False)
+        memo[key] = out
+    return out
 
 
 def affinity_run_end(energy_nj: np.ndarray, start: int) -> int:
