@@ -280,7 +280,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         if self.protect:
             exempt = None if self.guard_mode == "yield" else starving
             protected = self._protected(terms, state, pins, exempt=exempt)
-            scores = np.where(protected, -np.inf, scores)
+            scores[protected] = -np.inf
         first, charge = guard_first(self, terms, state, jobs, starving, protected)  # taken first
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
@@ -290,11 +290,11 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             if deferred.any() and not (
                 not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
             ):
-                scores = np.where(deferred, -np.inf, scores)
+                scores[deferred] = -np.inf
         if self.lax_wait is not None:
             waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
-            scores = np.where(waits & ~first, -np.inf, scores)
-        scores = np.where(first, scores + UNSAFE_PENALTY, scores)
+            scores[waits & ~first] = -np.inf
+        scores[first] += UNSAFE_PENALTY
         pairs = pick_unheld(scores, terms, state) if self.contention_hold else greedy_pairs(scores)
         charge_budget(self.guard_spent, charge, terms, pairs)
         for i, k in pairs:

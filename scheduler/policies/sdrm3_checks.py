@@ -266,14 +266,21 @@ class SDRM3Checks:
             return mask
         now = state.now_ms
         queue = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
-        for i in np.argsort(-terms.urgency, kind="stable"):
+        costlier = terms.energy > 0
+        some = costlier.any(axis=1).tolist()
+        cheapest_idle = np.argmin(terms.energy, axis=1).tolist()
+        for i in np.argsort(-terms.urgency, kind="stable").tolist():
             job = terms.jobs[i]
-            if not np.any(terms.energy[i] > 0):
+            if not some[i]:
                 continue
             # the most efficient accelerator for the job's next block (cut for the cheapest idle)
-            k = int(np.argmin(terms.energy[i]))
+            k = cheapest_idle[i]
             c, start, n = job.costs, job.next_layer, int(terms.n_layers[i, k])
-            target = int(np.argmin(c.energy_prefix[start + n] - c.energy_prefix[start]))
+            key = ("least_energy", c, start, n)
+            target = self._memo.get(key)
+            if target is None:
+                target = int(np.argmin(c.energy_prefix[start + n] - c.energy_prefix[start]))
+                self._memo[key] = target
             if self.energy_term == "home":  # wait for the home accelerator, not the block's
                 target = int(self.home[job.model])
             if state.running[target] is None:
@@ -284,7 +291,7 @@ class SDRM3Checks:
             lax_now = budget - float(self._rem(job).min())
             lax_wait = budget - (queue[target] - now) - block - rest
             if lax_now > 0 and lax_wait >= self.defer_margin * lax_now:
-                mask[i] = terms.energy[i] > 0
+                mask[i] = costlier[i]
                 queue[target] += block
         return mask
 
@@ -355,18 +362,24 @@ class SDRM3Checks:
         items, free, can = self._exclusive_work(state, pins)
         mask = np.zeros(terms.energy.shape, dtype=bool)
         index = {id(j): i for i, j in enumerate(state.ready)}
+        mpc = self.ms_per_cycle
+        without: dict[int, int] = {}  # per accelerator: misses of its exclusive work alone
         for i, job in enumerate(terms.jobs):
             ok = can[index[id(job)]] if id(job) in index else None
-            if ok is None or ok.sum() == 0 or (exempt is not None and exempt[job.model]):
+            if ok is None or (exempt is not None and exempt[job.model]):
                 continue
-            for k, a in enumerate(terms.accelerators):
-                a = int(a)
-                if not items[a] or (ok[a] and ok.sum() == 1):
+            n_ok = int(ok.sum())
+            if n_ok == 0:
+                continue
+            for k, a in enumerate(terms.accelerators.tolist()):
+                if not items[a] or (ok[a] and n_ok == 1):
                     continue
                 block = job.costs.block_latency_cycles(
                     job.next_layer, int(terms.n_layers[i, k]), a
-                ) * float(self.ms_per_cycle[a])
-                mask[i, k] = _misses(items[a], free[a] + block) > _misses(items[a], free[a])
+                ) * float(mpc[a])
+                if a not in without:
+                    without[a] = _misses(items[a], free[a])
+                mask[i, k] = _misses(items[a], free[a] + block) > without[a]
         return mask
 
     def _exclusive_work(self, state: SchedulerState, pins: np.ndarray | None = None) -> tuple:
@@ -381,13 +394,16 @@ class SDRM3Checks:
         now = state.now_ms
         n_acc = len(self.ms_per_cycle)
         free = self._free_from(state)
-        rem = [self._rem(j) for j in state.ready]
-        can = [r <= j.deadline_ms - now for j, r in zip(state.ready, rem, strict=True)]
         items: list[list[tuple[float, float, float]]] = [[] for _ in range(n_acc)]
-        for j, r, ok in zip(state.ready, rem, can, strict=True):
-            if ok.sum() == 1:
-                a = int(np.argmax(ok))
-                items[a].append((now, j.deadline_ms, float(r[a])))
+        can: list[np.ndarray] = []
+        if state.ready:
+            rem = np.stack([self._rem(j) for j in state.ready])
+            slack = np.array([j.deadline_ms for j in state.ready], dtype=float) - now
+            fits = rem <= slack[:, None]
+            can = list(fits)
+            for i in np.flatnonzero(fits.sum(axis=1) == 1).tolist():
+                a = int(np.argmax(fits[i]))
+                items[a].append((now, state.ready[i].deadline_ms, float(rem[i, a])))
         horizon = now + float(np.max(state.periods_ms))
         for m, a in enumerate(self.pinned if pins is None else pins):
             if a < 0 or state.parents[m] is not None:
@@ -428,5 +444,8 @@ def _finishes(items: list[tuple[float, float, float]], start_ms: float) -> np.nd
 def _misses(items: list[tuple[float, float, float]], start_ms: float) -> int:
     """Deadline misses of ``(release, deadline, work)`` items run in deadline order from
     ``start_ms`` on one accelerator (:func:`_finishes`)."""
-    ends = _finishes(items, start_ms)
-    return sum(int(end > item[1] + 1e-9) for end, item in zip(ends, items, strict=True))
+    t, misses = start_ms, 0
+    for release, deadline, work in sorted(items, key=lambda x: x[1]):  # as _finishes, stable
+        t = max(t, release) + work
+        misses += t > deadline + 1e-9
+    return misses

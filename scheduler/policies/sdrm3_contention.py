@@ -35,8 +35,11 @@ def held(job: Job, acc: int, n: int, k: int, state: SchedulerState) -> bool:
     mech = state.mechanics
     if mech is None or not getattr(mech, "offchip_bw", None) or k <= 1:
         return False
-    alone = mech.can_continue(job, acc, n, state.now_ms, busy=1)
-    return alone and not mech.can_continue(job, acc, n, state.now_ms, busy=k)
+    # the shared test first: a block that fits at the share fits at full bandwidth too (and the
+    # result is the same whichever test runs first, both being pure)
+    if mech.can_continue(job, acc, n, state.now_ms, busy=k):
+        return False
+    return mech.can_continue(job, acc, n, state.now_ms, busy=1)
 
 
 def pick_unheld(

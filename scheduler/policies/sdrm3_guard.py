@@ -48,6 +48,8 @@ def guard_pins(
 ) -> np.ndarray:
     """The pins protection uses: each starving model is pinned to the accelerator where a whole
     frame finishes first when a frame fits its period there; the others keep ``pinned``."""
+    if not np.any(starving):
+        return np.array(pinned, dtype=np.result_type(pinned, np.intp), copy=True)
     fastest = np.argmin(full_ms, axis=1)
     fits = full_ms[np.arange(len(full_ms)), fastest] <= np.asarray(periods_ms, dtype=float)
     return np.where(np.asarray(starving) & fits, fastest, pinned)

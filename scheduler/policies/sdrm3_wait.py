@@ -27,7 +27,7 @@ import numpy as np
 
 from scheduler.policies.sdrm3_checks import _finishes, _misses
 from scheduler.policies.sdrm3_terms import PairTerms
-from scheduler.state import SchedulerState
+from scheduler.state import Job, SchedulerState
 
 
 def lax_waits(
@@ -47,17 +47,14 @@ def lax_waits(
     n_acc = len(mpc)
     for i in np.argsort(-terms.urgency, kind="stable"):
         job = terms.jobs[i]
-        c, start = job.costs, job.next_layer
+        start = job.next_layer
         rem = policy._remaining_ms(job, state)
         due = job.deadline_ms - float(policy.chain_full_ms[job.model])
         starts: dict[int, float | None] = {}  # cheapest accelerator -> the job's start there
         held: set[int] = set()
         for kk, a in enumerate(accs):
             end = start + int(terms.n_layers[i, kk])
-            energy = c.energy_prefix[end] - c.energy_prefix[start]
-            if mech is not None:
-                energy = energy + np.array([mech.move_energy_nj(job, b) for b in range(n_acc)])
-            cheap = int(np.argmin(energy))
+            energy, cheap = _block_energy(policy._memo, job, end, mech, n_acc)
             if cheap == a or energy[a] < k * energy[cheap]:
                 continue
             if cheap not in starts:
@@ -73,3 +70,19 @@ def lax_waits(
         for cheap in held:  # the jobs already waiting for it
             items[cheap].append((now, due, float(rem[cheap])))
     return mask
+
+
+def _block_energy(memo: dict, job: Job, end: int, mech: Any, n_acc: int) -> tuple[list, int]:
+    """Per accelerator: the energy (nJ) of ``job``'s layers from its next one to ``end`` there,
+    migration energy included, and the accelerator where it is least. A function of the job's
+    variant, next layer, previous accelerator and ``end`` only, memoised in ``memo`` (one run)."""
+    c, start = job.costs, job.next_layer
+    key = ("wait", c, start, end, job.last_accelerator)
+    hit = memo.get(key)
+    if hit is None:
+        energy = c.energy_prefix[end] - c.energy_prefix[start]
+        if mech is not None:
+            energy = energy + np.array([mech.move_energy_nj(job, b) for b in range(n_acc)])
+        hit = (energy.tolist(), int(np.argmin(energy)))
+        memo[key] = hit
+    return hit
