@@ -266,9 +266,9 @@ class SDRM3Checks:
             return mask
         now = state.now_ms
         queue = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
-        costlier = terms.energy > 0
-        some = costlier.any(axis=1).tolist()
-        cheapest_idle = np.argmin(terms.energy, axis=1).tolist()
+        costlier = np.asarray(terms.energy > 0)
+        some: list[bool] = costlier.any(axis=1).tolist()
+        cheapest_idle: list[int] = np.argmin(terms.energy, axis=1).tolist()
         for i in np.argsort(-terms.urgency, kind="stable").tolist():
             job = terms.jobs[i]
             if not some[i]:
