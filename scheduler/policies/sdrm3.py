@@ -201,6 +201,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             [mc.full.total_latency_cycles * self.ms_per_cycle for mc in ctx.costs.models]
         )
         self.best_full_ms = self.full_ms.min(axis=1)
+        self._full_ms_rows = self.full_ms.tolist()
         self.pinned = pinned_accelerators(self.full_ms, ctx.periods_ms)
         full_nj = np.array([mc.full.energy_prefix[-1] for mc in ctx.costs.models])
         shares = trigger_shares(ctx.parents, ctx.probabilities)

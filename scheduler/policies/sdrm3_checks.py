@@ -9,6 +9,8 @@ after its block (slack-aware energy placement). The rules are stated in the docs
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from scheduler.policies.base import RunContext
@@ -28,6 +30,7 @@ class SDRM3Checks:
     loss: np.ndarray
     best_full_ms: np.ndarray
     full_ms: np.ndarray
+    _full_ms_rows: list[list[float]]  # full_ms as nested lists (plain floats)
     defer_margin: float
     block_ms: float
     min_period_ms: float
@@ -49,6 +52,14 @@ class SDRM3Checks:
         layer) to its end, without migration; read-only (memoised for the run)."""
         layer = job.next_layer if start is None else start
         return rem_ms(self._memo, job.costs, layer, self.ms_per_cycle)
+
+    def _rem_list(self, job: Job) -> list[float]:
+        """:meth:`_rem` as a list of plain floats (memoised for the run)."""
+        key = ("rem_list", job.costs, job.next_layer)
+        out = self._memo.get(key)
+        if out is None:
+            out = self._memo[key] = self._rem(job).tolist()
+        return out
 
     def _cache(self, state: SchedulerState) -> dict | None:
         """The cache of the decision point at ``state`` (None outside :meth:`decide`)."""
@@ -91,12 +102,18 @@ class SDRM3Checks:
         running block ends.
         """
         now = state.now_ms
-        horizon = now + float(np.max(state.periods_ms))
+        horizon = now + max(np.asarray(state.periods_ms, dtype=float).tolist())
         free = self._free_from(state)
         mech = state.mechanics
         deadlines, work, loss, can = [], [], [], []
         # the engine's best case (migration included) is _remaining_ms's at the engine's clocks
-        same = mech is not None and np.array_equal(mech.ms_per_cycle, self.ms_per_cycle)
+        same = False
+        if mech is not None:
+            if ("clocks", mech) not in self._memo:  # checked once per run
+                self._memo["clocks", mech] = bool(
+                    np.array_equal(mech.ms_per_cycle, self.ms_per_cycle)
+                )
+            same = self._memo["clocks", mech]
         for j in jobs:
             if same:
                 best = float(self._remaining_ms(j, state).min())
@@ -112,7 +129,7 @@ class SDRM3Checks:
             if j is None:
                 continue
             deadlines.append(j.deadline_ms)
-            work.append(float(self._rem(j).min()) + self.chain_ms[j.model])
+            work.append(self._rest_ms(j, j.next_layer) + self.chain_ms[j.model])
             loss.append(0.0)
             can.append(False)
         end = min(horizon, self.ctx.horizon_ms) + 1e-9
@@ -120,7 +137,7 @@ class SDRM3Checks:
             if parent is not None:
                 continue
             period = float(state.periods_ms[m])
-            f = int(np.floor(now / period + 1e-9)) + 1  # the first frame released after now
+            f = math.floor(now / period + 1e-9) + 1  # the first frame released after now
             due = []
             while (f + 1) * period <= end:
                 due.append((f + 1) * period)
@@ -151,7 +168,7 @@ class SDRM3Checks:
         """``feasible`` extended with *progress pairs* (see the docstring of :mod:`.sdrm3`)."""
         feasible = terms.feasible.copy()
         now = state.now_ms
-        for i in np.flatnonzero(~feasible.all(axis=1)):
+        for i in np.flatnonzero(~feasible.all(axis=1)).tolist():
             job = terms.jobs[i]
             rem = self._rem(job)
             good = np.flatnonzero(rem <= job.deadline_ms - now)
@@ -184,8 +201,11 @@ class SDRM3Checks:
         if cache is not None and "free" in cache:
             return cache["free"].copy()
         now = state.now_ms
-        free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
-        free[[a for a in range(len(free)) if state.running[a] is None]] = now
+        busy = np.asarray(self._busy_until(state), dtype=float).tolist()
+        free = np.array(
+            [now if r is None else max(b, now) for r, b in zip(state.running, busy, strict=True)],
+            dtype=float,
+        )
         if cache is not None:
             cache["free"] = free.copy()
         return free
@@ -211,7 +231,11 @@ class SDRM3Checks:
         c = job.costs
         if end_layer >= c.num_layers:
             return 0.0
-        return float(self._rem(job, end_layer).min())
+        key = ("rest", c, end_layer)
+        rest = self._memo.get(key)
+        if rest is None:
+            rest = self._memo[key] = float(self._rem(job, end_layer).min())
+        return rest
 
     def _demand_ok(self, job: Job, b: int, free_at: float, state: SchedulerState) -> bool:
         """EDF demand test on accelerator b from ``free_at``: ``job`` plus the running job's and
@@ -288,7 +312,7 @@ class SDRM3Checks:
             block = c.block_latency_cycles(start, n, target) * self.ms_per_cycle[target]
             rest = self._rest_ms(job, start + n)
             budget = job.deadline_ms - now - float(self.chain_ms[job.model])
-            lax_now = budget - float(self._rem(job).min())
+            lax_now = budget - self._rest_ms(job, start)
             lax_wait = budget - (queue[target] - now) - block - rest
             if lax_now > 0 and lax_wait >= self.defer_margin * lax_now:
                 mask[i] = costlier[i]
@@ -396,24 +420,27 @@ class SDRM3Checks:
         free = self._free_from(state)
         items: list[list[tuple[float, float, float]]] = [[] for _ in range(n_acc)]
         can: list[np.ndarray] = []
-        if state.ready:
-            rem = np.stack([self._rem(j) for j in state.ready])
-            slack = np.array([j.deadline_ms for j in state.ready], dtype=float) - now
-            fits = rem <= slack[:, None]
-            can = list(fits)
-            for i in np.flatnonzero(fits.sum(axis=1) == 1).tolist():
-                a = int(np.argmax(fits[i]))
-                items[a].append((now, state.ready[i].deadline_ms, float(rem[i, a])))
-        horizon = now + float(np.max(state.periods_ms))
-        for m, a in enumerate(self.pinned if pins is None else pins):
+        for j in state.ready:
+            rem = self._rem_list(j)
+            slack = j.deadline_ms - now
+            fits = [r <= slack for r in rem]
+            can.append(np.array(fits, dtype=bool))
+            if sum(fits) == 1:
+                a = fits.index(True)
+                items[a].append((now, j.deadline_ms, rem[a]))
+        periods = np.asarray(state.periods_ms, dtype=float).tolist()
+        horizon = now + max(periods)
+        end = min(horizon, self.ctx.horizon_ms) + 1e-9
+        full = self._full_ms_rows
+        for m, a in enumerate(np.asarray(self.pinned if pins is None else pins).tolist()):
             if a < 0 or state.parents[m] is not None:
                 continue
-            period = float(state.periods_ms[m])
-            work = float(state.probabilities[m]) * self.full_ms[m, a]
-            f = int(np.floor(now / period + 1e-9)) + 1
+            period = periods[m]
+            work = float(state.probabilities[m]) * full[m][a]
+            f = math.floor(now / period + 1e-9) + 1
             if self.protect_pending:
                 f -= _pending(state, m, f - 1)
-            while f * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
+            while f * period <= end:
                 items[a].append((f * period, (f + 1) * period, work))
                 f += 1
         if cache is not None:  # pins stays alive for the whole decision (id is unique then)

@@ -131,34 +131,32 @@ def pair_terms(
     such key and reused (the same values; the arrays in it are read-only).
     """
     idle_arr = np.asarray(idle, dtype=np.int64)
-    n = len(jobs)
-    if memo is None:
+    n, n_idle = len(jobs), len(idle_arr)
+    if not n:
+        rem = np.zeros((0, len(ms_per_cycle)))
+    elif memo is None:
         rem = remaining_latency_ms(jobs, ms_per_cycle)
     else:
-        rem = (
-            np.stack([rem_ms(memo, j.costs, j.next_layer, ms_per_cycle) for j in jobs])
-            if n
-            else (np.zeros((0, len(ms_per_cycle))))
-        )
+        rem = np.array([rem_ms(memo, j.costs, j.next_layer, ms_per_cycle) for j in jobs])
     best = rem.min(axis=1) if n else np.zeros(0)
-    deadline = np.array([j.deadline_ms for j in jobs], dtype=float)
-    slack = deadline - now_ms
+    per_job = np.array(
+        [(j.deadline_ms, j.last_progress_ms, j.period_ms, j.last_accelerator) for j in jobs],
+        dtype=float,
+    ).reshape(n, 4)
+    slack = per_job[:, 0] - now_ms
     chain = np.zeros(n) if chain_ms is None else np.asarray(chain_ms)[[j.model for j in jobs]]
-    if urgency == "laxity":
-        u = np.clip((best + chain - slack) / scale_ms, -u_max, u_max)
+    if urgency == "laxity":  # np.clip, without its overhead on a few elements
+        u = np.minimum(np.maximum((best + chain - slack) / scale_ms, -u_max), u_max)
     else:
-        u = np.clip((best + chain) / np.maximum(slack, eps_ms), 0.0, u_max)
+        u = np.minimum(np.maximum((best + chain) / np.maximum(slack, eps_ms), 0.0), u_max)
     feasible = ~((rem[:, idle_arr] > slack[:, None]) & (best <= slack)[:, None])
-    progress = np.array([j.last_progress_ms for j in jobs], dtype=float)
-    period = np.array([j.period_ms for j in jobs], dtype=float)
-    starvation = np.maximum(now_ms - progress, 0.0) / period
-    last = np.array([j.last_accelerator for j in jobs], dtype=np.int64)
-    switch = ((last[:, None] >= 0) & (last[:, None] != idle_arr[None, :])).astype(float)
-    n_layers = np.zeros((n, len(idle_arr)), dtype=np.int64)
-    energy = np.zeros((n, len(idle_arr)))
+    starvation = np.maximum(now_ms - per_job[:, 1], 0.0) / per_job[:, 2]
+    last = per_job[:, 3:4]  # the previous block's accelerator (-1: none), exact as a float
+    switch = ((last >= 0) & (last != idle_arr[None, :])).astype(float)
     budget_cycles = block_ms / ms_per_cycle  # per accelerator
-    idle_key = tuple(int(a) for a in idle_arr)
-    for i, job in enumerate(jobs):
+    idle_key = tuple(idle_arr.tolist())
+    rows = []
+    for job in jobs:
         key = (job.costs, job.next_layer, idle_key, job.model)
         row = None if memo is None else memo.get(key)
         if row is None:
@@ -167,13 +165,15 @@ def pair_terms(
             )
             if memo is not None:
                 memo[key] = row
-        n_layers[i], energy[i] = row
+        rows.append(row)
+    n_layers = np.array([r[0] for r in rows], dtype=np.int64).reshape(n, n_idle)
+    energy = np.array([r[1] for r in rows], dtype=float).reshape(n, n_idle)
     return PairTerms(
         tuple(jobs),
         idle_arr,
         u,
         starvation,
-        np.maximum(energy, 0.0),
+        energy,
         switch,
         n_layers,
         feasible,
@@ -213,6 +213,7 @@ def _block_row(
             energy = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-300)) - 1.0
     else:
         energy = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
+    energy = np.maximum(energy, 0.0)  # the term is never negative
     n_layers.setflags(write=False)
     energy.setflags(write=False)
     return n_layers, energy

@@ -41,11 +41,13 @@ def lax_waits(
     """``[jobs x idle]`` mask of the pairs held back for the job's cheapest accelerator
     (``fallback``: only if the job could still finish on the pair's accelerator instead)."""
     mask = np.zeros(terms.energy.shape, dtype=bool)
-    items, free, _ = policy._exclusive_work(state, pins)
+    items: list = []
+    free = np.zeros(0)
     now, mech, mpc = state.now_ms, state.mechanics, policy.ms_per_cycle
-    accs = terms.accelerators.astype(int)
+    accs: list[int] = terms.accelerators.astype(int).tolist()
+    blocks: list[list[int]] = terms.n_layers.tolist()
     n_acc = len(mpc)
-    for i in np.argsort(-terms.urgency, kind="stable"):
+    for i in np.argsort(-terms.urgency, kind="stable").tolist():
         job = terms.jobs[i]
         start = job.next_layer
         rem = policy._remaining_ms(job, state)
@@ -53,10 +55,11 @@ def lax_waits(
         starts: dict[int, float | None] = {}  # cheapest accelerator -> the job's start there
         held: set[int] = set()
         for kk, a in enumerate(accs):
-            end = start + int(terms.n_layers[i, kk])
-            energy, cheap = _block_energy(policy._memo, job, end, mech, n_acc)
+            energy, cheap = _block_energy(policy._memo, job, start + blocks[i][kk], mech, n_acc)
             if cheap == a or energy[a] < k * energy[cheap]:
                 continue
+            if not items:  # the exclusive work, needed from the first candidate wait on
+                items, free, _ = policy._exclusive_work(state, pins)
             if cheap not in starts:
                 own = (now, due, float(rem[cheap]))
                 queue = items[cheap]
@@ -64,8 +67,9 @@ def lax_waits(
                 ends = _finishes([*queue, own], free[cheap])
                 starts[cheap] = float(ends[-1] - rem[cheap]) if ok else None
             begin = starts[cheap]
-            mask[i, kk] = begin is not None and (not fallback or begin + float(rem[a]) <= due)
-            if mask[i, kk]:
+            wait = begin is not None and (not fallback or begin + float(rem[a]) <= due)
+            mask[i, kk] = wait
+            if wait:
                 held.add(cheap)
         for cheap in held:  # the jobs already waiting for it
             items[cheap].append((now, due, float(rem[cheap])))
