@@ -296,7 +296,10 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
             scores[waits & ~first] = -np.inf
         scores[first] += UNSAFE_PENALTY
-        pairs = pick_unheld(scores, terms, state) if self.contention_hold else greedy_pairs(scores)
+        if self.contention_hold:
+            pairs = pick_unheld(scores, terms, state, self._memo)
+        else:
+            pairs = greedy_pairs(scores)
         charge_budget(self.guard_spent, charge, terms, pairs)
         for i, k in pairs:
             acc = int(terms.accelerators[k])

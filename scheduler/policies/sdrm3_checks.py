@@ -116,7 +116,7 @@ class SDRM3Checks:
             same = self._memo["clocks", mech]
         for j in jobs:
             if same:
-                best = float(self._remaining_ms(j, state).min())
+                best = self._best_remaining(j, state)
             elif mech is not None:
                 best = mech.best_remaining_ms(j)
             else:
@@ -213,17 +213,26 @@ class SDRM3Checks:
     def _remaining_ms(self, job: Job, state: SchedulerState) -> np.ndarray:
         """Per accelerator: latency (ms) of ``job``'s remaining layers there, the engine's
         migration cost included."""
-        cache = self._cache(state)
-        key = ("rem", id(job))
-        if cache is not None and key in cache:
-            return cache[key]
-        rem = self._rem(job)
-        if state.mechanics is not None:
-            rem = rem + state.mechanics.move_ms(job)
+        mech = state.mechanics
+        if mech is None:
+            return self._rem(job)
+        # the migration cost is a function of the job's variant, next layer and previous
+        # accelerator (the run's migration rule fixed): memoised for the run
+        key = ("remaining", mech, job.costs, job.next_layer, job.last_accelerator)
+        rem = self._memo.get(key)
+        if rem is None:
+            rem = self._rem(job) + mech.move_ms(job)
             rem.setflags(write=False)
-        if cache is not None:
-            cache[key] = rem
+            self._memo[key] = rem
         return rem
+
+    def _best_remaining(self, job: Job, state: SchedulerState) -> float:
+        """The least of :meth:`_remaining_ms` (memoised like it)."""
+        key = ("best", state.mechanics, job.costs, job.next_layer, job.last_accelerator)
+        best = self._memo.get(key)
+        if best is None:
+            best = self._memo[key] = float(self._remaining_ms(job, state).min())
+        return best
 
     def _rest_ms(self, job: Job, end_layer: int) -> float:
         """Latency (ms) of ``job``'s layers from ``end_layer`` on its fastest accelerator (0 when
