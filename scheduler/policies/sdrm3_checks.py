@@ -109,11 +109,10 @@ class SDRM3Checks:
         # the engine's best case (migration included) is _remaining_ms's at the engine's clocks
         same = False
         if mech is not None:
-            if ("clocks", mech) not in self._memo:  # checked once per run
-                self._memo["clocks", mech] = bool(
-                    np.array_equal(mech.ms_per_cycle, self.ms_per_cycle)
-                )
-            same = self._memo["clocks", mech]
+            same = self._memo.get(("clocks", mech))
+            if same is None:  # checked once per run
+                same = bool(np.array_equal(mech.ms_per_cycle, self.ms_per_cycle))
+                self._memo["clocks", mech] = same
         for j in jobs:
             if same:
                 best = self._best_remaining(j, state)

@@ -126,58 +126,77 @@ def pair_terms(
     accelerator k although they could on its fastest one.
 
     ``memo`` (optional, a dict kept by the caller for one run with the same ``ms_per_cycle``,
-    ``block_ms`` and options): each job's block lengths, energy row and remaining latency depend
-    only on its variant, its next layer and the idle accelerators, so they are computed once per
-    such key and reused (the same values; the arrays in it are read-only).
+    ``block_ms`` and options): each job's block lengths, energy and switch terms and remaining
+    latency depend only on its variant, next layer, model and previous accelerator and on the
+    idle accelerators, so they are computed once per such key and reused (the same values; what
+    the memo holds is never modified).
     """
     idle_arr = np.asarray(idle, dtype=np.int64)
-    n, n_idle = len(jobs), len(idle_arr)
-    if not n:
-        rem = np.zeros((0, len(ms_per_cycle)))
-    elif memo is None:
-        rem = remaining_latency_ms(jobs, ms_per_cycle)
-    else:
-        rem = np.array([rem_ms(memo, j.costs, j.next_layer, ms_per_cycle) for j in jobs])
-    best = rem.min(axis=1) if n else np.zeros(0)
-    per_job = np.array(
-        [(j.deadline_ms, j.last_progress_ms, j.period_ms, j.last_accelerator) for j in jobs],
-        dtype=float,
-    ).reshape(n, 4)
-    slack = per_job[:, 0] - now_ms
-    chain = np.zeros(n) if chain_ms is None else np.asarray(chain_ms)[[j.model for j in jobs]]
-    if urgency == "laxity":  # np.clip, without its overhead on a few elements
-        u = np.minimum(np.maximum((best + chain - slack) / scale_ms, -u_max), u_max)
-    else:
-        u = np.minimum(np.maximum((best + chain) / np.maximum(slack, eps_ms), 0.0), u_max)
-    feasible = ~((rem[:, idle_arr] > slack[:, None]) & (best <= slack)[:, None])
-    starvation = np.maximum(now_ms - per_job[:, 1], 0.0) / per_job[:, 2]
-    last = per_job[:, 3:4]  # the previous block's accelerator (-1: none), exact as a float
-    switch = ((last >= 0) & (last != idle_arr[None, :])).astype(float)
-    budget_cycles = block_ms / ms_per_cycle  # per accelerator
     idle_key = tuple(idle_arr.tolist())
-    rows = []
+    n, n_idle = len(jobs), len(idle_key)
+    budget_cycles = block_ms / ms_per_cycle  # per accelerator
+    chain = None if chain_ms is None else np.asarray(chain_ms, dtype=float).tolist()
+    # per job, in plain floats (a few jobs and accelerators: numpy's overhead would dominate)
+    u, starvation, feasible, switch, n_layers, energy = [], [], [], [], [], []
     for job in jobs:
-        key = (job.costs, job.next_layer, idle_key, job.model)
+        key = ("row", job.costs, job.next_layer, idle_key, job.model, job.last_accelerator)
         row = None if memo is None else memo.get(key)
         if row is None:
-            row = _block_row(
-                job, idle_arr, ms_per_cycle, budget_cycles, energy_term, cut_on_affinity, home
-            )
+            row = _job_row(
+                job, idle_arr, ms_per_cycle, budget_cycles, energy_term, cut_on_affinity, home,
+                memo,
+            )  # fmt: skip
             if memo is not None:
                 memo[key] = row
-        rows.append(row)
-    n_layers = np.array([r[0] for r in rows], dtype=np.int64).reshape(n, n_idle)
-    energy = np.array([r[1] for r in rows], dtype=float).reshape(n, n_idle)
+        blocks, energies, rem_idle, best, switches = row
+        slack = job.deadline_ms - now_ms
+        cascade = 0.0 if chain is None else chain[job.model]
+        if urgency == "laxity":
+            u.append(min(max((best + cascade - slack) / scale_ms, -u_max), u_max))
+        else:
+            u.append(min(max((best + cascade) / max(slack, eps_ms), 0.0), u_max))
+        feasible.append([not (r > slack and best <= slack) for r in rem_idle])
+        starvation.append(max(now_ms - job.last_progress_ms, 0.0) / job.period_ms)
+        switch.append(switches)
+        n_layers.append(blocks)
+        energy.append(energies)
     return PairTerms(
         tuple(jobs),
         idle_arr,
-        u,
-        starvation,
-        energy,
-        switch,
-        n_layers,
-        feasible,
+        np.array(u, dtype=float),
+        np.array(starvation, dtype=float),
+        np.array(energy, dtype=float).reshape(n, n_idle),
+        np.array(switch, dtype=float).reshape(n, n_idle),
+        np.array(n_layers, dtype=np.int64).reshape(n, n_idle),
+        np.array(feasible, dtype=bool).reshape(n, n_idle),
     )
+
+
+def _job_row(
+    job: Job,
+    idle_arr: np.ndarray,
+    ms_per_cycle: np.ndarray,
+    budget_cycles: np.ndarray,
+    energy_term: str,
+    cut_on_affinity: bool,
+    home: np.ndarray | None,
+    memo: dict | None,
+) -> tuple[list[int], list[float], list[float], float, list[float]]:
+    """The time-independent part of one job's row of :func:`pair_terms`: block lengths and
+    energy terms per idle accelerator, remaining latency (ms) on each idle accelerator and the
+    least on any, switch terms. A function of the job's variant, next layer, model and previous
+    accelerator and of the idle set (memoised by :func:`pair_terms`)."""
+    if memo is None:
+        rem = remaining_latency_ms([job], ms_per_cycle)[0]
+    else:
+        rem = rem_ms(memo, job.costs, job.next_layer, ms_per_cycle)
+    blocks, energies = _block_row(
+        job, idle_arr, ms_per_cycle, budget_cycles, energy_term, cut_on_affinity, home
+    )
+    last = job.last_accelerator
+    idle = idle_arr.tolist()
+    switches = [float(last >= 0 and last != a) for a in idle]
+    return blocks.tolist(), energies.tolist(), rem[idle_arr].tolist(), float(rem.min()), switches
 
 
 def _block_row(
@@ -221,8 +240,8 @@ def _block_row(
 
 def rem_ms(memo: dict, costs: VariantCosts, start: int, ms_per_cycle: np.ndarray) -> np.ndarray:
     """Latency (ms) of layers ``[start, end)`` of ``costs`` on each accelerator, memoised in
-    ``memo`` (one run: ``ms_per_cycle`` fixed) by ``(costs, start)``; a read-only array."""
-    key = (costs, start)
+    ``memo`` (one run: ``ms_per_cycle`` fixed) by ``costs`` and ``start``; a read-only array."""
+    key = ("rem", costs, start)
     out = memo.get(key)
     if out is None:
         out = costs.remaining_latency_cycles(start) * ms_per_cycle
