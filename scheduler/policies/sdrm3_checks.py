@@ -161,13 +161,13 @@ class SDRM3Checks:
         the capacity at some deadline: then no accelerator may be left idle for energy's sake."""
         d, work, _, _, free = self._demand_items(jobs, state)
         cum, cap = demand_curve(d, work, free)
-        return bool(np.any(cum > load * cap + 1e-9))
+        return bool((cum > load * cap + 1e-9).any())
 
     def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
         """``feasible`` extended with *progress pairs* (see the docstring of :mod:`.sdrm3`)."""
         feasible = terms.feasible.copy()
         now = state.now_ms
-        for i in np.flatnonzero(~feasible.all(axis=1)).tolist():
+        for i in [i for i, ok in enumerate(feasible.all(axis=1).tolist()) if not ok]:
             job = terms.jobs[i]
             rem = self._rem(job)
             good = np.flatnonzero(rem <= job.deadline_ms - now)
@@ -300,8 +300,8 @@ class SDRM3Checks:
         queue = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
         costlier = np.asarray(terms.energy > 0)
         some: list[bool] = costlier.any(axis=1).tolist()
-        cheapest_idle: list[int] = np.argmin(terms.energy, axis=1).tolist()
-        for i in np.argsort(-terms.urgency, kind="stable").tolist():
+        cheapest_idle: list[int] = terms.energy.argmin(axis=1).tolist()
+        for i in (-terms.urgency).argsort(kind="stable").tolist():
             job = terms.jobs[i]
             if not some[i]:
                 continue

@@ -21,6 +21,8 @@ made busy by the ones before it (the engine applies them in that order).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from scheduler.policies.sdrm3_terms import PairTerms
@@ -77,8 +79,8 @@ def pick_unheld(
     busy = 1 + sum(r is not None for r in state.running)
     picked: list[tuple[int, int]] = []
     while s.size:
-        flat = int(np.argmax(s))
-        if not np.isfinite(s.flat[flat]):
+        flat = int(s.argmax())
+        if not math.isfinite(s.flat[flat]):
             break
         i, k = divmod(flat, s.shape[1])
         acc, n = int(terms.accelerators[k]), int(terms.n_layers[i, k])

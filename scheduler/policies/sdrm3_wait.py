@@ -47,7 +47,7 @@ def lax_waits(
     accs: list[int] = terms.accelerators.astype(int).tolist()
     blocks: list[list[int]] = terms.n_layers.tolist()
     n_acc = len(mpc)
-    for i in np.argsort(-terms.urgency, kind="stable").tolist():
+    for i in (-terms.urgency).argsort(kind="stable").tolist():
         job = terms.jobs[i]
         start = job.next_layer
         rem = policy._remaining_ms(job, state)
