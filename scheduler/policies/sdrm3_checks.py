@@ -169,10 +169,11 @@ class SDRM3Checks:
         now = state.now_ms
         for i in [i for i, ok in enumerate(feasible.all(axis=1).tolist()) if not ok]:
             job = terms.jobs[i]
-            rem = self._rem(job)
-            good = np.flatnonzero(rem <= job.deadline_ms - now)
-            if len(good) == 0 or any(state.running[b] is None for b in good):
+            slack = job.deadline_ms - now
+            good = [a for a, r in enumerate(self._rem_list(job)) if r <= slack]
+            if not good or any(state.running[b] is None for b in good):
                 continue
+            rem = self._rem(job)
             free = np.array([max(self._busy_until(state)[b], now) for b in good])
             b = int(good[np.argmin(free)])
             free_at = float(free.min())
@@ -393,6 +394,8 @@ class SDRM3Checks:
         """
         items, free, can = self._exclusive_work(state, pins)
         mask = np.zeros(terms.energy.shape, dtype=bool)
+        if not any(items[a] for a in terms.accelerators.tolist()):
+            return mask  # no exclusive work on any idle accelerator
         index = {id(j): i for i, j in enumerate(state.ready)}
         mpc = self.ms_per_cycle
         without: dict[int, int] = {}  # per accelerator: misses of its exclusive work alone
