@@ -208,6 +208,11 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         if self.home_load == "frame":
             shares = np.ones_like(shares)
         self.home = home_accelerators(self.full_ms, full_nj, ctx.periods_ms, shares)
+        self._model_lists = {
+            "chain": self.chain_ms.tolist(),
+            "loss": self.loss.tolist(),
+            "frame": (self.best_full_ms + self.chain_ms).tolist(),
+        }
         self._reset_windows(ctx)
         self.selector = None
         # guard_mode="budget" only: per model, what its pairs taken first displaced (sdrm3_guard)
@@ -265,9 +270,10 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             m = state.metrics
             lost = (m.dropped + m.late) / np.maximum(m.released, 1)
             terms.starvation[:] += lost[[j.model for j in terms.jobs]]
-        starving = np.zeros(len(state.model_ids), dtype=bool)
         if self.guard is not None:
             starving = starving_models(state.metrics, self.guard)
+        else:
+            starving = np.zeros(len(state.model_ids), dtype=bool)
         feasible = terms.feasible
         self._now = now
         if self.progress:
@@ -277,25 +283,30 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
         pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
-        protected = np.zeros(scores.shape, dtype=bool)
         if self.protect:
             exempt = None if self.guard_mode == "yield" else starving
             protected = self._protected(terms, state, pins, exempt=exempt)
             scores[protected] = -np.inf
+        else:
+            protected = np.zeros(scores.shape, dtype=bool)
         first, charge = guard_first(self, terms, state, jobs, starving, protected)  # taken first
+        any_first = bool(first.any())  # else the masks below need no "& ~first"
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
         if self.defer:  # the load test only matters when some pair would be deferred
-            deferred = self._deferred(terms, state) & ~first
+            deferred = self._deferred(terms, state)
+            if any_first:
+                deferred &= ~first
             if deferred.any() and not (
                 not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
             ):
                 scores[deferred] = -np.inf
         if self.lax_wait is not None:
             waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
-            scores[waits & ~first] = -np.inf
-        scores[first] += UNSAFE_PENALTY
+            scores[waits & ~first if any_first else waits] = -np.inf
+        if any_first:
+            scores[first] += UNSAFE_PENALTY
         if self.contention_hold:
             pairs = pick_unheld(scores, terms, state, self._memo)
         else:

@@ -31,6 +31,9 @@ class SDRM3Checks:
     best_full_ms: np.ndarray
     full_ms: np.ndarray
     _full_ms_rows: list[list[float]]  # full_ms as nested lists (plain floats)
+    #: Per model, as plain floats: chain_ms ("chain"), loss ("loss"), best_full_ms + chain_ms
+    #: ("frame").
+    _model_lists: dict[str, list[float]]
     defer_margin: float
     block_ms: float
     min_period_ms: float
@@ -102,9 +105,11 @@ class SDRM3Checks:
         running block ends.
         """
         now = state.now_ms
-        horizon = now + max(np.asarray(state.periods_ms, dtype=float).tolist())
+        periods = np.asarray(state.periods_ms, dtype=float).tolist()
+        horizon = now + max(periods)
         free = self._free_from(state)
         mech = state.mechanics
+        chain, losses = self._model_lists["chain"], self._model_lists["loss"]
         deadlines, work, loss, can = [], [], [], []
         # the engine's best case (migration included) is _remaining_ms's at the engine's clocks
         same = False
@@ -121,31 +126,30 @@ class SDRM3Checks:
             else:
                 best = float(np.min(self._rem(j)))
             deadlines.append(j.deadline_ms)
-            work.append(best + self.chain_ms[j.model])
-            loss.append(self.loss[j.model])
+            work.append(best + chain[j.model])
+            loss.append(losses[j.model])
             can.append(not j.started)
         for j in state.running:
             if j is None:
                 continue
             deadlines.append(j.deadline_ms)
-            work.append(self._rest_ms(j, j.next_layer) + self.chain_ms[j.model])
+            work.append(self._rest_ms(j, j.next_layer) + chain[j.model])
             loss.append(0.0)
             can.append(False)
         end = min(horizon, self.ctx.horizon_ms) + 1e-9
+        frame_work = self._model_lists["frame"]  # best_full_ms + chain_ms
         for m, parent in enumerate(state.parents):
             if parent is not None:
                 continue
-            period = float(state.periods_ms[m])
+            period = periods[m]
             f = math.floor(now / period + 1e-9) + 1  # the first frame released after now
             due = []
             while (f + 1) * period <= end:
                 due.append((f + 1) * period)
                 f += 1
             deadlines += due
-            work += [
-                float(state.probabilities[m]) * (self.best_full_ms[m] + self.chain_ms[m])
-            ] * len(due)
-            loss += [self.loss[m]] * len(due)
+            work += [float(state.probabilities[m]) * frame_work[m]] * len(due)
+            loss += [losses[m]] * len(due)
             can += [True] * len(due)
         return np.array(deadlines), np.array(work), np.array(loss), np.array(can), free
 
