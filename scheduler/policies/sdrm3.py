@@ -27,7 +27,9 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   (:mod:`~.sdrm3_wait`) and the contention hold (:mod:`~.sdrm3_contention`). :meth:`SDRM3.decide`
   applies them to the matrix of MapScores, as masks or constant offsets.
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block,
-  exclusive work) are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
+  exclusive-work protection) are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`; the
+  quantities they share (exclusive work included) are computed once per run or per decision point
+  (:mod:`~.sdrm3_quantities`, :mod:`~.sdrm3_rows`): speed only, no value changes.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
   ``block_fraction`` x the scenario's shortest period (at least one layer).
 

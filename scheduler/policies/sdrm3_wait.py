@@ -4,15 +4,16 @@ A job is held back from an idle accelerator a when its next block (as cut for th
 least ``k`` times the energy there that it costs on its cheapest accelerator c (migration energy
 included) and the job, waiting for c, can still finish there by its deadline with room left for
 *all* of its cascade children's best-case work (not their expected work: a wait saves energy only,
-so it must not make a child that is triggered hopeless) without making more of c's queue miss. c's
-queue is the exclusive work of :meth:`~.sdrm3_checks.SDRM3Checks._exclusive_work` -- the ready jobs
-that can finish only on c and the expected frames of the models pinned (or guard-pinned) to c,
-within the longest period -- from when c's running block ends (now if c is idle too: another job
-may take it at this decision point), plus the jobs already held back for c here (visited by
-urgency, the most urgent first), in deadline order (:func:`~.sdrm3_checks._misses`). The job's own
-pair on c is never held back. With ``lax_fallback=True`` the wait also keeps a fallback: the job is
-held back from a only if, starting where that queue would start it on c, it could still finish on a
-instead (c may be taken by work the queue does not count: ready jobs that could run elsewhere).
+so it must not make a child that is triggered hopeless) without making more of c's queue miss.
+c's queue is the exclusive work of :meth:`~.sdrm3_quantities.SDRM3Quantities._exclusive_work` --
+the ready jobs that can finish only on c and the expected frames of the models pinned (or
+guard-pinned) to c, within the longest period -- from when c's running block ends (now if c is
+idle too: another job may take it at this decision point), plus the jobs already held back for c
+here (visited by urgency, the most urgent first), in deadline order
+(:func:`~.sdrm3_quantities._misses`). The job's own pair on c is never held back. With
+``lax_fallback=True`` the wait also keeps a fallback: the job is held back from a only if, starting
+where that queue would start it on c, it could still finish on a instead (c may be taken by work
+the queue does not count: ready jobs that could run elsewhere).
 
 Unlike energy-aware deferral (``defer``), the wait is not switched off under load: the test
 counts the work that will need c, so under load the job does not wait. One constant ``k`` for
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from scheduler.policies.sdrm3_checks import _finishes, _misses
+from scheduler.policies.sdrm3_quantities import _finishes, _misses
 from scheduler.policies.sdrm3_terms import PairTerms
 from scheduler.state import Job, SchedulerState
 
