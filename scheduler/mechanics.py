@@ -312,6 +312,26 @@ class MechanicsRuntime:
         rest = rest + self.move_ms(job, end_layer, a)
         return end + float(rest.min()) <= slack
 
+    def continue_need_ms(
+        self, job: Job, accelerator: int, n_layers: int, busy: int | None
+    ) -> float:
+        """Read-only helper (for a policy that caches it; the engine does not use it): the time
+        (ms from now) ``job`` needs to finish when its next ``n_layers`` run on ``accelerator``
+        with ``busy`` accelerators busy, migration included, then the rest alone where it
+        finishes first -- what :meth:`can_continue` compares with the slack when the job can
+        still meet its deadline at all: ``can_continue(job, a, n, now, busy)`` is
+        ``best_remaining_ms(job) > slack or continue_need_ms(job, a, n, busy) <= slack``. A
+        function of the job's variant, next layer and previous accelerator (not of the time)."""
+        c, start, a = _costs(job), job.next_layer, accelerator
+        end_layer = start + n_layers
+        block = self.block_ms(job, a, n_layers, busy)
+        end = float(self.move_ms(job)[a] + block)
+        if end_layer >= c.num_layers:
+            return end
+        rest = (c.latency_prefix[-1] - c.latency_prefix[end_layer]) * self.ms_per_cycle
+        rest = rest + self.move_ms(job, end_layer, a)
+        return end + float(rest.min())
+
     def placeable(self, job: Job, accelerators, n_layers, now_ms: float) -> np.ndarray:
         """:meth:`can_continue` for each of ``accelerators`` (``n_layers`` one per accelerator,
         or one int); all True when feasibility-aware placement is off."""

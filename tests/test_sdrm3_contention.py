@@ -12,7 +12,7 @@ from test_scheduler_properties import Acc, Model, Scenario, workloads
 from rtmm.errors import SimulationError
 from scheduler import simulate
 from scheduler.costs import CostArrays, ModelCosts, VariantCosts
-from scheduler.mechanics import FrameMechanics, MechanicsRuntime
+from scheduler.mechanics import FrameMechanics, MechanicsRuntime, Migration
 from scheduler.policies.sdrm3 import SDRM3Static
 from scheduler.policies.sdrm3_contention import held
 from scheduler.state import Job
@@ -92,6 +92,43 @@ def test_held_is_the_engines_rule_at_the_share_the_block_gets():
     state.now_ms = 0.0
     state.mechanics.offchip_bw = None  # no contention in the run: never held
     assert not held(job, 0, 1, 3, state)
+
+
+def test_continue_need_is_the_placement_tests_time_and_the_memo_changes_no_hold():
+    """``continue_need_ms`` is what ``can_continue`` compares with the slack, and ``held`` with a
+    run memo of it decides as without (multi-layer jobs, migration, random shares and times)."""
+    rng = np.random.default_rng(0)
+    n_layers, n_acc = 6, 3
+    lat = rng.integers(1, 5, size=(n_layers, n_acc)) * MS
+    words = rng.uniform(0.0, 6.0, size=(n_layers, n_acc)) * MS * BW / 2
+    inputs = rng.uniform(0.5, 3.0, size=n_layers) * MS * BW  # 0.5 to 3 ms per move
+    v = VariantCosts("X", lat, np.ones(lat.shape), 1.0, words, inputs)
+    costs = CostArrays((ModelCosts("X", (v,)),), ("a0", "a1", "a2"), np.full(n_acc, 1e9))
+    migration = Migration(BW, np.array([1.0, 2.0, 3.0]))
+    mech = MechanicsRuntime(
+        FrameMechanics(feasible_placement=True), migration, costs, np.array([40.0]), [()], 100.0
+    )
+    mech.bind_contention(BW, [None] * n_acc, np.zeros(n_acc))
+    memo: dict = {}
+    outcomes, holds = set(), 0
+    for _ in range(400):
+        job = Job(0, "X", 0, 40.0, 0.0, 40.0, None, True)
+        job.costs = v
+        job.next_layer = int(rng.integers(0, n_layers))
+        job.last_accelerator = int(rng.integers(-1, n_acc))
+        acc, busy = int(rng.integers(0, n_acc)), int(rng.integers(1, 4))
+        n = int(rng.integers(1, n_layers - job.next_layer + 1))
+        need = mech.continue_need_ms(job, acc, n, busy)
+        now = max(0.0, job.deadline_ms - need * float(rng.uniform(0.9, 1.1)))  # near the edge
+        slack = job.deadline_ms - now
+        expect = mech.can_continue(job, acc, n, now, busy=busy)
+        assert expect == (mech.best_remaining_ms(job) > slack or need <= slack)
+        outcomes.add(expect)
+        state = type("S", (), {"mechanics": mech, "now_ms": now})()
+        h = held(job, acc, n, busy, state)
+        assert held(job, acc, n, busy, state, memo) == h
+        holds += h
+    assert outcomes == {True, False} and holds > 0  # both outcomes and some held pairs occur
 
 
 def test_option_is_checked_and_copied():

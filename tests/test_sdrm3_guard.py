@@ -15,8 +15,8 @@ from rtmm.errors import SimulationError
 from scheduler import simulate
 from scheduler.mechanics import FrameMechanics
 from scheduler.policies.sdrm3 import SDRM3
-from scheduler.policies.sdrm3_checks import _pending
 from scheduler.policies.sdrm3_guard import guard_pins, starving_models
+from scheduler.policies.sdrm3_quantities import _pending
 from scheduler.state import RunningMetrics
 
 

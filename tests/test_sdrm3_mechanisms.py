@@ -13,8 +13,8 @@ from scheduler.costs import CostArrays, ModelCosts, VariantCosts
 from scheduler.decisions import Dispatch, Drop, RunContext
 from scheduler.policies.sdrm3 import SDRM3
 from scheduler.policies.sdrm3_capacity import committed, home_accelerators, pinned_accelerators
+from scheduler.policies.sdrm3_rows import affinity_run_end
 from scheduler.policies.sdrm3_terms import (
-    affinity_run_end,
     frame_loss,
     pair_terms,
     shed_for_capacity,

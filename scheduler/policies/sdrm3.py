@@ -27,7 +27,9 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   (:mod:`~.sdrm3_wait`) and the contention hold (:mod:`~.sdrm3_contention`). :meth:`SDRM3.decide`
   applies them to the matrix of MapScores, as masks or constant offsets.
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block,
-  exclusive work) are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`.
+  exclusive-work protection) are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`; the
+  quantities they share (exclusive work included) are computed once per run or per decision point
+  (:mod:`~.sdrm3_quantities`, :mod:`~.sdrm3_rows`): speed only, no value changes.
 - Dispatch unit: a layer block cut where the block's latency on the chosen accelerator reaches
   ``block_fraction`` x the scenario's shortest period (at least one layer).
 
@@ -191,6 +193,8 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.ms_per_cycle = 1e3 / np.asarray(ctx.costs.clock_hz, dtype=float)
         self.block_ms = self.block_fraction * float(np.min(ctx.periods_ms))
         self.busy_until = np.zeros(ctx.costs.num_accelerators)
+        self._memo = {}  # pure functions of (variant, layer[, idle]) for this run (speed only)
+        self._dc_state, self._dc = None, {}
         self.chain_ms = cascade_latency_ms(ctx, self.ms_per_cycle)
         self.chain_full_ms = cascade_latency_ms(ctx, self.ms_per_cycle, triggered=True)
         self.min_period_ms = float(np.min(ctx.periods_ms))
@@ -199,12 +203,18 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             [mc.full.total_latency_cycles * self.ms_per_cycle for mc in ctx.costs.models]
         )
         self.best_full_ms = self.full_ms.min(axis=1)
+        self._full_ms_rows = self.full_ms.tolist()
         self.pinned = pinned_accelerators(self.full_ms, ctx.periods_ms)
         full_nj = np.array([mc.full.energy_prefix[-1] for mc in ctx.costs.models])
         shares = trigger_shares(ctx.parents, ctx.probabilities)
         if self.home_load == "frame":
             shares = np.ones_like(shares)
         self.home = home_accelerators(self.full_ms, full_nj, ctx.periods_ms, shares)
+        self._model_lists = {
+            "chain": self.chain_ms.tolist(),
+            "loss": self.loss.tolist(),
+            "frame": (self.best_full_ms + self.chain_ms).tolist(),
+        }
         self._reset_windows(ctx)
         self.selector = None
         # guard_mode="budget" only: per model, what its pairs taken first displaced (sdrm3_guard)
@@ -230,6 +240,13 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
     # --- decisions --------------------------------------------------------------------------
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
         self._windows_until_now(state)
+        self._dc_state, self._dc = state, {}  # quantities computed once per decision point
+        try:
+            return self._decide(state)
+        finally:
+            self._dc_state, self._dc = None, {}
+
+    def _decide(self, state: SchedulerState) -> list[Decision]:
         now = state.now_ms
         jobs = list(state.ready)
         decisions: list[Decision] = []
@@ -247,7 +264,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             scale_ms=self.min_period_ms,
             energy_term="energy" if self.energy_term == "energy" else "affinity",
             cut_on_affinity=self.cut_on_affinity,
-            home=self.home if self.energy_term == "home" else None,
+            home=self.home if self.energy_term == "home" else None, memo=self._memo,
         )  # fmt: skip
         if self.affinity_load or self.energy_term == "finish":
             self._placement_term(terms, state, self.affinity_load)
@@ -255,9 +272,10 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             m = state.metrics
             lost = (m.dropped + m.late) / np.maximum(m.released, 1)
             terms.starvation[:] += lost[[j.model for j in terms.jobs]]
-        starving = np.zeros(len(state.model_ids), dtype=bool)
         if self.guard is not None:
             starving = starving_models(state.metrics, self.guard)
+        else:
+            starving = np.zeros(len(state.model_ids), dtype=bool)
         feasible = terms.feasible
         self._now = now
         if self.progress:
@@ -266,24 +284,35 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         if self.energy_slack is not None:  # unsafe pairs only after every safe one (lexicographic)
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
             scores = np.where(safe, scores, scores - UNSAFE_PENALTY)
-        loaded = not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
         pins = guard_pins(self.pinned, starving, self.full_ms, state.periods_ms)
-        protected = np.zeros(scores.shape, dtype=bool)
         if self.protect:
             exempt = None if self.guard_mode == "yield" else starving
             protected = self._protected(terms, state, pins, exempt=exempt)
-            scores = np.where(protected, -np.inf, scores)
+            scores[protected] = -np.inf
+        else:
+            protected = np.zeros(scores.shape, dtype=bool)
         first, charge = guard_first(self, terms, state, jobs, starving, protected)  # taken first
+        any_first = bool(first.any())  # else the masks below need no "& ~first"
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
-        if self.defer and not loaded:
-            scores = np.where(self._deferred(terms, state) & ~first, -np.inf, scores)
+        if self.defer:  # the load test only matters when some pair would be deferred
+            deferred = self._deferred(terms, state)
+            if any_first:
+                deferred &= ~first
+            if deferred.any() and not (
+                not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
+            ):
+                scores[deferred] = -np.inf
         if self.lax_wait is not None:
             waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
-            scores = np.where(waits & ~first, -np.inf, scores)
-        scores = np.where(first, scores + UNSAFE_PENALTY, scores)
-        pairs = pick_unheld(scores, terms, state) if self.contention_hold else greedy_pairs(scores)
+            scores[waits & ~first if any_first else waits] = -np.inf
+        if any_first:
+            scores[first] += UNSAFE_PENALTY
+        if self.contention_hold:
+            pairs = pick_unheld(scores, terms, state, self._memo)
+        else:
+            pairs = greedy_pairs(scores)
         charge_budget(self.guard_spent, charge, terms, pairs)
         for i, k in pairs:
             acc = int(terms.accelerators[k])

@@ -74,6 +74,7 @@ def demand_curve(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cumulative work, capacity) at each deadline in deadline order: the work of the items due
     by then (ms) against the accelerators' time from when each frees up to then (ms, pooled)."""
-    order = np.argsort(deadlines, kind="stable")
+    deadlines, work = np.asarray(deadlines), np.asarray(work)
+    order = deadlines.argsort(kind="stable")
     cap = np.maximum(deadlines[order][:, None] - free[None, :], 0.0).sum(axis=1)
-    return np.cumsum(work[order]), cap
+    return work[order].cumsum(), cap

@@ -4,20 +4,25 @@ lookahead exceeds the capacity (deferral off, overload-aware admission), and eac
 after its block (slack-aware energy placement). The rules are stated in the docstrings of
 :mod:`scheduler.policies.sdrm3` (progress pairs) and :mod:`~.sdrm3_options` (the options);
 :class:`SDRM3Checks` is a mixin of
-:class:`~scheduler.policies.sdrm3.SDRM3`, reading the state that its ``reset`` sets.
+:class:`~scheduler.policies.sdrm3.SDRM3`, reading the state that its ``reset`` sets; the
+quantities the tests share (remaining latencies, free-up times, exclusive work), memoised or
+computed once per decision point, are those of its base :class:`~.sdrm3_quantities.SDRM3Quantities`.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from scheduler.policies.base import RunContext
 from scheduler.policies.sdrm3_capacity import demand_curve
+from scheduler.policies.sdrm3_quantities import SDRM3Quantities, _misses
 from scheduler.policies.sdrm3_terms import PairTerms, shed_for_capacity
 from scheduler.state import Job, SchedulerState
 
 
-class SDRM3Checks:
+class SDRM3Checks(SDRM3Quantities):
     """The tests SDRM3's ``decide`` applies to the pairs of one decision point."""
 
     # Set by SDRM3.__init__/reset (and ``_now`` by decide) before any test runs.
@@ -28,6 +33,9 @@ class SDRM3Checks:
     loss: np.ndarray
     best_full_ms: np.ndarray
     full_ms: np.ndarray
+    #: Per model, as plain floats: chain_ms ("chain"), loss ("loss"), best_full_ms + chain_ms
+    #: ("frame").
+    _model_lists: dict[str, list[float]]
     defer_margin: float
     block_ms: float
     min_period_ms: float
@@ -75,37 +83,52 @@ class SDRM3Checks:
         running block ends.
         """
         now = state.now_ms
-        horizon = now + float(np.max(state.periods_ms))
+        periods = np.asarray(state.periods_ms, dtype=float).tolist()
+        horizon = now + max(periods)
         free = self._free_from(state)
         mech = state.mechanics
+        chain, losses = self._model_lists["chain"], self._model_lists["loss"]
         deadlines, work, loss, can = [], [], [], []
-
-        def add(d: float, w: float, lo: float, sheddable: bool) -> None:
-            deadlines.append(d)
-            work.append(w)
-            loss.append(lo)
-            can.append(sheddable)
-
+        # the engine's best case (migration included) is _remaining_ms's at the engine's clocks
+        same = False
+        if mech is not None:
+            same = self._memo.get(("clocks", mech))
+            if same is None:  # checked once per run
+                same = bool(np.array_equal(mech.ms_per_cycle, self.ms_per_cycle))
+                self._memo["clocks", mech] = same
         for j in jobs:
-            best = mech.best_remaining_ms(j) if mech is not None else float(
-                np.min(j.remaining_latency_cycles() * self.ms_per_cycle)
-            )  # fmt: skip
-            add(j.deadline_ms, best + self.chain_ms[j.model], self.loss[j.model], not j.started)
+            if same:
+                best = self._best_remaining(j, state)
+            elif mech is not None:
+                best = mech.best_remaining_ms(j)
+            else:
+                best = float(np.min(self._rem(j)))
+            deadlines.append(j.deadline_ms)
+            work.append(best + chain[j.model])
+            loss.append(losses[j.model])
+            can.append(not j.started)
         for j in state.running:
             if j is None:
                 continue
-            rest = j.costs.remaining_latency_cycles(j.next_layer) * self.ms_per_cycle
-            add(j.deadline_ms, float(rest.min()) + self.chain_ms[j.model], 0.0, False)
+            deadlines.append(j.deadline_ms)
+            work.append(self._rest_ms(j, j.next_layer) + chain[j.model])
+            loss.append(0.0)
+            can.append(False)
+        end = min(horizon, self.ctx.horizon_ms) + 1e-9
+        frame_work = self._model_lists["frame"]  # best_full_ms + chain_ms
         for m, parent in enumerate(state.parents):
             if parent is not None:
                 continue
-            period = float(state.periods_ms[m])
-            share = float(state.probabilities[m])
-            f = int(np.floor(now / period + 1e-9)) + 1  # the first frame released after now
-            while (f + 1) * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
-                w = share * (self.best_full_ms[m] + self.chain_ms[m])
-                add((f + 1) * period, w, self.loss[m], True)
+            period = periods[m]
+            f = math.floor(now / period + 1e-9) + 1  # the first frame released after now
+            due = []
+            while (f + 1) * period <= end:
+                due.append((f + 1) * period)
                 f += 1
+            deadlines += due
+            work += [float(state.probabilities[m]) * frame_work[m]] * len(due)
+            loss += [losses[m]] * len(due)
+            can += [True] * len(due)
         return np.array(deadlines), np.array(work), np.array(loss), np.array(can), free
 
     def _admission(self, jobs: list[Job], state: SchedulerState) -> list[Job]:
@@ -120,18 +143,19 @@ class SDRM3Checks:
         the capacity at some deadline: then no accelerator may be left idle for energy's sake."""
         d, work, _, _, free = self._demand_items(jobs, state)
         cum, cap = demand_curve(d, work, free)
-        return bool(np.any(cum > load * cap + 1e-9))
+        return bool((cum > load * cap + 1e-9).any())
 
     def _progress_pairs(self, terms: PairTerms, state: SchedulerState) -> np.ndarray:
         """``feasible`` extended with *progress pairs* (see the docstring of :mod:`.sdrm3`)."""
         feasible = terms.feasible.copy()
         now = state.now_ms
-        for i in np.flatnonzero(~feasible.all(axis=1)):
+        for i in [i for i, ok in enumerate(feasible.all(axis=1).tolist()) if not ok]:
             job = terms.jobs[i]
-            rem = job.costs.remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
-            good = np.flatnonzero(rem <= job.deadline_ms - now)
-            if len(good) == 0 or any(state.running[b] is None for b in good):
+            slack = job.deadline_ms - now
+            good = [a for a, r in enumerate(self._rem_list(job)) if r <= slack]
+            if not good or any(state.running[b] is None for b in good):
                 continue
+            rem = self._rem(job)
             free = np.array([max(self._busy_until(state)[b], now) for b in good])
             b = int(good[np.argmin(free)])
             free_at = float(free.min())
@@ -149,33 +173,6 @@ class SDRM3Checks:
                     feasible[i, k] = True
         return feasible
 
-    def _busy_until(self, state: SchedulerState) -> np.ndarray:
-        """When each accelerator's running block ends: the engine's, else SDRM3's own estimate."""
-        return self.busy_until if state.busy_until_ms is None else state.busy_until_ms
-
-    def _free_from(self, state: SchedulerState) -> np.ndarray:
-        """When each accelerator frees up (ms): its running block's end, now if it is idle."""
-        now = state.now_ms
-        free = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
-        free[[a for a in range(len(free)) if state.running[a] is None]] = now
-        return free
-
-    def _remaining_ms(self, job: Job, state: SchedulerState) -> np.ndarray:
-        """Per accelerator: latency (ms) of ``job``'s remaining layers there, the engine's
-        migration cost included."""
-        rem = job.costs.remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
-        if state.mechanics is not None:
-            rem = rem + state.mechanics.move_ms(job)
-        return rem
-
-    def _rest_ms(self, job: Job, end_layer: int) -> float:
-        """Latency (ms) of ``job``'s layers from ``end_layer`` on its fastest accelerator (0 when
-        none are left): the rest of the job after a block that ends there."""
-        c = job.costs
-        if end_layer >= c.num_layers:
-            return 0.0
-        return float((c.remaining_latency_cycles(end_layer) * self.ms_per_cycle).min())
-
     def _demand_ok(self, job: Job, b: int, free_at: float, state: SchedulerState) -> bool:
         """EDF demand test on accelerator b from ``free_at``: ``job`` plus the running job's and
         the ready jobs' remaining work that can finish only on b all meet their deadlines."""
@@ -186,7 +183,7 @@ class SDRM3Checks:
         if run is not None:
             others.append(run)
         for k in others:
-            rem = k.costs.remaining_latency_cycles(k.next_layer) * self.ms_per_cycle
+            rem = self._rem(k)
             if k is run:
                 rem = rem - (free_at - now)
                 rem[b] = max(rem[b], 0.0)
@@ -229,14 +226,21 @@ class SDRM3Checks:
             return mask
         now = state.now_ms
         queue = np.maximum(np.asarray(self._busy_until(state), dtype=float), now)
-        for i in np.argsort(-terms.urgency, kind="stable"):
+        costlier = np.asarray(terms.energy > 0)
+        some: list[bool] = costlier.any(axis=1).tolist()
+        cheapest_idle: list[int] = terms.energy.argmin(axis=1).tolist()
+        for i in (-terms.urgency).argsort(kind="stable").tolist():
             job = terms.jobs[i]
-            if not np.any(terms.energy[i] > 0):
+            if not some[i]:
                 continue
             # the most efficient accelerator for the job's next block (cut for the cheapest idle)
-            k = int(np.argmin(terms.energy[i]))
+            k = cheapest_idle[i]
             c, start, n = job.costs, job.next_layer, int(terms.n_layers[i, k])
-            target = int(np.argmin(c.energy_prefix[start + n] - c.energy_prefix[start]))
+            key = ("least_energy", c, start, n)
+            target = self._memo.get(key)
+            if target is None:
+                target = int(np.argmin(c.energy_prefix[start + n] - c.energy_prefix[start]))
+                self._memo[key] = target
             if self.energy_term == "home":  # wait for the home accelerator, not the block's
                 target = int(self.home[job.model])
             if state.running[target] is None:
@@ -244,10 +248,10 @@ class SDRM3Checks:
             block = c.block_latency_cycles(start, n, target) * self.ms_per_cycle[target]
             rest = self._rest_ms(job, start + n)
             budget = job.deadline_ms - now - float(self.chain_ms[job.model])
-            lax_now = budget - float((c.remaining_latency_cycles(start) * self.ms_per_cycle).min())
+            lax_now = budget - self._rest_ms(job, start)
             lax_wait = budget - (queue[target] - now) - block - rest
             if lax_now > 0 and lax_wait >= self.defer_margin * lax_now:
-                mask[i] = terms.energy[i] > 0
+                mask[i] = costlier[i]
                 queue[target] += block
         return mask
 
@@ -317,73 +321,25 @@ class SDRM3Checks:
         """
         items, free, can = self._exclusive_work(state, pins)
         mask = np.zeros(terms.energy.shape, dtype=bool)
+        if not any(items[a] for a in terms.accelerators.tolist()):
+            return mask  # no exclusive work on any idle accelerator
         index = {id(j): i for i, j in enumerate(state.ready)}
+        mpc = self.ms_per_cycle
+        without: dict[int, int] = {}  # per accelerator: misses of its exclusive work alone
         for i, job in enumerate(terms.jobs):
             ok = can[index[id(job)]] if id(job) in index else None
-            if ok is None or ok.sum() == 0 or (exempt is not None and exempt[job.model]):
+            if ok is None or (exempt is not None and exempt[job.model]):
                 continue
-            for k, a in enumerate(terms.accelerators):
-                a = int(a)
-                if not items[a] or (ok[a] and ok.sum() == 1):
+            n_ok = int(ok.sum())
+            if n_ok == 0:
+                continue
+            for k, a in enumerate(terms.accelerators.tolist()):
+                if not items[a] or (ok[a] and n_ok == 1):
                     continue
                 block = job.costs.block_latency_cycles(
                     job.next_layer, int(terms.n_layers[i, k]), a
-                ) * float(self.ms_per_cycle[a])
-                mask[i, k] = _misses(items[a], free[a] + block) > _misses(items[a], free[a])
+                ) * float(mpc[a])
+                if a not in without:
+                    without[a] = _misses(items[a], free[a])
+                mask[i, k] = _misses(items[a], free[a] + block) > without[a]
         return mask
-
-    def _exclusive_work(self, state: SchedulerState, pins: np.ndarray | None = None) -> tuple:
-        """(items, free, can) of :meth:`_protected`: per accelerator the ``(release, deadline,
-        work)`` items of the work exclusive to it, when each accelerator frees up, and per ready
-        job the accelerators on which its remaining layers finish in time."""
-        now = state.now_ms
-        n_acc = len(self.ms_per_cycle)
-        free = self._free_from(state)
-        rem = [j.costs.remaining_latency_cycles(j.next_layer) * self.ms_per_cycle
-               for j in state.ready]  # fmt: skip
-        can = [r <= j.deadline_ms - now for j, r in zip(state.ready, rem, strict=True)]
-        items: list[list[tuple[float, float, float]]] = [[] for _ in range(n_acc)]
-        for j, r, ok in zip(state.ready, rem, can, strict=True):
-            if ok.sum() == 1:
-                a = int(np.argmax(ok))
-                items[a].append((now, j.deadline_ms, float(r[a])))
-        horizon = now + float(np.max(state.periods_ms))
-        for m, a in enumerate(self.pinned if pins is None else pins):
-            if a < 0 or state.parents[m] is not None:
-                continue
-            period = float(state.periods_ms[m])
-            work = float(state.probabilities[m]) * self.full_ms[m, a]
-            f = int(np.floor(now / period + 1e-9)) + 1
-            if self.protect_pending:
-                f -= _pending(state, m, f - 1)
-            while f * period <= min(horizon, self.ctx.horizon_ms) + 1e-9:
-                items[a].append((f * period, (f + 1) * period, work))
-                f += 1
-        return items, free, can
-
-
-def _pending(state: SchedulerState, model: int, frame: int) -> int:
-    """1 if root ``model``'s ``frame`` (whose nominal release has passed) is not released yet:
-    the engine has seen fewer release events of the model (triggered or not) than ``frame + 1``."""
-    m = state.metrics
-    seen = int(m.released[model] + m.not_triggered[model])
-    return int(seen <= frame)
-
-
-def _finishes(items: list[tuple[float, float, float]], start_ms: float) -> np.ndarray:
-    """Finish time of each ``(release, deadline, work)`` item (in the items' order) when they run
-    in deadline order from ``start_ms`` on one accelerator (each starts at the earliest at its
-    release)."""
-    t, out = start_ms, np.empty(len(items))
-    for i in sorted(range(len(items)), key=lambda i: items[i][1]):
-        release, _, work = items[i]
-        t = max(t, release) + work
-        out[i] = t
-    return out
-
-
-def _misses(items: list[tuple[float, float, float]], start_ms: float) -> int:
-    """Deadline misses of ``(release, deadline, work)`` items run in deadline order from
-    ``start_ms`` on one accelerator (:func:`_finishes`)."""
-    ends = _finishes(items, start_ms)
-    return sum(int(end > item[1] + 1e-9) for end, item in zip(ends, items, strict=True))

@@ -48,6 +48,8 @@ def guard_pins(
 ) -> np.ndarray:
     """The pins protection uses: each starving model is pinned to the accelerator where a whole
     frame finishes first when a frame fits its period there; the others keep ``pinned``."""
+    if not np.asarray(starving).any():  # the method: np.any's dispatch costs more here
+        return np.array(pinned, copy=True)
     fastest = np.argmin(full_ms, axis=1)
     fits = full_ms[np.arange(len(full_ms)), fastest] <= np.asarray(periods_ms, dtype=float)
     return np.where(np.asarray(starving) & fits, fastest, pinned)
@@ -106,7 +108,12 @@ def guard_first(
     (``"trade"``), or no more than the model's budget (``"budget"``: its on-time frames + 1 -
     what its pairs taken first displaced so far, ``policy.guard_spent``; the charge of a pair is
     what it displaces)."""
-    first = np.repeat(starving[[j.model for j in terms.jobs]][:, None], terms.energy.shape[1], 1)
+    if not np.asarray(starving).any():
+        first = np.zeros(terms.energy.shape, dtype=bool)
+    else:
+        first = np.repeat(
+            starving[[j.model for j in terms.jobs]][:, None], terms.energy.shape[1], 1
+        )
     mode = policy.guard_mode
     if mode == "first" or not first.any():
         return first, None

@@ -33,6 +33,7 @@ from fractions import Fraction
 import numpy as np
 
 from scheduler.policies.base import RunContext
+from scheduler.policies.sdrm3_rows import job_row
 from scheduler.state import Job
 
 #: Names of the tunable parameters, in the order of :attr:`Theta.as_array`.
@@ -88,16 +89,6 @@ def map_scores(terms: PairTerms, theta: Theta) -> np.ndarray:
     return u + theta.alpha * f - theta.beta * terms.energy - theta.gamma * terms.switch
 
 
-def remaining_latency_ms(jobs: Sequence[Job], ms_per_cycle: np.ndarray) -> np.ndarray:
-    """``[jobs x accelerators]`` latency of each job's remaining layers, in ms."""
-    if not jobs:
-        return np.zeros((0, len(ms_per_cycle)))
-    rows = np.stack(
-        [j.costs.latency_prefix[-1] - j.costs.latency_prefix[j.next_layer] for j in jobs]
-    )
-    return rows * ms_per_cycle
-
-
 def pair_terms(
     jobs: Sequence[Job],
     idle: Sequence[int],
@@ -113,6 +104,7 @@ def pair_terms(
     energy_term: str = "energy",
     cut_on_affinity: bool = False,
     home: np.ndarray | None = None,
+    memo: dict | None = None,
 ) -> PairTerms:
     """MapScore's terms for ``jobs`` x ``idle`` accelerators at ``now_ms``.
 
@@ -122,68 +114,52 @@ def pair_terms(
     work that still depends on j's frame (children run after j, before the same deadline).
     ``feasible[j, k]`` is False when j's remaining layers cannot finish by its deadline on idle
     accelerator k although they could on its fastest one.
+
+    ``memo`` (optional, a dict kept by the caller for one run with the same ``ms_per_cycle``,
+    ``block_ms`` and options): each job's block lengths, energy and switch terms and remaining
+    latency depend only on its variant, next layer, model and previous accelerator and on the
+    idle accelerators, so they are computed once per such key and reused (the same values; what
+    the memo holds is never modified).
     """
     idle_arr = np.asarray(idle, dtype=np.int64)
-    n = len(jobs)
-    rem = remaining_latency_ms(jobs, ms_per_cycle)
-    best = rem.min(axis=1) if n else np.zeros(0)
-    deadline = np.array([j.deadline_ms for j in jobs], dtype=float)
-    slack = deadline - now_ms
-    chain = np.zeros(n) if chain_ms is None else np.asarray(chain_ms)[[j.model for j in jobs]]
-    if urgency == "laxity":
-        u = np.clip((best + chain - slack) / scale_ms, -u_max, u_max)
-    else:
-        u = np.clip((best + chain) / np.maximum(slack, eps_ms), 0.0, u_max)
-    feasible = ~((rem[:, idle_arr] > slack[:, None]) & (best <= slack)[:, None])
-    progress = np.array([j.last_progress_ms for j in jobs], dtype=float)
-    period = np.array([j.period_ms for j in jobs], dtype=float)
-    starvation = np.maximum(now_ms - progress, 0.0) / period
-    last = np.array([j.last_accelerator for j in jobs], dtype=np.int64)
-    switch = ((last[:, None] >= 0) & (last[:, None] != idle_arr[None, :])).astype(float)
-    n_layers = np.zeros((n, len(idle_arr)), dtype=np.int64)
-    energy = np.zeros((n, len(idle_arr)))
+    idle_key = tuple(idle_arr.tolist())
+    n, n_idle = len(jobs), len(idle_key)
     budget_cycles = block_ms / ms_per_cycle  # per accelerator
-    for i, job in enumerate(jobs):
-        c = job.costs
-        start = job.next_layer
-        lat = c.latency_prefix[:, idle_arr]
-        limit = lat[start] + budget_cycles[idle_arr]
-        ends = np.array(
-            [np.searchsorted(lat[:, k], limit[k], side="right") - 1 for k in range(len(idle_arr))]
-        )
-        ends = np.clip(ends, start + 1, c.num_layers)
-        if cut_on_affinity:  # end a block where the layers' cheapest accelerator changes
-            ends = np.minimum(ends, affinity_run_end(c.energy_nj, start))
-        n_layers[i] = ends - start
-        block_energy = c.energy_prefix[ends] - c.energy_prefix[start]  # [idle x all accelerators]
-        own = block_energy[np.arange(len(idle_arr)), idle_arr]
-        if energy_term == "affinity":
-            r = np.sqrt(c.energy_prefix[-1] * c.latency_prefix[-1] * ms_per_cycle)
-            if home is None:
-                energy[i] = r[idle_arr] / max(float(r.min()), 1e-300) - 1.0
-            else:  # relative distance from the model's home accelerator, either way
-                ratio = r[idle_arr] / max(float(r[home[job.model]]), 1e-300)
-                energy[i] = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-300)) - 1.0
+    chain = None if chain_ms is None else np.asarray(chain_ms, dtype=float).tolist()
+    # per job, in plain floats (a few jobs and accelerators: numpy's overhead would dominate)
+    u, starvation, feasible, switch, n_layers, energy = [], [], [], [], [], []
+    for job in jobs:
+        key = ("row", job.costs, job.next_layer, idle_key, job.model, job.last_accelerator)
+        row = None if memo is None else memo.get(key)
+        if row is None:
+            row = job_row(
+                job, idle_arr, ms_per_cycle, budget_cycles, energy_term, cut_on_affinity, home,
+                memo,
+            )  # fmt: skip
+            if memo is not None:
+                memo[key] = row
+        blocks, energies, rem_idle, best, switches = row
+        slack = job.deadline_ms - now_ms
+        cascade = 0.0 if chain is None else chain[job.model]
+        if urgency == "laxity":
+            u.append(min(max((best + cascade - slack) / scale_ms, -u_max), u_max))
         else:
-            energy[i] = own / np.maximum(block_energy.min(axis=1), 1e-300) - 1.0
+            u.append(min(max((best + cascade) / max(slack, eps_ms), 0.0), u_max))
+        feasible.append([not (r > slack and best <= slack) for r in rem_idle])
+        starvation.append(max(now_ms - job.last_progress_ms, 0.0) / job.period_ms)
+        switch.append(switches)
+        n_layers.append(blocks)
+        energy.append(energies)
     return PairTerms(
         tuple(jobs),
         idle_arr,
-        u,
-        starvation,
-        np.maximum(energy, 0.0),
-        switch,
-        n_layers,
-        feasible,
+        np.array(u, dtype=float),
+        np.array(starvation, dtype=float),
+        np.array(energy, dtype=float).reshape(n, n_idle),
+        np.array(switch, dtype=float).reshape(n, n_idle),
+        np.array(n_layers, dtype=np.int64).reshape(n, n_idle),
+        np.array(feasible, dtype=bool).reshape(n, n_idle),
     )
-
-
-def affinity_run_end(energy_nj: np.ndarray, start: int) -> int:
-    """End (exclusive) of the run of layers from ``start`` whose cheapest accelerator is the same
-    as ``start``'s: a block cut there can run every layer where it spends least."""
-    cheapest = np.argmin(energy_nj[start:], axis=1)
-    change = np.flatnonzero(cheapest != cheapest[0])
-    return start + (int(change[0]) if len(change) else len(cheapest))
 
 
 def cascade_latency_ms(
