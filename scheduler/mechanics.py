@@ -300,28 +300,18 @@ class MechanicsRuntime:
         slack = job.deadline_ms - now_ms
         if self.best_remaining_ms(job) > slack:
             return True
-        c, start, a = _costs(job), job.next_layer, accelerator
-        end_layer = start + n_layers
         if busy is None and self.options.contention_placement and self.running is not None:
             busy = 1 + sum(r is not None for r in self.running)  # the engine's rule at dispatch
-        block = self.block_ms(job, a, n_layers, busy)
-        end = float(self.move_ms(job)[a] + block)
-        if end_layer >= c.num_layers:
-            return end <= slack
-        rest = (c.latency_prefix[-1] - c.latency_prefix[end_layer]) * self.ms_per_cycle
-        rest = rest + self.move_ms(job, end_layer, a)
-        return end + float(rest.min()) <= slack
+        return self.continue_need_ms(job, accelerator, n_layers, busy) <= slack
 
     def continue_need_ms(
         self, job: Job, accelerator: int, n_layers: int, busy: int | None
     ) -> float:
-        """Read-only helper (for a policy that caches it; the engine does not use it): the time
-        (ms from now) ``job`` needs to finish when its next ``n_layers`` run on ``accelerator``
-        with ``busy`` accelerators busy, migration included, then the rest alone where it
-        finishes first -- what :meth:`can_continue` compares with the slack when the job can
-        still meet its deadline at all: ``can_continue(job, a, n, now, busy)`` is
-        ``best_remaining_ms(job) > slack or continue_need_ms(job, a, n, busy) <= slack``. A
-        function of the job's variant, next layer and previous accelerator (not of the time)."""
+        """The time (ms from now) ``job`` needs to finish when its next ``n_layers`` run on
+        ``accelerator`` with ``busy`` accelerators busy, migration included, then the rest alone
+        where it finishes first: what :meth:`can_continue` compares with the slack. A function of
+        the job's variant, next layer and previous accelerator, not of the time, so a policy may
+        cache it (SDRM3's contention hold does)."""
         c, start, a = _costs(job), job.next_layer, accelerator
         end_layer = start + n_layers
         block = self.block_ms(job, a, n_layers, busy)
