@@ -33,6 +33,7 @@ from dse.compare_points import Point  # noqa: E402
 
 
 def _point(config: str, system: str, scenario: str, seed: int, args) -> tuple[str, Point]:
+    params: dict
     if config == "sdrm3":
         name, policy, params = config, "sdrm3_static", {}
     elif ":" in config:
