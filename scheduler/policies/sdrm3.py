@@ -133,6 +133,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         home_load: str = "frame",
         commit: bool = False,
         protect_pending: bool = True,
+        protect_value: float | None = None,
         guard: int | None = 2,
         guard_mode: str = "first",
         lax_wait: float | None = 2.0,
@@ -152,7 +153,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             self.theta0.as_array(), block_fraction=block_fraction, urgency=urgency,
             energy_term=energy_term, starvation=starvation, energy_slack=energy_slack,
             affinity_margin=affinity_margin, guard=guard, guard_mode=guard_mode, lax_wait=lax_wait,
-            contention_hold=contention_hold,
+            contention_hold=contention_hold, protect_value=protect_value,
         )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
@@ -168,6 +169,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.home_load = home_load
         self.commit = commit
         self.protect_pending = protect_pending
+        self.protect_value = protect_value
         self.guard = None if guard is None else int(guard)
         self.guard_mode, self.lax_wait, self.lax_fallback = guard_mode, lax_wait, lax_fallback
         self.contention_hold = contention_hold

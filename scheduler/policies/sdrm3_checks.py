@@ -41,6 +41,7 @@ class SDRM3Checks(SDRM3Quantities):
     min_period_ms: float
     affinity_margin: float
     pinned: np.ndarray
+    protect_value: float | None
     home: np.ndarray
     energy_term: str
     protect_pending: bool
@@ -326,6 +327,7 @@ class SDRM3Checks(SDRM3Quantities):
         index = {id(j): i for i, j in enumerate(state.ready)}
         mpc = self.ms_per_cycle
         without: dict[int, int] = {}  # per accelerator: misses of its exclusive work alone
+        keep_ratio = self._value_thresholds(self.pinned if pins is None else pins)
         for i, job in enumerate(terms.jobs):
             ok = can[index[id(job)]] if id(job) in index else None
             if ok is None or (exempt is not None and exempt[job.model]):
@@ -336,6 +338,8 @@ class SDRM3Checks(SDRM3Quantities):
             for k, a in enumerate(terms.accelerators.tolist()):
                 if not items[a] or (ok[a] and n_ok == 1):
                     continue
+                if keep_ratio is not None and self.loss[job.model] >= keep_ratio[a]:
+                    continue  # worth more than the pinned frames it could displace
                 block = job.costs.block_latency_cycles(
                     job.next_layer, int(terms.n_layers[i, k]), a
                 ) * float(mpc[a])
@@ -343,3 +347,15 @@ class SDRM3Checks(SDRM3Quantities):
                     without[a] = _misses(items[a], free[a])
                 mask[i, k] = _misses(items[a], free[a] + block) > without[a]
         return mask
+
+    def _value_thresholds(self, pins: np.ndarray) -> list[float] | None:
+        """With ``protect_value`` R: per accelerator, the frame worth (:attr:`loss`) from which a
+        job is not held back by protection there, R x the most valuable frame of the models
+        ``pins`` pins to it (infinite where none is pinned); None when the option is off."""
+        if self.protect_value is None:
+            return None
+        top = [-math.inf] * len(self.ms_per_cycle)
+        for m, a in enumerate(np.asarray(pins).tolist()):
+            if a >= 0:
+                top[a] = max(top[a], float(self.loss[m]))
+        return [math.inf if t == -math.inf else self.protect_value * t for t in top]

@@ -30,7 +30,11 @@ contention hold; the rest is off.
   :meth:`~.sdrm3_checks.SDRM3Checks._protected`). On a big.LITTLE pair the models that fit their
   period only on the big array keep it; the others use the LITTLE one. ``protect_pending``
   (True): under release jitter a pinned model's frame whose nominal release has passed but that
-  is not yet released is protected too.
+  is not yet released is protected too. ``protect_value`` (R; None: off): *value-aware
+  protection* (issue 12l/12m): a pair (job, a) is never held back when the job's frame is worth at
+  least R x the most valuable frame of the models pinned to a (worth: SDRM3's per-frame loss,
+  :func:`~.sdrm3_terms.frame_loss`); protection counts frames, and one rare frame (ASR) may be
+  worth many frequent ones (SS).
 - ``guard`` (N = 2; None: off): the *starvation guard*: a model whose last N frames were all lost
   is served first and protected until a frame of it is on time (:mod:`~.sdrm3_guard`);
   ``guard_mode`` (``"first"``; ``"yield"``/``"order"``/``"trade"``/``"budget"``: only where that
@@ -74,7 +78,7 @@ STATIC_OPTIONS = (
     "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
     "commit", "protect_pending", "guard", "guard_mode", "lax_wait", "lax_fallback",
-    "contention_hold",
+    "contention_hold", "protect_value",
 )  # fmt: skip
 
 
@@ -91,6 +95,7 @@ def check_options(
     guard_mode: str = "first",
     lax_wait: float | None = None,
     contention_hold: bool = False,
+    protect_value: float | None = None,
 ) -> None:
     """Raise a :class:`SimulationError` for an option SDRM3 does not accept."""
     if not np.all(np.isfinite(theta)) or np.any(theta < 0):
@@ -130,6 +135,11 @@ def check_options(
         raise SimulationError(
             f"sdrm3: lax_wait {lax_wait}", source="<api>", field="lax_wait",
             allowed="None or a finite x >= 1",
+        )  # fmt: skip
+    if protect_value is not None and not (np.isfinite(protect_value) and protect_value > 0):
+        raise SimulationError(
+            f"sdrm3: protect_value {protect_value}", source="<api>", field="protect_value",
+            allowed="None or a finite x > 0",
         )  # fmt: skip
     if not isinstance(contention_hold, bool | np.bool_):
         raise SimulationError(
