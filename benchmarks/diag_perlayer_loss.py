@@ -26,24 +26,10 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sdrm3_dev import _check_systems, _parse_set, tuning_set_parser  # noqa: E402
+from bench_sdrm3_dev import _check_systems, tuning_set_parser  # noqa: E402
+from diag_native_homog import _point  # noqa: E402  (one copy of the point builder)
 
 from dse.compare_eval import simulate_point  # noqa: E402
-from dse.compare_points import Point  # noqa: E402
-
-
-def _point(config: str, system: str, scenario: str, seed: int, args) -> tuple[str, Point]:
-    params: dict
-    if config == "sdrm3":
-        name, policy, params = config, "sdrm3_static", {}
-    elif ":" in config:
-        name, params = next(iter(_parse_set([config]).items()))
-        policy = "sdrm3_static"
-    else:
-        name, policy, params = config, config, {}
-    pt = Point(scenario, system, policy, seed, args.horizon_ms, args.analysis,
-               tuple(params.items()))  # fmt: skip
-    return name, pt
 
 
 def busy_overlap_share(tl: pd.DataFrame, rows: pd.DataFrame) -> float:
