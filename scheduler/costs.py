@@ -34,7 +34,9 @@ class VariantCosts:
     ``accuracy`` is the variant's quality relative to the full model (ACC = min(1, accuracy)).
     ``input_words`` (optional, one value per layer) is the size of each layer's input activation in
     words: what a frame moves through shared memory when its next block runs on another
-    accelerator than its previous one (the engine's migration cost).
+    accelerator than its previous one (the engine's migration cost). ``offchip_words``
+    (optional, ``[layers x accelerators]``) is each layer's off-chip traffic in words, read by the
+    engine's contention rule (:meth:`contended_latency_cycles`).
     """
 
     name: str
@@ -46,7 +48,6 @@ class VariantCosts:
     latency_prefix: np.ndarray = field(init=False, repr=False)
     energy_prefix: np.ndarray = field(init=False, repr=False)
     edp_prefix: np.ndarray = field(init=False, repr=False)
-    offchip_layer_words: np.ndarray | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         lat = np.ascontiguousarray(self.latency_cycles, dtype=np.int64)
@@ -77,8 +78,7 @@ class VariantCosts:
             object.__setattr__(self, "input_words", inputs)
         if self.offchip_words is not None:
             words = np.ascontiguousarray(self.offchip_words, dtype=np.float64)
-            object.__setattr__(self, "offchip_layer_words", words)
-            object.__setattr__(self, "offchip_words", np.vstack([zeros, np.cumsum(words, axis=0)]))
+            object.__setattr__(self, "offchip_words", words)
 
     @property
     def num_layers(self) -> int:
@@ -121,9 +121,9 @@ class VariantCosts:
         Without ``offchip_words``: the contention-free latency."""
         end = start + n_layers
         lat = self.latency_cycles[start:end]
-        if self.offchip_layer_words is None:
+        if self.offchip_words is None:
             return lat.sum(axis=0).astype(np.float64)
-        return np.maximum(lat, self.offchip_layer_words[start:end] * cycles_per_word).sum(axis=0)
+        return np.maximum(lat, self.offchip_words[start:end] * cycles_per_word).sum(axis=0)
 
     def undone_energy_nj(self, start: int) -> float:
         """Energy of layers ``[start, end)``, each on its most expensive accelerator."""
