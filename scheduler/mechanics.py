@@ -6,10 +6,13 @@ pay for moving its activations between accelerators — belongs to the engine, n
 
 - **hopeless drop** (``drop_delta``): at every decision instant the engine drops each ready job
   (started or not) whose *best-case remaining latency* exceeds ``drop_delta x slack``. The best
-  case is the job's remaining layers alone on each accelerator (plus the migration latency to get
-  there), minimised over accelerators: nothing can make it finish sooner, so with
-  ``drop_delta >= 1`` no frame that could still meet its deadline is dropped. A job is kept if
-  dropping it would take along a cascade child that could still meet its own, later deadline.
+  case is the least contention-free time of the job's remaining layers over every assignment of
+  layers to accelerators, the migration latency of every move included
+  (:mod:`scheduler.lower_bound`): nothing can make it finish sooner, so with ``drop_delta >= 1``
+  no frame that could still meet its deadline is dropped. (On a system whose accelerators
+  differ, the rest alone on its fastest accelerator is not such a bound: issue 12o.) A job is
+  kept if dropping it would take along a cascade child that could still meet its own, later
+  deadline.
   Dropped frames' cascade children are settled by the engine (dropped or not triggered).
 - **contention-aware drop** (``contention_drop``, off by default; acts only when the run has
   off-chip contention): the drop test uses instead an *estimate* of the remaining latency if the
@@ -49,6 +52,7 @@ import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays, VariantCosts
+from scheduler.lower_bound import remaining_lower_bound_ms, suffix_best_ms
 from scheduler.state import Job
 
 
@@ -162,9 +166,10 @@ class MechanicsRuntime:
         self.offchip_bw: float | None = None
         self.running: list | None = None
         self.busy_until_ms: np.ndarray = np.zeros(len(self.ms_per_cycle))
-        self._best_full_ms = np.array(  # fastest variant of each model, on its fastest accelerator
+        self._split_cache: dict[VariantCosts, tuple[np.ndarray, np.ndarray]] = {}
+        self._best_full_ms = np.array(  # fastest variant of each model, best placed layer by layer
             [
-                min(float(np.min(v.total_latency_cycles * self.ms_per_cycle)) for v in mc.variants)
+                min(float(self._split_tables(v)[0][0].min()) for v in mc.variants)
                 for mc in costs.models
             ]
         )
@@ -210,9 +215,23 @@ class MechanicsRuntime:
         return rem + self.move_ms(job)
 
     def best_remaining_ms(self, job: Job) -> float:
-        """Lower bound on the time the job still needs: its remaining layers alone on the
-        accelerator where they finish first."""
-        return float(self.remaining_ms(job).min())
+        """Lower bound on the time the job still needs: its remaining layers placed layer by
+        layer where they finish first, migration included (:mod:`scheduler.lower_bound`)."""
+        best, move_in = self._split_tables(_costs(job))
+        return remaining_lower_bound_ms(best, move_in, job.next_layer, job.last_accelerator)
+
+    def _split_tables(self, costs: VariantCosts) -> tuple[np.ndarray, np.ndarray]:
+        """The suffix minima and per-layer move-in latencies of ``costs`` (ms), once per run."""
+        tables = self._split_cache.get(costs)
+        if tables is None:
+            latency_ms = costs.latency_cycles * self.ms_per_cycle
+            if self.migration is None:
+                move_in = np.zeros_like(latency_ms)
+            else:
+                words = _input_words(costs).astype(float)
+                move_in = np.outer(words / self.migration.bw_words_per_cycle, self.ms_per_cycle)
+            tables = self._split_cache[costs] = (suffix_best_ms(latency_ms, move_in), move_in)
+        return tables
 
     def contended_remaining_ms(self, job: Job, now_ms: float) -> np.ndarray:
         """Per accelerator a: the wait until a frees up plus the job's remaining layers on a under
@@ -233,8 +252,10 @@ class MechanicsRuntime:
 
     def drop_estimate_ms(self, job: Job, now_ms: float) -> float:
         """The remaining latency the drop test compares with ``drop_delta x slack``: the best
-        case, or with ``contention_drop`` the contended estimate (module docstring)."""
-        if self.options.contention_drop:
+        case, or with ``contention_drop`` in a run with contention the contended estimate
+        (module docstring)."""
+        contended = self.offchip_bw is not None and self.running is not None
+        if self.options.contention_drop and contended and _costs(job).offchip_words is not None:
             return float(self.contended_remaining_ms(job, now_ms).min())
         return self.best_remaining_ms(job)
 
@@ -308,19 +329,18 @@ class MechanicsRuntime:
         self, job: Job, accelerator: int, n_layers: int, busy: int | None
     ) -> float:
         """The time (ms from now) ``job`` needs to finish when its next ``n_layers`` run on
-        ``accelerator`` with ``busy`` accelerators busy, migration included, then the rest alone
-        where it finishes first: what :meth:`can_continue` compares with the slack. A function of
-        the job's variant, next layer and previous accelerator, not of the time, so a policy may
-        cache it (SDRM3's contention hold does)."""
+        ``accelerator`` with ``busy`` accelerators busy, migration included, then the rest at its
+        best case (:meth:`best_remaining_ms`, leaving ``accelerator``): what :meth:`can_continue`
+        compares with the slack. A function of the job's variant, next layer and previous
+        accelerator, not of the time, so a policy may cache it (SDRM3's contention hold does)."""
         c, start, a = _costs(job), job.next_layer, accelerator
         end_layer = start + n_layers
         block = self.block_ms(job, a, n_layers, busy)
         end = float(self.move_ms(job)[a] + block)
         if end_layer >= c.num_layers:
             return end
-        rest = (c.latency_prefix[-1] - c.latency_prefix[end_layer]) * self.ms_per_cycle
-        rest = rest + self.move_ms(job, end_layer, a)
-        return end + float(rest.min())
+        best, move_in = self._split_tables(c)
+        return end + remaining_lower_bound_ms(best, move_in, end_layer, a)
 
     def placeable(self, job: Job, accelerators, n_layers, now_ms: float) -> np.ndarray:
         """:meth:`can_continue` for each of ``accelerators`` (``n_layers`` one per accelerator,
