@@ -15,10 +15,11 @@ from test_scheduler_properties import Model, Scenario, workloads
 from rtmm.errors import SimulationError
 from scheduler import simulate
 from scheduler.costs import CostArrays, ModelCosts, VariantCosts
-from scheduler.mechanics import FrameMechanics
+from scheduler.mechanics import FrameMechanics, MechanicsRuntime
 from scheduler.policies.sdrm3 import SDRM3Static
 from scheduler.policies.sdrm3_options import static_options
-from scheduler.policies.sdrm3_pipeline import best_cut, split_models
+from scheduler.policies.sdrm3_pipeline import PipelineSplit, best_cut, split_models
+from scheduler.state import Job
 
 MS = 1_000_000  # cycles per ms at 1 GHz
 
@@ -29,46 +30,59 @@ def _variant(lat_ms: np.ndarray, inputs: float | None = None) -> VariantCosts:
     return VariantCosts("P", lat, np.ones(lat.shape), 1.0, None, words)
 
 
-def _brute(c: VariantCosts, home: int, period_ms: float, move: np.ndarray) -> float:
-    """The least larger stage over every (layer, other accelerator) whose stages fit the period."""
+def _brute(c: VariantCosts, home: int, period_ms: float, move: np.ndarray) -> tuple:
+    """(larger stage, prefix, suffix) of the cut of least larger stage over every (layer, other
+    accelerator) whose stages fit the period, by enumeration; (inf, ...) if there is none."""
     lp = c.latency_prefix / MS
-    best = math.inf
+    best = (math.inf, 0.0, 0.0)
     for b in range(lp.shape[1]):
         for k in range(1, c.num_layers):
             pre, suf = lp[k, b], lp[-1, home] - lp[k, home] + move[k] / MS
             if b != home and pre + suf <= period_ms + 1e-9:
-                best = min(best, max(pre, suf))
+                best = min(best, (max(pre, suf), pre, suf), key=lambda t: (t[0], t[1] + t[2]))
     return best
+
+
+# P: 8 layers, 3.5 ms each on a0 (28 ms); on a1 the first four take 2.5 ms, the others 7.5 ms
+P_MS = np.array([[3.5, 2.5]] * 4 + [[3.5, 7.5]] * 4)
 
 
 # --- the cut -------------------------------------------------------------------------------------
 
 
 def test_cut_minimises_the_larger_stage():
-    # 8 layers, 3.5 ms each on a0 (28 ms), 4.5 ms on a1 (36 ms): stages 4.5 c and 3.5 (8 - c)
-    c = _variant(np.array([[3.5, 4.5]] * 8))
+    # stages: 2.5 c and 3.5 (8 - c) for c <= 4: the least larger one is at c = 4 (10 and 14 ms)
+    c = _variant(P_MS)
     cut = best_cut(c, 0, np.full(2, 1e-6), 33.3)
-    assert (cut.layer, cut.prefix_acc, cut.home_acc) == (3, 1, 0)
-    assert (cut.prefix_ms, cut.suffix_ms) == pytest.approx((13.5, 17.5))
-    assert cut.stage_ms == pytest.approx(_brute(c, 0, 33.3, np.zeros(8)))
+    assert (cut.layer, cut.prefix_acc, cut.home_acc) == (4, 1, 0)
+    assert (cut.prefix_ms, cut.suffix_ms) == pytest.approx((10.0, 14.0))
+    assert cut.stage_ms == pytest.approx(_brute(c, 0, 33.3, np.zeros(8))[0])
 
 
 def test_cut_counts_the_migration_of_the_cut_activation():
-    c = _variant(np.array([[3.5, 4.5]] * 8))
+    c = _variant(P_MS)
     move = np.zeros(8)
-    move[3] = 10 * MS  # moving layer 3's input costs 10 ms: the cut moves elsewhere
+    move[4] = 5 * MS  # moving layer 4's input costs 5 ms: the cut moves to layer 3
     cut = best_cut(c, 0, np.full(2, 1e-6), 33.3, move)
-    assert cut.layer != 3
-    assert cut.stage_ms == pytest.approx(_brute(c, 0, 33.3, move))
-    assert cut.suffix_ms == pytest.approx(3.5 * (8 - cut.layer))  # no move charged at that layer
+    assert cut.layer == 3
+    assert (cut.prefix_ms, cut.suffix_ms) == pytest.approx((7.5, 17.5))
+    assert cut.stage_ms == pytest.approx(_brute(c, 0, 33.3, move)[0])
+    # every move costs 5 ms: the best cut (layer 4: 10 ms + 19 ms) frees 28 - 19 = 9 ms of a0 for
+    # 10 ms of a1, so the migration alone makes the split not worth it
+    move[:] = 5 * MS
+    assert best_cut(c, 0, np.full(2, 1e-6), 33.3, move) is None
+    assert best_cut(c, 0, np.full(2, 1e-6), 33.3, move * 0.5).suffix_ms == pytest.approx(16.5)
 
 
 def test_no_cut_when_the_stages_cannot_fit_the_period_or_do_not_help():
-    c = _variant(np.array([[3.5, 4.5]] * 8))
-    assert best_cut(c, 0, np.full(2, 1e-6), 20.0) is None  # prefix + suffix >= 31 ms
+    c = _variant(P_MS)
+    assert best_cut(c, 0, np.full(2, 1e-6), 20.0) is None  # prefix + suffix >= 24 ms
     slow = _variant(np.array([[3.5, 40.0]] * 8))  # any prefix on a1 is longer than all of a0
     assert best_cut(slow, 0, np.full(2, 1e-6), 1e9) is None
     assert best_cut(_variant(np.array([[3.5, 4.5]])), 0, np.full(2, 1e-6), 1e9) is None
+    # each layer 4.5 ms on a1: the best cut (13.5 + 17.5 ms at layer 3) costs a1 more time than
+    # it frees on a0 (28 - 17.5 = 10.5 ms): no split
+    assert best_cut(_variant(np.array([[3.5, 4.5]] * 8)), 0, np.full(2, 1e-6), 33.3) is None
 
 
 @settings(max_examples=60, deadline=None)
@@ -84,13 +98,14 @@ def test_cut_is_in_range_and_never_slower_than_the_whole_frame(lat, home, period
     move = np.array(moves[: c.num_layers], dtype=float) * MS
     cut = best_cut(c, home, np.full(3, 1e-6), period, move)
     whole = c.total_latency_cycles[home] / MS
-    expected = _brute(c, home, period, move)
-    if cut is None:
-        assert not expected < whole
+    stage, prefix, suffix = _brute(c, home, period, move)
+    if cut is None:  # no cut that helps, or the best one costs more than it frees on home
+        assert not stage < whole or prefix > whole - suffix + 1e-9
         return
     assert 1 <= cut.layer < c.num_layers and cut.prefix_acc != home
     assert cut.stage_ms < whole and cut.prefix_ms + cut.suffix_ms <= period + 1e-9
-    assert cut.stage_ms == pytest.approx(expected)
+    assert cut.prefix_ms <= whole - cut.suffix_ms + 1e-9
+    assert cut.stage_ms == pytest.approx(stage)
 
 
 def test_split_models_are_pinned_ones_loaded_beyond_the_threshold():
@@ -122,9 +137,9 @@ WORDS = 2_000_000.0  # per layer input; at 100 words per cycle: 20000 cycles = 0
 
 
 def _pinned_run(policy, horizon_ms: float = 400.0, jitter_ms: float = 0.0):
-    # P: 30 fps, 28 ms on a0 (84 % of its period, pinned there), 36 ms on a1
+    # P: 30 fps, 28 ms on a0 (84 % of its period, pinned there), 40 ms on a1
     scenario = Scenario("s", (Model("P", 30.0),))
-    v = _variant(np.array([[3.5, 4.5]] * 8), inputs=WORDS)
+    v = _variant(P_MS, inputs=WORDS)
     costs = CostArrays((ModelCosts("P", (v,)),), ("a0", "a1"), np.full(2, 1e9))
     sysm = SysBW("s", (AccE("a0", Energy(10.0)), AccE("a1", Energy(30.0))), 100)
     return simulate(
@@ -142,9 +157,9 @@ def test_frames_run_their_prefix_on_the_other_accelerator_and_pay_the_migration(
         g = g.sort_values("first_layer")
         assert g.accelerator.tolist() == [1, 0]  # two stages: prefix on a1, suffix on a0
         cut = int(g.first_layer.iloc[1])
-        assert cut == 3
+        assert cut == 4
         span = (g.completion_ms - g.dispatch_ms).to_numpy()
-        assert span == pytest.approx([4.5 * cut, 3.5 * (8 - cut) + move_ms])
+        assert span == pytest.approx([10.0, 14.0 + move_ms])
     # energy: 8 layers x 1 nJ + one move of the cut activation (10 + 30 pJ per word)
     assert r.frames.energy_nj.to_numpy() == pytest.approx(8.0 + WORDS * 40.0 / 1e3)
 
@@ -175,3 +190,23 @@ def test_a_huge_threshold_is_the_option_off(workload):
         for t in (None, 1e12)
     ]
     pd.testing.assert_frame_equal(*frames)
+
+
+def test_routes_follow_the_stages_and_leave_hopeless_pipelines_to_the_ordinary_rules():
+    v = _variant(P_MS)
+    costs = CostArrays((ModelCosts("P", (v,)),), ("a0", "a1"), np.full(2, 1e9))
+    mech = MechanicsRuntime(FrameMechanics(), None, costs, np.array([33.3]), [()], 1000.0)
+    split = PipelineSplit(0.75, np.array([[28.0, 40.0]]), np.array([33.3]), np.array([0]),
+                          np.full(2, 1e-6))  # fmt: skip
+    job = Job(0, "P", 0, 33.3, 0.0, 33.3, None, True)
+    job.costs = v
+    cut, acc, rest = split.route_of(job, 0.0, mech, np.zeros(2))
+    assert (cut.layer, acc, rest) == (4, 1, pytest.approx(10.0))  # the prefix, on a1
+    # a1 busy until 6 ms: the engine would drop the frame at 33.3 - 28 = 5.3 ms, so no route
+    assert split.route_of(job, 0.0, mech, np.array([0.0, 6.0])) is None
+    assert split.route_of(job, 0.0, mech, np.array([0.0, 5.0])) is not None
+    assert split.route_of(job, 9.5, mech, np.zeros(2)) is None  # 9.5 + 10 + 14 > 33.3
+    job.next_layer, job.last_accelerator = 4, 1  # past the cut, after the prefix on a1
+    assert split.route_of(job, 12.0, mech, np.zeros(2))[1:] == (0, pytest.approx(14.0))
+    job.last_accelerator = 0  # ran on a0 (the ordinary rules): not routed
+    assert split.route_of(job, 12.0, mech, np.zeros(2)) is None

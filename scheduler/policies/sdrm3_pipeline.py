@@ -13,23 +13,34 @@ b != a) that minimises the larger of the two stage times (:func:`best_cut`):
   0 when the run charges no migration);
 
 subject to the two stages together fitting the period (else the frame could not meet its deadline
-through the pipeline); no cut is made unless the larger stage is shorter than the whole frame on a.
-Consecutive frames then overlap across the pair: frame k's suffix runs on a while frame k+1's
-prefix runs on b, as planaria's fission does for DR on 8K-L (12l, section 3).
+through the pipeline). No cut is made unless the larger stage is shorter than the whole frame on a
+and the prefix takes b no longer than the split frees on a (``L_b[0, c) <= L_a - stage 2``): a
+split that costs the pair more accelerator time than a whole frame on a is not a pipeline but a
+loss (12n: on 4K-L, SS's best cut took 10.8 ms of WS to free 5.9 ms of OS). Consecutive frames
+then overlap across the pair: frame k's suffix runs on a while frame k+1's prefix runs on b, as
+planaria's fission does for DR on 8K-L (12l, section 3).
 
 The stage times are the cost tables' **contention-free** latencies, as everywhere else SDRM3
 decides what a model needs: the pins, the threshold and exclusive-work protection use the
 contention-free whole-frame latency, and the cut must be consistent with the pin that triggers it.
 The contended latency depends on how many accelerators are busy when each block is dispatched,
-which the cut, fixed once per run, cannot know.
+which the cut, fixed once per run, cannot know. The migration latency is the engine's own
+formula, which does not depend on contention.
 
-At a decision point a split job is *routed* (:meth:`PipelineSplit.routes`): a frame that has not
-passed the cut and has run nowhere or on b only may run only on b, in blocks that never cross c,
-while its prefix on b, the migration and its suffix on a can still meet its deadline (else it is
-left to SDRM3's ordinary rules, e.g. whole on a); a frame past the cut whose last block ran on b
-may run only on a. Within a stage SDRM3's dispatch unit and scores apply unchanged; the energy
-waits (deferral, ``lax_wait``) do not hold a routed job back, since its route is fixed. One
-threshold for every model, scenario and system.
+At a decision point a split job is *routed* (:meth:`PipelineSplit.routes`):
+
+- a frame that has not passed the cut and has run nowhere or on b may run only on b, the rest of
+  its prefix as one block, while the rest of its prefix, the migration and its suffix can still
+  meet its deadline and, if it has not started, b frees up before the engine would drop the frame
+  as hopeless (the engine's drop test knows whole frames on one accelerator only); otherwise it is
+  left to SDRM3's ordinary rules (whole on a);
+- a frame past the cut whose last block ran on b may run only on a, its suffix as one block.
+
+A stage is one block, as in planaria's lease: cut into SDRM3's dispatch unit, other jobs
+interleave and the stage misses (12n: on 8K-L social_interaction_a DR got 67 frames on time of
+180 that way, 150 as one block). A routed job is not held back by the energy waits (deferral,
+``lax_wait``) or by exclusive-work protection: its route is its only accelerator. One threshold
+for every model, scenario and system.
 """
 
 from __future__ import annotations
@@ -41,7 +52,12 @@ import numpy as np
 
 from scheduler.costs import VariantCosts
 from scheduler.policies.sdrm3_terms import PairTerms
-from scheduler.state import SchedulerState
+from scheduler.state import Job, SchedulerState
+
+#: The threshold fixed for issue 12n's selection (``pipeline_split=THRESHOLD``; the option stays
+#: off by default): chosen on the tuning set only, the middle of the range [0.66, 0.86) in which
+#: the same models are split there (``benchmarks/RESULTS.md``, "Issue 12n-pipe").
+THRESHOLD = 0.75
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,8 @@ def best_cut(
                 best = (key, Cut(int(layers[i]), b, home, float(prefix[i]), float(suffix[i])))
     if best is None or best[1].stage_ms >= whole:
         return None
+    if best[1].prefix_ms > whole - best[1].suffix_ms:
+        return None  # the prefix would take b longer than the split frees on home
     return best[1]
 
 
@@ -154,37 +172,64 @@ class PipelineSplit:
             )
         return self._cuts[key]
 
+    def route_of(
+        self, job: Job, now_ms: float, mech: Any, busy_until: np.ndarray | None = None
+    ) -> tuple[Cut, int, float] | None:
+        """``(cut, accelerator, stage_ms)``: where ``job`` must run its next block and how long the
+        rest of its current stage takes there (migration included), or None if it is not routed:
+        a frame that has not passed the cut and ran nowhere or on the prefix accelerator only,
+        while the rest of its prefix, the migration and its suffix can still meet its deadline;
+        a frame past the cut whose last block ran on the prefix accelerator."""
+        cut = self.cut(job.model, job.costs, mech)
+        if cut is None:
+            return None
+        start, last, c = job.next_layer, job.last_accelerator, job.costs
+        if start < cut.layer and last in (-1, cut.prefix_acc):
+            b = cut.prefix_acc
+            rest = float(c.latency_prefix[cut.layer, b] - c.latency_prefix[start, b]) * float(
+                self.ms_per_cycle[b]
+            )
+            if now_ms + rest + cut.suffix_ms > job.deadline_ms:
+                return None  # the pipeline can no longer make it: SDRM3's ordinary rules
+            # the engine drops a frame by its best case on one accelerator: an unstarted prefix
+            # must be able to start on b before then, else the ordinary rules apply (whole on a)
+            if (
+                last < 0
+                and mech is not None
+                and busy_until is not None
+                and max(float(busy_until[b]), now_ms) >= mech.hopeless_at_ms(job, now_ms)
+            ):
+                return None
+            return cut, b, rest
+        if start >= cut.layer and last == cut.prefix_acc:
+            a = cut.home_acc
+            rest = float(c.latency_prefix[-1, a] - c.latency_prefix[start, a]) * float(
+                self.ms_per_cycle[a]
+            )
+            move = 0.0 if mech is None else float(mech.move_ms(job)[a])
+            return cut, a, rest + move
+        return None
+
     def routes(
         self, terms: PairTerms, feasible: np.ndarray, state: SchedulerState
     ) -> np.ndarray | None:
         """``[jobs x idle]`` mask of the pairs each routed job may take (True for every pair of
         a job that is not routed), or None when no job is routed. Routed rows of ``feasible`` and
-        ``terms.n_layers`` are rewritten in place: a prefix pair's block ends at the cut at the
-        latest, and a route pair is feasible iff the job can meet its deadline along the route."""
+        ``terms.n_layers`` are rewritten in place: a route pair's block never crosses the cut
+        (it is the rest of the stage, one block), and it is feasible (the route was checked)."""
         if not self.active:
             return None
         route: np.ndarray | None = None
         accs = terms.accelerators.astype(int).tolist()
-        now, mech = state.now_ms, state.mechanics
+        busy = state.busy_until_ms
         for i, job in enumerate(terms.jobs):
-            cut = self.cut(job.model, job.costs, mech)
-            if cut is None:
+            hit = self.route_of(job, state.now_ms, state.mechanics, busy)
+            if hit is None:
                 continue
-            start, last, c = job.next_layer, job.last_accelerator, job.costs
-            if start < cut.layer and last in (-1, cut.prefix_acc):
-                b = cut.prefix_acc
-                rest_b = (c.latency_prefix[cut.layer, b] - c.latency_prefix[start, b]) * float(
-                    self.ms_per_cycle[b]
-                )
-                if now + rest_b + cut.suffix_ms > job.deadline_ms:
-                    continue  # the pipeline can no longer make it: SDRM3's ordinary rules
-                allowed = [a == b for a in accs]
-                terms.n_layers[i, allowed] = cut.layer - start  # the rest of the stage, one block
-            elif start >= cut.layer and last == cut.prefix_acc:
-                allowed = [a == cut.home_acc for a in accs]
-                terms.n_layers[i, allowed] = c.num_layers - start
-            else:
-                continue
+            cut, acc, _ = hit
+            end = cut.layer if acc == cut.prefix_acc else job.costs.num_layers
+            allowed = [a == acc for a in accs]
+            terms.n_layers[i, allowed] = end - job.next_layer  # the rest of the stage, one block
             if route is None:
                 route = np.ones(feasible.shape, dtype=bool)
             route[i] = allowed
