@@ -39,8 +39,9 @@ At a decision point a split job is *routed* (:meth:`PipelineSplit.routes`):
 A stage is one block, as in planaria's lease: cut into SDRM3's dispatch unit, other jobs
 interleave and the stage misses (12n: on 8K-L social_interaction_a DR got 67 frames on time of
 180 that way, 150 as one block). A routed job is not held back by the energy waits (deferral,
-``lax_wait``) or by exclusive-work protection: its route is its only accelerator. One threshold
-for every model, scenario and system.
+``lax_wait``) or by exclusive-work protection: its route is its only accelerator. Protection
+still counts a split model's expected frames whole on a (counting the prefix on b and the suffix on
+a instead was measured in 12n and lost). One threshold for every model, scenario and system.
 """
 
 from __future__ import annotations
