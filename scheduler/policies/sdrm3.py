@@ -64,6 +64,7 @@ from scheduler.policies.sdrm3_guard import (
     starving_models,
 )
 from scheduler.policies.sdrm3_options import check_options, static_options
+from scheduler.policies.sdrm3_pipeline import PipelineSplit
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
     THETA_NAMES,
@@ -139,6 +140,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         lax_wait: float | None = 2.0,
         lax_fallback: bool = False,
         contention_hold: bool = True,
+        pipeline_split: float | None = None,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -154,6 +156,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             energy_term=energy_term, starvation=starvation, energy_slack=energy_slack,
             affinity_margin=affinity_margin, guard=guard, guard_mode=guard_mode, lax_wait=lax_wait,
             contention_hold=contention_hold, protect_value=protect_value,
+            pipeline_split=pipeline_split,
         )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
@@ -173,6 +176,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.guard = None if guard is None else int(guard)
         self.guard_mode, self.lax_wait, self.lax_fallback = guard_mode, lax_wait, lax_fallback
         self.contention_hold = contention_hold
+        self.pipeline_split = pipeline_split
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -207,6 +211,11 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.best_full_ms = self.full_ms.min(axis=1)
         self._full_ms_rows = self.full_ms.tolist()
         self.pinned = pinned_accelerators(self.full_ms, ctx.periods_ms)
+        self._split = None
+        if self.pipeline_split is not None:  # issue 12n: pinned, loaded models in two stages
+            self._split = PipelineSplit(self.pipeline_split, self.full_ms,
+                                        np.asarray(ctx.periods_ms), self.pinned,
+                                        self.ms_per_cycle)  # fmt: skip
         full_nj = np.array([mc.full.energy_prefix[-1] for mc in ctx.costs.models])
         shares = trigger_shares(ctx.parents, ctx.probabilities)
         if self.home_load == "frame":
@@ -282,6 +291,8 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self._now = now
         if self.progress:
             feasible = self._progress_pairs(terms, state)
+        route = None if self._split is None else self._split.routes(terms, feasible, state)
+        unrouted = None if route is None else np.all(route, axis=1, keepdims=True)
         scores = np.where(feasible, map_scores(terms, self.theta), -np.inf)
         if self.energy_slack is not None:  # unsafe pairs only after every safe one (lexicographic)
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
@@ -290,6 +301,8 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         if self.protect:
             exempt = None if self.guard_mode == "yield" else starving
             protected = self._protected(terms, state, pins, exempt=exempt)
+            if unrouted is not None:  # a routed job is exclusive to its stage's accelerator
+                protected &= unrouted
             scores[protected] = -np.inf
         else:
             protected = np.zeros(scores.shape, dtype=bool)
@@ -302,15 +315,21 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             deferred = self._deferred(terms, state)
             if any_first:
                 deferred &= ~first
+            if unrouted is not None:  # a routed job does not wait for energy
+                deferred &= unrouted
             if deferred.any() and not (
                 not self.defer_when_loaded and self._overloaded(jobs, state, self.defer_load)
             ):
                 scores[deferred] = -np.inf
         if self.lax_wait is not None:
             waits = lax_waits(self, terms, state, self.lax_wait, pins, self.lax_fallback)
+            if unrouted is not None:
+                waits &= unrouted
             scores[waits & ~first if any_first else waits] = -np.inf
         if any_first:
             scores[first] += UNSAFE_PENALTY
+        if route is not None:  # routed jobs keep to their stage's accelerator
+            scores[~route] = -np.inf
         if self.contention_hold:
             pairs = pick_unheld(scores, terms, state, self._memo)
         else:

@@ -44,6 +44,15 @@ contention hold; the rest is off.
 - ``contention_hold`` (True): a pair whose block would make the job miss at the off-chip
   bandwidth share it gets now, though not at full bandwidth, is not taken
   (:mod:`~.sdrm3_contention`).
+- ``pipeline_split`` (threshold; None: off): the *pipelined split* (issue 12l's remedy 2, 12n):
+  a model pinned to accelerator a whose full frame takes more than that share of its period
+  there has its frames cut once, the prefix on another accelerator and the suffix on a, at the
+  layer that minimises the larger stage, migration included, so consecutive frames overlap
+  (:mod:`~.sdrm3_pipeline`). **The value for the 12n selection is 0.75**
+  (:data:`~.sdrm3_pipeline.THRESHOLD`), fixed before that selection from the tuning set only
+  (3 seeds, both analyses; ``benchmarks/RESULTS.md``, "Issue 12n-pipe"): 0.5 / 0.75 / 0.9 gave
+  maestro rules 0.9783 / 0.9712 / 0.9769 (defaults 0.9735), native unchanged; every value in
+  [0.66, 0.86) splits the same models there.
 - ``cut_on_affinity`` (False): blocks also end where the layers' cheapest accelerator changes.
 - ``energy_slack`` (None: off): *slack-aware energy placement*: a pair that keeps less than that
   share of the job's laxity is taken only after every pair that does
@@ -78,7 +87,7 @@ STATIC_OPTIONS = (
     "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
     "commit", "protect_pending", "guard", "guard_mode", "lax_wait", "lax_fallback",
-    "contention_hold", "protect_value",
+    "contention_hold", "protect_value", "pipeline_split",
 )  # fmt: skip
 
 
@@ -96,6 +105,7 @@ def check_options(
     lax_wait: float | None = None,
     contention_hold: bool = False,
     protect_value: float | None = None,
+    pipeline_split: float | None = None,
 ) -> None:
     """Raise a :class:`SimulationError` for an option SDRM3 does not accept."""
     if not np.all(np.isfinite(theta)) or np.any(theta < 0):
@@ -140,6 +150,11 @@ def check_options(
         raise SimulationError(
             f"sdrm3: protect_value {protect_value}", source="<api>", field="protect_value",
             allowed="None or a finite x > 0",
+        )  # fmt: skip
+    if pipeline_split is not None and not (np.isfinite(pipeline_split) and pipeline_split >= 0):
+        raise SimulationError(
+            f"sdrm3: pipeline_split {pipeline_split}", source="<api>", field="pipeline_split",
+            allowed="None or a finite x >= 0",
         )  # fmt: skip
     if not isinstance(contention_hold, bool | np.bool_):
         raise SimulationError(
