@@ -1,6 +1,7 @@
 """How many cached tuning-set runs an engine change alters, per policy and per system (issue 12o).
 
-    python benchmarks/diag_runs_changed.py --analysis native --before DIR[:VARIANT] --after DIR[:VARIANT]
+    python benchmarks/diag_runs_changed.py --analysis native \
+        --before DIR[:VARIANT] --after DIR[:VARIANT]
 
 Reads two ``bench_sdrm3_dev.py`` caches (the ten fair baselines' ``base_*`` files and, with
 ``VARIANT``, that SDRM3 variant's file, shown as ``sdrm3_static``) and compares their runs point by
@@ -24,7 +25,8 @@ def changed(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in FIGURES if c in before.columns and c in after.columns]
     both = before[KEYS + cols].merge(after[KEYS + cols], on=KEYS, suffixes=("_b", "_a"))
     if len(both) != len(before) or len(both) != len(after):
-        raise SystemExit(f"the caches hold different points: {len(before)}, {len(after)}, {len(both)}")
+        n = (len(before), len(after), len(both))
+        raise SystemExit(f"the caches hold different points (before, after, common): {n}")
     diff = np.zeros(len(both), dtype=bool)
     for c in cols:
         b, a = both[f"{c}_b"].astype(float), both[f"{c}_a"].astype(float)
