@@ -32,7 +32,7 @@ At a decision point a split job is *routed* (:meth:`PipelineSplit.routes`):
 - a frame that has not passed the cut and has run nowhere or on b may run only on b, the rest of
   its prefix as one block, while the rest of its prefix, the migration and its suffix can still
   meet its deadline and, if it has not started, b frees up before the engine would drop the frame
-  as hopeless (the engine's drop test knows whole frames on one accelerator only); otherwise it is
+  as hopeless (the drop test does not know when b frees up); otherwise it is
   left to SDRM3's ordinary rules (whole on a);
 - a frame past the cut whose last block ran on b may run only on a, its suffix as one block.
 
@@ -192,7 +192,7 @@ class PipelineSplit:
             )
             if now_ms + rest + cut.suffix_ms > job.deadline_ms:
                 return None  # the pipeline can no longer make it: SDRM3's ordinary rules
-            # the engine drops a frame by its best case on one accelerator: an unstarted prefix
+            # the engine drops a frame by its best case, whatever b's wait: an unstarted prefix
             # must be able to start on b before then, else the ordinary rules apply (whole on a)
             if (
                 last < 0
