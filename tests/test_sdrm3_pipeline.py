@@ -211,3 +211,33 @@ def test_routes_follow_the_stages_and_leave_hopeless_pipelines_to_the_ordinary_r
     assert split.route_of(job, 12.0, mech, np.zeros(2))[1:] == (0, pytest.approx(14.0))
     job.last_accelerator = 0  # ran on a0 (the ordinary rules): not routed
     assert split.route_of(job, 12.0, mech, np.zeros(2)) is None
+
+
+@pytest.mark.parametrize(
+    "last_ms, delta, b_free_ms",
+    [
+        # P's last layer 1 ms on a1: the engine's best case (issue 12o) runs it there, 21.5 ms, so
+        # it drops the frame at 33.3 - 21.5 = 11.8 ms; the pipeline takes 10 + 14 = 24 ms
+        (1.0, 1.0, 11.0),
+        # P as above, 24 ms either way, with drop_delta 2: dropped at 33.3 - 12 = 21.3 ms
+        (7.5, 2.0, 15.0),
+    ],
+)
+def test_an_unstarted_prefix_is_routed_only_if_the_pipeline_makes_it_after_b_frees_up(
+    last_ms, delta, b_free_ms
+):
+    # issue 12p: b frees up before the engine would drop the frame, but too late for the pipeline
+    # (b_free_ms + 24 > 33.3): routing it there would leave a idle while it waits
+    lat = P_MS.copy()
+    lat[-1, 1] = last_ms
+    v = _variant(lat)
+    costs = CostArrays((ModelCosts("P", (v,)),), ("a0", "a1"), np.full(2, 1e9))
+    mech = MechanicsRuntime(FrameMechanics(drop_delta=delta), None, costs, np.array([33.3]),
+                            [()], 1000.0)  # fmt: skip
+    split = PipelineSplit(0.75, np.array([[28.0, 40.0]]), np.array([33.3]), np.array([0]),
+                          np.full(2, 1e-6))  # fmt: skip
+    job = Job(0, "P", 0, 33.3, 0.0, 33.3, None, True)
+    job.costs = v
+    assert mech.hopeless_at_ms(job, 0.0) > b_free_ms  # the drop test alone would route it
+    assert split.route_of(job, 0.0, mech, np.array([0.0, b_free_ms])) is None
+    assert split.route_of(job, 0.0, mech, np.array([0.0, 9.0]))[1] == 1  # 9 + 24 <= 33.3

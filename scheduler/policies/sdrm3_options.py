@@ -48,7 +48,7 @@ contention hold; the rest is off.
   a model pinned to accelerator a whose full frame takes more than that share of its period
   there has its frames cut once, the prefix on another accelerator and the suffix on a, at the
   layer that minimises the larger stage, migration included, so consecutive frames overlap
-  (:mod:`~.sdrm3_pipeline`). **The value for the 12n selection is 0.75**
+  (:mod:`~.sdrm3_pipeline`). **The value for the 12n and 12p selections is 0.75**
   (:data:`~.sdrm3_pipeline.THRESHOLD`), fixed before that selection from the tuning set only
   (3 seeds, both analyses; ``benchmarks/RESULTS.md``, "Issue 12n-pipe"): 0.5 / 0.75 / 0.9 gave
   maestro rules 0.9783 / 0.9712 / 0.9769 (defaults 0.9735), native unchanged; every value in

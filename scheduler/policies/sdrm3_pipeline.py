@@ -31,9 +31,15 @@ At a decision point a split job is *routed* (:meth:`PipelineSplit.routes`):
 
 - a frame that has not passed the cut and has run nowhere or on b may run only on b, the rest of
   its prefix as one block, while the rest of its prefix, the migration and its suffix can still
-  meet its deadline and, if it has not started, b frees up before the engine would drop the frame
-  as hopeless (the drop test does not know when b frees up); otherwise it is
-  left to SDRM3's ordinary rules (whole on a);
+  meet its deadline, counted from when b frees up if the frame has not started, and b frees up
+  before the engine would drop the frame as hopeless (the drop test does not know when b frees
+  up); otherwise it is left to SDRM3's ordinary rules (whole on a). The wait for b counts since
+  12p: 12n counted the pipeline from now, and its hopeless-drop check stood in for the wait only
+  under the old drop rule, whose best case was the whole frame on one accelerator, so that an
+  unstarted frame was routed only if b freed up within ``deadline - L_a`` (2.6 ms for SS on 4K-J).
+  Under 12o's exact best case (the split itself, ~93 ms of SS's 100 ms period) frames were routed
+  to a b that freed up too late for the pipeline, waited there while a, free, stayed idle, then
+  fell back to a too late for a whole frame and were dropped part-way;
 - a frame past the cut whose last block ran on b may run only on a, its suffix as one block.
 
 A stage is one block, as in planaria's lease: cut into SDRM3's dispatch unit, other jobs
@@ -55,9 +61,10 @@ from scheduler.costs import VariantCosts
 from scheduler.policies.sdrm3_terms import PairTerms
 from scheduler.state import Job, SchedulerState
 
-#: The threshold fixed for issue 12n's selection (``pipeline_split=THRESHOLD``; the option stays
-#: off by default): chosen on the tuning set only, the middle of the range [0.66, 0.86) in which
-#: the same models are split there (``benchmarks/RESULTS.md``, "Issue 12n-pipe").
+#: The threshold fixed for issue 12n's selection and kept for 12p's (``pipeline_split=THRESHOLD``;
+#: the option stays off by default): chosen on the tuning set only, the middle of the range
+#: [0.66, 0.86) in which the same models are split there (``benchmarks/RESULTS.md``, "Issue
+#: 12n-pipe"; 12p changed the routing, not which models are split or where).
 THRESHOLD = 0.75
 
 
@@ -190,7 +197,10 @@ class PipelineSplit:
             rest = float(c.latency_prefix[cut.layer, b] - c.latency_prefix[start, b]) * float(
                 self.ms_per_cycle[b]
             )
-            if now_ms + rest + cut.suffix_ms > job.deadline_ms:
+            # an unstarted prefix waits for b: the pipeline must make it from when b frees up
+            # (issue 12p; module docstring)
+            begin = now_ms if last >= 0 or busy_until is None else max(now_ms, float(busy_until[b]))
+            if begin + rest + cut.suffix_ms > job.deadline_ms:
                 return None  # the pipeline can no longer make it: SDRM3's ordinary rules
             # the engine drops a frame by its best case, whatever b's wait: an unstarted prefix
             # must be able to start on b before then, else the ordinary rules apply (whole on a)
