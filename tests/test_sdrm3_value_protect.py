@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -170,3 +172,20 @@ def test_need_mode_keeps_the_frames_the_pinned_mode_lost_on_native_4k_l():
     asr = [(f["model"] == "ASR_EM_24L") & (f["status"] == "on_time") for f in (plain, pinned)]
     assert asr[1].sum() < asr[0].sum()
     pd.testing.assert_frame_equal(need, plain)
+
+
+def test_diag_lists_the_released_pairs_and_what_they_displaced(capsys):
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "diag_value_protect.py"
+    spec = importlib.util.spec_from_file_location("diag_value_protect", path)
+    diag = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(diag)
+    lines = {}
+    for mode in ("pinned", "need"):
+        diag.released("xrbench-4k-L:ar_assistant:1", "native", 2.0, mode, 2000.0)
+        lines[mode] = capsys.readouterr().out.strip().splitlines()
+    header, *pairs = lines["pinned"]
+    assert header.endswith(f"released pairs dispatched: {len(pairs)}") and pairs
+    assert all("ASR_EM_24L" in p and "ready DE_midas_v21_small" in p for p in pairs)
+    assert lines["need"][0].endswith("released pairs dispatched: 0") and len(lines["need"]) == 1
+    with pytest.raises(SystemExit):  # held-out systems are refused
+        diag.released("xrbench-4k-K:ar_assistant:1", "native", 2.0, "need", 2000.0)
