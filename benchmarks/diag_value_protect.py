@@ -2,6 +2,7 @@
 the library.
 
     python benchmarks/diag_value_protect.py --analysis maestro --cache DIR --ratio 2
+    python benchmarks/diag_value_protect.py --analysis native --released xrbench-4k-L:ar_assistant:1
 
 SDRM3's exclusive-work protection refuses a job a block on accelerator a when the block makes
 more of a's exclusive work miss (:meth:`scheduler.policies.sdrm3_checks.SDRM3Checks._protected`).
@@ -15,6 +16,12 @@ job's frame is worth at least ``--ratio`` times the most valuable frame of the m
 whole-frame latency on a (``--scope density``). The worth of a frame is SDRM3's own per-model
 frame loss (``policy.loss``, :func:`frame_loss`: period over trigger share plus the children's;
 horizon-free). Everything else is the defaults.
+
+With ``--released SYSTEM:SCENARIO:SEED`` (issue 12p) it runs that one point with the library
+option instead (``protect_value=--ratio``, ``protect_value_mode=--mode``) and lists every pair
+that the option released from protection and SDRM3 then dispatched: time, job, accelerator, block
+length, and the exclusive work of that accelerator that the block made miss (a ready job, or an
+expected frame of a pinned model: release, deadline and work).
 
 The patch is applied to :class:`SDRM3Checks` in this process only, and the runs are serial (one
 process), so nothing else sees it. The SDRM3 runs are cached in ``--cache`` under the scope and
@@ -34,9 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sdrm3_dev import _check_systems, baseline_runs, report, tuning_set_parser  # noqa: E402
 
 from dse.compare import CompareConfig, run_compare  # noqa: E402
+from dse.compare_points import DEFAULT_JITTER_MS, FAIR  # noqa: E402
 from dse.compare_stats import REFERENCE  # noqa: E402
-from scheduler.policies.sdrm3 import TUNING_SYSTEMS  # noqa: E402
+from scheduler import simulate  # noqa: E402
+from scheduler.decisions import Dispatch  # noqa: E402
+from scheduler.policies.sdrm3 import TUNING_SYSTEMS, SDRM3Static  # noqa: E402
 from scheduler.policies.sdrm3_checks import SDRM3Checks  # noqa: E402
+from scheduler.policies.sdrm3_quantities import _finishes  # noqa: E402
 
 _ORIGINAL = SDRM3Checks._protected
 
@@ -95,12 +106,74 @@ def patch(ratio: float, scope: str = "model") -> None:
     SDRM3Checks._protected = _protected  # type: ignore[method-assign]
 
 
+class _Released(SDRM3Static):
+    """SDRM3 (library option) that logs the released pairs it dispatches (``--released``)."""
+
+    name = "sdrm3_static"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.log: list[str] = []
+        self._rel: dict = {}
+
+    def _protected(self, terms, state, pins=None, exempt=None):
+        mask = super()._protected(terms, state, pins, exempt=exempt)
+        r, self.protect_value = self.protect_value, None
+        plain = super()._protected(terms, state, pins, exempt=exempt)
+        self.protect_value = r
+        items, free, can = self._exclusive_work(state, pins)
+        for i, k in zip(*np.nonzero(plain & ~mask), strict=True):
+            job, a = terms.jobs[i], int(terms.accelerators[k])
+            ready = [j for j, c in zip(state.ready, can, strict=True) if c.sum() == 1 and c[a]]
+            n = int(terms.n_layers[i, k])
+            block = job.costs.block_latency_cycles(job.next_layer, n, a) * self.ms_per_cycle[a]
+            due = np.array([it[1] for it in items[a]]) + 1e-9
+            late = _finishes(items[a], free[a] + block) > due
+            new = late & ~(_finishes(items[a], free[a]) > due)
+            lost = [f"ready {state.model_ids[ready[q].model]}#{ready[q].frame}" if q < len(ready)
+                    else "expected {:.0f}-{:.0f} ({:.1f} ms)".format(*items[a][q])
+                    for q in np.flatnonzero(new)]  # fmt: skip
+            self._rel[id(job), a] = (block, lost)
+        return mask
+
+    def decide(self, state):
+        self._rel = {}
+        out = super().decide(state)
+        for d in out:
+            if isinstance(d, Dispatch) and (id(d.job), d.accelerator) in self._rel:
+                block, lost = self._rel[id(d.job), d.accelerator]
+                self.log.append(f"{state.now_ms:9.2f}  {d.job.model_id}#{d.job.frame} on "
+                                f"{d.accelerator}, block {block:.2f} ms; misses: "
+                                f"{', '.join(lost) or '-'}")  # fmt: skip
+        return out
+
+
+def released(point: str, analysis: str, ratio: float, mode: str, horizon_ms: float) -> None:
+    """Print the released pairs SDRM3 dispatched in one point (``SYSTEM:SCENARIO:SEED``)."""
+    system, scenario, seed = point.split(":")
+    _check_systems((system,))
+    policy = _Released(protect_value=ratio, protect_value_mode=mode)
+    result = simulate(
+        scenario, system, policy, horizon_ms=horizon_ms, seed=int(seed), analysis=analysis,
+        offchip_contention=True, jitter_ms=DEFAULT_JITTER_MS, mechanics=FAIR,
+    )  # fmt: skip
+    total = result.summary().iloc[-1]
+    print(f"{point} {analysis}, protect_value {ratio:g} ({mode}): UXCost {total['uxcost']:.4f}, "
+          f"score {total['score']:.4f}; released pairs dispatched: {len(policy.log)}")  # fmt: skip
+    print("\n".join(policy.log))
+
+
 def main() -> None:
     ap = tuning_set_parser(__doc__.splitlines()[0])
     ap.add_argument("--ratio", type=float, default=2.0)
     ap.add_argument("--scope", choices=("model", "accelerator", "density"), default="model")
+    ap.add_argument("--released", default="", help="SYSTEM:SCENARIO:SEED (library option)")
+    ap.add_argument("--mode", choices=("pinned", "need"), default="pinned")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    if args.released:
+        released(args.released, args.analysis, args.ratio, args.mode, args.horizon_ms)
+        return
     systems = tuple(args.systems.split(",")) if args.systems else TUNING_SYSTEMS
     _check_systems(systems)
     seeds = tuple(range(args.seeds))

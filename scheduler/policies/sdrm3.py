@@ -135,6 +135,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         commit: bool = False,
         protect_pending: bool = True,
         protect_value: float | None = None,
+        protect_value_mode: str = "pinned",
         guard: int | None = 2,
         guard_mode: str = "first",
         lax_wait: float | None = 2.0,
@@ -156,7 +157,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             energy_term=energy_term, starvation=starvation, energy_slack=energy_slack,
             affinity_margin=affinity_margin, guard=guard, guard_mode=guard_mode, lax_wait=lax_wait,
             contention_hold=contention_hold, protect_value=protect_value,
-            pipeline_split=pipeline_split,
+            protect_value_mode=protect_value_mode, pipeline_split=pipeline_split,
         )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
@@ -173,6 +174,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.commit = commit
         self.protect_pending = protect_pending
         self.protect_value = protect_value
+        self.protect_value_mode = protect_value_mode
         self.guard = None if guard is None else int(guard)
         self.guard_mode, self.lax_wait, self.lax_fallback = guard_mode, lax_wait, lax_fallback
         self.contention_hold = contention_hold

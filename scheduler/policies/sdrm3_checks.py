@@ -17,7 +17,7 @@ import numpy as np
 
 from scheduler.policies.base import RunContext
 from scheduler.policies.sdrm3_capacity import demand_curve
-from scheduler.policies.sdrm3_quantities import SDRM3Quantities, _misses
+from scheduler.policies.sdrm3_quantities import SDRM3Quantities, _finishes, _misses
 from scheduler.policies.sdrm3_terms import PairTerms, shed_for_capacity
 from scheduler.state import Job, SchedulerState
 
@@ -42,6 +42,7 @@ class SDRM3Checks(SDRM3Quantities):
     affinity_margin: float
     pinned: np.ndarray
     protect_value: float | None
+    protect_value_mode: str
     home: np.ndarray
     energy_term: str
     protect_pending: bool
@@ -338,8 +339,10 @@ class SDRM3Checks(SDRM3Quantities):
             for k, a in enumerate(terms.accelerators.tolist()):
                 if not items[a] or (ok[a] and n_ok == 1):
                     continue
-                if keep_ratio is not None and self.loss[job.model] >= keep_ratio[a]:
-                    continue  # worth more than the pinned frames it could displace
+                if keep_ratio is not None and self._value_release(
+                    job, a, keep_ratio[a], items, free, state
+                ):
+                    continue  # worth more than the exclusive frames it could displace
                 block = job.costs.block_latency_cycles(
                     job.next_layer, int(terms.n_layers[i, k]), a
                 ) * float(mpc[a])
@@ -359,3 +362,28 @@ class SDRM3Checks(SDRM3Quantities):
             if a >= 0:
                 top[a] = max(top[a], float(self.loss[m]))
         return [math.inf if t == -math.inf else self.protect_value * t for t in top]
+
+    def _value_release(self, job: Job, a: int, ratio_at: float, items: list, free: np.ndarray,
+                       state: SchedulerState) -> bool:  # fmt: skip
+        """With ``protect_value``: whether the pair (job, a) is released from protection.
+
+        ``protect_value_mode="pinned"`` (12m): when the job's frame is worth at least
+        ``ratio_at`` (R x the most valuable frame pinned to a). ``"need"`` (12p): only when, in
+        addition, the job cannot meet its deadline on a by waiting there behind a's exclusive
+        work that is due first (:meth:`_can_wait`): a job that can wait loses nothing by it.
+        """
+        if float(self.loss[job.model]) < ratio_at:
+            return False
+        if self.protect_value_mode == "pinned":
+            return True
+        return not self._can_wait(job, a, items[a], float(free[a]), state)
+
+    def _can_wait(
+        self, job: Job, a: int, items: list, free_ms: float, state: SchedulerState
+    ) -> bool:
+        """True if ``job`` meets its deadline on ``a`` queued behind ``items`` (a's exclusive
+        work): in deadline order from ``free_ms`` (when a frees up), its rest there (migration
+        included) after the items due before it or at the same time."""
+        rest = float(self._remaining_ms(job, state)[a])
+        finish = _finishes([*items, (state.now_ms, job.deadline_ms, rest)], free_ms)
+        return bool(finish[-1] <= job.deadline_ms + 1e-9)

@@ -34,7 +34,12 @@ contention hold; the rest is off.
   protection* (issue 12l/12m): a pair (job, a) is never held back when the job's frame is worth at
   least R x the most valuable frame of the models pinned to a (worth: SDRM3's per-frame loss,
   :func:`~.sdrm3_terms.frame_loss`); protection counts frames, and one rare frame (ASR) may be
-  worth many frequent ones (SS).
+  worth many frequent ones (SS). ``protect_value_mode`` (``"pinned"``: that rule; ``"need"``,
+  issue 12p): the pair is released only if, in addition, the job cannot meet its deadline on a
+  by waiting there behind a's exclusive work due first; a job that can wait is protected as
+  before (:meth:`~.sdrm3_checks.SDRM3Checks._value_release`). **The value for the 12p
+  selection is R = 2 with ``"need"``**, fixed from the tuning set only (``benchmarks/
+  RESULTS.md``, "Issue 12p-pv").
 - ``guard`` (N = 2; None: off): the *starvation guard*: a model whose last N frames were all lost
   is served first and protected until a frame of it is on time (:mod:`~.sdrm3_guard`);
   ``guard_mode`` (``"first"``; ``"yield"``/``"order"``/``"trade"``/``"budget"``: only where that
@@ -87,7 +92,7 @@ STATIC_OPTIONS = (
     "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
     "commit", "protect_pending", "guard", "guard_mode", "lax_wait", "lax_fallback",
-    "contention_hold", "protect_value", "pipeline_split",
+    "contention_hold", "protect_value", "protect_value_mode", "pipeline_split",
 )  # fmt: skip
 
 
@@ -105,6 +110,7 @@ def check_options(
     lax_wait: float | None = None,
     contention_hold: bool = False,
     protect_value: float | None = None,
+    protect_value_mode: str = "pinned",
     pipeline_split: float | None = None,
 ) -> None:
     """Raise a :class:`SimulationError` for an option SDRM3 does not accept."""
@@ -121,6 +127,7 @@ def check_options(
         ("energy_term", energy_term, ("energy", "affinity", "home", "finish")),
         ("starvation", starvation, ("job", "model")),
         ("guard_mode", guard_mode, ("first", "yield", "order", "trade", "budget")),
+        ("protect_value_mode", protect_value_mode, ("pinned", "need")),
     ):
         if value not in allowed:
             raise SimulationError(
