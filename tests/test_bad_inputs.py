@@ -774,6 +774,8 @@ def test_real_sigint_during_a_run_never_leaves_a_temp_file(tmp_path):
         proc = subprocess.Popen(
             [sys.executable, "-m", "dse.cli", *_simulate_args(out)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # a background job's children inherit SIGINT ignored: restore the default
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while not out.exists() and proc.poll() is None and time.monotonic() < deadline:

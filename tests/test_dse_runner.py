@@ -289,6 +289,13 @@ def test_store_write_is_transactional(tmp_path):
         assert store.count() == 0 and store.meta()["spec_fingerprint"] == "f"
 
 
+def _default_sigint() -> None:
+    """A child of a shell's background job inherits SIGINT ignored (POSIX), and Python then
+    installs no KeyboardInterrupt handler: restore the default so the test does not depend on how
+    the suite was started (a suite run with ``cmd &`` failed here)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_stops_cleanly_and_resume_completes(spec_path, tmp_path):
     reference = _reference(spec_path, tmp_path)
     store = tmp_path / "ctrl_c.sqlite"
@@ -296,7 +303,7 @@ def test_sigint_stops_cleanly_and_resume_completes(spec_path, tmp_path):
         [sys.executable, "-m", "dse.cli", "sweep", str(spec_path), "--store", str(store),
          "--workers", "2", "--batch-size", "2", "--quiet"],
         env={**_env(), "RTMM_TEST_SLEEP_S": "0.15"}, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_default_sigint,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
