@@ -18,7 +18,7 @@ from scheduler.costs import CostArrays, ModelCosts, VariantCosts
 from scheduler.mechanics import FrameMechanics, MechanicsRuntime
 from scheduler.policies.sdrm3 import SDRM3Static
 from scheduler.policies.sdrm3_options import static_options
-from scheduler.policies.sdrm3_pipeline import PipelineSplit, best_cut, split_models
+from scheduler.policies.sdrm3_pipeline import THRESHOLD, PipelineSplit, best_cut, split_models
 from scheduler.state import Job
 
 MS = 1_000_000  # cycles per ms at 1 GHz
@@ -126,9 +126,10 @@ def test_option_is_checked(bad):
         SDRM3Static(pipeline_split=bad)
 
 
-def test_option_is_off_by_default_and_copied():
-    assert SDRM3Static().pipeline_split is None
-    assert static_options(SDRM3Static(pipeline_split=0.75))["pipeline_split"] == 0.75
+def test_option_is_on_by_default_at_the_selected_threshold_and_copied():
+    assert SDRM3Static().pipeline_split == THRESHOLD == 0.75  # issue 12p's selection
+    assert SDRM3Static(pipeline_split=None).pipeline_split is None
+    assert static_options(SDRM3Static(pipeline_split=0.6))["pipeline_split"] == 0.6
 
 
 # --- in the engine ------------------------------------------------------------------------------
@@ -172,7 +173,7 @@ def test_frames_keep_their_two_stages_under_release_jitter():
 
 
 def test_off_or_a_threshold_above_every_load_changes_nothing():
-    off = _pinned_run(SDRM3Static())
+    off = _pinned_run(SDRM3Static(pipeline_split=None))
     assert set(off.timeline.accelerator) == {0}  # whole frames on the pinned accelerator
     for threshold in (0.9, 1e9):  # 28 / 33.3 = 0.84: no model is split
         pd.testing.assert_frame_equal(_pinned_run(SDRM3Static(pipeline_split=threshold)).frames,

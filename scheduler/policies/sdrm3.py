@@ -64,6 +64,7 @@ from scheduler.policies.sdrm3_guard import (
     starving_models,
 )
 from scheduler.policies.sdrm3_options import check_options, static_options
+from scheduler.policies.sdrm3_pipeline import THRESHOLD as PIPELINE_THRESHOLD
 from scheduler.policies.sdrm3_pipeline import PipelineSplit
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
@@ -141,7 +142,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         lax_wait: float | None = 2.0,
         lax_fallback: bool = False,
         contention_hold: bool = True,
-        pipeline_split: float | None = None,
+        pipeline_split: float | None = PIPELINE_THRESHOLD,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,

@@ -6,8 +6,8 @@ Each option was measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; r
 ``benchmarks/RESULTS.md``, "Issue 12b", "12c", "12e", "12g", "12h" and "Issue 12g/12h: the
 selection rule"). On by default: laxity urgency, the block-energy term (since 12e), deferral with
 ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames, the
-starvation guard with N = 2, and since 12g/12h the energy-aware wait of lax jobs with k = 2 and the
-contention hold; the rest is off.
+starvation guard with N = 2, since 12g/12h the energy-aware wait of lax jobs with k = 2 and the
+contention hold, and since 12p the pipelined split at 0.75; the rest is off.
 
 - ``urgency`` (``"laxity"``; or ``"density"``): the form of U, see :mod:`~.sdrm3_terms`.
 - ``energy_term`` (``"energy"``): G is the block's relative energy overhead; ``"affinity"`` (the
@@ -49,11 +49,11 @@ contention hold; the rest is off.
 - ``contention_hold`` (True): a pair whose block would make the job miss at the off-chip
   bandwidth share it gets now, though not at full bandwidth, is not taken
   (:mod:`~.sdrm3_contention`).
-- ``pipeline_split`` (threshold; None: off): the *pipelined split* (issue 12l's remedy 2, 12n):
+- ``pipeline_split`` (0.75; None: off): the *pipelined split* (issue 12l's remedy 2, 12n, 12p):
   a model pinned to accelerator a whose full frame takes more than that share of its period
   there has its frames cut once, the prefix on another accelerator and the suffix on a, at the
   layer that minimises the larger stage, migration included, so consecutive frames overlap
-  (:mod:`~.sdrm3_pipeline`). **The value for the 12n and 12p selections is 0.75**
+  (:mod:`~.sdrm3_pipeline`). **On by default since 12p's selection; the value is 0.75**
   (:data:`~.sdrm3_pipeline.THRESHOLD`), fixed before that selection from the tuning set only
   (3 seeds, both analyses; ``benchmarks/RESULTS.md``, "Issue 12n-pipe"): 0.5 / 0.75 / 0.9 gave
   maestro rules 0.9783 / 0.9712 / 0.9769 (defaults 0.9735), native unchanged; every value in

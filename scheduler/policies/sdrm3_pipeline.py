@@ -1,5 +1,5 @@
 """SDRM3's pipelined split of pinned, heavily loaded models (``pipeline_split`` of :mod:`.sdrm3`;
-issue 12l's remedy 2, built in 12n; off by default).
+issue 12l's remedy 2, built in 12n; on by default at 0.75 since 12p).
 
 A model is *split* when SDRM3 pins it to accelerator a (its full frame fits its period there
 only, :func:`~.sdrm3_capacity.pinned_accelerators`) and that frame takes more than ``threshold``
@@ -61,10 +61,10 @@ from scheduler.costs import VariantCosts
 from scheduler.policies.sdrm3_terms import PairTerms
 from scheduler.state import Job, SchedulerState
 
-#: The threshold fixed for issue 12n's selection and kept for 12p's (``pipeline_split=THRESHOLD``;
-#: the option stays off by default): chosen on the tuning set only, the middle of the range
-#: [0.66, 0.86) in which the same models are split there (``benchmarks/RESULTS.md``, "Issue
-#: 12n-pipe"; 12p changed the routing, not which models are split or where).
+#: SDRM3's default ``pipeline_split`` since issue 12p's selection (``benchmarks/RESULTS.md``,
+#: "Issue 12p: result"): chosen on the tuning set only, the middle of the range [0.66, 0.86) in
+#: which the same models are split there ("Issue 12n-pipe"; 12p changed the routing, not which
+#: models are split or where).
 THRESHOLD = 0.75
 
 
