@@ -11,27 +11,16 @@ under-estimate the engine's charge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_mechanics_contention_drop import BW, MS, SysBW  # the two-array fixtures
 from test_scheduler_properties import Acc, Model, Scenario, workloads
 
 from scheduler import simulate
 from scheduler.costs import CostArrays, ModelCosts, VariantCosts
 from scheduler.mechanics import FrameMechanics
 from scheduler.policies.base import Dispatch, Policy
-
-MS = 1_000_000  # cycles per ms at 1 GHz
-BW = 100.0  # words per cycle
-
-
-@dataclass(frozen=True)
-class SysBW:
-    name: str
-    accelerators: tuple
-    offchip_bw_words_per_cycle: float
 
 
 @st.composite

@@ -8,11 +8,11 @@ where it is fastest was dropped as hopeless.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_mechanics import AccE, Energy, SysBW
 from test_scheduler_properties import Model, Scenario
 
 from scheduler import simulate
@@ -67,25 +67,6 @@ def test_best_case_is_the_brute_force_minimum_and_never_above_the_single_acceler
     assert got <= float(whole.min()) + 1e-9
 
 
-@dataclass(frozen=True)
-class Energy:
-    dram_pj: float = 100.0
-
-
-@dataclass(frozen=True)
-class AccE:
-    name: str
-    clock_hz: float = 1e9
-    energy: Energy = Energy()
-
-
-@dataclass(frozen=True)
-class SysBW:
-    name: str
-    accelerators: tuple
-    offchip_bw_words_per_cycle: float
-
-
 class FastestLayer(Policy):
     """One layer at a time, each on the accelerator where it is fastest, when that one is idle."""
 
@@ -109,7 +90,7 @@ def test_a_frame_that_meets_its_deadline_only_when_split_is_not_dropped():
     variant = VariantCosts("X", lat, np.ones((2, 2)), 1.0, None, words)
     costs = CostArrays((ModelCosts("X", (variant,)),), ("a0", "a1"), np.full(2, 1e9))
     scenario = Scenario("s", (Model("X", 200.0),))
-    system = SysBW("s", (AccE("a0"), AccE("a1")), 100.0)
+    system = SysBW("s", (AccE("a0", Energy(100.0)), AccE("a1", Energy(100.0))), 100)
     mech = FrameMechanics(drop_delta=1.0, feasible_placement=True, migration=True)
     r = simulate(scenario, system, FastestLayer(), costs=costs, horizon_ms=50.0, mechanics=mech)
     assert (r.frames.status == "on_time").all(), r.frames.status.value_counts()
