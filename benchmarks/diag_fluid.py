@@ -1,0 +1,139 @@
+"""Dispatch-time vs progressive ("fluid") off-chip sharing, every policy, TUNING set only.
+
+    python benchmarks/diag_fluid.py --analysis native --out /tmp/fluid_native.csv
+    python benchmarks/diag_fluid.py --analysis maestro --systems xrbench-4k-J --seeds 1
+
+A diagnostic of the engine option ``offchip_sharing="fluid"`` (:mod:`scheduler.fluid`), not an
+adoption run. Each (system, scenario, seed, policy) point runs as ``rtmm compare`` runs it (fair
+mechanics, off-chip contention, 2 ms release jitter, 2 s, Planaria on the split system) twice:
+with the engine's default dispatch-time sharing and with fluid sharing. Prints per policy and
+sharing rule: mean XRBench score, geomean UXCost, mean miss (late) and drop rates, starved
+(model, point) cells, the paired geomean UXCost ratio fluid / dispatch, and the engine's speed
+(simulated seconds per CPU second, ``time.process_time``, with the load average).
+
+The held-out families (K, M) are refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dse.compare_points import DEFAULT_JITTER_MS, DEFAULT_SCENARIOS, FAIR, FISSION_POLICIES
+from dse.compare_points import cost_arrays as compare_costs
+from hardware_db import library
+from scheduler import policies, simulate
+from scheduler.fission import fission_system
+from scheduler.metrics import geomean
+from workloads import scenario as scenario_lib
+
+HELDOUT_FAMILIES = ("K", "M")
+DEFAULT_DIAG_SYSTEMS = ("xrbench-4k-J", "xrbench-8k-J", "xrbench-4k-L", "xrbench-8k-L")
+SHARINGS = ("dispatch", "fluid")
+
+
+def run_point(system_name: str, scenario_name: str, policy: str, seed: int, analysis: str,
+              horizon_ms: float, sharing: str) -> dict:  # fmt: skip
+    """One compare-style run under ``sharing``; its metrics and CPU time."""
+    scenario = scenario_lib.load(scenario_name)
+    system = library.get_system(system_name)
+    partition = None
+    if policy in FISSION_POLICIES:
+        system, partition = fission_system(system)
+    costs = compare_costs(scenario, system, analysis)  # outside the timed section
+    t0 = time.process_time()
+    result = simulate(
+        scenario, system, policies.get(policy), costs=costs, horizon_ms=horizon_ms, seed=seed,
+        jitter_ms=DEFAULT_JITTER_MS, offchip_contention=True, mechanics=replace(FAIR),
+        partition=partition, offchip_sharing=sharing,
+    )  # fmt: skip
+    cpu_s = time.process_time() - t0
+    summary = result.summary()
+    s = summary.iloc[-1]
+    starved = int(((summary["model"] != "") & (summary["starved"] > 0)).sum())
+    return {
+        "system": system_name, "scenario": scenario_name, "policy": policy, "seed": seed,
+        "sharing": sharing, "uxcost": float(s["uxcost"]), "score": float(s["score"]),
+        "miss_rate": float(s["miss_rate"]), "drop_rate": float(s["drop_rate"]),
+        "starved": starved, "cpu_s": cpu_s,
+    }  # fmt: skip
+
+
+def table(runs: pd.DataFrame, horizon_ms: float) -> pd.DataFrame:
+    """Per policy: each sharing rule's aggregates and the paired UXCost ratio."""
+    keys = ["system", "scenario", "policy", "seed"]
+    d, f = (runs[runs["sharing"] == s].set_index(keys) for s in SHARINGS)
+    rows = []
+    for policy in dict.fromkeys(runs["policy"]):
+        row: dict = {"policy": policy}
+        for name, side in (("disp", d), ("fluid", f)):
+            g = side.xs(policy, level="policy")
+            row[f"score_{name}"] = g["score"].mean()
+            row[f"ux_{name}"] = geomean(g["uxcost"], f"UXCost {policy} {name}")
+            row[f"miss_{name}"] = g["miss_rate"].mean()
+            row[f"drop_{name}"] = g["drop_rate"].mean()
+            row[f"starved_{name}"] = int(g["starved"].sum())
+            row[f"s/cpu_{name}"] = len(g) * horizon_ms / 1e3 / g["cpu_s"].sum()
+        ratio = f.xs(policy, level="policy")["uxcost"] / d.xs(policy, level="policy")["uxcost"]
+        row["ux_f/d"] = geomean(ratio, f"UXCost ratio {policy}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--analysis", default="native", choices=("native", "maestro"))
+    ap.add_argument("--systems", default=",".join(DEFAULT_DIAG_SYSTEMS))
+    ap.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS))
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--horizon-ms", type=float, default=2000.0)
+    ap.add_argument("--policies", default=None, help="comma list (default: baselines + sdrm3)")
+    ap.add_argument("--out", default=None, help="CSV of every run (read back if it exists)")
+    args = ap.parse_args()
+    systems = args.systems.split(",")
+    bad = [s for s in systems if s.rsplit("-", 1)[-1] in HELDOUT_FAMILIES]
+    if bad:
+        raise SystemExit(f"held-out families are never run here: {bad}")
+    names = policies.names()
+    chosen = args.policies.split(",") if args.policies else [
+        n for n in names if not n.startswith("sdrm3")] + ["sdrm3_static", "sdrm3"]  # fmt: skip
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists():
+        runs = pd.read_csv(out)
+    else:
+        rows = [
+            run_point(sy, sc, p, seed, args.analysis, args.horizon_ms, sh)
+            for sy in systems
+            for sc in args.scenarios.split(",")
+            for seed in range(args.seeds)
+            for p in chosen
+            for sh in SHARINGS
+        ]
+        runs = pd.DataFrame(rows)
+        if out is not None:
+            runs.to_csv(out, index=False)
+    load = os.getloadavg()
+    print(f"{args.analysis}, systems {systems}, {args.seeds} seeds, {args.horizon_ms:g} ms, "
+          f"{len(runs)} runs; load average {load[0]:.2f} {load[1]:.2f}")  # fmt: skip
+    t = table(runs, args.horizon_ms)
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
+        print(t.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    d, f = (runs[runs["sharing"] == s] for s in SHARINGS)
+    print(
+        f"all policies: score {d['score'].mean():.4f} -> {f['score'].mean():.4f}, "
+        f"miss {d['miss_rate'].mean():.4f} -> {f['miss_rate'].mean():.4f}, "
+        f"drop {d['drop_rate'].mean():.4f} -> {f['drop_rate'].mean():.4f}, "
+        f"starved {int(d['starved'].sum())} -> {int(f['starved'].sum())}, "
+        f"UXCost fluid/dispatch geomean {float(np.exp(np.log(t['ux_f/d']).mean())):.4f} "
+        f"(per-policy geomeans' geomean), CPU {d['cpu_s'].sum():.1f} s -> {f['cpu_s'].sum():.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
