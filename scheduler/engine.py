@@ -199,9 +199,8 @@ class NativeEngine:
         self.now = now = heap[0][0]
         while heap and heap[0][0] == now:
             _, kind, _, a, b = heapq.heappop(heap)
-            if kind == _COMPLETE:
-                if self.fluid is None or self.fluid.current(a, b):
-                    self._complete_block(a)
+            if kind == _COMPLETE and (self.fluid is None or self.fluid.current(a, b)):
+                self._complete_block(a)  # (a stale fluid completion matches no branch)
             elif kind == _RELEASE:
                 self._release(self.jobs[a][b])
             elif kind == _WINDOW:
