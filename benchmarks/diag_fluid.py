@@ -11,6 +11,9 @@ sharing rule: mean XRBench score, geomean UXCost, mean miss (late) and drop rate
 (model, point) cells, the paired geomean UXCost ratio fluid / dispatch, and the engine's speed
 (simulated seconds per CPU second, ``time.process_time``, with the load average).
 
+``--speed``: instead, the engine's speed on ar_assistant (bench_scheduler-like: a 500 ms warm-up,
+then one 20 s run per policy, analysis and sharing rule, contention on, CPU time).
+
 The held-out families (K, M) are refused.
 """
 
@@ -86,6 +89,28 @@ def table(runs: pd.DataFrame, horizon_ms: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def speed(system_name: str, horizon_ms: float) -> None:
+    """Simulated seconds per CPU second under each sharing rule (module docstring)."""
+    scenario = scenario_lib.load("ar_assistant")
+    system = library.get_system(system_name)
+    print(f"speed, ar_assistant on {system_name}, {horizon_ms / 1e3:g} s, contention on; "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    for analysis in ("native", "maestro"):
+        costs = compare_costs(scenario, system, analysis)
+        for policy in ("edf", "veltair", "herald", "sdrm3_static", "sdrm3"):
+            line = f"{analysis:8s} {policy:13s}"
+            for sharing in SHARINGS:
+                kw = dict(costs=costs, offchip_contention=True, offchip_sharing=sharing,
+                          mechanics=replace(FAIR), jitter_ms=DEFAULT_JITTER_MS)  # fmt: skip
+                simulate(scenario, system, policy, horizon_ms=500.0, **kw)  # warm-up
+                t0 = time.process_time()
+                r = simulate(scenario, system, policy, horizon_ms=horizon_ms, **kw)
+                cpu_s = time.process_time() - t0
+                rate = horizon_ms / 1e3 / cpu_s
+                line += f"  {sharing} {rate:6.1f} s/s CPU ({len(r.timeline)} blocks)"
+            print(line)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--analysis", default="native", choices=("native", "maestro"))
@@ -95,11 +120,15 @@ def main() -> None:
     ap.add_argument("--horizon-ms", type=float, default=2000.0)
     ap.add_argument("--policies", default=None, help="comma list (default: baselines + sdrm3)")
     ap.add_argument("--out", default=None, help="CSV of every run (read back if it exists)")
+    ap.add_argument("--speed", action="store_true", help="measure the engine's speed instead")
     args = ap.parse_args()
     systems = args.systems.split(",")
     bad = [s for s in systems if s.rsplit("-", 1)[-1] in HELDOUT_FAMILIES]
     if bad:
         raise SystemExit(f"held-out families are never run here: {bad}")
+    if args.speed:
+        speed(systems[0], 20_000.0)
+        return
     names = policies.names()
     chosen = args.policies.split(",") if args.policies else [
         n for n in names if not n.startswith("sdrm3")] + ["sdrm3_static", "sdrm3"]  # fmt: skip
