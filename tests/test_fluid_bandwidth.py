@@ -160,6 +160,31 @@ def test_a_block_is_advanced_at_the_old_share_before_a_newcomer_starts():
     assert tl.completion_ms["X"] == pytest.approx(12.0)
 
 
+class _Watch(_Late):
+    """:class:`_Late` that records, at every window, X's projected end as policies see it."""
+
+    def __init__(self, y_at_ms: float) -> None:
+        super().__init__(y_at_ms)
+        self.seen: dict[float, float] = {}
+
+    def on_window(self, window, state) -> None:
+        if state.running[0] is not None:
+            self.seen[round(state.now_ms, 9)] = float(state.busy_until_ms[0])
+
+
+def test_policies_see_the_current_fluid_projection_in_busy_until():
+    # the case above: at the 2 ms window Y has not started yet (X alone ends at 10 ms); when Y
+    # starts X (0.2 done) is re-timed at k = 2 -> 2 + 0.8 x 20 = 18 ms; at 6 ms Y ends and X
+    # (0.4 done) is re-timed alone -> 6 + 0.6 x 10 = 12 ms
+    table = _table({"X": [(1e6, 1e7)], "Y": [(4e6, 0.0)]})
+    sc = Sc("s", (M("X", 20.0), M("Y", 20.0)))
+    sy = SyBW("sys", (Acc("a0"), Acc("a1")), BW_WORDS_PER_CYCLE)
+    watch = _Watch(2.0)
+    simulate(sc, sy, watch, costs=table, horizon_ms=50.0, window_ms=2.0,
+             offchip_contention=True, offchip_sharing="fluid")  # fmt: skip
+    assert watch.seen == pytest.approx({2.0: 10.0, 4.0: 18.0, 6.0: 12.0, 8.0: 12.0, 10.0: 12.0})
+
+
 def test_two_bandwidth_bound_blocks_share_then_the_survivor_speeds_up():
     # X: 10 ms of transfers alone, Y: 4 ms. Together each gets half: Y ends at 8 ms, when X has
     # done 8/20; X's remaining 0.6 x 10 ms = 6 ms alone: it ends at 14 ms.
