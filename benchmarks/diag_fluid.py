@@ -14,6 +14,10 @@ sharing rule: mean XRBench score, geomean UXCost, mean miss (late) and drop rate
 ``--speed``: instead, the engine's speed on ar_assistant (bench_scheduler-like: a 500 ms warm-up,
 then one 20 s run per policy, analysis and sharing rule, contention on, CPU time).
 
+``--late POLICY``: instead, for POLICY's fluid runs, how many blocks took longer than at the share
+of their dispatch instant (plus a possible migration: an upper estimate of the dispatch rule's
+time), and how many late frames had such a block.
+
 The held-out families (K, M) are refused.
 """
 
@@ -111,6 +115,49 @@ def speed(system_name: str, horizon_ms: float) -> None:
             print(line)
 
 
+def slowed_blocks(timeline: pd.DataFrame, costs, ids: list[str], bw: float) -> np.ndarray:
+    """Per block: took longer than at the share of its dispatch instant (``--late``)."""
+    d, e = timeline["dispatch_ms"].to_numpy(), timeline["completion_ms"].to_numpy()
+    acc = timeline["accelerator"].to_numpy()
+    out = np.zeros(len(timeline), dtype=bool)
+    for i, row in enumerate(timeline.itertuples()):
+        other = acc != row.accelerator
+        before = (d < row.dispatch_ms) | ((d == row.dispatch_ms) & (np.arange(len(d)) < i))
+        k = 1 + int((other & before & (e > row.dispatch_ms)).sum())
+        v = costs.models[ids.index(row.model)].full
+        a, mpc = row.accelerator, 1e3 / costs.clock_hz[row.accelerator]
+        est = v.contended_latency_cycles(row.first_layer, row.n_layers, k / bw)[a] * mpc
+        if row.block > 0 and v.input_words is not None:  # a migration may precede it
+            est += v.input_words[row.first_layer] / bw * mpc
+        out[i] = row.completion_ms - row.dispatch_ms > est + 1e-6
+    return out
+
+
+def late_cause(policy: str, systems, scenarios, seeds: int, analysis: str) -> None:
+    """``--late`` (module docstring)."""
+    blocks = slowed = late = late_slowed = 0
+    for sy_name in systems:
+        system = library.get_system(sy_name)
+        for sc_name in scenarios:
+            scenario = scenario_lib.load(sc_name)
+            costs = compare_costs(scenario, system, analysis)
+            ids = [m.model_id for m in scenario.models]
+            for seed in range(seeds):
+                r = simulate(scenario, system, policy, costs=costs, horizon_ms=2000.0, seed=seed,
+                             jitter_ms=DEFAULT_JITTER_MS, offchip_contention=True,
+                             mechanics=replace(FAIR), offchip_sharing="fluid")  # fmt: skip
+                tl = r.timeline.assign(
+                    slowed=slowed_blocks(r.timeline, costs, ids, system.offchip_bw_words_per_cycle)
+                )
+                blocks, slowed = blocks + len(tl), slowed + int(tl["slowed"].sum())
+                hit = tl.groupby(["model", "frame"])["slowed"].any()
+                for f in r.frames[r.frames["status"] == "late"].itertuples():
+                    late += 1
+                    late_slowed += bool(hit.get((f.model, f.frame), False))
+    print(f"{analysis} {policy} fluid: {slowed} of {blocks} blocks slowed after dispatch; "
+          f"{late} late frames, {late_slowed} of them with a slowed block")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--analysis", default="native", choices=("native", "maestro"))
@@ -121,6 +168,7 @@ def main() -> None:
     ap.add_argument("--policies", default=None, help="comma list (default: baselines + sdrm3)")
     ap.add_argument("--out", default=None, help="CSV of every run (read back if it exists)")
     ap.add_argument("--speed", action="store_true", help="measure the engine's speed instead")
+    ap.add_argument("--late", default=None, help="a policy: why its fluid runs have late frames")
     args = ap.parse_args()
     systems = args.systems.split(",")
     bad = [s for s in systems if s.rsplit("-", 1)[-1] in HELDOUT_FAMILIES]
@@ -128,6 +176,9 @@ def main() -> None:
         raise SystemExit(f"held-out families are never run here: {bad}")
     if args.speed:
         speed(systems[0], 20_000.0)
+        return
+    if args.late:
+        late_cause(args.late, systems, args.scenarios.split(","), args.seeds, args.analysis)
         return
     names = policies.names()
     chosen = args.policies.split(",") if args.policies else [
