@@ -36,7 +36,9 @@ Semantics:
   busy accelerators at dispatch, itself included) / the system's off-chip bandwidth — a
   processor-sharing approximation evaluated at dispatch time, applied layer by layer because a
   layer's latency in the cost tables overlaps its transfers with its own compute only (so a job's
-  contended latency does not depend on how it is cut into blocks).
+  contended latency does not depend on how it is cut into blocks). With
+  ``offchip_sharing="fluid"`` the running blocks share the bandwidth at every instant instead,
+  re-timed whenever a block starts or ends (:mod:`scheduler.fluid`).
 - workload changes (``probability_changes``: ``(model, time_ms, p)``): frames of the model
   released from ``time_ms`` on are triggered with probability ``p`` — a model joins (0 -> 1) or
   leaves (1 -> 0), a cascade's probability moves — drawn from the same random stream.
@@ -55,6 +57,7 @@ import numpy as np
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays
 from scheduler.decisions import Dispatch, Drop
+from scheduler.fluid import fluid_sharing
 from scheduler.mechanics import FrameMechanics, MechanicsRuntime, Migration, Partition
 from scheduler.result import frames_frame, timeline_frame
 from scheduler.state import FrameStatus, Job, RunningMetrics, SchedulerState, WindowMetrics
@@ -88,6 +91,7 @@ class NativeEngine:
         migration: Migration | None = None,
         partition: Partition | None = None,
         probability_changes: Sequence[tuple[int, float, float]] = (),
+        offchip_sharing: str = "dispatch",
     ) -> None:
         self.model_ids = model_ids
         self.parents = parents
@@ -131,6 +135,10 @@ class NativeEngine:
         self.seq = 0
         self.now = 0.0
         self.block_rows: list[tuple] = []
+        self.fluid = fluid_sharing(
+            offchip_sharing, offchip_bw_words_per_cycle, self.ms_per_cycle,
+            self._push, _COMPLETE, self.running_done_ms, self.block_rows,
+        )  # fmt: skip
         #: What a policy needs to replay the engine from a state (``scheduler.replay``): the
         #: running blocks' layer counts and migration energies (live lists) and the options.
         self.state_extra = {
@@ -138,6 +146,7 @@ class NativeEngine:
             "running_move_nj": self.running_move_nj,
             "offchip_bw_words_per_cycle": offchip_bw_words_per_cycle,
             "drop_expired": drop_expired,
+            "offchip_sharing": offchip_sharing,
         }
 
     # --- setup -------------------------------------------------------------------------------
@@ -190,8 +199,8 @@ class NativeEngine:
         self.now = now = heap[0][0]
         while heap and heap[0][0] == now:
             _, kind, _, a, b = heapq.heappop(heap)
-            if kind == _COMPLETE:
-                self._complete_block(a)
+            if kind == _COMPLETE and (self.fluid is None or self.fluid.current(a, b)):
+                self._complete_block(a)  # (a stale fluid completion matches no branch)
             elif kind == _RELEASE:
                 self._release(self.jobs[a][b])
             elif kind == _WINDOW:
@@ -200,6 +209,8 @@ class NativeEngine:
             self._drop_hopeless(now)
         if self.ready and (self.policy.decide_when_busy or self._idle()):
             self._decide()
+        if self.fluid is not None:
+            self.fluid.purge(heap)  # re-timed blocks' stale completions
         if not heap and self.ready:
             self._wake_or_stall()
 
@@ -308,6 +319,8 @@ class NativeEngine:
         job = self.running[acc]
         n = self.running_n[acc]
         self.running[acc] = None
+        if self.fluid is not None:
+            self.fluid.finish(acc, self.now)
         energy = job.costs.block_energy_nj(job.next_layer, n, acc) + self.running_move_nj[acc]
         job.energy_nj += energy
         self.metrics.energy_nj[job.model] += energy
@@ -407,13 +420,14 @@ class NativeEngine:
         busy = None if self.offchip_bw is None else 1 + sum(r is not None for r in self.running)
         cycles = self.mech.block_cycles(job, acc, n, busy)  # the contention rule, one copy
         move_ms = float(self.mech.move_ms(job)[acc])
+        setup_cycles = 0.0
         if self.partition is not None:  # whole <-> split switch of the physical array
             phys, split = self.partition.physical[acc], self.partition.split[acc]
             if self.array_mode.get(phys, split) != split:
-                cycles += self.partition.reconfig_cycles
+                setup_cycles = self.partition.reconfig_cycles
             self.array_mode[phys] = split
         self.running_move_nj[acc] = self.mech.move_energy_nj(job, acc)
-        done = self.now + move_ms + cycles * self.ms_per_cycle[acc]
+        done = self.now + move_ms + (cycles + setup_cycles) * self.ms_per_cycle[acc]
         self.ready.remove(job)
         self.running[acc] = job
         self.running_n[acc] = n
@@ -428,7 +442,10 @@ class NativeEngine:
             )
         )  # fmt: skip
         job.num_blocks += 1
-        self._push(done, _COMPLETE, acc)
+        if self.fluid is None:
+            self._push(done, _COMPLETE, acc)
+        else:  # progressive sharing re-times every running block
+            self.fluid.start(acc, job.costs, start, n, move_ms, setup_cycles, self.now)
 
     # --- output ------------------------------------------------------------------------------
     def _frame_rows(self):

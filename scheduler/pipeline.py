@@ -42,6 +42,7 @@ from scheduler import policies
 from scheduler.cost_csv import read_cost_csv
 from scheduler.costs import CostArrays
 from scheduler.engine import NativeEngine
+from scheduler.fluid import check_sharing
 from scheduler.mechanics import FrameMechanics, Partition, resolve_migration
 from scheduler.policies.base import Policy, RunContext
 from scheduler.protocols import ScenarioLike, SystemLike
@@ -97,7 +98,9 @@ class RunOptions:
     selector. ``mechanics`` are the engine's frame mechanics, the same for every policy (``None``:
     :class:`FrameMechanics` defaults, hopeless frames dropped and migration charged); ``partition``
     declares accelerators that are sub-arrays of others (spatial fission); ``probability_changes``
-    (``(model index, time_ms, p)``) change the workload mid-run.
+    (``(model index, time_ms, p)``) change the workload mid-run. ``offchip_sharing`` is the
+    engine's rule for sharing the off-chip bandwidth under contention (``"dispatch"``, the default,
+    or ``"fluid"``: :mod:`scheduler.fluid`).
     """
 
     xrbench_compatible: bool = False
@@ -112,6 +115,7 @@ class RunOptions:
     mechanics: FrameMechanics | None = None
     partition: Partition | None = None
     probability_changes: tuple[tuple[int, float, float], ...] = ()
+    offchip_sharing: str = "dispatch"
 
     @property
     def cost_analysis(self) -> str:
@@ -119,6 +123,7 @@ class RunOptions:
         return self.analysis or default_analysis(self.xrbench_compatible)
 
     def __post_init__(self) -> None:
+        check_sharing(self.offchip_sharing)
         seed = self.seed
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise SimulationError(
@@ -389,6 +394,7 @@ def run(
             migration=resolve_migration(mechanics.migration, arrays, system),
             partition=opts.partition,
             probability_changes=opts.probability_changes,
+            offchip_sharing=opts.offchip_sharing,
         )
         frames, timeline, end = engine.run()
         periods_ms = tuple(float(p) for p in engine.periods_ms)

@@ -71,6 +71,7 @@ def simulate(
     mechanics: FrameMechanics | None = None,
     partition: Partition | None = None,
     probability_changes: Sequence[tuple[int, float, float]] = (),
+    offchip_sharing: str = "dispatch",
 ) -> SimulationResult:
     """Simulate ``scenario`` on ``system`` under ``policy`` for ``horizon_ms``.
 
@@ -83,7 +84,8 @@ def simulate(
     sub-networks of the scenario's models, for the policy's ``select_variant`` to choose from.
     ``mechanics`` (the engine's frame mechanics, the same for every policy), ``partition`` (spatial
     fission) and ``probability_changes`` (mid-run workload changes) are described in
-    :class:`scheduler.pipeline.RunOptions`.
+    :class:`scheduler.pipeline.RunOptions`, as is ``offchip_sharing`` (how running blocks share
+    the off-chip bandwidth under ``offchip_contention``: fixed at dispatch, or ``"fluid"``).
     """
     options = RunOptions(
         xrbench_compatible=xrbench_compatible,
@@ -98,5 +100,6 @@ def simulate(
         mechanics=mechanics,
         partition=partition,
         probability_changes=tuple((int(m), float(t), float(p)) for m, t, p in probability_changes),
+        offchip_sharing=offchip_sharing,
     )
     return run(scenario, system, policy, costs=costs, options=options, variants=variants)
