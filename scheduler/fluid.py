@@ -29,8 +29,11 @@ import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.costs import VariantCosts
+from scheduler.result import TIMELINE_COLUMNS
 
 SHARING = ("dispatch", "fluid")
+#: Where a timeline row (:data:`~scheduler.result.TIMELINE_COLUMNS`) holds the completion time.
+_COMPLETION = TIMELINE_COLUMNS.index("completion_ms")
 #: Remaining time (ms) below which a re-timed block is complete now (float rounding).
 _DONE_TOL_MS = 1e-9
 
@@ -172,7 +175,7 @@ class FluidSharing:
         self.blocks[accelerator] = None
         self.k -= 1
         row = self.rows[block.row]
-        self.rows[block.row] = (*row[:10], now_ms, *row[11:])
+        self.rows[block.row] = (*row[:_COMPLETION], now_ms, *row[_COMPLETION + 1 :])
         self._retime(now_ms)
 
     def _retime(self, now_ms: float) -> None:
