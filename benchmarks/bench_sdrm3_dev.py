@@ -118,15 +118,19 @@ def _tag(mechanics: tuple) -> str:
 
 def baseline_runs(systems, analysis: str, seeds, horizon_ms: float, cache: Path,
                   mechanics: tuple = ()) -> pd.DataFrame:  # fmt: skip
-    """The ten fair baselines' runs, one cached CSV per system."""
+    """The fair baselines' runs (every registered non-SDRM3 policy), one cached CSV per system.
+
+    The file name carries a digest of the baselines' names, so a cache written before a baseline
+    was added is not read as if it held that baseline's runs."""
     base = tuple(p for p in default_policies() if not p.startswith("sdrm3"))
+    names = hashlib.sha1(repr(base).encode()).hexdigest()[:8]
     frames = []
     for s in systems:
         cfg = CompareConfig(
             systems=(s,), policies=base, seeds=seeds, horizon_ms=horizon_ms, analysis=analysis,
             jobs=2, mechanics_overrides=mechanics,
         )  # fmt: skip
-        name = f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}{_tag(mechanics)}.csv"
+        name = f"base_{s}_{analysis}_{len(seeds)}_{horizon_ms:g}{_tag(mechanics)}_p{names}.csv"
         frames.append(_runs(cfg, cache / name))
     return pd.concat(frames, ignore_index=True)
 

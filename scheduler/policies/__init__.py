@@ -24,6 +24,7 @@ _REGISTRY: dict[str, str] = {
     "fcfs": "scheduler.policies.fcfs:FCFS",
     "round_robin": "scheduler.policies.round_robin:RoundRobin",
     "edf": "scheduler.policies.edf:EDF",
+    "edf_admission": "scheduler.policies.edf_admission:EDFAdmission",
     "llf": "scheduler.policies.llf:LLF",
     "latency_greedy": "scheduler.policies.latency_greedy:LatencyGreedy",
     "edp_greedy": "scheduler.policies.edp_greedy:EDPGreedy",

@@ -16,9 +16,10 @@ import math
 import numpy as np
 
 from scheduler.policies.base import RunContext
+from scheduler.policies.overload import DemandItems, demand_items, shed_jobs
 from scheduler.policies.sdrm3_capacity import demand_curve
 from scheduler.policies.sdrm3_quantities import SDRM3Quantities, _finishes, _misses
-from scheduler.policies.sdrm3_terms import PairTerms, shed_for_capacity
+from scheduler.policies.sdrm3_terms import PairTerms
 from scheduler.state import Job, SchedulerState
 
 
@@ -74,23 +75,11 @@ class SDRM3Checks(SDRM3Quantities):
                 out[i, k] = slack - float(move[a]) - block - rest
         return out
 
-    def _demand_items(self, jobs: list[Job], state: SchedulerState) -> tuple:
-        """(deadlines, work, loss, sheddable, free_from) of the demand within a lookahead.
-
-        Items: the ready jobs (unstarted ones sheddable; work = best-case remaining latency plus
-        expected cascade work), the running jobs' work after their current block (not sheddable),
-        and the expected frames of the root models still to be released whose deadline falls
-        within the longest period from now (sheddable later, on release: if one of them is the
-        cheapest to lose, nothing is shed now). Capacity counts each accelerator from when its
-        running block ends.
-        """
-        now = state.now_ms
-        periods = np.asarray(state.periods_ms, dtype=float).tolist()
-        horizon = now + max(periods)
-        free = self._free_from(state)
+    def _demand_items(self, jobs: list[Job], state: SchedulerState) -> DemandItems:
+        """(deadlines, work, loss, sheddable, free_from) of the demand within a lookahead: the
+        shared :func:`~.overload.demand_items`, fed with SDRM3's memoised quantities (the same
+        numbers :class:`~.edf_admission.EDFAdmission` computes from the state directly)."""
         mech = state.mechanics
-        chain, losses = self._model_lists["chain"], self._model_lists["loss"]
-        deadlines, work, loss, can = [], [], [], []
         # the engine's best case (migration included) is _remaining_ms's at the engine's clocks
         same = False
         if mech is not None:
@@ -98,47 +87,24 @@ class SDRM3Checks(SDRM3Quantities):
             if same is None:  # checked once per run
                 same = bool(np.array_equal(mech.ms_per_cycle, self.ms_per_cycle))
                 self._memo["clocks", mech] = same
-        for j in jobs:
+
+        def best(j: Job) -> float:
             if same:
-                best = self._best_remaining(j, state)
-            elif mech is not None:
-                best = mech.best_remaining_ms(j)
-            else:
-                best = float(np.min(self._rem(j)))
-            deadlines.append(j.deadline_ms)
-            work.append(best + chain[j.model])
-            loss.append(losses[j.model])
-            can.append(not j.started)
-        for j in state.running:
-            if j is None:
-                continue
-            deadlines.append(j.deadline_ms)
-            work.append(self._rest_ms(j, j.next_layer) + chain[j.model])
-            loss.append(0.0)
-            can.append(False)
-        end = min(horizon, self.ctx.horizon_ms) + 1e-9
-        frame_work = self._model_lists["frame"]  # best_full_ms + chain_ms
-        for m, parent in enumerate(state.parents):
-            if parent is not None:
-                continue
-            period = periods[m]
-            f = math.floor(now / period + 1e-9) + 1  # the first frame released after now
-            due = []
-            while (f + 1) * period <= end:
-                due.append((f + 1) * period)
-                f += 1
-            deadlines += due
-            work += [float(state.probabilities[m]) * frame_work[m]] * len(due)
-            loss += [losses[m]] * len(due)
-            can += [True] * len(due)
-        return np.array(deadlines), np.array(work), np.array(loss), np.array(can), free
+                return self._best_remaining(j, state)
+            if mech is not None:
+                return mech.best_remaining_ms(j)
+            return float(np.min(self._rem(j)))
+
+        lists = self._model_lists
+        return demand_items(
+            state, jobs, best, lambda j: self._rest_ms(j, j.next_layer), lists["chain"],
+            lists["loss"], lists["frame"], self._free_from(state), self.ctx.horizon_ms,
+        )  # fmt: skip
 
     def _admission(self, jobs: list[Job], state: SchedulerState) -> list[Job]:
         """Unstarted ready jobs to shed now because the work due within a lookahead exceeds the
-        capacity even in an ideal schedule (:meth:`_demand_items`,
-        :func:`~.sdrm3_terms.shed_for_capacity`)."""
-        shed = shed_for_capacity(*self._demand_items(jobs, state))
-        return [jobs[i] for i in np.flatnonzero(shed[: len(jobs)])]
+        capacity even in an ideal schedule (:meth:`_demand_items`, :func:`~.overload.shed_jobs`)."""
+        return shed_jobs(jobs, self._demand_items(jobs, state))
 
     def _overloaded(self, jobs: list[Job], state: SchedulerState, load: float = 1.0) -> bool:
         """True if the work due within the lookahead (:meth:`_demand_items`) exceeds ``load`` x

@@ -33,6 +33,9 @@ from fractions import Fraction
 import numpy as np
 
 from scheduler.policies.base import RunContext
+from scheduler.policies.overload import frame_loss as frame_loss  # moved there (re-exported)
+from scheduler.policies.overload import shed_for_capacity as shed_for_capacity
+from scheduler.policies.overload import trigger_shares as trigger_shares
 from scheduler.policies.sdrm3_rows import job_row
 from scheduler.state import Job
 
@@ -255,81 +258,3 @@ def slack_safe(laxity_after_ms: np.ndarray, share: float) -> np.ndarray:
         return np.zeros(lax.shape, dtype=bool)
     best = lax.max(axis=1, keepdims=True)
     return (lax >= best) | ((best > 0) & (lax >= share * best))
-
-
-def frame_loss(periods_ms: Sequence[float], parents: Sequence[int | None],
-               probabilities: Sequence[float]) -> np.ndarray:  # fmt: skip
-    """Per model: the expected share of V that losing one of its frames costs, up to a constant.
-
-    V averages over models the lost fraction of each model's released frames, so one lost frame of
-    model m costs ``1 / n_m`` with ``n_m`` proportional to ``share_m / T_m`` (``share_m``: the
-    fraction of m's frames that are triggered, the product of the cascade probabilities up to its
-    root). Losing a parent frame also loses each child's frame with the child's probability:
-    ``loss_m = T_m / share_m + sum over children c of p_c loss_c``.
-    """
-    n = len(periods_ms)
-    p = np.asarray(probabilities, dtype=float)
-    share = trigger_shares(parents, probabilities)
-    own = np.asarray(periods_ms, dtype=float) / np.maximum(share, 1e-12)
-    loss = np.zeros(n)
-
-    def total(m: int, depth: int = 0) -> float:
-        if depth > n:
-            return 0.0
-        kids = [c for c in range(n) if parents[c] == m]
-        return float(own[m]) + sum(float(p[c]) * total(c, depth + 1) for c in kids)
-
-    for m in range(n):
-        loss[m] = total(m)
-    return loss
-
-
-def shed_for_capacity(
-    deadlines_ms: np.ndarray,
-    work_ms: np.ndarray,
-    loss: np.ndarray,
-    sheddable: np.ndarray,
-    free_from_ms: np.ndarray,
-    tol_ms: float = 1e-9,
-) -> np.ndarray:
-    """Which items to shed so that the demand fits the capacity at every deadline.
-
-    Items (jobs, or expected future frames) have a deadline, a best-case work (ms on their fastest
-    accelerator) and a loss (:func:`frame_loss`). Accelerator a is free from ``free_from_ms[a]``,
-    so the capacity up to time d is ``sum_a max(0, d - free_from_a)``. The demand of the items due
-    by d is the sum of their work. Where some demand exceeds its capacity (a necessary condition
-    of feasibility fails: even an ideal schedule must lose work due by then) the item among those
-    due by then with the most work per loss is shed, and the test repeats. Overloads that no
-    sheddable item can relieve are left alone. Returns a boolean mask over the items.
-    """
-    d = np.asarray(deadlines_ms, dtype=float)
-    work = np.asarray(work_ms, dtype=float)
-    value = work / np.maximum(np.asarray(loss, dtype=float), 1e-300)
-    order = np.argsort(d, kind="stable")
-    cap = np.maximum(d[order][:, None] - np.asarray(free_from_ms)[None, :], 0.0).sum(axis=1)
-    shed = np.zeros(len(d), dtype=bool)
-    can = np.asarray(sheddable, dtype=bool).copy()
-    while True:
-        demand = np.cumsum(np.where(shed[order], 0.0, work[order]))
-        over = np.flatnonzero(demand > cap + tol_ms)
-        if not len(over):
-            return shed
-        prefix = order[: over[0] + 1]
-        cand = prefix[can[prefix] & ~shed[prefix]]
-        if not len(cand):
-            return shed
-        shed[cand[np.argmax(value[cand])]] = True
-
-
-def trigger_shares(parents: Sequence[int | None], probabilities: Sequence[float]) -> np.ndarray:
-    """Per model: the fraction of its frames that are triggered (the product of the cascade
-    probabilities from the model up to its root)."""
-    n = len(parents)
-    p = np.asarray(probabilities, dtype=float)
-    share = np.ones(n)
-    for m in range(n):
-        k, depth = m, 0
-        while k is not None and depth <= n:
-            share[m] *= p[k]
-            k, depth = parents[k], depth + 1
-    return share
