@@ -67,6 +67,7 @@ from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_pipeline import THRESHOLD as PIPELINE_THRESHOLD
 from scheduler.policies.sdrm3_pipeline import PipelineSplit
 from scheduler.policies.sdrm3_plan import plan_pairs
+from scheduler.policies.sdrm3_rescue import rescue_pairs
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
     THETA_NAMES,
@@ -145,6 +146,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         contention_hold: bool = True,
         pipeline_split: float | None = PIPELINE_THRESHOLD,
         plan_split: bool = False,
+        rescue: bool = False,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -183,6 +185,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.contention_hold = contention_hold
         self.pipeline_split = pipeline_split
         self.plan_split = bool(plan_split)
+        self.rescue = bool(rescue)
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -318,6 +321,9 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             protected = np.zeros(scores.shape, dtype=bool)
         first, charge = guard_first(self, terms, state, jobs, starving, protected)  # taken first
         any_first = bool(first.any())  # else the masks below need no "& ~first"
+        if self.rescue:  # a started job that cannot wait one more block goes first
+            scores = np.where(rescue_pairs(terms, feasible, state, self.block_ms),
+                              scores + UNSAFE_PENALTY, scores)  # fmt: skip
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
