@@ -50,3 +50,19 @@ def remaining_lower_bound_ms(
     into = move_in_ms[next_layer].copy()
     into[last_accelerator] = 0.0
     return float((row + into).min())
+
+
+def plan_segment_layers(best: np.ndarray, move_in: np.ndarray, start: int, accelerator: int) -> int:
+    """How many layers from ``start`` the fastest continuation that runs layer ``start`` on
+    ``accelerator`` keeps there before it moves (at least 1; ties stay). Running exactly these
+    layers on ``accelerator`` and the rest at the best case takes ``best[start, accelerator]``:
+    it spends none of the job's slack beyond the least it can."""
+    n_layers, n_acc = best.shape[0] - 1, best.shape[1]
+    layer = start + 1
+    while layer < n_layers:
+        moved = move_in[layer] + best[layer]
+        moved[accelerator] = np.inf
+        if n_acc > 1 and float(moved.min()) < float(best[layer, accelerator]):
+            break
+        layer += 1
+    return max(layer - start, 1)

@@ -52,7 +52,7 @@ import numpy as np
 
 from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays, VariantCosts
-from scheduler.lower_bound import remaining_lower_bound_ms, suffix_best_ms
+from scheduler.lower_bound import plan_segment_layers, remaining_lower_bound_ms, suffix_best_ms
 from scheduler.state import Job
 
 
@@ -167,6 +167,7 @@ class MechanicsRuntime:
         self.running: list | None = None
         self.busy_until_ms: np.ndarray = np.zeros(len(self.ms_per_cycle))
         self._split_cache: dict[VariantCosts, tuple[np.ndarray, np.ndarray]] = {}
+        self._plan_cache: dict[tuple[VariantCosts, int, int], int] = {}
         self._best_full_ms = np.array(  # fastest variant of each model, best placed layer by layer
             [
                 min(float(self._split_tables(v)[0][0].min()) for v in mc.variants)
@@ -219,6 +220,21 @@ class MechanicsRuntime:
         layer where they finish first, migration included (:mod:`scheduler.lower_bound`)."""
         best, move_in = self._split_tables(_costs(job))
         return remaining_lower_bound_ms(best, move_in, job.next_layer, job.last_accelerator)
+
+    def plan_layers(self, job: Job, accelerator: int) -> int:
+        """Layers from the job's next one that its fastest continuation starting on
+        ``accelerator`` runs there (:func:`~scheduler.lower_bound.plan_segment_layers`): a block
+        of at most this many layers there, then the rest at the best case, needs the least time
+        any continuation starting on ``accelerator`` needs. Information every policy may read."""
+        c = _costs(job)
+        key = (c, job.next_layer, accelerator)
+        n = self._plan_cache.get(key)
+        if n is None:
+            best, move_in = self._split_tables(c)
+            n = self._plan_cache[key] = plan_segment_layers(
+                best, move_in, job.next_layer, accelerator
+            )
+        return n
 
     def _split_tables(self, costs: VariantCosts) -> tuple[np.ndarray, np.ndarray]:
         """The suffix minima and per-layer move-in latencies of ``costs`` (ms), once per run."""

@@ -66,6 +66,8 @@ from scheduler.policies.sdrm3_guard import (
 from scheduler.policies.sdrm3_options import check_options, static_options
 from scheduler.policies.sdrm3_pipeline import THRESHOLD as PIPELINE_THRESHOLD
 from scheduler.policies.sdrm3_pipeline import PipelineSplit
+from scheduler.policies.sdrm3_plan import plan_pairs
+from scheduler.policies.sdrm3_rescue import rescue_pairs
 from scheduler.policies.sdrm3_terms import (
     THETA_BOUNDS,
     THETA_NAMES,
@@ -143,6 +145,8 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         lax_fallback: bool = False,
         contention_hold: bool = True,
         pipeline_split: float | None = PIPELINE_THRESHOLD,
+        plan_split: bool = False,
+        rescue: bool = False,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -180,6 +184,8 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.guard_mode, self.lax_wait, self.lax_fallback = guard_mode, lax_wait, lax_fallback
         self.contention_hold = contention_hold
         self.pipeline_split = pipeline_split
+        self.plan_split = bool(plan_split)
+        self.rescue = bool(rescue)
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -296,6 +302,10 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             feasible = self._progress_pairs(terms, state)
         route = None if self._split is None else self._split.routes(terms, feasible, state)
         unrouted = None if route is None else np.all(route, axis=1, keepdims=True)
+        if self.plan_split:  # split-only jobs follow their fastest split
+            feasible = plan_pairs(
+                terms, feasible, state, None if unrouted is None else ~unrouted[:, 0]
+            )
         scores = np.where(feasible, map_scores(terms, self.theta), -np.inf)
         if self.energy_slack is not None:  # unsafe pairs only after every safe one (lexicographic)
             safe = slack_safe(self._laxity_after(terms, state), self.energy_slack)
@@ -311,6 +321,9 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             protected = np.zeros(scores.shape, dtype=bool)
         first, charge = guard_first(self, terms, state, jobs, starving, protected)  # taken first
         any_first = bool(first.any())  # else the masks below need no "& ~first"
+        if self.rescue:  # a started job that cannot wait one more block goes first
+            scores = np.where(rescue_pairs(terms, feasible, state, self.block_ms),
+                              scores + UNSAFE_PENALTY, scores)  # fmt: skip
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip

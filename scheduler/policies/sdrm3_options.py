@@ -58,6 +58,11 @@ contention hold, and since 12p the pipelined split at 0.75; the rest is off.
   (3 seeds, both analyses; ``benchmarks/RESULTS.md``, "Issue 12n-pipe"): 0.5 / 0.75 / 0.9 gave
   maestro rules 0.9783 / 0.9712 / 0.9769 (defaults 0.9735), native unchanged; every value in
   [0.66, 0.86) splits the same models there.
+- ``plan_split`` (False): *plan pairs* (issue 12r): a job that no single accelerator can finish
+  by its deadline but a split across accelerators can runs its blocks along its fastest split
+  (:mod:`~.sdrm3_plan`).
+- ``rescue`` (False): *rescue of started work* (issue 12r): a started job that can still meet
+  its deadline but cannot wait one more block is taken first (:mod:`~.sdrm3_rescue`).
 - ``cut_on_affinity`` (False): blocks also end where the layers' cheapest accelerator changes.
 - ``energy_slack`` (None: off): *slack-aware energy placement*: a pair that keeps less than that
   share of the job's laxity is taken only after every pair that does
@@ -92,7 +97,8 @@ STATIC_OPTIONS = (
     "energy_term", "energy_slack", "admission", "cut_on_affinity", "defer_when_loaded",
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
     "commit", "protect_pending", "guard", "guard_mode", "lax_wait", "lax_fallback",
-    "contention_hold", "protect_value", "protect_value_mode", "pipeline_split",
+    "contention_hold", "protect_value", "protect_value_mode", "pipeline_split", "plan_split",
+    "rescue",
 )  # fmt: skip
 
 
