@@ -3,7 +3,7 @@
     python benchmarks/bench_drop_estimate.py --analysis maestro   # --option contention_drop
     python benchmarks/bench_drop_estimate.py --analysis native --option contention_placement
 
-Runs (or reads from ``--cache``, shared with ``benchmarks/bench_sdrm3_dev.py``) the ten fair
+Runs (or reads from ``--cache``, shared with ``benchmarks/bench_sdrm3_dev.py``) the fair
 baselines and ``sdrm3_static`` (its defaults) on :data:`scheduler.policies.sdrm3.TUNING_SYSTEMS`
 twice: with compare's fair mechanics and with the boolean ``FrameMechanics`` option ``--option``
 switched on (``contention_drop``: the contention-aware hopeless-drop test;

@@ -4,7 +4,7 @@
     python benchmarks/diag_contention_placement.py --analysis maestro --cache DIR --top 10
 
 Reads the runs of ``benchmarks/bench_drop_estimate.py --option contention_placement`` from
-``--cache`` (the ten fair baselines and ``sdrm3_static``, compare's fair mechanics with and
+``--cache`` (the fair baselines and ``sdrm3_static``, compare's fair mechanics with and
 without the option; any missing file is run first) and re-simulates only the points it explains:
 
 1. **starved cells that change**: every (policy, system, scenario, seed) whose starved models

@@ -3,8 +3,8 @@
     python benchmarks/diag_policy_table.py --analysis native \
         --cache before=/tmp/old_cache:hold+wait2 --cache after=/tmp/new_cache:defaults
 
-Each ``--cache LABEL=DIR[:VARIANT]`` names a cache directory of ``bench_sdrm3_dev.py`` (the ten
-fair baselines' ``base_*`` files and, with ``VARIANT``, that SDRM3 variant's ``var_VARIANT-*`` file,
+Each ``--cache LABEL=DIR[:VARIANT]`` names a cache directory of ``bench_sdrm3_dev.py`` (the fair
+baselines' ``base_*`` files and, with ``VARIANT``, that SDRM3 variant's ``var_VARIANT-*`` file,
 shown as ``sdrm3_static``). Per policy: mean XRBench score and geomean UXCost over the cells
 (system, scenario, seed), mean miss and drop rates, and the runs with a starved model — the
 companions of every aggregate. Used to show what an engine change does to every policy, not only
@@ -29,7 +29,10 @@ def load(spec: str, analysis: str) -> tuple[str, pd.DataFrame]:
     if not files:
         raise SystemExit(f"{folder}: no cached runs for analysis {analysis!r}")
     runs = pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True)
-    return label, runs
+    # a cache may hold baseline files of two baseline sets (the name carries their digest since
+    # 12r): a run present twice is counted once, from the later (newer-named) file
+    key = ["scenario", "system", "policy", "seed"]
+    return label, runs.drop_duplicates(subset=key, keep="last")
 
 
 def table(runs: pd.DataFrame) -> pd.DataFrame:

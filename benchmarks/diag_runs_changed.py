@@ -3,7 +3,7 @@
     python benchmarks/diag_runs_changed.py --analysis native \
         --before DIR[:VARIANT] --after DIR[:VARIANT]
 
-Reads two ``bench_sdrm3_dev.py`` caches (the ten fair baselines' ``base_*`` files and, with
+Reads two ``bench_sdrm3_dev.py`` caches (the fair baselines' ``base_*`` files and, with
 ``VARIANT``, that SDRM3 variant's file, shown as ``sdrm3_static``) and compares their runs point by
 point (system, scenario, policy, seed) on UXCost, score, miss and drop rates and energy. A run
 counts as changed when any of them differs by more than 1e-12 (relative).
