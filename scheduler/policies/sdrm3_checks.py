@@ -80,7 +80,9 @@ class SDRM3Checks(SDRM3Quantities):
         shared :func:`~.overload.demand_items`, fed with SDRM3's memoised quantities (the same
         numbers :class:`~.edf_admission.EDFAdmission` computes from the state directly)."""
         mech = state.mechanics
-        # the engine's best case (migration included) is _remaining_ms's at the engine's clocks
+        # at the engine's clocks: the least over accelerators of the rest there, migration
+        # included (_best_remaining); not the engine's per-layer lower bound, which can be
+        # lower on heterogeneous systems (12o) -- kept, the demand test is a heuristic
         same = False
         if mech is not None:
             same = self._memo.get(("clocks", mech))
