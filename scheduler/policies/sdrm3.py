@@ -147,6 +147,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         pipeline_split: float | None = PIPELINE_THRESHOLD,
         plan_split: bool = False,
         rescue: bool = False,
+        rescue_mode: str = "budget",
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -163,6 +164,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             affinity_margin=affinity_margin, guard=guard, guard_mode=guard_mode, lax_wait=lax_wait,
             contention_hold=contention_hold, protect_value=protect_value,
             protect_value_mode=protect_value_mode, pipeline_split=pipeline_split,
+            rescue_mode=rescue_mode,
         )  # fmt: skip
         self.urgency = urgency
         self.energy_term = energy_term
@@ -186,6 +188,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.pipeline_split = pipeline_split
         self.plan_split = bool(plan_split)
         self.rescue = bool(rescue)
+        self.rescue_mode = rescue_mode
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -322,8 +325,14 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         first, charge = guard_first(self, terms, state, jobs, starving, protected)  # taken first
         any_first = bool(first.any())  # else the masks below need no "& ~first"
         if self.rescue:  # a started job that cannot wait one more block goes first
-            scores = np.where(rescue_pairs(terms, feasible, state, self.block_ms),
-                              scores + UNSAFE_PENALTY, scores)  # fmt: skip
+            rescued = rescue_pairs(terms, feasible, state, self.block_ms, self.rescue_mode,
+                                   self.ms_per_cycle)  # fmt: skip
+            boost = UNSAFE_PENALTY
+            if self.rescue_mode == "value":  # competing rescues: the more valuable frame first
+                loss = self.loss[[j.model for j in terms.jobs]]
+                boost = UNSAFE_PENALTY * (1.0 + loss / max(float(self.loss.max()), 1e-300))
+                boost = boost[:, None]
+            scores = np.where(rescued, scores + boost, scores)
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip

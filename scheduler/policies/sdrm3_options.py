@@ -62,7 +62,10 @@ contention hold, and since 12p the pipelined split at 0.75; the rest is off.
   by its deadline but a split across accelerators can runs its blocks along its fastest split
   (:mod:`~.sdrm3_plan`).
 - ``rescue`` (False): *rescue of started work* (issue 12r): a started job that can still meet
-  its deadline but cannot wait one more block is taken first (:mod:`~.sdrm3_rescue`).
+  its deadline but cannot wait one more block is taken first (:mod:`~.sdrm3_rescue`);
+  ``rescue_mode`` (``"budget"``: the wait a job must afford is one block budget; ``"value"``,
+  issue 12s: the longest block any other ready job would start now, and competing rescues go
+  by the frame's value).
 - ``cut_on_affinity`` (False): blocks also end where the layers' cheapest accelerator changes.
 - ``energy_slack`` (None: off): *slack-aware energy placement*: a pair that keeps less than that
   share of the job's laxity is taken only after every pair that does
@@ -98,7 +101,7 @@ STATIC_OPTIONS = (
     "defer_load", "starvation", "affinity_load", "affinity_margin", "protect", "home_load",
     "commit", "protect_pending", "guard", "guard_mode", "lax_wait", "lax_fallback",
     "contention_hold", "protect_value", "protect_value_mode", "pipeline_split", "plan_split",
-    "rescue",
+    "rescue", "rescue_mode",
 )  # fmt: skip
 
 
@@ -118,6 +121,7 @@ def check_options(
     protect_value: float | None = None,
     protect_value_mode: str = "pinned",
     pipeline_split: float | None = None,
+    rescue_mode: str = "budget",
 ) -> None:
     """Raise a :class:`SimulationError` for an option SDRM3 does not accept."""
     if not np.all(np.isfinite(theta)) or np.any(theta < 0):
@@ -134,6 +138,7 @@ def check_options(
         ("starvation", starvation, ("job", "model")),
         ("guard_mode", guard_mode, ("first", "yield", "order", "trade", "budget")),
         ("protect_value_mode", protect_value_mode, ("pinned", "need")),
+        ("rescue_mode", rescue_mode, ("budget", "value")),
     ):
         if value not in allowed:
             raise SimulationError(

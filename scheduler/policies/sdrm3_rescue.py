@@ -9,6 +9,14 @@ only where the loss is certain otherwise: a started job that can still meet its 
 cannot afford to wait one more block (its spare time, slack minus the engine's best case, is
 below SDRM3's block budget) is taken first on the idle accelerators where it can still finish.
 No constant: the block budget is SDRM3's own dispatch unit.
+
+``mode="value"`` (issue 12s): a block is cut at the budget but is at least one layer long, so a
+single long layer of another job may hold an accelerator for longer than the budget. The bound
+is then the longest block any other ready job would start now on an idle accelerator (never
+below the budget): a started job whose spare time is below it cannot afford that wait. Two
+rescued jobs may then compete for one accelerator; SDRM3 then takes the frame whose loss costs
+the score more first (:func:`~.overload.frame_loss`; one of two ASR frames in a run before one
+of twenty SS frames), its MapScore breaking ties.
 """
 
 from __future__ import annotations
@@ -19,22 +27,50 @@ from scheduler.policies.sdrm3_terms import PairTerms
 from scheduler.state import SchedulerState
 
 
+def longest_blocks_ms(terms: PairTerms, ms_per_cycle: np.ndarray) -> np.ndarray:
+    """Per job of ``terms``: the longest block (ms) it would start now on one of its idle
+    accelerators (``terms.n_layers`` layers there)."""
+    out = np.zeros(len(terms.jobs))
+    accs = terms.accelerators.tolist()
+    for i, job in enumerate(terms.jobs):
+        c = job.costs
+        for k, a in enumerate(accs):
+            cycles = c.block_latency_cycles(job.next_layer, int(terms.n_layers[i, k]), a)
+            out[i] = max(out[i], float(cycles * ms_per_cycle[a]))
+    return out
+
+
 def rescue_pairs(
-    terms: PairTerms, feasible: np.ndarray, state: SchedulerState, block_ms: float
+    terms: PairTerms,
+    feasible: np.ndarray,
+    state: SchedulerState,
+    block_ms: float,
+    mode: str = "budget",
+    ms_per_cycle: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``[jobs x idle]`` mask of the pairs to take first (module docstring)."""
+    """``[jobs x idle]`` mask of the pairs to take first (module docstring); ``mode``
+    ``"budget"`` or ``"value"`` (with ``ms_per_cycle``) sets the wait a job must afford."""
     out = np.zeros(feasible.shape, dtype=bool)
     mech = state.mechanics
     if mech is None:
         return out
     now = state.now_ms
     accs = terms.accelerators.tolist()
+    longest = None
     for i, job in enumerate(terms.jobs):
         if not job.started:
             continue
         slack = job.deadline_ms - now
         spare = slack - mech.best_remaining_ms(job)
-        if not 0.0 <= spare < block_ms:
+        if spare < 0.0:
+            continue
+        bound = block_ms
+        if mode == "value" and ms_per_cycle is not None:
+            if longest is None:
+                longest = longest_blocks_ms(terms, ms_per_cycle)
+            others = np.delete(longest, i)  # another job's block is what it would wait for
+            bound = max(block_ms, float(others.max())) if len(others) else block_ms
+        if not spare < bound:
             continue
         for k, a in enumerate(accs):
             if feasible[i, k]:
