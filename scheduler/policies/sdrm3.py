@@ -327,12 +327,13 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         if self.rescue:  # a started job that cannot wait one more block goes first
             rescued = rescue_pairs(terms, feasible, state, self.block_ms, self.rescue_mode,
                                    self.ms_per_cycle)  # fmt: skip
-            boost = UNSAFE_PENALTY
             if self.rescue_mode == "value":  # competing rescues: the more valuable frame first
                 loss = self.loss[[j.model for j in terms.jobs]]
-                boost = UNSAFE_PENALTY * (1.0 + loss / max(float(self.loss.max()), 1e-300))
-                boost = boost[:, None]
-            scores = np.where(rescued, scores + boost, scores)
+                value = loss / max(float(self.loss.max()), 1e-300)
+                scores = np.where(rescued, scores + UNSAFE_PENALTY * (1.0 + value[:, None]),
+                                  scores)  # fmt: skip
+            else:
+                scores = np.where(rescued, scores + UNSAFE_PENALTY, scores)
         if self.commit:  # a started job that can still finish keeps its accelerator first
             scores = np.where(committed(terms, now, self.ms_per_cycle), scores + UNSAFE_PENALTY,
                               scores)  # fmt: skip
