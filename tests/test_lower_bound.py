@@ -39,20 +39,29 @@ def _brute_force_ms(lat: np.ndarray, move_in: np.ndarray, start: int, last: int)
     return 0.0 if start >= n_layers else float(best)
 
 
+#: Hypothesis strategies of a random (layers x accelerators) latency and move-in table.
+TABLES = {
+    "n_layers": st.integers(1, 6),
+    "n_acc": st.integers(1, 3),
+    "seed": st.integers(0, 2**31),
+    "move_scale": st.sampled_from([0.0, 0.1, 1.0, 10.0]),
+    "data": st.data(),
+}
+
+
+def random_tables(n_layers, n_acc, seed, move_scale) -> tuple[np.ndarray, np.ndarray]:
+    """A latency table (ms) and a move-in table (ms) drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(0.1, 10.0, size=(n_layers, n_acc))
+    return lat, move_scale * rng.uniform(0.0, 1.0, size=(n_layers, n_acc))
+
+
 @settings(max_examples=200, deadline=None)
-@given(
-    n_layers=st.integers(1, 6),
-    n_acc=st.integers(1, 3),
-    seed=st.integers(0, 2**31),
-    move_scale=st.sampled_from([0.0, 0.1, 1.0, 10.0]),
-    data=st.data(),
-)
+@given(**TABLES)
 def test_best_case_is_the_brute_force_minimum_and_never_above_the_single_accelerator_one(
     n_layers, n_acc, seed, move_scale, data
 ):
-    rng = np.random.default_rng(seed)
-    lat = rng.uniform(0.1, 10.0, size=(n_layers, n_acc))
-    move_in = move_scale * rng.uniform(0.0, 1.0, size=(n_layers, n_acc))
+    lat, move_in = random_tables(n_layers, n_acc, seed, move_scale)
     start = data.draw(st.integers(0, n_layers))
     last = data.draw(st.integers(-1, n_acc - 1))
     table = suffix_best_ms(lat, move_in)

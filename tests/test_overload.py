@@ -4,11 +4,12 @@ numbers and shed the same jobs on the same state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from test_scheduler_properties import Model, Scenario
+from test_sdrm3_memo import AccDram as _Acc  # an array with a DRAM energy (migration charged)
 
 from scheduler import simulate
 from scheduler.costs import CostArrays, ModelCosts, VariantCosts
@@ -20,18 +21,6 @@ from scheduler.policies.sdrm3 import SDRM3
 from scheduler.state import Job, RunningMetrics, SchedulerState
 
 MS = 1_000_000  # cycles per ms at 1 GHz
-
-
-@dataclass(frozen=True)
-class _Energy:
-    dram_pj: float = 100.0
-
-
-@dataclass(frozen=True)
-class _Acc:
-    name: str
-    clock_hz: float = 1e9
-    energy: _Energy = field(default_factory=_Energy)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_lower_bound import TABLES, random_tables
 
 from dse.compare_eval import simulate_point
 from dse.compare_points import Point
@@ -15,21 +16,13 @@ from scheduler.policies.sdrm3 import SDRM3Static
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    n_layers=st.integers(1, 8),
-    n_acc=st.integers(1, 3),
-    seed=st.integers(0, 2**31),
-    move_scale=st.sampled_from([0.0, 0.1, 1.0, 10.0]),
-    data=st.data(),
-)
+@given(**TABLES)
 def test_a_plan_segment_then_the_best_case_takes_exactly_the_least_time_from_that_start(
     n_layers, n_acc, seed, move_scale, data
 ):
     """Running the segment on a, then the rest at the best case, needs ``best[start, a]``; one
     layer more on a (if the segment stops before the end) needs strictly more."""
-    rng = np.random.default_rng(seed)
-    lat = rng.uniform(0.1, 5.0, (n_layers, n_acc))
-    move_in = rng.uniform(0.0, 1.0, (n_layers, n_acc)) * move_scale
+    lat, move_in = random_tables(n_layers, n_acc, seed, move_scale)
     best = suffix_best_ms(lat, move_in)
     start = data.draw(st.integers(0, n_layers - 1))
     a = data.draw(st.integers(0, n_acc - 1))
