@@ -47,7 +47,7 @@ def best_remaining_ms(job: Job, state: SchedulerState, ms_per_cycle: np.ndarray)
     """The best-case remaining latency (ms) of a ready job, as SDRM3's admission counts it: with the
     engine's mechanics at the policy's clocks, the least over accelerators of the job's remaining
     layers there plus the engine's migration cost; at other clocks the mechanics' lower bound
-    (:meth:`~scheduler.mechanics.FrameMechanics.best_remaining_ms`); without mechanics the least
+    (:meth:`~scheduler.mechanics.MechanicsRuntime.best_remaining_ms`); without mechanics the least
     remaining latency."""
     rem = job.costs.remaining_latency_cycles(job.next_layer) * ms_per_cycle
     mech = state.mechanics
