@@ -168,6 +168,7 @@ class MechanicsRuntime:
         self.busy_until_ms: np.ndarray = np.zeros(len(self.ms_per_cycle))
         self._split_cache: dict[VariantCosts, tuple[np.ndarray, np.ndarray]] = {}
         self._plan_cache: dict[tuple[VariantCosts, int, int], int] = {}
+        self._single_cache: dict[tuple[VariantCosts, int, int], float] = {}
         self._best_full_ms = np.array(  # fastest variant of each model, best placed layer by layer
             [
                 min(float(self._split_tables(v)[0][0].min()) for v in mc.variants)
@@ -214,6 +215,16 @@ class MechanicsRuntime:
         """Per accelerator: the job's remaining layers alone there, migration included (ms)."""
         rem = _costs(job).remaining_latency_cycles(job.next_layer) * self.ms_per_cycle
         return rem + self.move_ms(job)
+
+    def single_best_ms(self, job: Job) -> float:
+        """The least over accelerators of :meth:`remaining_ms` (the rest alone on one
+        accelerator, migration included), memoised per variant, next layer and previous
+        accelerator."""
+        key = (_costs(job), job.next_layer, job.last_accelerator)
+        best = self._single_cache.get(key)
+        if best is None:
+            best = self._single_cache[key] = float(self.remaining_ms(job).min())
+        return best
 
     def best_remaining_ms(self, job: Job) -> float:
         """Lower bound on the time the job still needs: its remaining layers placed layer by

@@ -43,10 +43,10 @@ def test_a_single_accelerator_keeps_the_whole_rest():
     assert plan_segment_layers(best, np.zeros_like(lat), 2, 0) == 3
 
 
-def test_plan_split_is_an_option_of_the_static_copy_and_off_by_default():
+def test_plan_split_is_an_option_of_the_static_copy_and_on_by_default_since_12t():
     assert "plan_split" in sdrm3_options.STATIC_OPTIONS
-    assert SDRM3Static().plan_split is False
-    assert sdrm3_options.static_options(SDRM3Static(plan_split=True))["plan_split"] is True
+    assert SDRM3Static().plan_split is True
+    assert sdrm3_options.static_options(SDRM3Static(plan_split=False))["plan_split"] is False
 
 
 def _pd_status(params: tuple) -> dict:
@@ -60,6 +60,6 @@ def test_plan_split_serves_the_frames_only_a_split_can_finish():
     """xrbench-4k-L ar_gaming (a tuning-set cell, maestro costs): plane detection is longer than
     its period on both accelerators alone, shorter when split layer by layer. Without the option
     SDRM3 strays from the fastest split and every frame is dropped after part of it ran."""
-    assert _pd_status(()).get("on_time", 0) == 0
+    assert _pd_status((("plan_split", False),)).get("on_time", 0) == 0
     with_plan = _pd_status((("plan_split", True),))
     assert with_plan.get("on_time", 0) == sum(with_plan.values()) > 0

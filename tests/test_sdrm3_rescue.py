@@ -23,15 +23,16 @@ def _wasted_ms(params: tuple) -> float:
     return float((tl["completion_ms"] - tl["dispatch_ms"])[mask].sum())
 
 
-def test_rescue_is_an_option_of_the_static_copy_and_off_by_default():
-    assert "rescue" in sdrm3_options.STATIC_OPTIONS
-    assert SDRM3Static().rescue is False
-    assert sdrm3_options.static_options(SDRM3Static(rescue=True))["rescue"] is True
+def test_rescue_is_an_option_of_the_static_copy_and_on_in_its_value_mode_since_12t():
+    assert {"rescue", "rescue_mode"} <= set(sdrm3_options.STATIC_OPTIONS)
+    policy = SDRM3Static()
+    assert policy.rescue is True and policy.rescue_mode == "value"
+    assert sdrm3_options.static_options(SDRM3Static(rescue=False))["rescue"] is False
 
 
 def test_rescue_removes_the_work_lost_to_frames_dropped_after_they_started():
-    assert _wasted_ms(()) > 0
-    assert _wasted_ms((("rescue", True),)) == 0
+    assert _wasted_ms((("rescue", False),)) > 0
+    assert _wasted_ms((("rescue", True), ("rescue_mode", "budget"))) == 0
 
 
 def test_rescued_pairs_are_started_jobs_that_cannot_wait_one_block_and_can_still_finish(
@@ -53,7 +54,8 @@ def test_rescued_pairs_are_started_jobs_that_cannot_wait_one_block_and_can_still
         return out
 
     monkeypatch.setattr(sdrm3_module, "rescue_pairs", checked)
-    simulate_point(Point(*CELL, "sdrm3_static", 0, 1000.0, "maestro", (("rescue", True),)))
+    params = (("rescue", True), ("rescue_mode", "budget"))
+    simulate_point(Point(*CELL, "sdrm3_static", 0, 1000.0, "maestro", params))
     assert seen  # the cell does exercise the rescue
 
 
@@ -78,9 +80,12 @@ def test_value_rescue_waits_for_no_other_jobs_long_layer_and_serves_the_valuable
     """Issue 12s's trace (a tuning-set cell, maestro costs, seed 2): with the budget bound ASR's
     last frame is not rescued before another model's single 19.3 ms layer takes the array it
     needs, and both ASR frames of the run are lost; the value mode serves them."""
-    budget = (("rescue", True), ("plan_split", True))
+    budget = (("rescue", True), ("rescue_mode", "budget"), ("plan_split", True))
     assert _asr_on_time(budget) == (0, 2)
-    assert _asr_on_time((*budget, ("rescue_mode", "value"))) == (2, 2)
+    assert _asr_on_time((("rescue", True), ("rescue_mode", "value"), ("plan_split", True))) == (
+        2,
+        2,
+    )
 
 
 def test_value_rescue_bound_is_the_longest_block_of_another_job(monkeypatch):

@@ -7,7 +7,8 @@ Each option was measured on the tuning set (``benchmarks/bench_sdrm3_dev.py``; r
 selection rule"). On by default: laxity urgency, the block-energy term (since 12e), deferral with
 ``defer_margin`` 0.5 and ``defer_load`` 0.75, exclusive-work protection with pending frames, the
 starvation guard with N = 2, since 12g/12h the energy-aware wait of lax jobs with k = 2 and the
-contention hold, and since 12p the pipelined split at 0.75; the rest is off.
+contention hold, since 12p the pipelined split at 0.75, and since 12t the rescue of started work
+in its value mode and plan pairs; the rest is off.
 
 - ``urgency`` (``"laxity"``; or ``"density"``): the form of U, see :mod:`~.sdrm3_terms`.
 - ``energy_term`` (``"energy"``): G is the block's relative energy overhead; ``"affinity"`` (the
@@ -58,14 +59,15 @@ contention hold, and since 12p the pipelined split at 0.75; the rest is off.
   (3 seeds, both analyses; ``benchmarks/RESULTS.md``, "Issue 12n-pipe"): 0.5 / 0.75 / 0.9 gave
   maestro rules 0.9783 / 0.9712 / 0.9769 (defaults 0.9735), native unchanged; every value in
   [0.66, 0.86) splits the same models there.
-- ``plan_split`` (False): *plan pairs* (issue 12r): a job that no single accelerator can finish
-  by its deadline but a split across accelerators can runs its blocks along its fastest split
-  (:mod:`~.sdrm3_plan`).
-- ``rescue`` (False): *rescue of started work* (issue 12r): a started job that can still meet
-  its deadline but cannot wait one more block is taken first (:mod:`~.sdrm3_rescue`);
-  ``rescue_mode`` (``"budget"``: the wait a job must afford is one block budget; ``"value"``,
-  issue 12s: the longest block any other ready job would start now, and competing rescues go
-  by the frame's value).
+- ``plan_split`` (True since 12t): *plan pairs* (issue 12r): a job that no single accelerator
+  can finish by its deadline but a split across accelerators can runs its blocks along its
+  fastest split (:mod:`~.sdrm3_plan`).
+- ``rescue`` (True since 12t): *rescue of started work* (issue 12r): a started job that can still
+  meet its deadline but cannot wait one more block is taken first (:mod:`~.sdrm3_rescue`);
+  ``rescue_mode`` (``"value"``, the default since 12t, issue 12s: the wait a job must afford is
+  the longest block any other ready job would start now, and competing rescues go by the frame's
+  value; ``"budget"``: one block budget, 12r's form). **Selected by rule 12t** on fresh seeds 5–9
+  of the tuning set (``benchmarks/RESULTS.md``, "Issue 12t"), with ``plan_split``.
 - ``cut_on_affinity`` (False): blocks also end where the layers' cheapest accelerator changes.
 - ``energy_slack`` (None: off): *slack-aware energy placement*: a pair that keeps less than that
   share of the job's laxity is taken only after every pair that does

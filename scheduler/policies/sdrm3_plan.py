@@ -46,7 +46,7 @@ def plan_pairs(
         if skip is not None and skip[i]:
             continue
         slack = job.deadline_ms - now
-        if float(mech.remaining_ms(job).min()) <= slack:
+        if mech.single_best_ms(job) <= slack:
             continue  # one accelerator suffices: SDRM3's own placement
         least = mech.best_remaining_ms(job)
         if least > slack:

@@ -56,7 +56,7 @@ def rescue_pairs(
         return out
     now = state.now_ms
     accs = terms.accelerators.tolist()
-    longest = None
+    top: tuple[int, float, float] | None = None  # (argmax, max, second max) of the blocks
     for i, job in enumerate(terms.jobs):
         if not job.started:
             continue
@@ -64,14 +64,16 @@ def rescue_pairs(
         spare = slack - mech.best_remaining_ms(job)
         if spare < 0.0:
             continue
-        bound = block_ms
-        if mode == "value" and ms_per_cycle is not None:
-            if longest is None:
+        if spare >= block_ms:  # rescued only under a bound above the budget
+            if mode != "value" or ms_per_cycle is None or len(terms.jobs) < 2:
+                continue
+            if top is None:
                 longest = longest_blocks_ms(terms, ms_per_cycle)
-            others = np.delete(longest, i)  # another job's block is what it would wait for
-            bound = max(block_ms, float(others.max())) if len(others) else block_ms
-        if not spare < bound:
-            continue
+                order = np.argsort(longest)
+                top = (int(order[-1]), float(longest[order[-1]]), float(longest[order[-2]]))
+            other = top[2] if i == top[0] else top[1]  # another job's block is the wait
+            if not spare < other:
+                continue
         for k, a in enumerate(accs):
             if feasible[i, k]:
                 need = mech.continue_need_ms(job, a, int(terms.n_layers[i, k]), None)
