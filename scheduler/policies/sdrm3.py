@@ -24,8 +24,10 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   where it was measured are in :mod:`~.sdrm3_options`. On by default: laxity urgency, the
   block-energy term, energy-aware deferral, exclusive-work protection with pending frames, the
   starvation guard (:mod:`~.sdrm3_guard`), the energy-aware wait of lax jobs
-  (:mod:`~.sdrm3_wait`) and the contention hold (:mod:`~.sdrm3_contention`). :meth:`SDRM3.decide`
-  applies them to the matrix of MapScores, as masks or constant offsets.
+  (:mod:`~.sdrm3_wait`), the contention hold (:mod:`~.sdrm3_contention`), the pipelined split
+  (:mod:`~.sdrm3_pipeline`), and since 12t plan pairs (:mod:`~.sdrm3_plan`) and the rescue of
+  started work (:mod:`~.sdrm3_rescue`). :meth:`SDRM3.decide` applies them to the matrix of
+  MapScores, as masks or constant offsets.
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block,
   exclusive-work protection) are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`; the
   quantities they share (exclusive work included) are computed once per run or per decision point
