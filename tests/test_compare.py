@@ -60,7 +60,8 @@ def test_reductions_pair_runs_by_scenario_and_seed():
 
 def test_compare_defaults_cover_all_baselines_and_sdrm3_variants():
     pols = compare.default_policies()
-    baselines = ("fcfs", "round_robin", "edf", "edf_admission", "latency_greedy", "edp_greedy")
+    baselines = ("fcfs", "round_robin", "edf", "edf_admission", "edf_split", "latency_greedy",
+                 "edp_greedy")  # fmt: skip
     for name in (*baselines, "sdrm3"):
         assert name in pols
     assert {"sdrm3_static", "sdrm3_supernet"} <= set(pols)

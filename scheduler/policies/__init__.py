@@ -25,6 +25,7 @@ _REGISTRY: dict[str, str] = {
     "round_robin": "scheduler.policies.round_robin:RoundRobin",
     "edf": "scheduler.policies.edf:EDF",
     "edf_admission": "scheduler.policies.edf_admission:EDFAdmission",
+    "edf_split": "scheduler.policies.edf_split:EDFSplit",
     "llf": "scheduler.policies.llf:LLF",
     "latency_greedy": "scheduler.policies.latency_greedy:LatencyGreedy",
     "edp_greedy": "scheduler.policies.edp_greedy:EDPGreedy",

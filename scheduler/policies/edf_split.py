@@ -1,0 +1,68 @@
+"""Earliest deadline first that keeps split-only frames to their fastest split: a fair baseline.
+
+Source: EDF (Liu & Layland, JACM 1973), placed as in :mod:`.edf`, plus the placement rule of
+SDRM3's plan pairs (issue 12r, :mod:`.sdrm3_plan`; on in SDRM3 since 12t), given to EDF so that
+the comparison measures the scheduler rather than that rule. A frame that no single accelerator
+can finish by its deadline but a split across accelerators can (the engine's best case,
+:mod:`scheduler.lower_bound`) runs its next block only on an accelerator where its fastest
+split starts, cut where that split moves
+(:meth:`~scheduler.mechanics.MechanicsRuntime.plan_layers`); if no such accelerator is free, it
+waits. Every other frame is placed exactly as :class:`~.edf.EDF` places it. The rule reads only
+the engine's placement information, which every policy may read; there is no constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scheduler.policies.base import Decision, Dispatch, best_accelerator
+from scheduler.policies.edf import EDF
+from scheduler.state import Job, SchedulerState
+
+#: Tolerance (ms) of "starts a fastest split" (float sums in another order).
+TOL_MS = 1e-6
+
+
+class EDFSplit(EDF):
+    name = "edf_split"
+
+    def _plan_start(
+        self, job: Job, free: list[int], state: SchedulerState
+    ) -> tuple[int, int] | None:
+        """(accelerator, layers) of the job's next block on its fastest split among ``free``, or
+        None when it is not split-only (EDF's placement) -- (-1, 0) when it must wait."""
+        mech = state.mechanics
+        if mech is None:
+            return None
+        slack = job.deadline_ms - state.now_ms
+        if mech.single_best_ms(job) <= slack:
+            return None  # one accelerator suffices
+        least = mech.best_remaining_ms(job)
+        if least > slack:
+            return None  # hopeless: the engine drops it
+        for a in free:
+            n = min(self.block_size(job, a, state), mech.plan_layers(job, a))
+            if mech.continue_need_ms(job, a, n, None) <= least + TOL_MS:
+                return a, n
+        return -1, 0
+
+    def decide(self, state: SchedulerState) -> Sequence[Decision]:
+        if self.drop_infeasible or state.mechanics is None:
+            return super().decide(state)
+        jobs = sorted(state.ready, key=lambda j: (j.deadline_ms, j.release_ms, j.model, j.frame))
+        free = list(state.idle)
+        decisions: list[Decision] = []
+        for job in jobs:
+            if not free:
+                break
+            plan = self._plan_start(job, free, state)
+            if plan is None:
+                acc = best_accelerator(job.remaining_latency_cycles(), free)
+                n = self.block_size(job, acc, state)
+            elif plan[0] < 0:
+                continue  # its fastest split starts on a busy accelerator: it waits
+            else:
+                acc, n = plan
+            free.remove(acc)
+            decisions.append(Dispatch(job, acc, n))
+        return decisions
