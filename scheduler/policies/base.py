@@ -101,6 +101,11 @@ def best_accelerator(scores: np.ndarray, idle: Sequence[int]) -> int:
     return int(idle_arr[np.argmin(scores[idle_arr])])
 
 
+def deadline_order(jobs: Sequence[Job]) -> list[Job]:
+    """``jobs`` by absolute deadline; ties by release time, model and frame (EDF's order)."""
+    return sorted(jobs, key=lambda j: (j.deadline_ms, j.release_ms, j.model, j.frame))
+
+
 def whole_block(job: Job) -> int:
     """``n_layers`` that dispatches the rest of ``job``'s model."""
     return job.remaining_layers

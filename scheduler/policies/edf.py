@@ -19,7 +19,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from scheduler.policies.base import BlockSizing, Decision, Drop, Policy, assign_in_order
+from scheduler.policies.base import (
+    BlockSizing,
+    Decision,
+    Drop,
+    Policy,
+    assign_in_order,
+    deadline_order,
+)
 from scheduler.state import SchedulerState
 
 
@@ -31,7 +38,7 @@ class EDF(BlockSizing, Policy):
         self.drop_infeasible = drop_infeasible
 
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
-        jobs = sorted(state.ready, key=lambda j: (j.deadline_ms, j.release_ms, j.model, j.frame))
+        jobs = deadline_order(state.ready)
         decisions: list[Decision] = []
         if self.drop_infeasible:
             keep = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scheduler.policies.base import Decision, Dispatch, best_accelerator
+from scheduler.policies.base import Decision, Dispatch, best_accelerator, deadline_order
 from scheduler.policies.edf import EDF
 from scheduler.state import Job, SchedulerState
 
@@ -49,7 +49,7 @@ class EDFSplit(EDF):
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
         if self.drop_infeasible or state.mechanics is None:
             return super().decide(state)
-        jobs = sorted(state.ready, key=lambda j: (j.deadline_ms, j.release_ms, j.model, j.frame))
+        jobs = deadline_order(state.ready)
         free = list(state.idle)
         decisions: list[Decision] = []
         for job in jobs:

@@ -44,6 +44,7 @@ from scheduler.policies.base import (
     RunContext,
     bad_parameter,
     block_for_budget,
+    deadline_order,
 )
 from scheduler.state import SchedulerState
 
@@ -178,7 +179,7 @@ class Herald(Policy):
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
         if self._plan is None:
             raise SimulationError("policy 'herald' has not been reset with a run context")
-        jobs = sorted(state.ready, key=lambda j: (j.deadline_ms, j.release_ms, j.model, j.frame))
+        jobs = deadline_order(state.ready)
         free = set(state.idle)
         decisions: list[Decision] = []
         for job in jobs:
