@@ -143,6 +143,10 @@ def _input_words(costs: VariantCosts) -> np.ndarray:
     return costs.input_words
 
 
+#: Tolerance (ms) of "needs no more than its least remaining time" (float sums in another order).
+PLAN_TOL_MS = 1e-6
+
+
 class MechanicsRuntime:
     """The mechanics' arithmetic for one run; the engine and policies share it via the state."""
 
@@ -246,6 +250,27 @@ class MechanicsRuntime:
                 best, move_in, job.next_layer, accelerator
             )
         return n
+
+    def split_only_least_ms(self, job: Job, now_ms: float) -> float | None:
+        """The job's least remaining time (:meth:`best_remaining_ms`) when only a split across
+        accelerators can finish it by its deadline: no single accelerator can
+        (:meth:`single_best_ms` above the slack) but the best case can. ``None`` otherwise (it
+        fits on one accelerator, or it is hopeless)."""
+        slack = job.deadline_ms - now_ms
+        if self.single_best_ms(job) <= slack:
+            return None
+        least = self.best_remaining_ms(job)
+        return None if least > slack else least
+
+    def plan_block(
+        self, job: Job, accelerator: int, max_layers: int, least_ms: float
+    ) -> tuple[int, bool]:
+        """The job's next block on ``accelerator`` cut where its fastest continuation from there
+        moves (at most ``max_layers``, :meth:`plan_layers`), and whether that start lies on a
+        fastest split: the job then still needs no more than ``least_ms``
+        (:meth:`split_only_least_ms`), up to :data:`PLAN_TOL_MS`."""
+        n = min(int(max_layers), self.plan_layers(job, accelerator))
+        return n, self.continue_need_ms(job, accelerator, n, None) <= least_ms + PLAN_TOL_MS
 
     def _split_tables(self, costs: VariantCosts) -> tuple[np.ndarray, np.ndarray]:
         """The suffix minima and per-layer move-in latencies of ``costs`` (ms), once per run."""

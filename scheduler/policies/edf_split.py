@@ -19,9 +19,6 @@ from scheduler.policies.base import Decision, Dispatch, best_accelerator, deadli
 from scheduler.policies.edf import EDF
 from scheduler.state import Job, SchedulerState
 
-#: Tolerance (ms) of "starts a fastest split" (float sums in another order).
-TOL_MS = 1e-6
-
 
 class EDFSplit(EDF):
     name = "edf_split"
@@ -34,15 +31,12 @@ class EDFSplit(EDF):
         mech = state.mechanics
         if mech is None:
             return None
-        slack = job.deadline_ms - state.now_ms
-        if mech.single_best_ms(job) <= slack:
-            return None  # one accelerator suffices
-        least = mech.best_remaining_ms(job)
-        if least > slack:
-            return None  # hopeless: the engine drops it
+        least = mech.split_only_least_ms(job, state.now_ms)
+        if least is None:
+            return None  # one accelerator suffices, or hopeless: EDF's placement
         for a in free:
-            n = min(self.block_size(job, a, state), mech.plan_layers(job, a))
-            if mech.continue_need_ms(job, a, n, None) <= least + TOL_MS:
+            n, on_split = mech.plan_block(job, a, self.block_size(job, a, state), least)
+            if on_split:
                 return a, n
         return -1, 0
 

@@ -49,12 +49,11 @@ def best_remaining_ms(job: Job, state: SchedulerState, ms_per_cycle: np.ndarray)
     layers there plus the engine's migration cost; at other clocks the mechanics' lower bound
     (:meth:`~scheduler.mechanics.MechanicsRuntime.best_remaining_ms`); without mechanics the least
     remaining latency."""
-    rem = job.costs.remaining_latency_cycles(job.next_layer) * ms_per_cycle
     mech = state.mechanics
     if mech is None:
-        return float(np.min(rem))
+        return float(np.min(job.costs.remaining_latency_cycles(job.next_layer) * ms_per_cycle))
     if np.array_equal(mech.ms_per_cycle, ms_per_cycle):
-        return float((rem + mech.move_ms(job)).min())
+        return mech.single_best_ms(job)
     return mech.best_remaining_ms(job)
 
 

@@ -26,9 +26,6 @@ import numpy as np
 from scheduler.policies.sdrm3_terms import PairTerms
 from scheduler.state import SchedulerState
 
-#: Tolerance (ms) of "needs no more than its least remaining time" (float sums in another order).
-TOL_MS = 1e-6
-
 
 def plan_pairs(
     terms: PairTerms, feasible: np.ndarray, state: SchedulerState, skip: np.ndarray | None = None
@@ -45,16 +42,11 @@ def plan_pairs(
     for i, job in enumerate(terms.jobs):
         if skip is not None and skip[i]:
             continue
-        slack = job.deadline_ms - now
-        if mech.single_best_ms(job) <= slack:
-            continue  # one accelerator suffices: SDRM3's own placement
-        least = mech.best_remaining_ms(job)
-        if least > slack:
-            continue  # hopeless anyway: the engine drops it
+        least = mech.split_only_least_ms(job, now)
+        if least is None:
+            continue  # one accelerator suffices (SDRM3's own placement), or hopeless
         if out is feasible:
             out = feasible.copy()
         for k, a in enumerate(accs):
-            n = min(int(terms.n_layers[i, k]), mech.plan_layers(job, a))
-            out[i, k] = mech.continue_need_ms(job, a, n, None) <= least + TOL_MS
-            terms.n_layers[i, k] = n
+            terms.n_layers[i, k], out[i, k] = mech.plan_block(job, a, terms.n_layers[i, k], least)
     return out
