@@ -26,6 +26,7 @@ _REGISTRY: dict[str, str] = {
     "edf": "scheduler.policies.edf:EDF",
     "edf_admission": "scheduler.policies.edf_admission:EDFAdmission",
     "edf_split": "scheduler.policies.edf_split:EDFSplit",
+    "edf_plan": "scheduler.policies.edf_plan:EDFPlan",
     "llf": "scheduler.policies.llf:LLF",
     "latency_greedy": "scheduler.policies.latency_greedy:LatencyGreedy",
     "edp_greedy": "scheduler.policies.edp_greedy:EDPGreedy",

@@ -84,6 +84,8 @@ from scheduler.policies.sdrm3_terms import (
 )
 from scheduler.policies.sdrm3_wait import lax_waits
 from scheduler.policies.sdrm3_windows import SDRM3Windows
+from scheduler.policies.service_plan import PlanShedder
+from scheduler.policies.service_plan import service_plan as plan_shares
 from scheduler.state import Job, SchedulerState
 from scheduler.supernet_selector import SupernetSelector
 
@@ -150,6 +152,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         plan_split: bool = True,
         rescue: bool = True,
         rescue_mode: str = "value",
+        service_plan: bool = False,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -191,6 +194,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.plan_split = bool(plan_split)
         self.rescue = bool(rescue)
         self.rescue_mode = rescue_mode
+        self.service_plan = bool(service_plan)
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -241,6 +245,11 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             "frame": (self.best_full_ms + self.chain_ms).tolist(),
         }
         self._reset_windows(ctx)
+        self._plan = None
+        if self.service_plan:  # issue 12u: shed what a fluid plan of the whole run cannot serve
+            share = plan_shares(ctx.costs, self.ms_per_cycle, ctx.periods_ms, ctx.parents,
+                                ctx.probabilities)  # fmt: skip
+            self._plan = PlanShedder(share, ctx.parents)
         self.selector = None
         # guard_mode="budget" only: per model, what its pairs taken first displaced (sdrm3_guard)
         self.guard_spent = (
@@ -277,6 +286,13 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         decisions: list[Decision] = []
         if not jobs or not state.idle:
             return decisions
+        if self._plan is not None and self._plan.active:
+            shed = self._plan.shed(jobs)
+            if shed:
+                decisions += [Drop(j) for j in shed]
+                jobs = [j for j in jobs if j not in shed]
+                if not jobs:
+                    return decisions
         if self.admission:
             shed = self._admission(jobs, state)
             decisions += [Drop(j) for j in shed]
