@@ -127,8 +127,11 @@ def test_the_plan_sheds_the_heavy_model_on_an_overloaded_cell(policy, params):
     """maestro 4K-J social_interaction_a (tuning set): the fluid plan serves DR (31 ms of the WS
     array per 33 ms) at about half its frames and the rest in full; with the plan, DR frames are
     shed at release (never started) and the other models lose no more frames than without it."""
-    base = "edf" if policy == "edf_plan" else "sdrm3_static"
-    with_plan, without = _frames(policy, params), _frames(base)
+    if policy == "edf_plan":
+        without = _frames("edf")
+    else:
+        without = _frames("sdrm3_static", (("service_plan", False),))
+    with_plan = _frames(policy, params)
 
     def lost(f: pd.DataFrame, model: str) -> int:
         return int(((f["model"] == model) & (f["status"] != "on_time")).sum())

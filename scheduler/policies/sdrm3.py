@@ -26,7 +26,8 @@ among the remaining jobs and accelerators, until no idle accelerator or no job i
   starvation guard (:mod:`~.sdrm3_guard`), the energy-aware wait of lax jobs
   (:mod:`~.sdrm3_wait`), the contention hold (:mod:`~.sdrm3_contention`), the pipelined split
   (:mod:`~.sdrm3_pipeline`), and since 12t plan pairs (:mod:`~.sdrm3_plan`) and the rescue of
-  started work (:mod:`~.sdrm3_rescue`). :meth:`SDRM3.decide` applies them to the matrix of
+  started work (:mod:`~.sdrm3_rescue`), and since 12u the long-run service plan
+  (:mod:`~.service_plan`). :meth:`SDRM3.decide` applies them to the matrix of
   MapScores, as masks or constant offsets.
 - The per-decision tests (progress pairs, deferral, the lookahead demand, laxity after a block,
   exclusive-work protection) are methods of the mixin :class:`~.sdrm3_checks.SDRM3Checks`; the
@@ -152,7 +153,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         plan_split: bool = True,
         rescue: bool = True,
         rescue_mode: str = "value",
-        service_plan: bool = False,
+        service_plan: bool = True,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,

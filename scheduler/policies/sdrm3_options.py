@@ -75,10 +75,12 @@ in its value mode and plan pairs; the rest is off.
 - ``admission`` (False): *overload-aware admission*: when the work due within the lookahead
   exceeds the capacity, shed the unstarted frames that free the most work per unit of V lost
   (:func:`~.sdrm3_terms.shed_for_capacity`).
-- ``service_plan`` (False): *a long-run service plan* (issue 12u): a fluid linear programme over
-  the scenario decides which share of each model's frames the accelerators can serve; in a
-  scenario it finds overloaded, that share of each model is served and the rest shed at release,
-  spread evenly (:mod:`~.service_plan`). Nothing changes where the plan serves every frame.
+- ``service_plan`` (True since 12u): *a long-run service plan* (issue 12u): a fluid linear
+  programme over the scenario decides which share of each model's frames the accelerators can
+  serve; in a scenario it finds overloaded, that share of each model is served and the rest shed
+  at release, spread evenly (:mod:`~.service_plan`). Nothing changes where the plan serves every
+  frame. **Selected by rule 12u** on fresh seeds 10–14 of the tuning set (``benchmarks/
+  RESULTS.md``, "Issue 12u"); the baseline ``edf_plan`` gets the same plan.
 - ``starvation`` (``"job"``; ``"model"``): *model-level starvation*: F also counts the share of
   the model's frames lost so far, so a model whose frames keep being dropped gains priority.
 - ``affinity_load`` (False), ``affinity_margin`` (0.5): *load-aware affinity*: a job keeps its
