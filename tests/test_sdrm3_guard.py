@@ -31,8 +31,8 @@ def test_engine_counts_lost_frames_since_the_latest_on_time_frame():
             seen.append((state.now_ms, state.metrics.lost_streak.copy()))
             return super().decide(state)
 
-    r = simulate(scenario, System("s", (Acc("a0"),)), Watch(tuner=False, guard=None),
-                 costs=costs, horizon_ms=100.0)  # fmt: skip
+    pol = Watch(tuner=False, guard=None, service_plan=False)  # the counters alone, no plan
+    r = simulate(scenario, System("s", (Acc("a0"),)), pol, costs=costs, horizon_ms=100.0)
     frames = r.frames[r.frames.status != "not_triggered"].sort_values("completion_ms")
     for now, got in seen:
         streak = {"A": 0, "B": 0}
@@ -77,7 +77,7 @@ def test_engine_run_a_starving_model_gets_frames_with_the_guard():
     system = System("s", (Acc("a0"),))
     done = {}
     for guard in (None, 2):
-        pol = SDRM3(tuner=False, guard=guard)
+        pol = SDRM3(tuner=False, guard=guard, service_plan=False)  # the guard alone, no plan
         r = simulate(scenario, system, pol, costs=costs, horizon_ms=200.0,
                      mechanics=FrameMechanics(feasible_placement=True))  # fmt: skip
         done[guard] = r.frames[r.frames.status == "on_time"].groupby("model").size()

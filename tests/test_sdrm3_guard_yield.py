@@ -77,7 +77,7 @@ def test_engine_run_the_yielding_guard_leaves_the_other_models_frames_alone():
     system = System("s", (Acc("a0"),))
     done = {}
     for guard, mode in ((None, "first"), (2, "first"), (2, "yield")):
-        pol = SDRM3(tuner=False, guard=guard, guard_mode=mode)
+        pol = SDRM3(tuner=False, guard=guard, guard_mode=mode, service_plan=False)
         r = simulate(scenario, system, pol, costs=costs, horizon_ms=200.0,
                      mechanics=FrameMechanics(feasible_placement=True))  # fmt: skip
         done[guard, mode] = r.frames[r.frames.status == "on_time"].groupby("model").size()
