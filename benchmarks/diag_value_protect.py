@@ -152,8 +152,9 @@ def released(point: str, analysis: str, ratio: float, mode: str, horizon_ms: flo
     """Print the released pairs SDRM3 dispatched in one point (``SYSTEM:SCENARIO:SEED``)."""
     system, scenario, seed = point.split(":")
     _check_systems((system,))
-    # SDRM3 as 12p measured it: the rescue and plan pairs (on since 12t) off
-    policy = _Released(protect_value=ratio, protect_value_mode=mode, rescue=False, plan_split=False)
+    # SDRM3 as 12p measured it: the rescue and plan pairs (on since 12t) and the plan (12u) off
+    policy = _Released(protect_value=ratio, protect_value_mode=mode, rescue=False, plan_split=False,
+                       service_plan=False)  # fmt: skip
     result = simulate(
         scenario, system, policy, horizon_ms=horizon_ms, seed=int(seed), analysis=analysis,
         offchip_contention=True, jitter_ms=DEFAULT_JITTER_MS, mechanics=FAIR,

@@ -154,8 +154,8 @@ def test_need_mode_releases_a_subset_of_the_pinned_modes_pairs(workload):
         assert not (pinned & ~need).any()  # holds back every pair the pinned mode holds back
 
 
-#: SDRM3 as 12p measured it (before 12t turned the rescue and plan pairs on).
-PRE_12T = {"rescue": False, "plan_split": False}
+#: SDRM3 as 12p measured it (before 12t turned the rescue and plan pairs on, and 12u the plan).
+PRE_12T = {"rescue": False, "plan_split": False, "service_plan": False}
 
 
 def _ar_assistant_4k_l_native(**options):
