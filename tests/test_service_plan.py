@@ -141,3 +141,33 @@ def test_the_plan_sheds_the_heavy_model_on_an_overloaded_cell(policy, params):
     assert len(shed) >= 0.3 * len(dr)
     others = ("ES_RITNet", "GE_FBNet_C", "HT_hand_graph_cnn_half")
     assert sum(lost(with_plan, m) for m in others) <= sum(lost(without, m) for m in others)
+
+
+def test_plan_protect_expects_a_pinned_models_frames_at_the_plans_share():
+    """With ``plan_protect`` (issue 12v), the expected frames of a pinned model in SDRM3's
+    exclusive-work protection carry the plan's share of its work: on maestro 4K-J
+    social_interaction_a DR is pinned to the WS array and the plan serves about 62 % of it."""
+    from scheduler import simulate
+    from scheduler.policies.sdrm3 import SDRM3Static
+
+    seen: dict[bool, set] = {}
+
+    class Watch(SDRM3Static):
+        def _exclusive_work(self, state, pins=None):
+            items, free, can = super()._exclusive_work(state, pins)
+            m = state.model_ids.index("DR_RGBd_200")
+            a = int(self.pinned[m])
+            seen.setdefault(self.plan_protect, set()).update(
+                round(w / self.full_ms[m][a], 6) for r, _, w in items[a] if r > state.now_ms
+            )
+            return items, free, can
+
+    shares = {}
+    for flag in (False, True):
+        pol = Watch(plan_protect=flag)
+        simulate("social_interaction_a", "xrbench-4k-J", pol, horizon_ms=300.0,
+                 analysis="maestro")  # fmt: skip
+        shares[flag] = float(pol._plan.share[pol.ctx.model_ids.index("DR_RGBd_200")])
+    assert seen[False] == {1.0}  # DR's expected frames in full
+    assert seen[True] == {round(shares[True], 6)}
+    assert 0.5 < shares[True] < 0.7

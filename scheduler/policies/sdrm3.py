@@ -154,6 +154,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         rescue: bool = True,
         rescue_mode: str = "value",
         service_plan: bool = True,
+        plan_protect: bool = False,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,
@@ -196,6 +197,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         self.rescue = bool(rescue)
         self.rescue_mode = rescue_mode
         self.service_plan = bool(service_plan)
+        self.plan_protect = bool(plan_protect)
         self.use_tuner = tuner
         self.use_supernet = supernet
         self.block_fraction = block_fraction
@@ -251,6 +253,10 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
             share = plan_shares(ctx.costs, self.ms_per_cycle, ctx.periods_ms, ctx.parents,
                                 ctx.probabilities)  # fmt: skip
             self._plan = PlanShedder(share, ctx.parents)
+        # issue 12v: protection expects the pinned models' frames at the share the plan serves
+        self._plan_weight = (
+            self._plan.share if self._plan is not None and self.plan_protect else None
+        )
         self.selector = None
         # guard_mode="budget" only: per model, what its pairs taken first displaced (sdrm3_guard)
         self.guard_spent = (

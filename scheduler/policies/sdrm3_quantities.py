@@ -30,6 +30,8 @@ class SDRM3Quantities:
     _full_ms_rows: list[list[float]]  # full_ms as nested lists (plain floats)
     pinned: np.ndarray
     protect_pending: bool
+    #: Per model, the share of its frames the service plan serves (``plan_protect``), else None.
+    _plan_weight: np.ndarray | None
     #: Run-long memo of pure functions of (variant, layer, previous accelerator, ...).
     _memo: dict
     #: The state of the decision point being decided and that decision's cache (per-decide
@@ -141,6 +143,8 @@ class SDRM3Quantities:
                 continue
             period = periods[m]
             work = float(state.probabilities[m]) * full[m][a]
+            if self._plan_weight is not None:  # issue 12v: the share the service plan serves
+                work *= float(self._plan_weight[m])
             f = math.floor(now / period + 1e-9) + 1
             if self.protect_pending:
                 f -= _pending(state, m, f - 1)
