@@ -154,7 +154,7 @@ class SDRM3(SDRM3Windows, SDRM3Checks, Policy):
         rescue: bool = True,
         rescue_mode: str = "value",
         service_plan: bool = True,
-        plan_protect: bool = False,
+        plan_protect: bool = True,
         window_ms: float | None = None,
         tuner_options: dict | None = None,
         selector_options: dict | None = None,

@@ -81,7 +81,7 @@ in its value mode and plan pairs; the rest is off.
   at release, spread evenly (:mod:`~.service_plan`). Nothing changes where the plan serves every
   frame. **Selected by rule 12u** on fresh seeds 10–14 of the tuning set (``benchmarks/
   RESULTS.md``, "Issue 12u"); the baseline ``edf_plan`` gets the same plan. ``plan_protect``
-  (False; issue 12v): exclusive-work protection expects a pinned model's frames at the share the
+  (True since 12v, selected by rule 12v on seeds 15–19): exclusive-work protection expects a pinned model's frames at the share the
   plan serves (expected work = trigger probability x plan share x latency), so it no longer
   holds an accelerator for frames the plan will shed.
 - ``starvation`` (``"job"``; ``"model"``): *model-level starvation*: F also counts the share of
