@@ -80,10 +80,11 @@ in its value mode and plan pairs; the rest is off.
   serve; in a scenario it finds overloaded, that share of each model is served and the rest shed
   at release, spread evenly (:mod:`~.service_plan`). Nothing changes where the plan serves every
   frame. **Selected by rule 12u** on fresh seeds 10–14 of the tuning set (``benchmarks/
-  RESULTS.md``, "Issue 12u"); the baseline ``edf_plan`` gets the same plan. ``plan_protect``
-  (True since 12v, selected by rule 12v on seeds 15–19): exclusive-work protection expects a pinned model's frames at the share the
-  plan serves (expected work = trigger probability x plan share x latency), so it no longer
-  holds an accelerator for frames the plan will shed.
+  RESULTS.md``, "Issue 12u"); the baseline ``edf_plan`` gets the same plan.
+- ``plan_protect`` (True since 12v, **selected by rule 12v** on seeds 15–19): exclusive-work
+  protection expects a pinned model's frames at the share the plan serves (expected work =
+  trigger probability x plan share x latency), so it no longer holds an accelerator for frames
+  the plan will shed.
 - ``starvation`` (``"job"``; ``"model"``): *model-level starvation*: F also counts the share of
   the model's frames lost so far, so a model whose frames keep being dropped gains priority.
 - ``affinity_load`` (False), ``affinity_margin`` (0.5): *load-aware affinity*: a job keeps its
