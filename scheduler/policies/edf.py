@@ -15,6 +15,7 @@ default) is kept for runs with the engine's drop switched off.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,7 +28,7 @@ from scheduler.policies.base import (
     assign_in_order,
     deadline_order,
 )
-from scheduler.state import SchedulerState
+from scheduler.state import Job, SchedulerState
 
 
 class EDF(BlockSizing, Policy):
@@ -57,3 +58,13 @@ class EDF(BlockSizing, Policy):
             lambda j, a: self.block_size(j, a, state),
         )
         return decisions
+
+    def decide_after_shed(self, state: SchedulerState, shed: Sequence[Job]) -> list[Decision]:
+        """Drop ``shed`` (ready jobs an overload rule chose) and schedule the rest exactly as
+        :meth:`decide` would on a state without them (``edf_admission``, ``edf_plan``)."""
+        if not shed:  # EDF's own decide, not a subclass's (which called this one)
+            return list(EDF.decide(self, state))
+        dropped = {id(j) for j in shed}
+        kept = [j for j in state.ready if id(j) not in dropped]
+        rest = EDF.decide(self, dataclasses.replace(state, ready=kept)) if kept else []
+        return [*(Drop(j) for j in shed), *rest]

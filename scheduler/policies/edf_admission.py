@@ -28,12 +28,11 @@ choose (the lookahead is SDRM3's). One difference outside native mode: without t
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 
-from scheduler.policies.base import Decision, Drop, RunContext
+from scheduler.policies.base import Decision, RunContext
 from scheduler.policies.edf import EDF
 from scheduler.policies.overload import (
     DemandItems,
@@ -86,10 +85,4 @@ class EDFAdmission(EDF):
         jobs = list(state.ready)
         if not jobs or not state.idle:
             return super().decide(state)
-        shed = self.shed(jobs, state)
-        if not shed:
-            return super().decide(state)
-        dropped = {id(j) for j in shed}
-        kept = [j for j in jobs if id(j) not in dropped]
-        rest = super().decide(dataclasses.replace(state, ready=kept)) if kept else []
-        return [*(Drop(j) for j in shed), *rest]
+        return self.decide_after_shed(state, self.shed(jobs, state))

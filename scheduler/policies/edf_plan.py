@@ -10,12 +10,11 @@ exactly (same order, placement and blocks). Where the plan serves every frame it
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 
-from scheduler.policies.base import Decision, Drop, RunContext
+from scheduler.policies.base import Decision, RunContext
 from scheduler.policies.edf import EDF
 from scheduler.policies.service_plan import PlanShedder, service_plan
 from scheduler.state import SchedulerState
@@ -34,10 +33,4 @@ class EDFPlan(EDF):
         jobs = list(state.ready)
         if not jobs or not state.idle or not self.plan.active:
             return super().decide(state)
-        shed = self.plan.shed(jobs)
-        if not shed:
-            return super().decide(state)
-        dropped = {id(j) for j in shed}
-        kept = [j for j in jobs if id(j) not in dropped]
-        rest = super().decide(dataclasses.replace(state, ready=kept)) if kept else []
-        return [*(Drop(j) for j in shed), *rest]
+        return self.decide_after_shed(state, self.plan.shed(jobs))
