@@ -47,8 +47,8 @@ def test_plan_sheds_the_heavier_model_per_unit_of_value():
 
 
 def test_plan_is_fluid_over_accelerators():
-    # B takes 0.9 of a0 or 1.8 of a1 (too slow there to finish a frame alone): A on a0 (0.4)
-    # leaves 0.6 of a0 and all of a1 to B, which then fits (0.6 + 0.4 x 1.8 / 0.9 ... in full)
+    # B takes 0.9 of a0, or 1.8 of a1 (too slow there to finish a frame alone). A on a0 (0.4)
+    # leaves 0.6 of a0 (2/3 of B) and all of a1 (1/1.8 of B): B is served in full
     assert _plan([[4.0, 4.0], [18.0, 36.0]], [10.0, 20.0]) == pytest.approx([1.0, 1.0])
 
 
@@ -125,7 +125,7 @@ def test_edf_plan_is_a_fair_baseline_and_edf_where_the_plan_serves_everything():
                                            (("service_plan", True),))])  # fmt: skip
 def test_the_plan_sheds_the_heavy_model_on_an_overloaded_cell(policy, params):
     """maestro 4K-J social_interaction_a (tuning set): the fluid plan serves DR (31 ms of the WS
-    array per 33 ms) at about half its frames and the rest in full; with the plan, DR frames are
+    array per 33 ms) at about 60 % of its frames and the rest in full; with the plan, DR frames are
     shed at release (never started) and the other models lose no more frames than without it."""
     if policy == "edf_plan":
         without = _frames("edf")
