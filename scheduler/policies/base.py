@@ -43,7 +43,7 @@ register it in ``scheduler/policies/__init__.py``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -116,11 +116,35 @@ def block_for_budget(job: Job, accelerator: int, budget_ms: float, clock_hz: flo
     return job.costs.layers_within(job.next_layer, accelerator, budget_ms * clock_hz / 1e3)
 
 
+def assign_each(
+    jobs: Sequence[Job],
+    idle: Sequence[int],
+    choose: Callable[[Job, list[int]], tuple[int, int] | None],
+) -> list[Decision]:
+    """List scheduling: each job in turn takes one free accelerator or waits.
+
+    ``choose(job, free) -> (accelerator, n_layers)`` picks among the still-free accelerators, or
+    returns None for a job that waits. Stops when no accelerator is free.
+    """
+    free = list(idle)
+    decisions: list[Decision] = []
+    for job in jobs:
+        if not free:
+            break
+        pick = choose(job, free)
+        if pick is None:
+            continue
+        acc, n = pick
+        free.remove(acc)
+        decisions.append(Dispatch(job, acc, n))
+    return decisions
+
+
 def assign_in_order(
     jobs: Sequence[Job],
     idle: Sequence[int],
-    score: callable,
-    n_layers: callable,
+    score: Callable[[Job], np.ndarray],
+    n_layers: Callable[[Job, int], int],
 ) -> list[Decision]:
     """Greedy list scheduling: each job in turn takes the free accelerator with the lowest score.
 
@@ -128,15 +152,12 @@ def assign_in_order(
     index); ``n_layers(job, accelerator) -> int`` sizes the block. Stops when no accelerator is
     free.
     """
-    free = list(idle)
-    decisions: list[Decision] = []
-    for job in jobs:
-        if not free:
-            break
+
+    def choose(job: Job, free: list[int]) -> tuple[int, int]:
         acc = best_accelerator(score(job), free)
-        free.remove(acc)
-        decisions.append(Dispatch(job, acc, n_layers(job, acc)))
-    return decisions
+        return acc, n_layers(job, acc)
+
+    return assign_each(jobs, idle, choose)
 
 
 class BlockSizing:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scheduler.policies.base import Decision, Dispatch, best_accelerator, deadline_order
+from scheduler.policies.base import Decision, assign_each, best_accelerator, deadline_order
 from scheduler.policies.edf import EDF
 from scheduler.state import Job, SchedulerState
 
@@ -43,20 +43,14 @@ class EDFSplit(EDF):
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
         if self.drop_infeasible or state.mechanics is None:
             return super().decide(state)
-        jobs = deadline_order(state.ready)
-        free = list(state.idle)
-        decisions: list[Decision] = []
-        for job in jobs:
-            if not free:
-                break
+
+        def choose(job: Job, free: list[int]) -> tuple[int, int] | None:
             plan = self._plan_start(job, free, state)
-            if plan is None:
+            if plan is None:  # EDF's placement
                 acc = best_accelerator(job.remaining_latency_cycles(), free)
-                n = self.block_size(job, acc, state)
-            elif plan[0] < 0:
-                continue  # its fastest split starts on a busy accelerator: it waits
-            else:
-                acc, n = plan
-            free.remove(acc)
-            decisions.append(Dispatch(job, acc, n))
-        return decisions
+                return acc, self.block_size(job, acc, state)
+            if plan[0] < 0:
+                return None  # its fastest split starts on a busy accelerator: it waits
+            return plan
+
+        return assign_each(deadline_order(state.ready), state.idle, choose)

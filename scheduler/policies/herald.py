@@ -39,14 +39,14 @@ from rtmm.errors import SimulationError
 from scheduler.costs import CostArrays, VariantCosts
 from scheduler.policies.base import (
     Decision,
-    Dispatch,
     Policy,
     RunContext,
+    assign_each,
     bad_parameter,
     block_for_budget,
     deadline_order,
 )
-from scheduler.state import SchedulerState
+from scheduler.state import Job, SchedulerState
 
 
 def trigger_rates(ctx: RunContext) -> np.ndarray:
@@ -179,22 +179,19 @@ class Herald(Policy):
     def decide(self, state: SchedulerState) -> Sequence[Decision]:
         if self._plan is None:
             raise SimulationError("policy 'herald' has not been reset with a run context")
-        jobs = deadline_order(state.ready)
-        free = set(state.idle)
-        decisions: list[Decision] = []
-        for job in jobs:
-            if not free:
-                break
-            path, ends = self._plan[job.model][job.variant]
+        plan = self._plan
+
+        def choose(job: Job, free: list[int]) -> tuple[int, int] | None:
+            path, ends = plan[job.model][job.variant]
             start = job.next_layer
             acc = int(path[start])
             if acc not in free:
-                continue
+                return None  # its planned accelerator is busy: it waits
             n = int(ends[start]) - start
             if self.block_fraction is not None:
                 budget = self.block_fraction * state.min_period_ms
                 clock = float(state.costs.clock_hz[acc])
                 n = min(n, block_for_budget(job, acc, budget, clock))
-            free.remove(acc)
-            decisions.append(Dispatch(job, acc, n))
-        return decisions
+            return acc, n
+
+        return assign_each(deadline_order(state.ready), state.idle, choose)
