@@ -145,17 +145,20 @@ def format_report(result: CompareResult) -> str:
     if len(result.scenarios):
         lines.append(
             f"== {REFERENCE} vs the best fair baseline per scenario "
-            "(reduction of geomean UXCost, 95 % bootstrap CI; load > 1: overloaded) =="
+            "(reduction of geomean UXCost, 95 % bootstrap CI; load > 1: overloaded; max_reduction: "
+            "the most any full-model schedule could reach, from a lower bound on UXCost) =="
         )
         c = result.scenarios.copy()
-        for col in ("reduction", "ci_low", "ci_high"):
-            c[col] = c[col].map(lambda v: f"{v:+.1%}")
+        for col in ("reduction", "ci_low", "ci_high", "max_reduction"):
+            if col in c:
+                c[col] = c[col].map(lambda v: f"{v:+.1%}")
         if "ideal_load" in c:
             c["ideal_load"] = c["ideal_load"].map(lambda v: f"{v:.2f}" + (" OVER" if v > 1 else ""))
         lines.append(c.to_string(index=False, **pd_opts))
         o = result.overall.copy()
-        for col in ("reduction_vs_best_fair", "ci_low", "ci_high"):
-            o[col] = o[col].map(lambda v: f"{v:+.1%}")
+        for col in ("reduction_vs_best_fair", "ci_low", "ci_high", "max_reduction"):
+            if col in o:
+                o[col] = o[col].map(lambda v: f"{v:+.1%}")
         lines.append("== overall: geomean reduction against each scenario's best fair baseline ==")
         lines.append(o.to_string(index=False, **pd_opts))
     return "\n".join(lines)

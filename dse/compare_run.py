@@ -41,7 +41,7 @@ from workloads import scenario as scenario_lib
 #: The results store's file name in compare's output folder.
 STORE_NAME = "results.sqlite"
 RUN_COLUMNS = ("scenario", "system", "policy", "seed", *compare_eval.RUN_METRICS, "accuracy",
-               "starved", "starved_models")  # fmt: skip
+               "starved", "starved_models", "uxcost_bound")  # fmt: skip
 
 
 @dataclass

@@ -136,11 +136,26 @@ def scenario_comparison(
             "starved_baseline": _starved(other),
             "seeds": len(pair),
         }
+        if "uxcost_bound_base" in pair:
+            row.update(_headroom(pair))
         if loads is not None:
             hit = loads[(loads["system"] == b.system) & (loads["scenario"] == b.scenario)]
             row["ideal_load"] = float(hit["ideal_load"].iloc[0]) if len(hit) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _headroom(pair: pd.DataFrame) -> dict[str, float]:
+    """The bound of paired runs (``uxcost_bound`` of :mod:`scheduler.uxcost_bound`, the same for
+    every policy of a seed) and the largest reduction any full-model schedule could reach against
+    the baseline: ``1 - geomean(bound / ux_baseline)``. Empty when a run has no bound."""
+    bound = pair["uxcost_bound_base"].to_numpy(float)
+    if not np.isfinite(bound).all():
+        return {}
+    return {
+        "uxcost_bound": geomean(bound, "UXCost bound"),
+        "max_reduction": 1.0 - geomean(bound / pair["uxcost_base"].to_numpy(float)),
+    }
 
 
 def overall(runs: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
@@ -150,13 +165,15 @@ def overall(runs: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
         return pd.DataFrame()
     rows = []
     for system, c in comp.groupby("system", sort=False):
-        logs = []
+        logs, bound_logs = [], []
         for b in c.itertuples(index=False):
             sel = runs[(runs["system"] == system) & (runs["scenario"] == b.scenario)]
             mine = sel[sel["policy"] == reference]
             other = sel[sel["policy"] == b.best_baseline]
             pair = mine.merge(other, on="seed", suffixes=("_ref", "_base"))
             logs += list(np.log(pair["uxcost_ref"] / pair["uxcost_base"]))
+            if "uxcost_bound_base" in pair:
+                bound_logs += list(np.log(pair["uxcost_bound_base"] / pair["uxcost_base"]))
         red, lo, hi = bootstrap_reduction(np.array(logs))
         new_starved = [
             b.scenario + ":" + n
@@ -176,6 +193,8 @@ def overall(runs: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
                 "points": len(logs),
             }
         )
+        if bound_logs and np.isfinite(bound_logs).all():
+            rows[-1]["max_reduction"] = 1.0 - float(np.exp(np.mean(bound_logs)))
     return pd.DataFrame(rows)
 
 
